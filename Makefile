@@ -1,0 +1,46 @@
+# zerotrip: `make serve` runs the service on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip install --quiet --disable-pip-version-check
+
+.PHONY: serve test test-sqlite test-postgresql lint format system-deps bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+serve: $(VENV)/.installed
+	$(BIN)/zerotrip serve
+
+system-deps:
+	@scripts/install-system-deps
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test-sqlite: $(VENV)/.installed-test system-deps
+	$(BIN)/pytest --db=sqlite
+
+test-postgresql: $(VENV)/.installed-test system-deps
+	$(BIN)/pytest --db=postgresql
+
+test: lint test-sqlite test-postgresql
+
+bench: $(VENV)/.installed-test
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

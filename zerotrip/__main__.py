@@ -1,0 +1,5 @@
+import sys
+
+from zerotrip.cli import main
+
+sys.exit(main())

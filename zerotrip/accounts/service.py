@@ -1,0 +1,230 @@
+"""Staff accounts, their sessions and API tokens, and applicants' capability links.
+
+Secrets handed out (session cookies, API tokens, applicant links) are random 256-bit values with
+a readable prefix (``zts_`` staff, ``zta_`` applicant); only their SHA-256 is stored, so a copy of
+the database gives nobody a working credential. Passwords use argon2id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.accounts.models import ApplicantLink, Role, StaffToken, StaffUser
+from zerotrip.cases.audit import utcnow
+from zerotrip.problems import Conflict, Gone, InvalidInput, NotFound, Unauthenticated
+
+STAFF_PREFIX = "zts_"
+APPLICANT_PREFIX = "zta_"
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+async def _verify_password(stored_hash: str, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(stored_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+def validate_password(password: str) -> None:
+    if len(password) < 10:
+        raise InvalidInput("A password needs at least 10 characters.")
+
+
+async def create_staff(
+    session: AsyncSession,
+    username: str,
+    display_name: str,
+    role: str,
+    password: str,
+    *,
+    must_change_password: bool = False,
+) -> StaffUser:
+    if role not in Role.__members__:
+        raise InvalidInput(f"Unknown role {role!r}.")
+    validate_password(password)
+    existing = await session.exec(select(StaffUser).where(StaffUser.username == username))
+    if existing.first() is not None:
+        raise Conflict(f"The username {username!r} is taken.")
+    user = StaffUser(
+        username=username,
+        display_name=display_name,
+        role=role,
+        password_hash=await hash_password(password),
+        must_change_password=must_change_password,
+        created_at=utcnow(),
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def staff_count(session: AsyncSession) -> int:
+    return int((await session.exec(select(func.count()).select_from(StaffUser))).one())
+
+
+async def authenticate_password(session: AsyncSession, username: str, password: str) -> StaffUser:
+    user = (await session.exec(select(StaffUser).where(StaffUser.username == username))).first()
+    ok = await _verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        raise Unauthenticated("Wrong username or password.")
+    return user
+
+
+async def change_password(session: AsyncSession, user: StaffUser, current: str, new: str) -> None:
+    if not await _verify_password(user.password_hash, current):
+        raise Unauthenticated("The current password is wrong.")
+    validate_password(new)
+    user.password_hash = await hash_password(new)
+    user.must_change_password = False
+    session.add(user)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: StaffToken
+
+
+async def issue_staff_token(
+    session: AsyncSession, user: StaffUser, kind: str, *, hours: int | None, label: str = ""
+) -> IssuedToken:
+    assert user.id is not None
+    token = new_token(STAFF_PREFIX)
+    now = utcnow()
+    record = StaffToken(
+        user_id=user.id,
+        kind=kind,
+        token_hash=token_digest(token),
+        csrf_token=secrets.token_urlsafe(24) if kind == "session" else "",
+        label=label,
+        created_at=now,
+        expires_at=now + timedelta(hours=hours) if hours else None,
+    )
+    session.add(record)
+    await session.flush()
+    return IssuedToken(token, record)
+
+
+async def resolve_staff_token(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[StaffUser, StaffToken] | None:
+    if not token.startswith(STAFF_PREFIX):
+        return None
+    stmt = (
+        select(StaffToken, StaffUser)
+        .join(StaffUser, StaffUser.id == StaffToken.user_id)
+        .where(StaffToken.token_hash == token_digest(token))
+    )
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        return None
+    record, user = row
+    if record.revoked_at or (record.expires_at and record.expires_at <= now) or not user.active:
+        return None
+    return user, record
+
+
+async def revoke_staff_token(session: AsyncSession, record_id: int) -> None:
+    record = await session.get(StaffToken, record_id)
+    if record is not None and record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.add(record)
+
+
+def csrf_matches(record: StaffToken, presented: str | None) -> bool:
+    return bool(presented) and hmac.compare_digest(record.csrf_token, presented or "")
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    token: str
+    link: ApplicantLink
+
+
+async def issue_applicant_link(
+    session: AsyncSession, case_id: int, *, days: int, created_by: int | None = None
+) -> IssuedLink:
+    token = new_token(APPLICANT_PREFIX)
+    now = utcnow()
+    link = ApplicantLink(
+        case_id=case_id,
+        token_hash=token_digest(token),
+        created_at=now,
+        expires_at=now + timedelta(days=days),
+        created_by=created_by,
+    )
+    session.add(link)
+    await session.flush()
+    return IssuedLink(token, link)
+
+
+async def resolve_applicant_token(
+    session: AsyncSession, token: str, now: datetime
+) -> ApplicantLink:
+    """The live link for ``token``; 401 when unknown, 410 when expired or revoked."""
+    if not token.startswith(APPLICANT_PREFIX):
+        raise Unauthenticated("This link is not valid.")
+    stmt = select(ApplicantLink).where(ApplicantLink.token_hash == token_digest(token))
+    link = (await session.exec(stmt)).first()
+    if link is None:
+        raise Unauthenticated("This link is not valid.")
+    if link.revoked_at is not None:
+        raise Gone("This link was withdrawn by the office. Ask them for a new one.")
+    if link.expires_at <= now:
+        raise Gone("This link has expired. Ask the office for a new one.")
+    return link
+
+
+async def revoke_applicant_link(session: AsyncSession, case_id: int, link_id: int) -> ApplicantLink:
+    link = await session.get(ApplicantLink, link_id)
+    if link is None or link.case_id != case_id:
+        raise NotFound(f"No link {link_id} on case {case_id}.")
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        session.add(link)
+    return link
+
+
+async def links_of(session: AsyncSession, case_id: int) -> list[ApplicantLink]:
+    rows = await session.exec(
+        select(ApplicantLink).where(ApplicantLink.case_id == case_id).order_by(ApplicantLink.id)
+    )
+    return list(rows.all())
+
+
+async def bootstrap_admin(session: AsyncSession) -> str | None:
+    """On an empty staff table, create ``admin`` with a one-time password and return it."""
+    if await staff_count(session) > 0:
+        return None
+    password = secrets.token_urlsafe(12)
+    await create_staff(
+        session, "admin", "Administrator", Role.admin, password, must_change_password=True
+    )
+    return password

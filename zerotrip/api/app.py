@@ -1,0 +1,63 @@
+"""The aiohttp application: one process serving the API, the pages and (later) live sessions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from zerotrip.api import pages
+from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS
+from zerotrip.api.problems import problem_middleware
+from zerotrip.api.routes import accounts, cases, meta
+from zerotrip.api.routing import RouteTable, add_operations
+from zerotrip.cases.catalogue import load_catalogue
+from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.clock import Clock
+from zerotrip.config import Settings
+from zerotrip.db import Database
+
+log = logging.getLogger("zerotrip")
+
+ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
+
+_CSP = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: web.RequestHandler) -> web.StreamResponse:
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # Applicant links carry their token in the path: never leak it to another site.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type == "text/html":
+        response.headers.setdefault("Content-Security-Policy", _CSP)
+    if request.path.startswith("/api/") or request.path.startswith("/a/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
+    app = web.Application(
+        middlewares=[security_headers, problem_middleware],
+        client_max_size=settings.max_json_bytes,
+    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock or Clock(settings.timezone)
+    app[CATALOGUE] = load_catalogue()
+    app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
+    app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
+    pages.add_routes(app)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        app[DB] = Database(settings)
+        yield
+        await app[DB].dispose()
+
+    app.cleanup_ctx.append(database)
+    return app

@@ -1,0 +1,124 @@
+"""Build the OpenAPI 3.1 document from the declared operations, so it cannot drift from them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel
+
+from zerotrip.api.routing import Operation
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
+_AUDIENCE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "public": [],
+    "staff": [{"staffBearer": []}, {"staffCookie": []}],
+    "admin": [{"staffBearer": []}, {"staffCookie": []}],
+    "applicant": [{"applicantLink": []}],
+    "case": [{"staffBearer": []}, {"staffCookie": []}, {"applicantLink": []}],
+}
+
+
+def _schema(source: dict[str, Any] | type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(source, dict):
+        return source
+    schema = source.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[source.__name__] = schema
+    return {"$ref": f"#/components/schemas/{source.__name__}"}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        prop.pop("title", None)
+        if "anyOf" in prop:  # Optional[X]: a query parameter is simply absent instead of null
+            options = [o for o in prop.pop("anyOf") if o.get("type") != "null"]
+            if len(options) == 1:
+                ref = options[0].get("$ref")
+                if ref:
+                    options[0] = schema["$defs"][ref.rsplit("/", 1)[1]]
+                prop.update({k: v for k, v in options[0].items() if k != "title"})
+            prop.pop("default", None)
+        params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    return params
+
+
+def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str, Any]:
+    components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        item = paths.setdefault(op.path, {})
+        path_params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string"}
+                if name in {"action", "code", "token", "slug"}
+                else {"type": "integer", "minimum": 1},
+            }
+            for name in re.findall(r"{(\w+)}", op.path)
+        ]
+        responses: dict[str, Any] = {
+            str(op.status): {
+                "description": "OK",
+                "content": {
+                    op.response_content_type: {"schema": _schema(op.response or {}, components)}
+                },
+            }
+        }
+        for status in sorted(set(op.errors) | {500}):
+            responses[str(status)] = {
+                "description": "Problem",
+                "content": {
+                    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                },
+            }
+        entry: dict[str, Any] = {
+            "operationId": op.handler.__name__,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "security": _AUDIENCE_SECURITY[op.audience],
+            "x-audience": op.audience,
+            "parameters": path_params + (_query_parameters(op.query) if op.query else []),
+            "responses": responses,
+        }
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": op.body_content_type != "application/json",
+                "content": {op.body_content_type: {"schema": _schema(op.body, components)}},
+            }
+        entry.update(op.extra)
+        item[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "zerotrip",
+            "version": "0.1.0",
+            "description": "Remote site inspection and document mailing for permit offices.",
+        },
+        "servers": [{"url": server_url or "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "staffBearer": {"type": "http", "scheme": "bearer", "description": "zts_ token"},
+                "staffCookie": {"type": "apiKey", "in": "cookie", "name": "zt_session"},
+                "applicantLink": {"type": "http", "scheme": "bearer", "description": "zta_ token"},
+            },
+        },
+    }

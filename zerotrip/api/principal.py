@@ -1,0 +1,122 @@
+"""Who is calling: anonymous, a staff member (session cookie or bearer token) or an applicant
+(capability link token), and the checks every handler uses to authorise against a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from zerotrip.accounts.models import StaffToken, StaffUser
+from zerotrip.accounts.service import (
+    APPLICANT_PREFIX,
+    csrf_matches,
+    resolve_applicant_token,
+    resolve_staff_token,
+)
+from zerotrip.api.keys import CLOCK, DB
+from zerotrip.cases.audit import Actor
+from zerotrip.problems import Forbidden, NotFound, Unauthenticated
+
+SESSION_COOKIE = "zt_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # anonymous | staff | applicant
+    role: str = ""  # clerk | inspector | admin | applicant
+    user: StaffUser | None = None
+    token: StaffToken | None = None
+    case_id: int | None = None  # applicants: the one case their link opens
+    link_id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        if self.user is not None:
+            return Actor("staff", str(self.user.id), f"{self.user.display_name} ({self.role})")
+        if self.kind == "applicant":
+            return Actor("applicant", f"link:{self.link_id}", "applicant")
+        return Actor("anonymous")
+
+    @property
+    def is_staff(self) -> bool:
+        return self.kind == "staff"
+
+
+ANONYMOUS = Principal("anonymous")
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+async def resolve_principal(request: web.Request) -> Principal:
+    """Resolve once per request; a presented but invalid credential is a 401, not anonymity."""
+    cached = request.get("principal")
+    if cached is not None:
+        return cached
+    db = request.app[DB]
+    now = request.app[CLOCK].now()
+    principal = ANONYMOUS
+    bearer = _bearer(request)
+    if bearer is not None:
+        async with db.session() as session:
+            if bearer.startswith(APPLICANT_PREFIX):
+                link = await resolve_applicant_token(session, bearer, now)
+                principal = Principal(
+                    "applicant", "applicant", case_id=link.case_id, link_id=link.id
+                )
+            else:
+                found = await resolve_staff_token(session, bearer, now)
+                if found is None:
+                    raise Unauthenticated("The bearer token is not valid.")
+                principal = Principal("staff", found[0].role, found[0], found[1])
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        async with db.session() as session:
+            found = await resolve_staff_token(session, cookie, now)
+        if found is not None and found[1].kind == "session":
+            if request.method not in SAFE_METHODS and not csrf_matches(
+                found[1], request.headers.get(CSRF_HEADER)
+            ):
+                raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
+            principal = Principal("staff", found[0].role, found[0], found[1])
+    request["principal"] = principal
+    return principal
+
+
+async def require(request: web.Request, audience: str) -> Principal:
+    """Enforce a route's declared audience (see :class:`zerotrip.api.routing.Operation`)."""
+    principal = await resolve_principal(request)
+    if audience == "public":
+        return principal
+    if principal.kind == "anonymous":
+        raise Unauthenticated("Log in, or open the link the office sent you.")
+    if audience == "staff" and not principal.is_staff:
+        raise Forbidden("Only office staff can do this.")
+    if audience == "admin" and principal.role != "admin":
+        raise Forbidden("Only an administrator can do this.")
+    if audience == "applicant" and principal.kind != "applicant":
+        raise Forbidden("Only the applicant's link can do this.")
+    return principal
+
+
+def authorize_case(principal: Principal, case_id: int) -> None:
+    """Staff may see every case; an applicant only their own, and another case looks absent."""
+    if principal.is_staff:
+        return
+    if principal.kind == "applicant" and principal.case_id == case_id:
+        return
+    if principal.kind == "applicant":
+        raise NotFound(f"No case {case_id}.")
+    raise Unauthenticated("Log in, or open the link the office sent you.")
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")

@@ -1,0 +1,2 @@
+import { initPage } from "./common.js";
+initPage();

@@ -1,0 +1,196 @@
+// The staff view of one case: facts, the steps open now, materials, checklist, links, audit trail.
+// Other features (evidence, live sessions, mailing) listen for the "case-loaded" event and add
+// their own sections inside #extensions.
+import { api } from "./api.js";
+import { initStaffPage } from "./common.js";
+import { $, clearError, clockBadge, fmtDate, fmtTime, h, showError, stateBadge } from "./dom.js";
+import { lang, pick, t } from "./i18n.js";
+
+const caseId = Number(location.pathname.split("/").pop());
+let current = null;
+
+await initStaffPage();
+const fresh = new URLSearchParams(location.search).get("link");
+if (fresh) showLink(fresh);
+
+function showLink(url) {
+  const box = $("#new-link");
+  box.textContent = url;
+  box.classList.remove("hidden");
+}
+
+function renderHead(c) {
+  $("#case-head").replaceChildren(
+    h("h2", {}, h("span", { class: "mono", id: "reference" }, c.reference), " · ", pick(c.matter, "name"), " ", stateBadge(c.state)),
+    h("dl", { class: "facts" },
+      h("dt", {}, t("case.deadline")), h("dd", {}, fmtDate(c.deadline), " ", clockBadge(c.clock), c.matter.time_limit_working_days ? h("span", { class: "muted" }, ` (${c.matter.time_limit_working_days} ${lang === "zh" ? "个工作日" : "working days"})`) : null),
+      h("dt", {}, t("case.submitted")), h("dd", {}, fmtTime(c.submitted_at), " · ", c.submitted_via),
+      c.return_reasons.length ? [h("dt", {}, t("case.return_reasons")), h("dd", {}, c.return_reasons.join("；"))] : null,
+    ),
+  );
+  document.title = `${c.reference} · zerotrip`;
+}
+
+function renderApplicant(c) {
+  const facts = [["apply.name", c.applicant_name], ["case.organisation", c.organisation], ["case.phone", c.applicant_phone], ["case.email", c.applicant_email], ["case.address", c.premises_address]];
+  if (c.premises_lat != null) facts.push(["apply.lat", `${c.premises_lat}, ${c.premises_lon}`]);
+  $("#applicant").replaceChildren(...facts.flatMap(([k, v]) => [h("dt", {}, t(k)), h("dd", {}, v || "—")]));
+}
+
+function renderMaterials(c) {
+  $("#materials tbody").replaceChildren(...c.materials.map((m) => h("tr", { dataset: { material: m.code } },
+    h("td", {}, pick(m, "name"), m.critical ? h("span", { class: "badge" }, lang === "zh" ? "关键" : "critical") : null, m.paper_original ? h("span", { class: "badge" }, lang === "zh" ? "需原件" : "paper original") : null),
+    h("td", {}, h("span", { class: `badge ${m.status === "received" ? "ok" : m.status === "outstanding" ? "warn" : ""}` }, t(`status.${m.status}`))),
+    h("td", { class: "muted" }, m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
+}
+
+function renderCheckpoints(c) {
+  $("#checkpoints").replaceChildren(...c.checkpoints.map((cp) => h("div", { class: "checkpoint", dataset: { checkpoint: cp.code, checkpointId: cp.id } },
+    h("strong", {}, `${cp.position + 1}. ${pick(cp, "title")}`), " ",
+    cp.verdict ? h("span", { class: `badge ${cp.verdict === "pass" ? "ok" : "bad"}` }, t(`form.${cp.verdict}`)) : null,
+    h("div", { class: "muted" }, pick(cp, "guidance")))));
+}
+
+// Each action's form: what it asks for, built from the case's current data.
+function actionFields(name, c) {
+  const today = new Date().toISOString().slice(0, 10);
+  const note = () => [h("label", {}, t("form.note")), h("textarea", { name: "note", rows: 2 })];
+  switch (name) {
+    case "prereview": {
+      const optional = c.materials.filter((m) => !m.critical);
+      return [
+        h("label", {}, t("form.outcome")),
+        h("select", { name: "outcome", id: "pr-outcome" }, h("option", { value: "accept" }, t("form.accept")), h("option", { value: "return" }, t("form.return"))),
+        h("label", {}, t("form.outstanding")),
+        ...optional.map((m) => h("div", { class: "row" }, h("label", {}, h("input", { type: "checkbox", name: "outstanding", value: m.code, style: "width:auto" }), " ", pick(m, "name")), h("input", { type: "date", name: `due_${m.code}`, min: today }))),
+        h("label", {}, t("form.reasons")), h("textarea", { name: "reasons", rows: 3 }),
+        ...note(),
+      ];
+    }
+    case "record_inspection":
+      return [h("label", {}, t("form.result")), h("select", { name: "result" }, ...["pass", "fail", "rectify"].map((r) => h("option", { value: r }, t(`form.${r}`)))), h("label", {}, t("form.note")), h("textarea", { name: "comment", rows: 2 })];
+    case "receive_materials":
+      return [h("label", {}, t("form.codes")), ...c.materials.filter((m) => m.status !== "received").map((m) => h("label", {}, h("input", { type: "checkbox", name: "codes", value: m.code, style: "width:auto" }), " ", pick(m, "name"))),
+        h("label", {}, t("form.channel")), h("select", { name: "channel" }, h("option", { value: "in_person" }, lang === "zh" ? "窗口/现场" : "In person"), h("option", { value: "courier" }, lang === "zh" ? "快递" : "Courier"), h("option", { value: "electronic" }, lang === "zh" ? "电子" : "Electronic")), ...note()];
+    case "reject":
+      return [h("label", {}, t("form.reasons")), h("textarea", { name: "reasons", rows: 3, required: true }), ...note()];
+    case "mark_delivered":
+      return [h("label", {}, t("form.method")), h("select", { name: "method" }, h("option", { value: "courier" }, lang === "zh" ? "快递送达" : "Courier"), h("option", { value: "self_collect" }, lang === "zh" ? "窗口自取" : "Self-collect"), h("option", { value: "electronic" }, lang === "zh" ? "电子证照" : "Electronic")), ...note()];
+    default:
+      return note();
+  }
+}
+
+function collect(name, form) {
+  const fd = new FormData(form);
+  const lines = (v) => String(v || "").split("\n").map((s) => s.trim()).filter(Boolean);
+  const body = {};
+  if (fd.has("note")) body.note = fd.get("note");
+  switch (name) {
+    case "prereview":
+      body.outcome = fd.get("outcome");
+      body.reasons = lines(fd.get("reasons"));
+      body.outstanding = fd.getAll("outstanding").map((code) => ({ code, due_date: fd.get(`due_${code}`) }));
+      break;
+    case "record_inspection":
+      return { result: fd.get("result"), comment: fd.get("comment") };
+    case "receive_materials":
+      body.codes = fd.getAll("codes");
+      body.channel = fd.get("channel");
+      break;
+    case "reject":
+      body.reasons = lines(fd.get("reasons"));
+      break;
+    case "mark_delivered":
+      body.method = fd.get("method");
+      break;
+  }
+  return body;
+}
+
+function openAction(action, c) {
+  const form = $("#action-form");
+  const err = h("div", { class: "error hidden", role: "alert" });
+  form.replaceChildren(
+    h("h2", {}, lang === "zh" ? action.title_zh : action.title_en),
+    ...actionFields(action.name, c),
+    err,
+    h("p", { class: "row" }, h("button", { type: "submit", id: "action-confirm" }, t("form.confirm")), h("button", { type: "button", class: "secondary", onclick: () => $("#action-dialog").close() }, t("form.cancel"))),
+  );
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", `/api/cases/${caseId}/actions/${action.name}`, collect(action.name, form));
+      $("#action-dialog").close();
+      await load();
+    } catch (e) {
+      showError(err, e);
+    }
+  };
+  $("#action-dialog").showModal();
+}
+
+function renderActions(c) {
+  const box = $("#actions");
+  if (!c.allowed_actions.length) {
+    box.replaceChildren(h("p", { class: "muted" }, t("case.no_actions")));
+    return;
+  }
+  box.replaceChildren(...c.allowed_actions.map((a) => h("button", { class: a.name === "reject" || a.name === "withdraw" ? "danger" : "", dataset: { action: a.name }, onclick: () => openAction(a, c) }, lang === "zh" ? a.title_zh : a.title_en)));
+}
+
+async function renderLinks() {
+  const { items } = await api("GET", `/api/cases/${caseId}/links`);
+  $("#links").replaceChildren(h("table", {}, h("tbody", {}, ...items.map((l) => h("tr", {},
+    h("td", {}, `#${l.id}`), h("td", {}, fmtTime(l.created_at)), h("td", {}, `→ ${fmtTime(l.expires_at)}`),
+    h("td", {}, l.revoked_at ? h("span", { class: "badge bad" }, lang === "zh" ? "已作废" : "revoked") : h("button", { class: "secondary", onclick: async () => { await api("DELETE", `/api/cases/${caseId}/links/${l.id}`); load(); } }, t("case.revoke"))))))));
+}
+
+function describe(e) {
+  const p = e.payload || {};
+  const bits = [];
+  if (p.from && p.to) bits.push(`${t(`state.${p.from}`)} → ${t(`state.${p.to}`)}`);
+  for (const [k, v] of Object.entries(p)) {
+    if (["from", "to"].includes(k) || v === "" || v === null || (Array.isArray(v) && !v.length)) continue;
+    bits.push(`${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`);
+  }
+  return bits.join(" · ");
+}
+
+async function renderAudit() {
+  const audit = await api("GET", `/api/cases/${caseId}/audit`);
+  const v = audit.verification;
+  $("#chain").replaceChildren(
+    h("span", { class: `badge ${v.ok ? "ok" : "bad"}`, id: "chain-status", dataset: { ok: v.ok } }, v.ok ? t("case.chain_ok") : `${t("case.chain_bad")} (#${v.first_bad_seq})`),
+    " ", h("span", { class: "mono" }, `head ${v.head.slice(0, 16)}… · ${v.events}`));
+  $("#audit tbody").replaceChildren(...audit.events.reverse().map((e) => h("tr", { dataset: { kind: e.kind } },
+    h("td", {}, e.seq), h("td", {}, fmtTime(e.at)), h("td", {}, e.actor.label || e.actor.kind), h("td", { class: "mono" }, e.kind), h("td", {}, describe(e)), h("td", { class: "mono", title: e.hash }, e.hash.slice(0, 12)))));
+}
+
+async function load() {
+  clearError("#case-error");
+  try {
+    current = await api("GET", `/api/cases/${caseId}`);
+    renderHead(current);
+    renderApplicant(current);
+    renderActions(current);
+    renderMaterials(current);
+    renderCheckpoints(current);
+    await Promise.all([renderLinks(), renderAudit()]);
+    document.dispatchEvent(new CustomEvent("case-loaded", { detail: current }));
+  } catch (err) {
+    showError("#case-error", err);
+  }
+}
+
+$("#issue-link").addEventListener("click", async () => {
+  try {
+    const res = await api("POST", `/api/cases/${caseId}/links`, {});
+    showLink(res.applicant_link);
+    await load();
+  } catch (err) {
+    showError("#action-error", err);
+  }
+});
+
+load();

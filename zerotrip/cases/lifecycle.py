@@ -1,0 +1,378 @@
+"""The case state machine: every step a case can take, who may take it, and what it requires.
+
+Each action is a function that checks its preconditions against the locked case, changes it, and
+returns the audit payload; :func:`perform` runs it inside one write transaction together with the
+audit event and any listeners other domains registered (the mailing outbox, notifications), so a
+step either happens completely with its trace or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.catalogue import Catalogue
+from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.cases.models import Case, CaseState, MaterialStatus
+from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
+from zerotrip.problems import Forbidden, IllegalTransition, InvalidInput
+
+S = CaseState
+STAFF_DECIDERS = frozenset({"clerk", "admin"})
+INSPECTORS = frozenset({"inspector", "admin"})
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OutstandingMaterial(_Params):
+    code: str = Field(max_length=64)
+    due_date: date
+
+
+class PrereviewParams(_Params):
+    outcome: Literal["accept", "return"]
+    outstanding: list[OutstandingMaterial] = Field(default_factory=list, max_length=50)
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+    note: str = Field(default="", max_length=2000)
+
+
+class NoteParams(_Params):
+    note: str = Field(default="", max_length=2000)
+
+
+class ReceiveMaterialsParams(_Params):
+    codes: list[str] = Field(min_length=1, max_length=50)
+    channel: Literal["courier", "in_person", "electronic"] = "in_person"
+    note: str = Field(default="", max_length=2000)
+
+
+class InspectionResultParams(_Params):
+    result: Literal["pass", "fail", "rectify"]
+    comment: str = Field(default="", max_length=4000)
+
+
+class DecisionParams(_Params):
+    reasons: list[str] = Field(default_factory=list, max_length=20)
+    note: str = Field(default="", max_length=2000)
+
+
+class DeliveredParams(_Params):
+    method: Literal["courier", "self_collect", "electronic"] = "courier"
+    note: str = Field(default="", max_length=2000)
+
+
+@dataclass
+class StepContext:
+    session: AsyncSession
+    case: Case
+    actor: Actor
+    role: str
+    params: Any
+    catalogue: Catalogue
+    calendar: WorkingCalendar
+    today: date
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+StepFn = Callable[[StepContext], Awaitable[dict[str, Any]]]
+Listener = Callable[[StepContext, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    sources: frozenset[CaseState]
+    roles: frozenset[str]
+    params: type[_Params]
+    run: StepFn
+    title_en: str
+    title_zh: str
+
+
+ACTIONS: dict[str, Action] = {}
+_LISTENERS: dict[str, list[Listener]] = {}
+
+
+def on_step(action: str, listener: Listener) -> None:
+    """Run ``listener`` inside the transaction of every successful ``action`` (e.g. mailing)."""
+    _LISTENERS.setdefault(action, []).append(listener)
+
+
+def remove_listener(action: str, listener: Listener) -> None:
+    if listener in _LISTENERS.get(action, []):
+        _LISTENERS[action].remove(listener)
+
+
+def _action(
+    name: str,
+    sources: set[CaseState],
+    roles: set[str],
+    params: type[_Params],
+    title_en: str,
+    title_zh: str,
+) -> Callable[[StepFn], StepFn]:
+    def register(fn: StepFn) -> StepFn:
+        ACTIONS[name] = Action(
+            name, frozenset(sources), frozenset(roles), params, fn, title_en, title_zh
+        )
+        return fn
+
+    return register
+
+
+def allowed_actions(state: str, role: str) -> list[str]:
+    return [a.name for a in ACTIONS.values() if state in a.sources and role in a.roles]
+
+
+def _move(ctx: StepContext, target: CaseState) -> dict[str, Any]:
+    before = ctx.case.state
+    ctx.case.state = target
+    return {"from": before, "to": target.value}
+
+
+@_action("prereview", {S.submitted}, STAFF_DECIDERS, PrereviewParams, "Pre-review", "预审")
+async def _prereview(ctx: StepContext) -> dict[str, Any]:
+    p: PrereviewParams = ctx.params
+    materials = {m.code: m for m in await materials_of(ctx.session, ctx.case.id)}
+    if p.outcome == "return":
+        if not p.reasons:
+            raise InvalidInput("Returning an application needs at least one reason.")
+        ctx.case.return_reasons = p.reasons
+        return {**_move(ctx, S.returned), "reasons": p.reasons, "note": p.note}
+    outstanding: list[dict[str, str]] = []
+    for item in p.outstanding:
+        material = materials.get(item.code)
+        if material is None:
+            raise InvalidInput(f"The matter lists no material {item.code!r}.")
+        if material.critical:
+            raise InvalidInput(
+                f"{material.name_en} ({material.name_zh}) is critical and cannot be outstanding."
+            )
+        if item.due_date <= ctx.today:
+            raise InvalidInput(f"The due date for {item.code!r} must be in the future.")
+        material.status = MaterialStatus.outstanding
+        material.due_date = item.due_date
+        outstanding.append({"code": item.code, "due_date": item.due_date.isoformat()})
+    now = utcnow()
+    for material in materials.values():
+        # Electronic copies were checked in pre-review; paper originals still have to arrive.
+        if material.status == MaterialStatus.expected and not material.paper_original:
+            material.status = MaterialStatus.received
+            material.received_at = now
+        ctx.session.add(material)
+    matter = ctx.catalogue.get(ctx.case.matter_code)
+    assert matter is not None
+    ctx.case.accepted_at = now
+    ctx.case.deadline = ctx.calendar.add_working_days(ctx.today, matter.time_limit_working_days)
+    ctx.case.return_reasons = None
+    return {
+        **_move(ctx, S.accepted),
+        "outstanding": outstanding,
+        "deadline": ctx.case.deadline.isoformat(),
+        "time_limit_working_days": matter.time_limit_working_days,
+        "note": p.note,
+    }
+
+
+@_action(
+    "resubmit", {S.returned}, {"applicant", "clerk", "admin"}, NoteParams, "Resubmit", "重新提交"
+)
+async def _resubmit(ctx: StepContext) -> dict[str, Any]:
+    return {**_move(ctx, S.submitted), "note": ctx.params.note}
+
+
+@_action(
+    "receive_materials",
+    {S.accepted, S.inspecting, S.rectifying, S.inspected, S.approved},
+    STAFF_DECIDERS | {"system"},
+    ReceiveMaterialsParams,
+    "Receive materials",
+    "材料签收",
+)
+async def _receive_materials(ctx: StepContext) -> dict[str, Any]:
+    p: ReceiveMaterialsParams = ctx.params
+    materials = {m.code: m for m in await materials_of(ctx.session, ctx.case.id)}
+    unknown = [c for c in p.codes if c not in materials]
+    if unknown:
+        raise InvalidInput(f"The matter lists no material {', '.join(unknown)}.")
+    now = utcnow()
+    for code in p.codes:
+        materials[code].status = MaterialStatus.received
+        materials[code].received_at = now
+        ctx.session.add(materials[code])
+    return {"codes": p.codes, "channel": p.channel, "note": p.note}
+
+
+@_action("start_inspection", {S.accepted}, INSPECTORS, NoteParams, "Start inspection", "开始踏勘")
+async def _start_inspection(ctx: StepContext) -> dict[str, Any]:
+    return {**_move(ctx, S.inspecting), "note": ctx.params.note}
+
+
+@_action(
+    "record_inspection",
+    {S.inspecting},
+    INSPECTORS,
+    InspectionResultParams,
+    "Record inspection result",
+    "记录踏勘结论",
+)
+async def _record_inspection(ctx: StepContext) -> dict[str, Any]:
+    p: InspectionResultParams = ctx.params
+    verdicts = [c.verdict for c in await checkpoints_of(ctx.session, ctx.case.id)]
+    if p.result == "pass" and any(v in {"fail", "rectify"} for v in verdicts):
+        raise InvalidInput("A checkpoint failed or needs rectification; the result cannot be pass.")
+    if p.result == "pass" and any(v is None for v in verdicts) and any(verdicts):
+        raise InvalidInput("Some checkpoints have no verdict yet.")
+    if p.result == "rectify":
+        ctx.case.clock_paused_at = utcnow()
+        return {**_move(ctx, S.rectifying), "result": p.result, "comment": p.comment}
+    ctx.case.inspection_result = p.result
+    return {**_move(ctx, S.inspected), "result": p.result, "comment": p.comment}
+
+
+@_action(
+    "resume_inspection",
+    {S.rectifying},
+    INSPECTORS | {"applicant"},
+    NoteParams,
+    "Resume after rectification",
+    "整改后恢复踏勘",
+)
+async def _resume_inspection(ctx: StepContext) -> dict[str, Any]:
+    paused_days = 0
+    if ctx.case.clock_paused_at and ctx.case.deadline:
+        paused_days = ctx.calendar.working_days_between(ctx.case.clock_paused_at.date(), ctx.today)
+        ctx.case.deadline = ctx.calendar.add_working_days(ctx.case.deadline, paused_days)
+    ctx.case.clock_paused_at = None
+    return {
+        **_move(ctx, S.inspecting),
+        "paused_working_days": paused_days,
+        "deadline": ctx.case.deadline.isoformat() if ctx.case.deadline else None,
+        "note": ctx.params.note,
+    }
+
+
+@_action("approve", {S.inspected}, STAFF_DECIDERS, DecisionParams, "Approve", "准予许可")
+async def _approve(ctx: StepContext) -> dict[str, Any]:
+    if ctx.case.inspection_result != "pass":
+        raise IllegalTransition(
+            "Only a case whose inspection passed can be approved.",
+            state=ctx.case.state,
+            allowed=allowed_actions(ctx.case.state, ctx.role),
+        )
+    pending = [
+        m.code
+        for m in await materials_of(ctx.session, ctx.case.id)
+        if m.required and m.status != MaterialStatus.received
+    ]
+    if pending:
+        raise IllegalTransition(
+            "Materials are still outstanding or on their way: " + ", ".join(pending) + ".",
+            state=ctx.case.state,
+            allowed=allowed_actions(ctx.case.state, ctx.role),
+            pending_materials=pending,
+        )
+    ctx.case.decision = "approved"
+    return {**_move(ctx, S.approved), "note": ctx.params.note}
+
+
+@_action("reject", {S.accepted, S.inspected}, STAFF_DECIDERS, DecisionParams, "Reject", "不予许可")
+async def _reject(ctx: StepContext) -> dict[str, Any]:
+    if not ctx.params.reasons:
+        raise InvalidInput("A rejection needs at least one reason.")
+    ctx.case.decision = "rejected"
+    return {**_move(ctx, S.rejected), "reasons": ctx.params.reasons, "note": ctx.params.note}
+
+
+@_action(
+    "issue_certificate",
+    {S.approved},
+    STAFF_DECIDERS,
+    NoteParams,
+    "Issue certificate",
+    "制发证照",
+)
+async def _issue_certificate(ctx: StepContext) -> dict[str, Any]:
+    return {**_move(ctx, S.certificate_issued), "note": ctx.params.note}
+
+
+@_action(
+    "mark_delivered",
+    {S.certificate_issued},
+    STAFF_DECIDERS | {"system"},
+    DeliveredParams,
+    "Mark delivered",
+    "确认送达",
+)
+async def _mark_delivered(ctx: StepContext) -> dict[str, Any]:
+    return {**_move(ctx, S.delivered), "method": ctx.params.method, "note": ctx.params.note}
+
+
+@_action(
+    "close", {S.delivered, S.rejected, S.returned}, STAFF_DECIDERS, NoteParams, "Close", "办结归档"
+)
+async def _close(ctx: StepContext) -> dict[str, Any]:
+    ctx.case.closed_at = utcnow()
+    return {**_move(ctx, S.closed), "note": ctx.params.note}
+
+
+@_action(
+    "withdraw",
+    {S.submitted, S.returned, S.accepted},
+    {"applicant", "clerk", "admin"},
+    NoteParams,
+    "Withdraw",
+    "撤回申请",
+)
+async def _withdraw(ctx: StepContext) -> dict[str, Any]:
+    ctx.case.closed_at = utcnow()
+    return {**_move(ctx, S.withdrawn), "note": ctx.params.note}
+
+
+def parse_params(action_name: str, body: dict[str, Any]) -> Any:
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
+    return action.params.model_validate(body)
+
+
+async def perform(
+    session: AsyncSession,
+    case_id: int,
+    action_name: str,
+    params: Any,
+    *,
+    actor: Actor,
+    role: str,
+    catalogue: Catalogue,
+    calendar: WorkingCalendar,
+    today: date,
+) -> Case:
+    """Take one step on a case inside the caller's write transaction."""
+    action = ACTIONS.get(action_name)
+    if action is None:
+        raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
+    case = await lock_case(session, case_id)
+    if role not in action.roles:
+        raise Forbidden(f"A {role} cannot {action.title_en.lower()}.")
+    if case.state not in action.sources:
+        raise IllegalTransition(
+            f"Cannot {action.title_en.lower()} a case that is {case.state}.",
+            state=case.state,
+            allowed=allowed_actions(case.state, role),
+        )
+    ctx = StepContext(session, case, actor, role, params, catalogue, calendar, today)
+    payload = await action.run(ctx)
+    case.updated_at = utcnow()
+    append_event(session, case, actor, f"case.{action.name}", payload)
+    for listener in _LISTENERS.get(action.name, []):
+        await listener(ctx, payload)
+    return case

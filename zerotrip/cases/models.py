@@ -1,0 +1,129 @@
+"""Tables of the case file: cases, their material lists, checkpoints and audit events."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class CaseState(enum.StrEnum):
+    submitted = "submitted"
+    returned = "returned"  # pre-review returned the application with reasons
+    accepted = "accepted"  # pre-review accepted (possibly with outstanding materials)
+    inspecting = "inspecting"
+    rectifying = "rectifying"  # the inspection asked for rectification; clock paused
+    inspected = "inspected"  # inspection_result says pass or fail
+    approved = "approved"
+    rejected = "rejected"
+    certificate_issued = "certificate_issued"
+    delivered = "delivered"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+OPEN_STATES = frozenset(CaseState) - {CaseState.closed, CaseState.withdrawn}
+# States in which the statutory clock runs (not waiting on the applicant, not finished).
+CLOCK_RUNNING = frozenset({CaseState.accepted, CaseState.inspecting, CaseState.inspected})
+
+
+class MaterialStatus(enum.StrEnum):
+    expected = "expected"  # listed, not yet received
+    received = "received"
+    outstanding = "outstanding"  # 容缺: accepted without it, due by due_date
+    missing = "missing"  # pre-review found it missing (case returned)
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "cases"
+    __table_args__ = (
+        sa.Index("ix_cases_state_deadline", "state", "deadline"),
+        sa.Index("ix_cases_matter_submitted", "matter_code", "submitted_at"),
+        sa.Index("ix_cases_updated", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    matter_code: str = Field(max_length=64)
+    state: str = Field(max_length=32, default=CaseState.submitted)
+
+    applicant_name: str = Field(max_length=200)
+    applicant_phone: str = Field(max_length=40, default="")
+    applicant_email: str = Field(max_length=254, default="")
+    organisation: str = Field(max_length=200, default="")
+    premises_address: str = Field(max_length=500)
+    premises_lat: float | None = None
+    premises_lon: float | None = None
+
+    submitted_via: str = Field(max_length=16, default="applicant")  # applicant | clerk
+    submitted_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    submitted_at: datetime
+    accepted_at: datetime | None = None
+    deadline: date | None = None
+    clock_paused_at: datetime | None = None
+    inspection_result: str | None = Field(default=None, max_length=16)  # pass | fail
+    decision: str | None = Field(default=None, max_length=16)  # approved | rejected
+    return_reasons: list[str] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    updated_at: datetime
+    closed_at: datetime | None = None
+
+    audit_seq: int = 0
+    audit_head: str = Field(default="0" * 64, max_length=64)
+
+
+class CaseMaterial(SQLModel, table=True):
+    __tablename__ = "case_materials"
+    __table_args__ = (sa.UniqueConstraint("case_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    code: str = Field(max_length=64)
+    name_zh: str = Field(max_length=200)
+    name_en: str = Field(max_length=200)
+    required: bool = True
+    critical: bool = False
+    paper_original: bool = False
+    status: str = Field(max_length=16, default=MaterialStatus.expected)
+    due_date: date | None = None
+    received_at: datetime | None = None
+
+
+class Checkpoint(SQLModel, table=True):
+    __tablename__ = "checkpoints"
+    __table_args__ = (sa.UniqueConstraint("case_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    position: int = 0
+    code: str = Field(max_length=64)
+    title_zh: str = Field(max_length=200)
+    title_en: str = Field(max_length=200)
+    guidance_zh: str = Field(default="", max_length=2000)
+    guidance_en: str = Field(default="", max_length=2000)
+    restricted: bool = False  # identity checkpoints: staff with the right role only
+    verdict: str | None = Field(default=None, max_length=16)  # pass | fail | rectify
+    verdict_comment: str = Field(default="", max_length=4000)
+    verdict_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    verdict_at: datetime | None = None
+    round: int = 1
+
+
+class AuditEvent(SQLModel, table=True):
+    """One append-only link of a case's hash chain."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.UniqueConstraint("case_id", "seq", name="uq_audit_case_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    seq: int
+    at: datetime
+    actor_kind: str = Field(max_length=16)  # staff | applicant | system | courier
+    actor_id: str = Field(default="", max_length=64)
+    actor_label: str = Field(default="", max_length=200)
+    kind: str = Field(max_length=64)
+    payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

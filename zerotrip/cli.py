@@ -1,0 +1,145 @@
+"""``zerotrip serve | migrate | audit verify | user add``: the operator's commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO, TypeVar
+
+from sqlmodel import col, select
+
+from zerotrip.config import Settings
+from zerotrip.db import Database, migrate
+
+T = TypeVar("T")
+
+
+def progress(items: Sequence[T], label: str, out: TextIO = sys.stderr) -> Iterator[T]:
+    """Yield ``items`` while drawing a one-line progress bar on a terminal."""
+    total = len(items)
+    draw = out.isatty() and total > 1
+    for n, item in enumerate(items, start=1):
+        yield item
+        if draw and (n == total or n % max(1, total // 200) == 0):
+            filled = int(30 * n / total)
+            out.write(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {n}/{total}")
+            out.flush()
+    if draw:
+        out.write("\n")
+
+
+async def _bootstrap(settings: Settings) -> str | None:
+    from zerotrip.accounts.service import bootstrap_admin
+
+    db = Database(settings)
+    try:
+        async with db.transaction() as session:
+            return await bootstrap_admin(session)
+    finally:
+        await db.dispose()
+
+
+def cmd_serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from zerotrip.api.app import create_app
+
+    migrate(settings)
+    password = asyncio.run(_bootstrap(settings))
+    url = settings.public_url
+    print(f"zerotrip is serving at {url}/", flush=True)
+    print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
+    if password:
+        print(f"  first start: log in as 'admin' with the one-time password {password}", flush=True)
+        print("  (you will be asked to change it; it is not shown again)", flush=True)
+    else:
+        print(
+            "  log in with an existing staff account ('zerotrip user add' creates one)", flush=True
+        )
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+async def _verify(settings: Settings, case_id: int | None) -> int:
+    from zerotrip.cases.audit import verify_case
+    from zerotrip.cases.models import Case
+
+    db = Database(settings)
+    bad = 0
+    try:
+        async with db.session() as session:
+            if case_id is None:
+                ids = list((await session.exec(select(Case.id).order_by(col(Case.id)))).all())
+            elif await session.get(Case, case_id) is None:
+                print(f"case {case_id}: no such case")
+                return 2
+            else:
+                ids = [case_id]
+            for cid in progress(ids, "verifying"):
+                report = await verify_case(session, cid)
+                if not report.ok:
+                    bad += 1
+                    where = f"event seq {report.first_bad_seq}"
+                    if report.first_bad_id is not None:
+                        where += f" (id {report.first_bad_id})"
+                    print(f"case {cid}: BROKEN at {where}: {report.reason}")
+                elif case_id is not None:
+                    print(f"case {cid}: ok, {report.events} events, head {report.head}")
+        if case_id is None:
+            print(f"{len(ids)} cases checked, {bad} broken")
+    finally:
+        await db.dispose()
+    return 1 if bad else 0
+
+
+async def _add_user(settings: Settings, username: str, name: str, role: str, password: str) -> int:
+    from zerotrip.accounts.service import create_staff
+
+    db = Database(settings)
+    try:
+        async with db.transaction() as session:
+            await create_staff(session, username, name, role, password)
+    finally:
+        await db.dispose()
+    print(f"created {role} {username}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="migrate, then serve the API and pages")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_sub.add_parser("verify", help="recompute hash chains; name the first bad event")
+    verify.add_argument("case_id", nargs="?", type=int)
+    user = sub.add_parser("user", help="staff accounts")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a staff account")
+    add.add_argument("username")
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", choices=["clerk", "inspector", "admin"], required=True)
+    add.add_argument("--password", required=True)
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "serve":
+        return cmd_serve(settings)
+    migrate(settings)
+    if args.command == "migrate":
+        print("schema is up to date")
+        return 0
+    if args.command == "audit":
+        return asyncio.run(_verify(settings, args.case_id))
+    if args.command == "user":
+        return asyncio.run(_add_user(settings, args.username, args.name, args.role, args.password))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Settings: the one place the service's configuration comes from.
+
+Everything is read once from ``ZEROTRIP_*`` environment variables (or given directly in tests);
+no other module reads the environment. Embedded defaults make ``zerotrip serve`` work with no
+configuration at all: an SQLite file and a media folder under ``./var``, the local courier, and
+a secret key generated on first run and kept beside the database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+PREFIX = "ZEROTRIP_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    media_dir: Path | None = None  # None: data_dir / "media"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""  # empty: http://host:port
+    secret_key: str = ""  # empty: generated once and kept in data_dir/secret_key
+
+    # Staff sessions and applicant links.
+    session_hours: int = 12
+    applicant_link_days: int = 30
+    cookie_secure: bool = False
+
+    # Request limits.
+    max_json_bytes: int = 64 * 1024
+
+    # Working-day deadlines: ISO dates, comma-separated, that are holidays / extra workdays.
+    holidays: tuple[str, ...] = ()
+    extra_workdays: tuple[str, ...] = ()
+    due_soon_working_days: int = 2
+    timezone: str = "Asia/Shanghai"  # the office's local time, for dates and deadlines
+
+    # Backends, chosen by name.
+    storage: str = "local"
+    courier: str = "local"
+
+    log_level: str = "INFO"
+
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``ZEROTRIP_*`` variables; unknown ones land in ``extra``."""
+        env = os.environ if environ is None else environ
+        hints = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        extra: dict[str, str] = {}
+        for key, raw in env.items():
+            if not key.startswith(PREFIX):
+                continue
+            name = key[len(PREFIX) :].lower()
+            if name in hints and name != "extra":
+                values[name] = _coerce(hints[name], raw)
+            else:
+                extra[name] = raw
+        values.update(overrides)
+        values.setdefault("extra", extra)
+        return cls(**values).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill derived defaults (paths, URLs, the persisted secret key)."""
+        data_dir = Path(self.data_dir)
+        changes: dict[str, Any] = {"data_dir": data_dir}
+        if not self.database_url:
+            changes["database_url"] = f"sqlite+aiosqlite:///{(data_dir / 'zerotrip.db').resolve()}"
+        if self.media_dir is None:
+            changes["media_dir"] = data_dir / "media"
+        if not self.public_url:
+            changes["public_url"] = f"http://{self.host}:{self.port}"
+        if not self.secret_key:
+            changes["secret_key"] = _persisted_secret(data_dir / "secret_key")
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _persisted_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return key
+
+
+def _coerce(hint: Any, raw: str) -> Any:
+    text = str(hint)
+    if hint is bool or text == "bool":
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if hint is int or text == "int":
+        return int(raw)
+    if hint is float or text == "float":
+        return float(raw)
+    if "tuple" in text:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if "Path" in text:
+        return Path(raw)
+    return raw

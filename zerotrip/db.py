@@ -1,0 +1,134 @@
+"""Database engines, sessions and the migration runner.
+
+SQLite and PostgreSQL get the same models and migrations. Two things differ and are handled
+here, once:
+
+* SQLite allows one writer. A write transaction that starts as a reader and upgrades later can
+  fail at once with "database is locked" (no busy wait applies to a lock upgrade), so writes use a
+  separate engine whose transactions begin with ``BEGIN IMMEDIATE``; reads stay deferred and, with
+  WAL, never block the writer.
+* PostgreSQL serialises writers to one case with ``SELECT ... FOR UPDATE`` on the case row
+  (see :func:`zerotrip.cases.store.lock_case`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.config import Settings
+
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class Database:
+    """The engines and session factories of one running service."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        url = settings.database_url
+        if settings.is_sqlite:
+            Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = _sqlite_engine(url, immediate=False)
+            self.write_engine = _sqlite_engine(url, immediate=True)
+        else:
+            self.engine = create_async_engine(
+                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+            )
+            self.write_engine = self.engine
+        self._reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self._writer = async_sessionmaker(
+            self.write_engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A read session; nothing it does is committed."""
+        async with self._reader() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        async with self._writer() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()
+
+
+async def retry_on_conflict(
+    attempt: Callable[[], Awaitable[T]], *, tries: int = 8, base_delay: float = 0.005
+) -> T:
+    """Run ``attempt()`` (a coroutine function holding one transaction) again on write conflicts.
+
+    Conflicts are a unique-key race (two writers appending the same audit sequence number), a
+    PostgreSQL serialisation failure or deadlock, or SQLite's busy timeout running out.
+    """
+    for n in range(tries):
+        try:
+            return await attempt()
+        except (IntegrityError, OperationalError, DBAPIError) as exc:
+            if n == tries - 1 or not _is_conflict(exc):
+                raise
+            await asyncio.sleep(base_delay * (2**n))
+    raise AssertionError("unreachable")
+
+
+def _is_conflict(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    markers = ("unique", "duplicate key", "database is locked", "deadlock", "could not serialize")
+    return any(m in text for m in markers)
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
+    engine = create_async_engine(url, connect_args={"timeout": 15})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def alembic_config(settings: Settings) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", settings.database_url)
+    cfg.attributes["settings"] = settings
+    return cfg
+
+
+def migrate(settings: Settings, revision: str = "heads") -> None:
+    """Bring the schema to ``revision``. Blocking: call it before the loop starts or in a thread."""
+    if settings.is_sqlite:
+        Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings), revision)

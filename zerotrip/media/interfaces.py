@@ -1,0 +1,35 @@
+"""The storage service every evidence original and derived file goes through.
+
+Implementations sit beside this module (``storage_local.py`` is the default) and all pass the one
+contract suite in ``tests/media/test_storage_contract.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Storage(Protocol):
+    async def put_file(self, key: str, source: Path) -> bool:
+        """Store ``source`` under ``key`` atomically; False (and no write) if ``key`` exists.
+
+        Originals are write-once: a key that exists is never overwritten.
+        """
+
+    async def replace_file(self, key: str, source: Path) -> None:
+        """Atomically store or replace a derived, regenerable file."""
+
+    async def exists(self, key: str) -> bool: ...
+
+    async def size(self, key: str) -> int: ...
+
+    def read(self, key: str, chunk_size: int = 256 * 1024) -> AsyncIterator[bytes]:
+        """Stream the stored bytes; raises ``KeyError`` when absent."""
+
+    async def read_bytes(self, key: str) -> bytes: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path for the key when the backend has one (for zero-copy serving)."""
