@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from zerotrip.api import pages
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS
+from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import accounts, cases, meta
 from zerotrip.api.routing import RouteTable, add_operations
@@ -17,6 +17,8 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.media.interfaces import Storage
+from zerotrip.media.storage_local import LocalStorage
 
 log = logging.getLogger("zerotrip")
 
@@ -41,6 +43,13 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     return response
 
 
+def make_storage(settings: Settings) -> Storage:
+    if settings.storage == "local":
+        assert settings.media_dir is not None
+        return LocalStorage(settings.media_dir)
+    raise ValueError(f"unknown storage backend {settings.storage!r}")
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
     app = web.Application(
@@ -51,6 +60,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CLOCK] = clock or Clock(settings.timezone)
     app[CATALOGUE] = load_catalogue()
     app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
+    app[STORAGE] = make_storage(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     pages.add_routes(app)
 

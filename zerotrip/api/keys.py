@@ -9,6 +9,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.media.interfaces import Storage
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
@@ -16,3 +17,4 @@ CATALOGUE = web.AppKey("catalogue", Catalogue)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
 CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", list)
+STORAGE = web.AppKey("storage", Storage)
