@@ -94,6 +94,7 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
             "tags": [op.tag],
             "security": _AUDIENCE_SECURITY[op.audience],
             "x-audience": op.audience,
+            **({"x-roles": list(op.roles)} if op.roles else {}),
             "parameters": path_params + (_query_parameters(op.query) if op.query else []),
             "responses": responses,
         }

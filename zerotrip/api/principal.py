@@ -46,6 +46,7 @@ class Principal:
 
 
 ANONYMOUS = Principal("anonymous")
+PRINCIPAL = web.RequestKey("principal", Principal)
 
 
 def _bearer(request: web.Request) -> str | None:
@@ -58,7 +59,7 @@ def _bearer(request: web.Request) -> str | None:
 
 async def resolve_principal(request: web.Request) -> Principal:
     """Resolve once per request; a presented but invalid credential is a 401, not anonymity."""
-    cached = request.get("principal")
+    cached = request.get(PRINCIPAL)
     if cached is not None:
         return cached
     db = request.app[DB]
@@ -86,7 +87,7 @@ async def resolve_principal(request: web.Request) -> Principal:
             ):
                 raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
             principal = Principal("staff", found[0].role, found[0], found[1])
-    request["principal"] = principal
+    request[PRINCIPAL] = principal
     return principal
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from zerotrip.api.principal import require
+from zerotrip.api.principal import require, require_role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUDIENCES = (
@@ -36,6 +36,7 @@ class Operation:
     response: dict[str, Any] | type[BaseModel] | None = None
     status: int = 200
     errors: tuple[int, ...] = ()
+    roles: tuple[str, ...] = ()  # staff routes only some roles may use (others get 403)
     response_content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -51,8 +52,12 @@ class RouteTable:
         assert audience in AUDIENCES, audience
 
         def register(fn: Handler) -> Handler:
+            roles: tuple[str, ...] = kwargs.get("roles", ())
+
             async def guarded(request: web.Request) -> web.StreamResponse:
-                await require(request, "public" if audience == "case" else audience)
+                principal = await require(request, "public" if audience == "case" else audience)
+                if roles and principal.is_staff:
+                    require_role(principal, *roles)
                 return await fn(request)
 
             guarded.__name__ = fn.__name__
