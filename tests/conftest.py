@@ -4,10 +4,10 @@ aiohttp server on loopback, and real staff accounts.
 ``pytest --db=postgresql`` runs the same suite against PostgreSQL at 127.0.0.1:5432; each run
 creates its own database there and drops it afterwards, so parallel runs never collide.
 
-Fixtures: ``settings``, ``db``, ``clock`` and ``client`` (an aiohttp TestClient on a real server)
-for async tests; ``live_server`` (base URL) and ``live_app`` (the app in a background thread, for sync
-tests, browsers and fuzzers) and ``browser`` (headless Chromium through Playwright) from :mod:`tests.live` and
-:mod:`tests.browser`.
+Fixtures: ``settings``, ``db``, ``clock`` and ``client`` (an aiohttp TestClient on a real
+server) for async tests; ``live_server`` (base URL) and ``live_app`` (the app in a background
+thread) for sync tests, browsers and fuzzers (:mod:`tests.live`); ``browser``, headless Chromium
+through Playwright (:mod:`tests.browser`).
 """
 
 from __future__ import annotations
