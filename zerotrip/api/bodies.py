@@ -39,9 +39,45 @@ async def read_json(request: web.Request, max_bytes: int) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise MalformedBody(f"The body is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise MalformedBody("The body is nested too deeply.") from None
+    _check_text(data)
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_text(data: Any) -> None:
+    """Refuse text no database stores faithfully: NUL characters and unpaired surrogates."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_string(where, key)
+                stack.append((f"{where}.{key}" if where else key, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}.{n}" if where else str(n), v) for n, v in enumerate(value))
+        elif isinstance(value, str):
+            _check_string(where, value)
+
+
+def _check_string(where: str, text: str) -> None:
+    if "\x00" in text:
+        field = where or "(body)"
+        raise InvalidInput(
+            f"{field}: text may not contain NUL characters.",
+            errors=[{"field": field, "message": "contains a NUL character", "code": "nul"}],
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedBody(f"{where or '(body)'}: text contains an unpaired surrogate.") from None
 
 
 async def parse_body(request: web.Request, model: type[M], max_bytes: int) -> M:
@@ -55,6 +91,9 @@ async def parse_body(request: web.Request, model: type[M], max_bytes: int) -> M:
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:
+    for name, value in request.query.items():
+        _check_string(name, name)
+        _check_string(name, value)
     try:
         return model.model_validate(dict(request.query))
     except ValidationError as exc:
