@@ -61,7 +61,13 @@ async def world(client, db):
     clerk = await make_staff(db, "clerk")
     case, token = await apply(client)
     other, other_token = await apply(client, applicant_name="王五")
-    return {"clerk": clerk, "case": case["id"], "token": token, "other_token": other_token}
+    return {
+        "clerk": clerk,
+        "case": case["id"],
+        "token": token,
+        "other": other["id"],
+        "other_token": other_token,
+    }
 
 
 BAD_APPLICATIONS: list[tuple[str, dict[str, Any], str]] = [
@@ -169,7 +175,9 @@ async def test_unknown_and_malformed_ids(client, db, world):
     await expect_problem(resp, 404, "not-found")
     await expect_problem(await client.delete(f"/api/cases/{case}/links/999999", headers=staff), 404)
     # A link of one case cannot be revoked through another.
-    other_links = await (await client.get("/api/cases/2/links", headers=staff)).json()
+    other_links = await (
+        await client.get(f"/api/cases/{world['other']}/links", headers=staff)
+    ).json()
     link_of_b = other_links["items"][0]["id"]
     await expect_problem(
         await client.delete(f"/api/cases/{case}/links/{link_of_b}", headers=staff), 404
