@@ -263,7 +263,18 @@ async def test_cookie_session_needs_the_csrf_header_to_change_anything(client, d
 
     resp = await client.post("/api/cases", json=application, headers={"X-CSRF-Token": csrf})
     assert resp.status == 201
-    assert (await resp.json())["case"]["submitted_via"] == "clerk"
+    case = (await resp.json())["case"]
+    assert case["submitted_via"] == "clerk"
+    # Case routes (staff or applicant) hold cookie sessions to the same rule.
+    resp = await client.post(f"/api/cases/{case['id']}/actions/withdraw", json={})
+    assert resp.status == 403
+    resp = await client.post(
+        f"/api/cases/{case['id']}/actions/withdraw", json={}, headers={"X-CSRF-Token": csrf}
+    )
+    assert resp.status == 200
+    # Public routes treat a cookie without the header as no session: logging in again works.
+    resp = await client.post("/api/session", json={"username": "clerk", "password": PASSWORD})
+    assert resp.status == 200
 
 
 async def test_logout_revokes_the_session(client, db):

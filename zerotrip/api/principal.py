@@ -31,6 +31,9 @@ class Principal:
     token: StaffToken | None = None
     case_id: int | None = None  # applicants: the one case their link opens
     link_id: int | None = None
+    # A cookie session that sent a change without its CSRF token: anonymous on public routes
+    # (so logging in again or applying still works), refused everywhere else.
+    csrf_missing: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -85,8 +88,9 @@ async def resolve_principal(request: web.Request) -> Principal:
             if request.method not in SAFE_METHODS and not csrf_matches(
                 found[1], request.headers.get(CSRF_HEADER)
             ):
-                raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
-            principal = Principal("staff", found[0].role, found[0], found[1])
+                principal = Principal("anonymous", csrf_missing=True)
+            else:
+                principal = Principal("staff", found[0].role, found[0], found[1])
     request[PRINCIPAL] = principal
     return principal
 
@@ -96,6 +100,7 @@ async def require(request: web.Request, audience: str) -> Principal:
     principal = await resolve_principal(request)
     if audience == "public":
         return principal
+    _refuse_missing_csrf(principal)
     if principal.kind == "anonymous":
         raise Unauthenticated("Log in, or open the link the office sent you.")
     if audience == "staff" and not principal.is_staff:
@@ -107,8 +112,14 @@ async def require(request: web.Request, audience: str) -> Principal:
     return principal
 
 
+def _refuse_missing_csrf(principal: Principal) -> None:
+    if principal.csrf_missing:
+        raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
+
+
 def authorize_case(principal: Principal, case_id: int) -> None:
     """Staff may see every case; an applicant only their own, and another case looks absent."""
+    _refuse_missing_csrf(principal)
     if principal.is_staff:
         return
     if principal.kind == "applicant" and principal.case_id == case_id:
