@@ -57,21 +57,42 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return params
 
 
+def implied_errors(op: Operation, path_params: list[str]) -> set[int]:
+    """Statuses every operation of its kind can answer, whatever its own list says: reading
+    the body, the query and path parameters, and refusing the caller."""
+    found: set[int] = set()
+    if op.body is not None:
+        found |= {400, 413, 415, 422}
+    if op.query is not None or path_params:
+        found.add(422)
+    if path_params:
+        found.add(404)
+    if op.audience != "public":
+        found |= {401, 403}  # 403 also for a cookie session that left out its CSRF token
+    if op.audience in {"case", "applicant"}:
+        found |= {404, 410}  # another case looks absent; an expired or revoked link is gone
+    return found
+
+
 def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str, Any]:
     components: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         item = paths.setdefault(op.path, {})
+        names = re.findall(r"{(\w+)}", op.path)
         path_params = [
             {
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string"}
-                if name in {"action", "code", "token", "slug"}
-                else {"type": "integer", "minimum": 1},
+                "schema": op.path_schemas.get(name)
+                or (
+                    {"type": "string"}
+                    if name in {"action", "code", "token", "slug"}
+                    else {"type": "integer", "minimum": 1}
+                ),
             }
-            for name in re.findall(r"{(\w+)}", op.path)
+            for name in names
         ]
         responses: dict[str, Any] = {
             str(op.status): {
@@ -81,7 +102,7 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
                 },
             }
         }
-        for status in sorted(set(op.errors) | {500}):
+        for status in sorted(set(op.errors) | implied_errors(op, names) | {500}):
             responses[str(status)] = {
                 "description": "Problem",
                 "content": {

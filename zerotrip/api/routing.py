@@ -37,6 +37,7 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = ()
     roles: tuple[str, ...] = ()  # staff routes only some roles may use (others get 403)
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # default: id or text
     response_content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
 

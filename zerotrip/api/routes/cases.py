@@ -214,7 +214,7 @@ async def read_case(request: web.Request) -> web.Response:
     body=ActionBody,
     response=CASE_DETAIL_SCHEMA,
     errors=(400, 401, 403, 404, 409, 410, 413, 422),
-    extra={"x-actions": sorted(ACTIONS)},
+    path_schemas={"action": {"type": "string", "enum": sorted(ACTIONS)}},
 )
 async def take_action(request: web.Request) -> web.Response:
     app = request.app

@@ -32,7 +32,14 @@ async def health(request: web.Request) -> web.Response:
     response={"type": "object"},
 )
 async def openapi_document(request: web.Request) -> web.Response:
-    return reply(build_openapi(request.app[OPERATIONS], request.app[SETTINGS].public_url))
+    doc = build_openapi(request.app[OPERATIONS], request.app[SETTINGS].public_url)
+    # A matter code is one of the catalogue's: say which, so clients (and fuzzers) can know.
+    codes = [m.code for m in request.app[CATALOGUE].matters]
+    for schema in doc["components"]["schemas"].values():
+        prop = schema.get("properties", {}).get("matter_code")
+        if prop is not None and prop.get("type") == "string":
+            prop["enum"] = codes
+    return reply(doc)
 
 
 @routes.get(
