@@ -1,9 +1,11 @@
 """Headless Chromium for page tests: the system's ``/usr/bin/chromium`` driven by Playwright.
 
-``browser`` is one browser for the whole run (starting Chromium is the slow part); each test
-opens its own context (``browser.new_context()``), so cookies and storage never leak between
-tests. Playwright's sync API is used: write page tests as plain ``def`` tests together with the
-``live_server`` fixture. ``--use-fake-*`` give pages a synthetic camera and microphone.
+Playwright's sync API is used: write page tests as plain ``def`` tests together with the
+``live_server``/``live_app`` fixtures (set records up with ``live_app.run(coroutine)``, not with
+async fixtures). While it runs, the sync API keeps an event loop running in the test thread, so
+``browser`` lives for one test module (not the session: the async tests after it need the thread
+free). Each test opens its own context (``browser.new_context()``), so cookies and storage never
+leak between tests. ``--use-fake-*`` give pages a synthetic camera and microphone.
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """A Playwright ``Browser`` (sync API) on headless Chromium, shared by the session."""
+@pytest.fixture(scope="module")
+def browser(database_template: str) -> Iterator[object]:
+    """A Playwright ``Browser`` (sync API) on headless Chromium, shared by a test module.
+
+    Depends on ``database_template`` so the migrations (which use ``asyncio.run``) are done
+    before Playwright's loop occupies the thread.
+    """
     from playwright.sync_api import sync_playwright
 
     if not os.path.exists(CHROMIUM):
