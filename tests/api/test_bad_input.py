@@ -182,7 +182,7 @@ async def test_unknown_and_malformed_ids(client, db, world):
     await expect_problem(
         await client.delete(f"/api/cases/{case}/links/{link_of_b}", headers=staff), 404
     )
-    for bad in ("abc", "-1", "1.5", "0x10", "%20", "1e3", "9" * 40):
+    for bad in ("abc", "-1", "0", "1.5", "0x10", "%20", "1e3", "٣", "2147483648", "9" * 40):
         await expect_problem(
             await client.get(f"/api/cases/{bad}", headers=staff), 422, "invalid-input"
         )

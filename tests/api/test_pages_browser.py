@@ -58,7 +58,7 @@ def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     page.fill("#password", PASSWORD)
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}/staff")
-    page.wait_for_selector("#whoami:has-text('clerk')")
+    page.wait_for_selector("#whoami:has-text('受理人员')")
     assert "没有符合条件的办件" in page.inner_text("#cases tbody")
 
     # File an application on the applicant's behalf (帮代办).
@@ -77,6 +77,7 @@ def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     assert link.startswith(f"{base}/a/zta_")
     page.wait_for_selector("#case-head [data-state=submitted]")
     assert page.inner_text("#applicant").count("李娜") == 1
+    assert "窗口代办" in page.inner_text("#case-head")
     assert page.locator("#audit tbody tr").count() == 2  # submitted, link issued
     _shot(page, tmp_path, "03-case-submitted")
 

@@ -100,10 +100,13 @@ def parse_query(request: web.Request, model: type[M]) -> M:
         raise validation_problem(exc) from None
 
 
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
+
+
 def path_int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(f"{name} must be a positive whole number.")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
+        raise InvalidInput(f"{name} must be a whole number from 1 to {MAX_ID}.")
     return int(raw)
 
 

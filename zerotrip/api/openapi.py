@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from zerotrip.api.bodies import MAX_ID
 from zerotrip.api.routing import Operation
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -89,7 +90,7 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
                 or (
                     {"type": "string"}
                     if name in {"action", "code", "token", "slug"}
-                    else {"type": "integer", "minimum": 1}
+                    else {"type": "integer", "minimum": 1, "maximum": MAX_ID}
                 ),
             }
             for name in names

@@ -1,5 +1,5 @@
 // What every page does on load: translate, wire the language switch, and (staff) the top bar.
-import { applyTranslations, toggleLanguage } from "./i18n.js";
+import { applyTranslations, t, toggleLanguage } from "./i18n.js";
 import { logout, requireStaff } from "./api.js";
 import { $ } from "./dom.js";
 
@@ -13,6 +13,6 @@ export async function initStaffPage() {
   $("#logout")?.addEventListener("click", logout);
   const user = await requireStaff();
   const who = $("#whoami");
-  if (who) who.textContent = `${user.display_name} · ${user.role}`;
+  if (who) who.textContent = `${user.display_name} · ${t(`role.${user.role}`)}`;
   return user;
 }

@@ -45,6 +45,7 @@ export function fmtDate(value) {
 
 const CLOCK_CLASS = { overdue: "bad", due_soon: "warn", on_time: "ok", paused: "", none: "" };
 export function clockBadge(clock) {
+  if (!clock || clock === "none") return "";
   return h("span", { class: `badge ${CLOCK_CLASS[clock] || ""}`, dataset: { clock } }, t(`clock.${clock}`));
 }
 

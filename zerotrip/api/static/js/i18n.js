@@ -110,6 +110,11 @@ const STRINGS = {
   "applicant.returned": ["您的申请被退回，原因如下：", "Your application was returned for these reasons:"],
   "applicant.due": ["请于以下日期前补交", "Please supply by"],
   "applicant.link_problem": ["链接无效", "This link does not work"],
+  "role.clerk": ["受理人员", "clerk"],
+  "role.inspector": ["踏勘人员", "inspector"],
+  "role.admin": ["管理员", "administrator"],
+  "via.clerk": ["窗口代办", "filed by a clerk"],
+  "via.applicant": ["申请人在线提交", "online by the applicant"],
   "index.apply": ["我要申请", "Apply"],
   "index.staff": ["工作人员入口", "Staff console"],
 };

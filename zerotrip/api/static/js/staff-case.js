@@ -24,7 +24,7 @@ function renderHead(c) {
     h("h2", {}, h("span", { class: "mono", id: "reference" }, c.reference), " · ", pick(c.matter, "name"), " ", stateBadge(c.state)),
     h("dl", { class: "facts" },
       h("dt", {}, t("case.deadline")), h("dd", {}, fmtDate(c.deadline), " ", clockBadge(c.clock), c.matter.time_limit_working_days ? h("span", { class: "muted" }, ` (${c.matter.time_limit_working_days} ${lang === "zh" ? "个工作日" : "working days"})`) : null),
-      h("dt", {}, t("case.submitted")), h("dd", {}, fmtTime(c.submitted_at), " · ", c.submitted_via),
+      h("dt", {}, t("case.submitted")), h("dd", {}, fmtTime(c.submitted_at), " · ", t(`via.${c.submitted_via}`)),
       c.return_reasons.length ? [h("dt", {}, t("case.return_reasons")), h("dd", {}, c.return_reasons.join("；"))] : null,
     ),
   );
@@ -164,7 +164,7 @@ async function renderAudit() {
     h("span", { class: `badge ${v.ok ? "ok" : "bad"}`, id: "chain-status", dataset: { ok: v.ok } }, v.ok ? t("case.chain_ok") : `${t("case.chain_bad")} (#${v.first_bad_seq})`),
     " ", h("span", { class: "mono" }, `head ${v.head.slice(0, 16)}… · ${v.events}`));
   $("#audit tbody").replaceChildren(...audit.events.reverse().map((e) => h("tr", { dataset: { kind: e.kind } },
-    h("td", {}, e.seq), h("td", {}, fmtTime(e.at)), h("td", {}, e.actor.label || e.actor.kind), h("td", { class: "mono" }, e.kind), h("td", {}, describe(e)), h("td", { class: "mono", title: e.hash }, e.hash.slice(0, 12)))));
+    h("td", {}, e.seq), h("td", {}, fmtTime(e.at)), h("td", {}, e.actor.label || e.actor.kind), h("td", { class: "mono kind" }, e.kind), h("td", {}, describe(e)), h("td", { class: "mono", title: e.hash }, e.hash.slice(0, 12)))));
 }
 
 async function load() {
