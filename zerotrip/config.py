@@ -33,6 +33,7 @@ class Settings:
     session_hours: int = 12
     applicant_link_days: int = 30
     cookie_secure: bool = False
+    credential_cache_seconds: float = 5.0  # see zerotrip/api/credentials.py; 0 turns it off
 
     # Request limits.
     max_json_bytes: int = 64 * 1024

@@ -8,7 +8,17 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from zerotrip.api import pages
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
+from zerotrip.api.credentials import CredentialCache
+from zerotrip.api.keys import (
+    CALENDAR,
+    CATALOGUE,
+    CLOCK,
+    CREDENTIALS,
+    DB,
+    OPERATIONS,
+    SETTINGS,
+    STORAGE,
+)
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import accounts, cases, meta
 from zerotrip.api.routing import RouteTable, add_operations
@@ -61,6 +71,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CATALOGUE] = load_catalogue()
     app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
     app[STORAGE] = make_storage(settings)
+    app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     pages.add_routes(app)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from zerotrip.api.credentials import CredentialCache
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
@@ -18,3 +19,4 @@ CALENDAR = web.AppKey("calendar", WorkingCalendar)
 CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", list)
 STORAGE = web.AppKey("storage", Storage)
+CREDENTIALS = web.AppKey("credentials", CredentialCache)

@@ -4,17 +4,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from aiohttp import web
 
 from zerotrip.accounts.models import StaffToken, StaffUser
 from zerotrip.accounts.service import (
     APPLICANT_PREFIX,
+    STAFF_PREFIX,
     csrf_matches,
     resolve_applicant_token,
     resolve_staff_token,
+    token_digest,
 )
-from zerotrip.api.keys import CLOCK, DB
+from zerotrip.api.keys import CLOCK, CREDENTIALS, DB
 from zerotrip.cases.audit import Actor
 from zerotrip.problems import Forbidden, NotFound, Unauthenticated
 
@@ -60,37 +63,54 @@ def _bearer(request: web.Request) -> str | None:
     return None
 
 
+async def _credential(request: web.Request, token: str, now: datetime) -> Principal | None:
+    """The principal a token stands for, from the cache or the database.
+
+    An unknown staff token gives ``None``; an applicant token that is unknown, expired or
+    revoked raises 401 or 410.
+    """
+    cache = request.app[CREDENTIALS]
+    digest = token_digest(token)
+    principal: Principal | None = cache.get(digest, now)
+    if principal is not None:
+        return principal
+    async with request.app[DB].session() as session:
+        if token.startswith(APPLICANT_PREFIX):
+            link = await resolve_applicant_token(session, token, now)
+            principal = Principal("applicant", "applicant", case_id=link.case_id, link_id=link.id)
+            expires_at = link.expires_at
+        else:
+            found = await resolve_staff_token(session, token, now)
+            if found is None:
+                return None
+            principal = Principal("staff", found[0].role, found[0], found[1])
+            expires_at = found[1].expires_at
+    cache.put(digest, principal, expires_at)
+    return principal
+
+
 async def resolve_principal(request: web.Request) -> Principal:
     """Resolve once per request; a presented but invalid credential is a 401, not anonymity."""
     cached = request.get(PRINCIPAL)
     if cached is not None:
         return cached
-    db = request.app[DB]
     now = request.app[CLOCK].now()
     principal = ANONYMOUS
     bearer = _bearer(request)
     if bearer is not None:
-        async with db.session() as session:
-            if bearer.startswith(APPLICANT_PREFIX):
-                link = await resolve_applicant_token(session, bearer, now)
-                principal = Principal(
-                    "applicant", "applicant", case_id=link.case_id, link_id=link.id
-                )
-            else:
-                found = await resolve_staff_token(session, bearer, now)
-                if found is None:
-                    raise Unauthenticated("The bearer token is not valid.")
-                principal = Principal("staff", found[0].role, found[0], found[1])
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        async with db.session() as session:
-            found = await resolve_staff_token(session, cookie, now)
-        if found is not None and found[1].kind == "session":
+        found = await _credential(request, bearer, now)
+        if found is None:
+            raise Unauthenticated("The bearer token is not valid.")
+        principal = found
+    elif (cookie := request.cookies.get(SESSION_COOKIE)) and cookie.startswith(STAFF_PREFIX):
+        found = await _credential(request, cookie, now)
+        if found is not None and found.token is not None and found.token.kind == "session":
             if request.method not in SAFE_METHODS and not csrf_matches(
-                found[1], request.headers.get(CSRF_HEADER)
+                found.token, request.headers.get(CSRF_HEADER)
             ):
                 principal = Principal("anonymous", csrf_missing=True)
             else:
-                principal = Principal("staff", found[0].role, found[0], found[1])
+                principal = found
     request[PRINCIPAL] = principal
     return principal
 

@@ -17,7 +17,7 @@ from zerotrip.accounts.service import (
     revoke_staff_token,
 )
 from zerotrip.api.bodies import parse_body, reply
-from zerotrip.api.keys import DB, SETTINGS
+from zerotrip.api.keys import CREDENTIALS, DB, SETTINGS
 from zerotrip.api.principal import SESSION_COOKIE, resolve_principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.problems import Unauthenticated
@@ -120,6 +120,7 @@ async def log_out(request: web.Request) -> web.Response:
     if principal.token is not None and principal.token.kind == "session":
         async with request.app[DB].transaction() as session:
             await revoke_staff_token(session, principal.token.id)
+        request.app[CREDENTIALS].clear()
     resp = reply({"ok": True})
     resp.del_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -157,6 +158,7 @@ async def set_password(request: web.Request) -> web.Response:
         if user is None:
             raise Unauthenticated("Log in again.")
         await change_password(session, user, body.current_password, body.new_password)
+    request.app[CREDENTIALS].clear()  # cached principals hold the user as it was
     return reply({"ok": True})
 
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from zerotrip.accounts.models import ApplicantLink
 from zerotrip.accounts.service import issue_applicant_link, links_of, revoke_applicant_link
 from zerotrip.api.bodies import parse_body, parse_query, path_int, reply, validation_problem
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, SETTINGS
+from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SETTINGS
 from zerotrip.api.principal import authorize_case, resolve_principal
 from zerotrip.api.routes.case_views import (
     CASE_DETAIL_SCHEMA,
@@ -337,6 +337,8 @@ async def issue_link(request: web.Request) -> web.Response:
             return await _detail(request, session, case, principal.role), issued.token
 
     view, token = await retry_on_conflict(attempt)
+    if body.revoke_others:
+        app[CREDENTIALS].clear()
     return reply(
         {
             "case": view,
@@ -367,7 +369,9 @@ async def revoke_link(request: web.Request) -> web.Response:
             append_event(session, case, principal.actor, "link.revoked", {"link": link_id})
             return link_view(link)
 
-    return reply(await retry_on_conflict(attempt))
+    view = await retry_on_conflict(attempt)
+    app[CREDENTIALS].clear()
+    return reply(view)
 
 
 @routes.get(
