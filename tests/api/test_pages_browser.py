@@ -157,6 +157,48 @@ def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     staff_ctx.close()
 
 
+def test_applicant_applies_on_a_phone_and_follows_the_link(
+    browser: Any, live_server: str, tmp_path: Path
+) -> None:
+    ctx = browser.new_context(locale="en-GB", viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    page.set_default_timeout(15_000)
+    errors = PageErrors(page)
+    page.goto(f"{live_server}/")
+    page.click("a[href='/apply']")
+    page.wait_for_selector("#matter option[value=pharmacy-retail]", state="attached")
+    page.select_option("#matter", "pharmacy-retail")
+    page.fill("#name", "Zhao Liu")
+    page.fill("#phone", "call me maybe")
+    page.fill("#address", "12 Wensan Road, Hangzhou")
+    page.click("#apply-form button[type=submit]")
+    page.wait_for_selector("#apply-error:not(.hidden)")  # the server names the bad field
+    assert "applicant_phone" in page.inner_text("#apply-error")
+    errors.errors.clear()  # the refused submission logs its 422
+    page.fill("#phone", "+86 139 0000 0000")
+    page.click("#apply-form button[type=submit]")
+    page.wait_for_selector("#done:not(.hidden)")
+    _shot(page, tmp_path, "apply-done")
+    link = page.get_attribute("#link", "href")
+    assert link.startswith(f"{live_server}/a/zta_")
+    page.goto(link)
+    page.wait_for_selector("#summary [data-state=submitted]")
+    assert "Pharmacy retail licence" in page.inner_text("#summary")
+    assert page.inner_text("#steps li.current") == "Submitted"
+    _shot(page, tmp_path, "applicant-submitted")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("#actions [data-action=withdraw]")
+    page.wait_for_function("document.querySelector('#summary [data-state]')")
+    assert asked and "Withdraw" in asked[0]
+    assert page.locator("#summary [data-state=submitted]").count() == 1  # said no: nothing changed
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#actions [data-action=withdraw]")
+    page.wait_for_selector("#summary [data-state=withdrawn]")
+    assert errors.errors == []
+    ctx.close()
+
+
 def test_dead_applicant_link_says_so(browser: Any, live_server: str) -> None:
     ctx = browser.new_context(locale="en-GB")
     page = ctx.new_page()

@@ -37,6 +37,7 @@ async function load() {
     const mine = c.allowed_actions.filter((a) => ["resubmit", "withdraw", "resume_inspection"].includes(a.name));
     $("#actions").classList.toggle("hidden", !mine.length);
     $("#actions").replaceChildren(...mine.map((a) => h("button", { class: a.name === "withdraw" ? "danger" : "", dataset: { action: a.name }, onclick: async () => {
+      if (a.name === "withdraw" && !confirm(t("applicant.confirm_withdraw"))) return;
       try { await api("POST", `/api/cases/${c.id}/actions/${a.name}`, {}); await load(); } catch (err) { showError("#case-error", err); }
     } }, a.name === "resubmit" ? t("applicant.resubmit") : a.name === "withdraw" ? t("applicant.withdraw") : (lang === "zh" ? a.title_zh : a.title_en))));
     document.dispatchEvent(new CustomEvent("case-loaded", { detail: c }));

@@ -107,6 +107,7 @@ const STRINGS = {
   "applicant.materials": ["材料情况", "Materials"],
   "applicant.resubmit": ["已补正，重新提交", "I have corrected it: resubmit"],
   "applicant.withdraw": ["撤回申请", "Withdraw application"],
+  "applicant.confirm_withdraw": ["确定撤回申请吗？撤回后需重新申请。", "Withdraw your application? You would have to apply again."],
   "applicant.returned": ["您的申请被退回，原因如下：", "Your application was returned for these reasons:"],
   "applicant.due": ["请于以下日期前补交", "Please supply by"],
   "applicant.link_problem": ["链接无效", "This link does not work"],
