@@ -99,8 +99,8 @@ async def call(world: World, op: Operation, role: str) -> tuple[int, str, str]:
     if op.method in {"POST", "PUT", "PATCH"}:
         kwargs["json"] = {}
     path = concrete_path(op, world)
+    # Only the status line and headers: a streaming route (events, video) must not hold the walk.
     async with world.client.request(op.method, path, **kwargs) as resp:
-        await resp.read()
         return resp.status, resp.content_type, f"{op.method} {path} as {role}"
 
 
