@@ -100,7 +100,12 @@ def _is_conflict(exc: Exception) -> bool:
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
-    engine = create_async_engine(url, connect_args={"timeout": 15})
+    # Every statement on aiosqlite is a hop to the connection's thread. A read session always
+    # rolls its transaction back when it closes, so the pool's own rollback on return is a
+    # second, useless hop; writers keep it as a safety net.
+    engine = create_async_engine(
+        url, connect_args={"timeout": 15}, pool_reset_on_return="rollback" if immediate else None
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

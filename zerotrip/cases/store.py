@@ -108,6 +108,22 @@ async def get_case(session: AsyncSession, case_id: int) -> Case:
     return case
 
 
+async def case_with_materials(
+    session: AsyncSession, case_id: int
+) -> tuple[Case, list[CaseMaterial]]:
+    """The case and its material list in one statement (the case view's hot path)."""
+    stmt = (
+        select(Case, CaseMaterial)
+        .outerjoin(CaseMaterial, col(CaseMaterial.case_id) == Case.id)
+        .where(Case.id == case_id)
+        .order_by(col(CaseMaterial.id))
+    )
+    rows = (await session.exec(stmt)).all()
+    if not rows:
+        raise NotFound(f"No case {case_id}.")
+    return rows[0][0], [m for _, m in rows if m is not None]
+
+
 async def lock_case(session: AsyncSession, case_id: int) -> Case:
     """Load a case for change, holding its row lock until the transaction ends.
 

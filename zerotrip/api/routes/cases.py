@@ -24,10 +24,11 @@ from zerotrip.api.routes.case_views import (
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import Actor, append_event, case_events, verify_case
 from zerotrip.cases.lifecycle import ACTIONS, parse_params, perform
-from zerotrip.cases.models import CaseState
+from zerotrip.cases.models import CaseMaterial, CaseState
 from zerotrip.cases.store import (
     Application,
     CaseFilter,
+    case_with_materials,
     checkpoints_of,
     create_case,
     get_case,
@@ -116,11 +117,17 @@ async def _created(request: web.Request, application: Application, staff: Any) -
     )
 
 
-async def _detail(request: web.Request, session: Any, case: Any, role: str) -> dict[str, Any]:
+async def _detail(
+    request: web.Request,
+    session: Any,
+    case: Any,
+    role: str,
+    materials: list[CaseMaterial] | None = None,
+) -> dict[str, Any]:
     app = request.app
     return case_detail(
         case,
-        await materials_of(session, case.id),
+        materials if materials is not None else await materials_of(session, case.id),
         await checkpoints_of(session, case.id),
         role=role,
         catalogue=app[CATALOGUE],
@@ -203,8 +210,8 @@ async def read_case(request: web.Request) -> web.Response:
     principal = await resolve_principal(request)
     authorize_case(principal, case_id)
     async with request.app[DB].session() as session:
-        case = await get_case(session, case_id)
-        return reply(await _detail(request, session, case, principal.role))
+        case, materials = await case_with_materials(session, case_id)
+        return reply(await _detail(request, session, case, principal.role, materials))
 
 
 @routes.post(
