@@ -28,7 +28,7 @@ def storage(settings):
 
 
 async def _case(client):
-    case, token = await apply(client)
+    case, _token = await apply(client)
     return case, case["checkpoints"][0]["id"]
 
 

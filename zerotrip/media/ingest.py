@@ -21,6 +21,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ def evidence_kind(origin: str, sniffed: Sniffed) -> str:
 
 async def _existing_retry(
     db: Database, case_id: int, checkpoint_id: int | None, sha: str, capture: dict | None
-) -> Evidence | None:
-    """The evidence this upload repeats, if it is a retry; raise if the nonce forbids it."""
+) -> tuple[Evidence | None, datetime | None]:
+    """The evidence this upload repeats, if it is a retry (raise if the nonce forbids it),
+    and when the nonce that came with it was issued."""
     async with db.session() as session:
         token = (capture or {}).get("nonce")
         if token and checkpoint_id is not None:
@@ -76,15 +78,15 @@ async def _existing_retry(
             if record.evidence_id is not None:
                 done = await session.get(Evidence, record.evidence_id)
                 if done is not None and done.sha256 == sha:
-                    return done
+                    return done, record.issued_at
             check_usable(record, utcnow())
-            return None
+            return None, record.issued_at
         stmt = select(Evidence).where(
             Evidence.case_id == case_id,
             Evidence.checkpoint_id == checkpoint_id,
             Evidence.sha256 == sha,
         )
-        return (await session.exec(stmt)).first()
+        return (await session.exec(stmt)).first(), None
 
 
 async def _checked_checkpoint(
@@ -219,9 +221,8 @@ async def ingest_file(
         received_at = utcnow()
         async with db.session() as session:
             await _checked_checkpoint(session, case_id, checkpoint_id)
-        if (
-            existing := await _existing_retry(db, case_id, checkpoint_id, sha, capture)
-        ) is not None:
+        existing, nonce_issued_at = await _existing_retry(db, case_id, checkpoint_id, sha, capture)
+        if existing is not None:
             return existing
         await storage.put_file(original_key(sha), path)
         workdir = Path(
@@ -256,6 +257,7 @@ async def ingest_file(
                 site_radius_m=settings.evidence_site_radius_m,
                 exact_duplicates=exact,
                 similar=similar,
+                nonce_issued_at=nonce_issued_at,
             )
         )
         meta = _meta(analysis, judged, derived)

@@ -38,6 +38,11 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "The capture time {captured_at} is after the server received the file.",
         "拍摄时间 {captured_at} 晚于服务器接收时间。",
     ),
+    "time_before_capture_screen": (
+        "high",
+        "The shutter time {captured_at} is before the capture screen was opened.",
+        "拍摄时间 {captured_at} 早于拍摄页面打开时间。",
+    ),
     "time_missing": (
         "warn",
         "No capture time is known for this file.",
@@ -142,6 +147,7 @@ class Facts:
     site_radius_m: float = 150.0
     exact_duplicates: list[dict[str, Any]] = field(default_factory=list)  # other case/checkpoint
     similar: list[dict[str, Any]] = field(default_factory=list)  # other cases, close dHash
+    nonce_issued_at: datetime | None = None  # when the capture screen opened (in-page capture)
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -198,6 +204,8 @@ def _time_findings(facts: Facts, captured: datetime | None) -> list[dict[str, An
     out: list[dict[str, Any]] = []
     if captured > facts.received_at + FUTURE_SKEW:
         out.append(finding("time_after_receipt", captured_at=shown))
+    elif facts.nonce_issued_at is not None and captured < facts.nonce_issued_at - FUTURE_SKEW:
+        out.append(finding("time_before_capture_screen", captured_at=shown))
     elif facts.received_at - captured > timedelta(hours=facts.max_age_hours):
         hours = round((facts.received_at - captured).total_seconds() / 3600, 1)
         out.append(
