@@ -157,3 +157,83 @@ async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storag
     assert {"time_outside_window", "location_far", "editing_software"} <= _codes(verdict)
     far = next(f for f in verdict.findings if f["code"] == "location_far")
     assert far["params"]["distance_m"] > 100_000 and "米" in far["zh"] and " m " in far["en"]
+
+
+async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
+    client, db, settings, storage, tmp_path
+):
+    first_case, first_cp = await _case(client)
+    second_case, second_cp = await _case(client)
+    base = samples.picture((1600, 1200), 77)
+    original = samples.jpeg_bytes(im=base, exif=samples.exif_for())
+    kw = dict(origin="gallery", actor=APPLICANT)
+    await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=first_case["id"],
+        checkpoint_id=first_cp,
+        path=_write(tmp_path, original),
+        **kw,
+    )
+    same = await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=second_case["id"],
+        checkpoint_id=second_cp,
+        path=_write(tmp_path, original),
+        **kw,
+    )
+    resized = base.resize((800, 600))
+    reencoded = await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=second_case["id"],
+        checkpoint_id=second_cp,
+        path=_write(tmp_path, samples.jpeg_bytes(im=resized, quality=60)),
+        **kw,
+    )
+    exact = await _verdict(db, same.id)
+    assert "duplicate_other_case" in _codes(exact) and exact.verdict == "inconsistent"
+    near = await _verdict(db, reencoded.id)
+    similar = next(f for f in near.findings if f["code"] == "similar_other_case")
+    assert (
+        similar["params"]["distance"] <= 4
+        and similar["params"]["reference"] == first_case["reference"]
+    )
+    assert "same premises" in similar["en"]  # both applications name the same address
+
+
+async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
+    client, db, settings, storage, tmp_path
+):
+    from zerotrip.media.judge import reassess
+    from zerotrip.media.trust import POLICY_VERSION
+
+    case, checkpoint = await _case(client)
+    ev = await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=case["id"],
+        checkpoint_id=checkpoint,
+        path=_write(tmp_path, samples.jpeg_bytes()),
+        origin="gallery",
+        actor=APPLICANT,
+    )
+    async with db.transaction() as session:  # pretend it was judged under an older policy
+        old = (await session.exec(select(TrustVerdict))).one()
+        old.policy_version, old.verdict = "2025-01.0", "consistent"
+        session.add(old)
+    newer = await reassess(db, settings, ev.id, Actor.system())
+    again = await reassess(db, settings, ev.id, Actor.system())
+    assert newer.id == again.id and newer.policy_version == POLICY_VERSION
+    async with db.session() as session:
+        rows = (await session.exec(select(TrustVerdict).order_by(TrustVerdict.id))).all()
+        assert [(r.policy_version, r.verdict) for r in rows] == [
+            ("2025-01.0", "consistent"),
+            (POLICY_VERSION, "needs_review"),
+        ]
+        assert (await verify_case(session, case["id"])).ok

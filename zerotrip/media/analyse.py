@@ -60,7 +60,9 @@ def _open_image(path: Path, pillow_format: str, max_pixels: int) -> Image.Image:
         _register_heif()
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
-        im = Image.open(path, formats=[pillow_format])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(path, formats=[pillow_format])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise Refused("pixel_limit", f"The image has too many pixels ({exc}).") from None
     if im.width * im.height > max_pixels:

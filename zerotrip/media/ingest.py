@@ -17,37 +17,35 @@ A retry (same capture nonce, or the same bytes for the same checkpoint) returns 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import Actor, append_event, utcnow
-from zerotrip.cases.models import Case, Checkpoint
+from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.media.interfaces import Storage
+from zerotrip.media.judge import gather_facts, verdict_payload
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.nonce import check_usable, consume, find_nonce
-from zerotrip.media.phash import hamming, to_signed
+from zerotrip.media.phash import to_signed
 from zerotrip.media.receive import hash_file, incoming_dir
 from zerotrip.media.sniff import Sniffed, sniff_file
-from zerotrip.media.trust import Facts, assess
+from zerotrip.media.trust import assess
 from zerotrip.media.worker import Limits, shared_pool
 from zerotrip.problems import InvalidInput, NotFound
 
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
 # Analysis outcomes that mean "this is not a usable picture": refused with a 422.
-REFUSALS = {"pixel_limit", "undecodable", "no_video"}
-SIMILAR_SCAN_LIMIT = 50_000
+REFUSALS = {"pixel_limit", "undecodable", "no_video", "memory_limit"}
 
 
 def analysis_limits(settings: Settings) -> Limits:
@@ -98,63 +96,6 @@ async def _checked_checkpoint(
     if checkpoint is None or checkpoint.case_id != case_id:
         raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
     return checkpoint
-
-
-async def _reuse(
-    db: Database, case_id: int, checkpoint_id: int | None, sha: str, dhash: Any, threshold: int
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Earlier evidence with the same bytes, and pictures of other cases with a close dHash."""
-    async with db.session() as session:
-        case = await session.get(Case, case_id)
-        if case is None:
-            raise NotFound(f"No case {case_id}.")
-        exact_rows = await session.exec(
-            select(Evidence.id, Evidence.case_id, Evidence.checkpoint_id, Case.reference)
-            .join(Case, col(Case.id) == Evidence.case_id)
-            .where(Evidence.sha256 == sha)
-            .order_by(col(Evidence.id))
-            .limit(10)
-        )
-        exact = [
-            {
-                "evidence_id": row[0],
-                "reference": row[3],
-                "same_case": row[1] == case_id,
-            }
-            for row in exact_rows.all()
-            if row[1] != case_id or row[2] != checkpoint_id
-        ]
-        similar: list[dict[str, Any]] = []
-        if isinstance(dhash, int):
-            rows = await session.exec(
-                select(
-                    Evidence.id,
-                    Evidence.dhash,
-                    Evidence.sha256,
-                    Case.reference,
-                    Case.premises_address,
-                )
-                .join(Case, col(Case.id) == Evidence.case_id)
-                .where(Evidence.case_id != case_id, col(Evidence.dhash).is_not(None))
-                .order_by(col(Evidence.id).desc())
-                .limit(SIMILAR_SCAN_LIMIT)
-            )
-            for ev_id, other, other_sha, reference, address in rows.all():
-                distance = hamming(dhash, other)
-                if distance <= threshold and other_sha != sha:
-                    similar.append(
-                        {
-                            "evidence_id": ev_id,
-                            "reference": reference,
-                            "distance": distance,
-                            "same_premises": address.strip() == case.premises_address.strip(),
-                        }
-                    )
-            similar.sort(key=lambda s: s["distance"])
-    premises = None
-    if case.premises_lat is not None and case.premises_lon is not None:
-        premises = (case.premises_lat, case.premises_lon)
-    return exact, similar, premises  # type: ignore[return-value]
 
 
 def _public_capture(capture: dict | None) -> dict[str, Any] | None:
@@ -242,21 +183,17 @@ async def ingest_file(
                 "display": analysis["display"]["sha256"],
                 "thumb": analysis["thumb"]["sha256"],
             }
-        exact, similar, premises = await _reuse(
-            db, case_id, checkpoint_id, sha, analysis.get("dhash"), settings.evidence_dhash_distance
-        )
         judged = assess(
-            Facts(
+            await gather_facts(
+                db,
+                settings,
+                case_id=case_id,
+                checkpoint_id=checkpoint_id,
+                sha=sha,
                 origin=origin,
                 received_at=received_at,
                 analysis=analysis,
                 capture=capture,
-                premises=premises,
-                office_zone=settings.timezone,
-                max_age_hours=settings.evidence_max_age_hours,
-                site_radius_m=settings.evidence_site_radius_m,
-                exact_duplicates=exact,
-                similar=similar,
                 nonce_issued_at=nonce_issued_at,
             )
         )
@@ -296,7 +233,7 @@ async def ingest_file(
 def _meta(
     analysis: dict[str, Any], judged: dict[str, Any], derived: dict[str, str]
 ) -> dict[str, Any]:
-    keep = ("format", "facts", "xmp_tools", "icc", "embedded_thumb_dhash")
+    keep = ("format", "facts", "xmp_tools", "icc", "embedded_thumb_dhash", "dhash_unoriented")
     meta = {k: analysis.get(k) for k in keep if analysis.get(k) is not None}
     if not analysis.get("ok"):
         meta["analysis_error"] = {"code": analysis.get("code"), "detail": analysis.get("detail")}
@@ -369,15 +306,7 @@ async def _record(
             case,
             Actor.system(),
             "evidence.verdict",
-            {
-                "evidence": evidence.id,
-                "policy_version": judged["policy_version"],
-                "verdict": judged["verdict"],
-                "codes": [f["code"] for f in findings],
-                "findings_sha256": hashlib.sha256(
-                    json.dumps(findings, sort_keys=True, ensure_ascii=False).encode()
-                ).hexdigest(),
-            },
+            verdict_payload(evidence.id, judged),
         )
         if derived:
             append_event(
