@@ -33,7 +33,7 @@ FIX = {"latitude": samples.PREMISES[0] + 0.0003, "longitude": samples.PREMISES[1
 
 @pytest.fixture
 async def browser():
-    if not Path(CHROMIUM).exists():
+    if not os.path.exists(CHROMIUM):
         pytest.skip("chromium is not installed")
     async with playwright_api.async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -45,7 +45,7 @@ async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browse
     base = str(client.make_url("")).rstrip("/")
     case, token = await apply(client)
     staff = await make_staff(db, "inspector")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.makedirs(SHOTS, exist_ok=True)
 
     phone = await browser.new_context(
         geolocation=FIX,
@@ -110,7 +110,7 @@ async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browse
     await page.screenshot(path=str(SHOTS / "evidence-staff-grid.png"), full_page=True)
     await tile.click()
     await page.wait_for_function(
-        "() => { const i = document.querySelector('#evidence-display'); return i && i.naturalWidth > 0; }"
+        "() => document.querySelector('#evidence-display')?.naturalWidth > 0"
     )
     width = await page.evaluate("document.querySelector('#evidence-display').naturalWidth")
     assert width == min(1600, rows[0].width)  # long edge capped at 1600 px, never upscaled
