@@ -32,11 +32,16 @@ FIX = {"latitude": samples.PREMISES[0] + 0.0003, "longitude": samples.PREMISES[1
 
 
 @pytest.fixture
-async def browser():
-    if not os.path.exists(CHROMIUM):
+def chromium_path() -> str:
+    if not Path(CHROMIUM).exists():
         pytest.skip("chromium is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture
+async def browser(chromium_path):
     async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        chromium = await pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
         yield chromium
         await chromium.close()
 

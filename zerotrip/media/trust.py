@@ -114,7 +114,7 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "从相册选择而非页面内拍摄，拍摄时间和地点未经核实。",
     ),
     "exif_unreadable": (
-        "info",
+        "warn",
         "The file's EXIF block cannot be read ({error}).",
         "无法读取文件的 EXIF 信息（{error}）。",
     ),

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-_PRELOAD = ["zerotrip.media.analyse", "pillow_heif", "av"]
+_PRELOAD = ["zerotrip.media.analyse", "pillow_heif"]  # PyAV is imported for videos only
 
 
 @dataclass(frozen=True)
