@@ -14,6 +14,7 @@ import multiprocessing
 import queue
 import resource
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -71,7 +72,9 @@ class AnalysisPool:
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(self.size):
             self._idle.put(None)  # started lazily on first use
-        self._closed = False
+        # One waiting thread per worker: queued jobs wait in the event loop, not in threads taken
+        # from the default executor that hashing and storage writes also need.
+        self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="evidence-analysis")
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
 
@@ -116,9 +119,13 @@ class AnalysisPool:
             self._idle.put(worker)
 
     async def run(self, path: Path, kind: str, fmt: str | None, workdir: Path) -> dict[str, Any]:
-        return await asyncio.to_thread(self.run_blocking, path, kind, fmt, workdir)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._threads, self.run_blocking, path, kind, fmt, workdir
+        )
 
     def close(self) -> None:
+        self._threads.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             workers = list(self._all)
             self._all.clear()
