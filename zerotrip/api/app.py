@@ -20,7 +20,7 @@ from zerotrip.api.keys import (
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta
+from zerotrip.api.routes import accounts, cases, evidence, meta
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -29,10 +29,11 @@ from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.media.worker import close_pools
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
+ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, evidence.routes]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -51,6 +52,12 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     if request.path.startswith("/api/") or request.path.startswith("/a/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+async def evidence_workers(app: web.Application) -> AsyncIterator[None]:
+    """Stop the evidence analysis processes when the service stops."""
+    yield
+    close_pools()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -81,4 +88,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await app[DB].dispose()
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(evidence_workers)
     return app
