@@ -3,6 +3,8 @@
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.media.models import Evidence, TrustVerdict
+from zerotrip.outbox.models import OutboxMessage
+from zerotrip.tasks.models import StaffTask
 
 __all__ = [
     "ApplicantLink",
@@ -11,6 +13,8 @@ __all__ = [
     "CaseMaterial",
     "Checkpoint",
     "Evidence",
+    "OutboxMessage",
+    "StaffTask",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",
