@@ -2,6 +2,7 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.tasks.models import StaffTask
@@ -12,7 +13,11 @@ __all__ = [
     "Case",
     "CaseMaterial",
     "Checkpoint",
+    "CourierOrder",
+    "DeliveryPreference",
     "Evidence",
+    "InboundMessage",
+    "OrderEvent",
     "OutboxMessage",
     "StaffTask",
     "StaffToken",

@@ -20,7 +20,7 @@ from zerotrip.api.keys import (
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta, tasks
+from zerotrip.api.routes import accounts, cases, mailing, meta, tasks
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -33,11 +33,17 @@ from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
+ROUTE_TABLES: list[RouteTable] = [
+    meta.routes,
+    accounts.routes,
+    cases.routes,
+    tasks.routes,
+    mailing.routes,
+]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
 # database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
-OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = []
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [mailing.register_outbox]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -96,5 +102,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             await task
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(mailing.mailing_context)
     app.cleanup_ctx.append(outbox)
     return app
