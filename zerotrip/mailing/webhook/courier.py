@@ -11,6 +11,7 @@ again. Cancels go to ``/orders/{reference}/cancel``; tracking is read from
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -66,16 +67,16 @@ class WebhookCourier:
         return self._session
 
     def _timestamp(self) -> int:
-        return int(self._now().timestamp() if self._now else datetime.now().timestamp())
+        return int(self._now().timestamp() if self._now else time.time())
 
     async def _send(
         self, method: str, path: str, payload: dict[str, Any] | None, *, acted: bool
     ) -> tuple[int, Any]:
-        body = json.dumps(payload or {}, ensure_ascii=False, sort_keys=True).encode()
+        body = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode()
         headers = signed_headers(self.secret, self._timestamp(), body)
         try:
             async with self._client().request(
-                method, self.url + path, data=body if method != "GET" else None, headers=headers
+                method, self.url + path, data=body or None, headers=headers
             ) as resp:
                 text = await resp.text()
                 status = resp.status
