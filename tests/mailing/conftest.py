@@ -107,3 +107,29 @@ async def mailing(db, mail_settings: Settings, clock) -> AsyncIterator[Mailing]:
     m.couriers = build_couriers(mail_settings)
     yield m
     await m.close()
+
+
+@pytest.fixture
+async def mail_client(mail_settings: Settings, clock) -> AsyncIterator:
+    """The real app on loopback with all couriers configured (outbox driven by hand)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from zerotrip.api.app import create_app
+
+    app = create_app(mail_settings, clock=clock)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield client
+
+
+async def drain(client, *, rounds: int = 20) -> int:
+    """Run the app's outbox worker until nothing is due."""
+    from zerotrip.api.keys import OUTBOX
+
+    worker = client.server.app[OUTBOX]
+    total = 0
+    for _ in range(rounds):
+        n = await worker.run_once()
+        total += n
+        if not n:
+            break
+    return total
