@@ -205,7 +205,7 @@ async def test_self_collection_creates_no_delivery_order(mail_client, db, clock)
 
 
 async def test_the_app_runs_its_own_outbox_worker(settings, clock, db):
-    """With the worker enabled (the default), a chosen pickup is booked without anyone driving it."""
+    """With the worker on (the default), a chosen pickup is booked without anyone driving it."""
     import asyncio
 
     app = create_app(dataclasses.replace(settings, outbox_poll_s=0.05), clock=clock)

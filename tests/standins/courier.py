@@ -137,7 +137,7 @@ class CourierStandIn:
         hour = int(start[11:13])
         events = [
             {
-                "event_id": f"{order['waybill']}-{i}",
+                "event_id": f"{order['waybill']}-{len(order['events']) + i}",
                 "reference": ref,
                 "waybill": order["waybill"],
                 "status": status,

@@ -140,12 +140,15 @@ async def _record_booking(
         assert peek is not None
         case = await lock_case(session, peek.case_id)
         order = await lock_order(session, order_id)
-        order.remote = {**checkpoint.data, "booked": True}
-        if order.attempt != attempt or order.status not in (
-            OrderStatus.queued,
-            OrderStatus.attention,
-        ):
-            # Cancelled or re-assigned while the courier was booking: call the booking off.
+        remote = {**checkpoint.data, "remote_id": booking.remote_id, "waybill": booking.waybill}
+        if order.attempt != attempt:  # re-assigned while the courier was booking: call it off
+            await enqueue_cancel(
+                session, order, attempt=attempt, courier=courier_name, remote=remote
+            )
+            return
+        order.remote = remote
+        if order.status not in (OrderStatus.queued, OrderStatus.attention):
+            # Cancelled while the courier was booking: keep the ids, call the booking off.
             order.remote_id, order.waybill = booking.remote_id, booking.waybill
             session.add(order)
             await enqueue_cancel(session, order)

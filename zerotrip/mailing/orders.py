@@ -406,7 +406,9 @@ async def reassign_order(
     order.courier = courier
     order.attempt = 1 + await _attempts(session, case.id or 0, order.kind)
     order.remote = {}
-    status = OrderStatus.queued if order.status != OrderStatus.awaiting_choice else order.status
+    status = OrderStatus(order.status)
+    if status != OrderStatus.awaiting_choice:
+        status = OrderStatus.queued
     _change(
         session,
         case,

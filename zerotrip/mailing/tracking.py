@@ -11,6 +11,7 @@ certificate reaches the applicant.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,8 +154,32 @@ async def ingest(
 ) -> Applied:
     new, earlier = await store_inbound(mailing, source, dedupe_key, body, signature)
     if new is None:
+        if signature:  # keep a record of the duplicate, so its exact replay is recognised too
+            await _record_duplicate(mailing, source, signature, earlier)
         return Applied(earlier.id if earlier else None, duplicate=True)
     return await apply_inbound(mailing, new.id or 0)
+
+
+async def _record_duplicate(
+    mailing: Mailing, source: str, signature: str, earlier: InboundMessage | None
+) -> None:
+    key = "dup:" + hashlib.sha256(signature.encode()).hexdigest()
+    try:
+        async with mailing.db.transaction() as session:
+            now = mailing.clock.now()
+            session.add(
+                InboundMessage(
+                    source=source,
+                    dedupe_key=key,
+                    signature=signature[:128],
+                    received_at=now,
+                    body="",
+                    processed_at=now,
+                    outcome=f"duplicate of #{earlier.id if earlier else '?'}",
+                )
+            )
+    except IntegrityError:
+        pass  # already recorded
 
 
 async def apply_inbound(mailing: Mailing, inbound_id: int) -> Applied:
