@@ -56,8 +56,18 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
             raise NonLoopbackConnect(f"test tried to reach {address!r}")
         return real_connect_ex(self, address)  # type: ignore[arg-type]
 
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not _is_loopback((name, 0)):
+            refused.append((name, args[0] if args else None))
+            raise NonLoopbackConnect(f"test tried to resolve {name!r}")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     yield refused
     assert refused == [], f"non-loopback connections attempted: {refused}"
 
