@@ -163,7 +163,11 @@ class Tally:
 
 
 async def settle_and_check(
-    mailing: Mailing, order_ids: list[int], remote_creations: Counter[str]
+    mailing: Mailing,
+    order_ids: list[int],
+    remote_creations: Counter[str],
+    *,
+    success: frozenset[str] = frozenset({OrderStatus.delivered}),
 ) -> Tally:
     """Each order in exactly one end state; ``remote_creations``: reference -> labels made."""
     tally = Tally()
@@ -189,7 +193,7 @@ async def settle_and_check(
         made = remote_creations[ref]
         if made > 1:
             tally.duplicated += 1
-        if order.status == OrderStatus.delivered and made == 1 and not dead_msgs[oid]:
+        if order.status in success and made == 1 and not dead_msgs[oid]:
             tally.delivered += 1
         elif order.status == OrderStatus.cancelled:
             tally.cancelled += 1

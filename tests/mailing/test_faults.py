@@ -81,7 +81,7 @@ async def test_a_body_the_sdk_cannot_parse_keeps_the_label_id(mailing, shippo_st
     mailing.clock.advance(timedelta(hours=1))
     await worker.run_once()
     assert (await _order(mailing, oid)).remote_id == order.remote["transaction_id"]
-    assert shippo_standin.calls["ListTransactions"] == 1  # the retry fetched by id, no listing
+    assert shippo_standin.calls["ListTransactions"] == 0  # the retry fetched it by id
 
 
 async def test_rate_limits_and_resets_before_acting_are_plain_retries(mailing, shippo_standin):

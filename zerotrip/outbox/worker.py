@@ -143,31 +143,82 @@ class OutboxWorker:
     # --- running --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages and dispatch them concurrently; return how many."""
+        """Claim one batch of due messages, run their handlers concurrently, record outcomes.
+
+        Successes are recorded together in one transaction (one commit per batch, not per
+        message); failures each get their own retry or dead-letter transaction.
+        """
         messages = await self.claim(self.settings.outbox_batch)
-        self.outcomes = list(await asyncio.gather(*(self._dispatch(m) for m in messages)))
+        ran = await asyncio.gather(*(self._run_handler(m) for m in messages))
+        started = time.perf_counter()
+        done = [msg for msg, exc, _ in ran if exc is None]
+        kept = await self._finish_done(done) if done else set()
+        batch_s = time.perf_counter() - started
+        outcomes = []
+        for msg, exc, seconds in ran:
+            if exc is None:
+                state = OutboxState.done.value if msg.id in kept else "lease-lost"
+                outcomes.append(Outcome(msg.id or 0, state, "", seconds + batch_s))
+            else:
+                outcome = await self._failed(msg, exc)
+                outcome.seconds = seconds + (time.perf_counter() - started)
+                outcomes.append(outcome)
+        self.outcomes = outcomes
         return len(messages)
 
-    async def _dispatch(self, msg: OutboxMessage) -> Outcome:
+    async def _run_handler(
+        self, msg: OutboxMessage
+    ) -> tuple[OutboxMessage, Exception | None, float]:
         started = time.perf_counter()
-        route = self.routes[msg.topic]
         try:
-            await asyncio.wait_for(route.handler(msg), timeout=self.settings.outbox_lease_s * 0.8)
-        except Permanent as exc:
-            outcome = await self._dead(msg, route, f"permanent: {exc}")
-        except (RetryLater, TimeoutError, Exception) as exc:  # any failure: try again later
-            retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
-            if not isinstance(exc, RetryLater):
-                log.warning("outbox %s #%s failed: %r", msg.topic, msg.id, exc)
-            error = f"{type(exc).__name__}: {exc}"
-            if msg.attempts >= self.settings.outbox_max_attempts:
-                outcome = await self._dead(msg, route, f"gave up after {msg.attempts}: {error}")
-            else:
-                outcome = await self._retry(msg, error, retry_after)
-        else:
-            outcome = await self._finish(msg, OutboxState.done, "")
-        outcome.seconds = time.perf_counter() - started
-        return outcome
+            handler = self.routes[msg.topic].handler(msg)
+            await asyncio.wait_for(handler, timeout=self.settings.outbox_lease_s * 0.8)
+        except Exception as exc:  # recorded by _failed: retried, or dead-lettered
+            return msg, exc, time.perf_counter() - started
+        return msg, None, time.perf_counter() - started
+
+    async def _failed(self, msg: OutboxMessage, exc: Exception) -> Outcome:
+        route = self.routes[msg.topic]
+        if isinstance(exc, Permanent):
+            return await self._dead(msg, route, f"permanent: {exc}")
+        retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
+        if not isinstance(exc, RetryLater):
+            log.warning("outbox %s #%s failed: %r", msg.topic, msg.id, exc)
+        error = f"{type(exc).__name__}: {exc}"
+        if msg.attempts >= self.settings.outbox_max_attempts:
+            return await self._dead(msg, route, f"gave up after {msg.attempts}: {error}")
+        return await self._retry(msg, error, retry_after)
+
+    async def _finish_done(self, messages: list[OutboxMessage]) -> set[int]:
+        """Mark handled messages done in one transaction; return the ids whose lease held."""
+
+        async def attempt() -> set[int]:
+            kept: set[int] = set()
+            async with self.db.transaction() as session:
+                now = self.clock.now()
+                for msg in messages:
+                    result = await session.execute(
+                        sa.update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == msg.id,
+                            OutboxMessage.lease_owner == msg.lease_owner,
+                            OutboxMessage.state == OutboxState.leased,
+                        )
+                        .values(
+                            state=OutboxState.done,
+                            last_error="",
+                            lease_owner=None,
+                            lease_expires_at=None,
+                            updated_at=now,
+                            finished_at=now,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
+                    if result.rowcount == 1:  # type: ignore[attr-defined]
+                        kept.add(msg.id or 0)
+            return kept
+
+        return await retry_on_conflict(attempt)
 
     def backoff(self, attempts: int) -> float:
         """Full jitter: uniform in [base/2, min(cap, base * 2^(attempts-1))]."""

@@ -6,8 +6,8 @@ next call that could not be repeated safely:
 1. ``transaction_id`` known: fetch it, never buy again.
 2. Otherwise validate the applicant's address and create a shipment (harmless to repeat), pick
    a rate, and save ``shipment_id`` + ``rate_id``.
-3. Before buying, list the transactions of that rate and adopt any live one (an earlier attempt
-   whose answer was lost).
+3. An attempt that finds a saved rate lists that rate's transactions and adopts any live one
+   (an earlier attempt whose answer was lost) instead of buying; a fresh rate skips this.
 4. Buy with ``async=False``. A failure after sending is :class:`OutcomeUnknown`, and an id in
    the raw body (kept by the proxy even when the SDK cannot parse it) is saved at once.
 5. Pickups cannot be listed or cancelled in the API, so one is requested at most once; if that
@@ -71,11 +71,12 @@ class ShippoCourier:
             txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
             return await self._finish(request, checkpoint, txn)
         if not ck.get("rate_id"):
-            await self._quote(request, checkpoint)
-        existing = await self._existing(ck["rate_id"], request.reference)
-        if existing is not None:
-            await checkpoint.save(transaction_id=existing.object_id)
-            return await self._finish(request, checkpoint, existing)
+            await self._quote(request, checkpoint)  # a new rate: it cannot have been bought
+        else:  # an earlier attempt may have bought this rate: adopt, never buy twice
+            existing = await self._existing(ck["rate_id"], request.reference)
+            if existing is not None:
+                await checkpoint.save(transaction_id=existing.object_id)
+                return await self._finish(request, checkpoint, existing)
         buy = components.TransactionCreateRequest(
             rate=ck["rate_id"],
             async_=False,
@@ -89,7 +90,7 @@ class ShippoCourier:
             if oid := raw_object_id(raw):  # bought, but the SDK could not read the answer
                 await checkpoint.save(transaction_id=oid)
             raise classify(exc, acted=True) from exc
-        await checkpoint.save(transaction_id=txn.object_id)
+        checkpoint.data["transaction_id"] = txn.object_id  # persisted with the booking
         return await self._finish(request, checkpoint, txn)
 
     async def _quote(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
