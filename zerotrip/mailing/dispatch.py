@@ -168,7 +168,6 @@ async def _record_booking(
             booking.status,
             source=order.courier,
             dedupe_key="booked",
-            description=f"waybill {booking.waybill}",
         )
         append_event(
             session,
