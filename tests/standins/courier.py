@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.standins.serving import serve
 from zerotrip.mailing.webhook.signing import SIGNATURE, TIMESTAMP, signed_headers, verify
 
 
@@ -38,12 +39,7 @@ class CourierStandIn:
         app.router.add_post("/orders", self.create)
         app.router.add_post("/orders/{ref}/cancel", self.cancel)
         app.router.add_get("/orders/{ref}", self.read)
-        self.runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

@@ -23,6 +23,8 @@ from aiohttp import web
 from shippo import utils
 from shippo.models import components
 
+from tests.standins.serving import serve
+
 Fault = str  # "500" | "429" | "reset" | "lost" | "timeout" | "garbage" | "unparseable"
 ACTING_FAULTS = {"lost", "timeout", "garbage", "unparseable"}
 OPS = {
@@ -81,12 +83,7 @@ class ShippoStandIn:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self.handle)
-        self.runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.runner, self.url = await serve(app)
         return self.url
 
     async def stop(self) -> None:

@@ -20,7 +20,7 @@ from zerotrip.api.keys import (
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, mailing, meta, tasks
+from zerotrip.api.routes import accounts, cases, mailing, mailing_callbacks, meta, tasks
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -39,6 +39,7 @@ ROUTE_TABLES: list[RouteTable] = [
     cases.routes,
     tasks.routes,
     mailing.routes,
+    mailing_callbacks.routes,
 ]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the

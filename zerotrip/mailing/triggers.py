@@ -19,9 +19,10 @@ from zerotrip.cases.audit import Actor, append_event
 from zerotrip.cases.lifecycle import StepContext
 from zerotrip.cases.models import Case, MaterialStatus
 from zerotrip.cases.store import materials_of
+from zerotrip.mailing.addresses import applicant_address, office_address
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference
-from zerotrip.mailing.orders import applicant_address, create_order, office_address, orders_of
+from zerotrip.mailing.orders import create_order, orders_of
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
 SYSTEM = Actor("system", "", "mailing")
