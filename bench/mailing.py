@@ -74,6 +74,22 @@ async def run(settings: Settings, orders: int, faults: float, seed: int) -> dict
         await standin.stop()
 
 
+def sdk_parse_ms() -> float:
+    """CPU the shippo 3.9.0 SDK spends reading one order's answers (address, shipment, label)."""
+    from tests.standins.shippo import sdk_parse
+
+    s = ShippoStandIn()
+    _, addr = s._CreateAddress({"country": "CN", "street1": "x", "name": "n"}, [], {})
+    _, shp = s._CreateShipment({"address_from": addr["object_id"], "address_to": {}}, [], {})
+    _, txn = s._CreateTransaction({"rate": shp["rates"][0]["object_id"]}, [], {})
+    bodies = [("CreateAddress", addr), ("CreateShipment", shp), ("CreateTransaction", txn)]
+    started = time.process_time()
+    for _ in range(20):
+        for op, body in bodies:
+            sdk_parse(op, body)
+    return (time.process_time() - started) / 20 * 1000
+
+
 def fresh(base: Path, name: str, url: str | None, **kw: object) -> Settings:
     data = base / name
     data.mkdir()
@@ -121,6 +137,11 @@ def main() -> None:
                 args.seed,
             )
         )
+    parse = sdk_parse_ms()
+    print(
+        f"shippo SDK parsing alone: {parse:.0f} ms CPU per order "
+        f"(at most {1000 / parse:.0f} orders/s per core)"
+    )
     print(
         f"naive (one message at a time): {naive['rate']:.1f} orders/s, {args.naive_orders} orders"
     )

@@ -127,4 +127,9 @@ async def test_staff_console_lists_stuck_orders_first(
     await page.screenshot(path=str(shots / "mailing-staff-console.png"), full_page=True)
     await first.locator("[data-op='reassign']").click()
     await page.wait_for_selector("#orders tbody tr:first-child[data-status='queued']")
+    # The same order on the staff case page, with its dispatch history and staff actions.
+    await page.click("#orders tbody tr:first-child a")
+    await page.wait_for_selector("#mailing section.order [data-op='retry']")
+    await page.wait_for_selector("#mailing section.order[data-kind='pickup']")
+    await page.screenshot(path=str(shots / "mailing-staff-case.png"), full_page=True)
     await page.close()
