@@ -2,7 +2,10 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
+from zerotrip.outbox.models import OutboxMessage
+from zerotrip.tasks.models import StaffTask
 
 __all__ = [
     "ApplicantLink",
@@ -11,7 +14,13 @@ __all__ = [
     "Case",
     "CaseMaterial",
     "Checkpoint",
+    "CourierOrder",
+    "DeliveryPreference",
     "Evidence",
+    "InboundMessage",
+    "OrderEvent",
+    "OutboxMessage",
+    "StaffTask",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",

@@ -42,7 +42,7 @@ async def test_verifier_names_the_edited_event(client, db, settings):
     cid, clerk = await _walk(client, db)
     ok = await asyncio.to_thread(_cli, settings, str(cid))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "ok, 5 events" in ok.stdout
+    assert "ok, 6 events" in ok.stdout  # incl. mailing.order_created (paper originals)
 
     # Someone with database access quietly rewrites the pre-review's payload.
     async with db.transaction() as session:
@@ -76,7 +76,7 @@ async def test_deleting_the_last_event_is_caught(client, db):
     cid, clerk = await _walk(client, db)
     async with db.transaction() as session:
         await session.execute(
-            sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 5"), {"c": cid}
+            sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 6"), {"c": cid}
         )
     resp = await client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)
     verification = (await resp.json())["verification"]
@@ -105,7 +105,8 @@ async def test_concurrent_writers_do_not_fork_the_chain(client, db):
     audit = await resp.json()
     assert audit["verification"]["ok"] is True
     seqs = [e["seq"] for e in audit["events"]]
-    assert seqs == list(range(1, 3 + len(codes) + 1))
+    # submitted, link, prereview, mailing.order_created (pickup of paper originals), receipts
+    assert seqs == list(range(1, 4 + len(codes) + 1))
     # Each event links to the one before it: one chain, no fork.
     for prev, event in zip(audit["events"], audit["events"][1:], strict=False):
         assert event["prev_hash"] == prev["hash"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
@@ -16,11 +17,20 @@ from zerotrip.api.keys import (
     CREDENTIALS,
     DB,
     OPERATIONS,
+    OUTBOX,
     SETTINGS,
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, evidence, meta
+from zerotrip.api.routes import (
+    accounts,
+    cases,
+    evidence,
+    mailing,
+    mailing_callbacks,
+    meta,
+    tasks,
+)
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -30,10 +40,23 @@ from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
+from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, evidence.routes]
+ROUTE_TABLES: list[RouteTable] = [
+    meta.routes,
+    accounts.routes,
+    cases.routes,
+    tasks.routes,
+    evidence.routes,
+    mailing.routes,
+    mailing_callbacks.routes,
+]
+
+# Domains register their outbox topics here: each is called with the worker and the app once the
+# database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [mailing.register_outbox]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -87,6 +110,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         yield
         await app[DB].dispose()
 
+    async def outbox(app: web.Application) -> AsyncIterator[None]:
+        worker = OutboxWorker(app[DB], settings, app[CLOCK])
+        for setup in OUTBOX_SETUPS:
+            setup(worker, app)
+        app[OUTBOX] = worker
+        task = asyncio.create_task(worker.run()) if settings.outbox_worker else None
+        yield
+        worker.stop()
+        if task is not None:
+            await task
+
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(evidence_workers)
+    app.cleanup_ctx.append(mailing.mailing_context)
+    app.cleanup_ctx.append(outbox)
     return app

@@ -11,6 +11,7 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
+from zerotrip.outbox.worker import OutboxWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
@@ -20,3 +21,4 @@ CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", list)
 STORAGE = web.AppKey("storage", Storage)
 CREDENTIALS = web.AppKey("credentials", CredentialCache)
+OUTBOX = web.AppKey("outbox", OutboxWorker)

@@ -14,6 +14,7 @@ PAGES = {
     "/staff/login": "staff-login.html",
     "/staff": "staff-cases.html",
     "/staff/cases/{case_id:\\d+}": "staff-case.html",
+    "/staff/mailing": "staff-mailing.html",
     "/a/{token}": "applicant.html",
 }
 

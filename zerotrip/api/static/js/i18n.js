@@ -3,6 +3,7 @@ const STRINGS = {
   "app.name": ["零跑腿 · 远程踏勘与邮寄办", "zerotrip · remote inspection and mailing"],
   "nav.logout": ["退出", "Log out"],
   "nav.cases": ["办件列表", "Cases"],
+  "nav.mailing": ["快递订单", "Courier orders"],
   "nav.lang": ["English", "中文"],
   "login.title": ["工作人员登录", "Staff login"],
   "login.username": ["用户名", "Username"],
