@@ -47,6 +47,12 @@ class Settings:
     storage: str = "local"
     courier: str = "local"
 
+    # --- review ---
+    annotation_max_bytes: int = 1024 * 1024  # one annotation save (freehand lines add up)
+    cjk_font: str = (
+        ""  # path to a Chinese-capable font ("path#face-index"); empty: found on the system
+    )
+
     log_level: str = "INFO"
 
     extra: Mapping[str, str] = field(default_factory=dict)

@@ -2,16 +2,21 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
 from zerotrip.media.models import Evidence, TrustVerdict
 
 __all__ = [
+    "Annotation",
     "ApplicantLink",
     "AuditEvent",
     "Case",
     "CaseMaterial",
+    "Certificate",
     "Checkpoint",
     "Evidence",
+    "Report",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",
+    "VerdictRecord",
 ]

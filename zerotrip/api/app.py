@@ -10,19 +10,20 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta
+from zerotrip.api.routes import accounts, cases, meta, review
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
+ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, review.routes]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -50,6 +51,14 @@ def make_storage(settings: Settings) -> Storage:
     raise ValueError(f"unknown storage backend {settings.storage!r}")
 
 
+async def review_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Certificates are made inside the ``issue_certificate`` step while the app runs."""
+    fonts.configure(app[SETTINGS].cjk_font)
+    listener = certificate.install(app[STORAGE], app[SETTINGS].public_url)
+    yield
+    certificate.uninstall(listener)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
     app = web.Application(
@@ -70,4 +79,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await app[DB].dispose()
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(review_ctx)
     return app
