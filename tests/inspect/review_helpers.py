@@ -52,29 +52,46 @@ async def add_evidence(
     sha = hashlib.sha256(data).hexdigest()
     key = f"originals/{sha[:2]}/{sha}"
     storage = LocalStorage(settings.media_dir)  # type: ignore[arg-type]
-    with tempfile.NamedTemporaryFile(delete=False) as fh:
-        fh.write(data)
-    await storage.put_file(key, Path(fh.name))
-    Path(fh.name).unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "upload"
+        source.write_bytes(data)
+        await storage.put_file(key, source)
     now = datetime.now(UTC)
     async with db.transaction() as session:
         case = await lock_case(session, case_id)
         ev = Evidence(
-            case_id=case_id, checkpoint_id=checkpoint_id, kind=kind, source="capture",
-            sha256=sha, blob_key=key, media_type=media_type, size=len(data),
-            received_at=now, captured_at=now - timedelta(seconds=5), actor_kind="applicant",
-            round=round, restricted=restricted,
+            case_id=case_id,
+            checkpoint_id=checkpoint_id,
+            kind=kind,
+            source="capture",
+            sha256=sha,
+            blob_key=key,
+            media_type=media_type,
+            size=len(data),
+            received_at=now,
+            captured_at=now - timedelta(seconds=5),
+            actor_kind="applicant",
+            round=round,
+            restricted=restricted,
             capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
-        )  # fmt: skip
+        )
         session.add(ev)
         await session.flush()
         session.add(
             TrustVerdict(
-                evidence_id=ev.id, policy_version="p1", verdict="consistent", created_at=now,
-                findings=[{"code": "location.within_site", "level": "ok",
-                           "reason": "38 m from the premises (accuracy 12 m)"}],
+                evidence_id=ev.id,
+                policy_version="p1",
+                verdict="consistent",
+                created_at=now,
+                findings=[
+                    {
+                        "code": "location.within_site",
+                        "level": "ok",
+                        "reason": "38 m from the premises (accuracy 12 m)",
+                    }
+                ],
             )
-        )  # fmt: skip
+        )
         append_event(session, case, Actor("applicant"), "evidence.received", {"sha256": sha})
     return ev
 
@@ -105,5 +122,8 @@ async def verdict(
 
 
 def box_item(item_id: str, kind: str, x: float, y: float, w: float, h: float) -> dict[str, Any]:
-    return {"id": item_id, "x-shape": {"type": kind, "x": x, "y": y, "w": w, "h": h},
-            "x-style": {"stroke": "#ff0000", "width": 6}}  # fmt: skip
+    return {
+        "id": item_id,
+        "x-shape": {"type": kind, "x": x, "y": y, "w": w, "h": h},
+        "x-style": {"stroke": "#ff0000", "width": 6},
+    }

@@ -59,24 +59,33 @@ async def test_saves_are_versioned_and_stale_edits_refused(client, db, settings)
 
 BAD = {
     "unknown shape": {"id": "x", "x-shape": {"type": "star", "x": 0.1, "y": 0.1}},
-    "out of range": {"id": "x", "x-shape": {"type": "rect", "x": 0.9, "y": 0.1, "w": 0.5, "h": 0.1}},
+    "out of range": {
+        "id": "x",
+        "x-shape": {"type": "rect", "x": 0.9, "y": 0.1, "w": 0.5, "h": 0.1},
+    },
     "negative": {"id": "x", "x-shape": {"type": "arrow", "x1": -0.1, "y1": 0, "x2": 1, "y2": 1}},
-    "not a number": {"id": "x", "x-shape": {"type": "rect", "x": "NaN", "y": 0, "w": 0.1, "h": 0.1}},
-    "huge point list": {"id": "x", "x-shape": {"type": "freehand",
-                                               "points": [[0.5, 0.5]] * 2001}},
+    "not a number": {
+        "id": "x",
+        "x-shape": {"type": "rect", "x": "NaN", "y": 0, "w": 0.1, "h": 0.1},
+    },
+    "huge point list": {"id": "x", "x-shape": {"type": "freehand", "points": [[0.5, 0.5]] * 2001}},
     "long text": {"id": "x", "x-shape": {"type": "text", "x": 0.1, "y": 0.1, "text": "长" * 501}},
-    "bad colour": {"id": "x", "x-shape": {"type": "rect", "x": 0, "y": 0, "w": 0.1, "h": 0.1},
-                   "x-style": {"stroke": "red;background:url(x)"}},
+    "bad colour": {
+        "id": "x",
+        "x-shape": {"type": "rect", "x": 0, "y": 0, "w": 0.1, "h": 0.1},
+        "x-style": {"stroke": "red;background:url(x)"},
+    },
     "bad id": {"id": "<script>", "x-shape": {"type": "rect", "x": 0, "y": 0, "w": 0.1, "h": 0.1}},
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 async def test_bad_annotations_are_refused_and_nothing_stored(client, db, settings, case):
     ctx, _, ev = await _setup(client, db, settings)
     url = f"/api/review/evidence/{ev.id}/annotations"
-    resp = await client.put(url, json={"base_version": 0, "items": [BAD[case]]},
-                            headers=ctx["inspector"].headers)  # fmt: skip
+    resp = await client.put(
+        url, json={"base_version": 0, "items": [BAD[case]]}, headers=ctx["inspector"].headers
+    )
     assert resp.status == 422, await resp.text()
     assert resp.content_type == "application/problem+json"
     latest = await (await client.get(url, headers=ctx["inspector"].headers)).json()
@@ -103,8 +112,9 @@ async def test_script_in_a_label_is_kept_as_text(client, db, settings):
     url = f"/api/review/evidence/{ev.id}/annotations"
     text = "<img src=x onerror=alert(1)>"
     label = {"id": "t1", "x-shape": {"type": "text", "x": 0.1, "y": 0.1, "text": text}}
-    resp = await client.put(url, json={"base_version": 0, "items": [label]},
-                            headers=ctx["inspector"].headers)  # fmt: skip
+    resp = await client.put(
+        url, json={"base_version": 0, "items": [label]}, headers=ctx["inspector"].headers
+    )
     assert resp.status == 201
     doc = (await resp.json())["document"]
     assert doc["items"][0]["body"][0]["value"] == text  # stored verbatim, shown with textContent
@@ -117,13 +127,27 @@ def _doc(items):
 
 def test_flattening_changes_pixels_inside_shapes_only():
     base = Image.new("RGB", (1600, 1200), (90, 120, 150))
-    doc = _doc([
-        box_item("r", "rect", 0.10, 0.10, 0.30, 0.20),
-        {"id": "a", "x-shape": {"type": "arrow", "x1": 0.6, "y1": 0.6, "x2": 0.9, "y2": 0.9},
-         "x-style": {"stroke": "#00ff00", "width": 6}},
-        {"id": "t", "x-shape": {"type": "text", "x": 0.1, "y": 0.7, "text": "消防通道堵塞",
-                                "lang": "zh", "size": 0.05}},
-    ])  # fmt: skip
+    doc = _doc(
+        [
+            box_item("r", "rect", 0.10, 0.10, 0.30, 0.20),
+            {
+                "id": "a",
+                "x-shape": {"type": "arrow", "x1": 0.6, "y1": 0.6, "x2": 0.9, "y2": 0.9},
+                "x-style": {"stroke": "#00ff00", "width": 6},
+            },
+            {
+                "id": "t",
+                "x-shape": {
+                    "type": "text",
+                    "x": 0.1,
+                    "y": 0.7,
+                    "text": "消防通道堵塞",
+                    "lang": "zh",
+                    "size": 0.05,
+                },
+            },
+        ]
+    )
     out = render(base, doc)
     diff = ImageChops.difference(out, base).convert("L").point(lambda v: 255 if v > 24 else 0)
     changed = diff.getbbox()

@@ -20,10 +20,12 @@ from typing import Any
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from zerotrip.cases.audit import format_time
 from zerotrip.inspect.fonts import FontChoice, find_font
 
+HEADINGS = FontFace(emphasis="", fill_color=(228, 234, 243))
 VERDICT_TEXT = {
     "pass": "通过 Pass",
     "fail": "不通过 Fail",
@@ -149,7 +151,9 @@ def render_report(data: ReportData, font: FontChoice | None = None) -> bytes:
     pdf.set_font(family, size=12)
     pdf.cell(0, 8, "踏勘要点 Checklist", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(family, size=8.5)
-    with pdf.table(col_widths=(8, 62, 26, 12, 72), text_align="LEFT", line_height=5) as table:
+    with pdf.table(
+        col_widths=(8, 62, 26, 12, 72), text_align="LEFT", line_height=5, headings_style=HEADINGS
+    ) as table:
         header = table.row()
         for text in ("#", "要点 Checkpoint", "结论 Verdict", "轮次 Round", "意见 Comment"):
             header.cell(text)
