@@ -1,4 +1,4 @@
-"""From evidence to verdicts, a rectification round, a signed report and a verifiable certificate."""
+"""From evidence to verdicts, rectification, a signed report and a verifiable certificate."""
 
 from __future__ import annotations
 
