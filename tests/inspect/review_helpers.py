@@ -127,3 +127,30 @@ def box_item(item_id: str, kind: str, x: float, y: float, w: float, h: float) ->
         "x-shape": {"type": kind, "x": x, "y": y, "w": w, "h": h},
         "x-style": {"stroke": "#ff0000", "width": 6},
     }
+
+
+async def passed_case_with_annotations(
+    client: TestClient, db: Database, settings: Settings
+) -> tuple[dict[str, Any], Evidence, Evidence]:
+    """A case whose inspection passed, with an annotated photo and a restricted one."""
+    ctx = await inspecting_case(client, db)
+    cid, inspector = ctx["id"], ctx["inspector"]
+    cps = ctx["view"]["checkpoints"]
+    ev = await add_evidence(db, settings, cid, cps[0]["id"], photo())
+    secret = await add_evidence(db, settings, cid, cps[0]["id"], photo(seed=9), restricted=True)
+    items = [
+        box_item("r", "rect", 0.1, 0.1, 0.5, 0.5) | {"x-style": {"stroke": "#ff0000", "width": 16}},
+        {"id": "t", "x-shape": {"type": "text", "x": 0.1, "y": 0.7, "text": "门牌清晰"}},
+    ]
+    resp = await client.put(
+        f"/api/review/evidence/{ev.id}/annotations",
+        json={"base_version": 0, "items": items},
+        headers=inspector.headers,
+    )
+    assert resp.status == 201
+    for cp in cps:
+        await verdict(
+            client, inspector, cid, cp["id"], "pass", evidence_ids=[ev.id] if cp is cps[0] else []
+        )
+    await act(client, cid, "record_inspection", inspector.headers, result="pass")
+    return ctx, ev, secret

@@ -9,7 +9,13 @@ from pathlib import Path
 from PIL import Image
 
 from tests.factories import act, applicant_headers, apply
-from tests.inspect.review_helpers import add_evidence, box_item, inspecting_case, photo, verdict
+from tests.inspect.review_helpers import (
+    add_evidence,
+    inspecting_case,
+    passed_case_with_annotations,
+    photo,
+    verdict,
+)
 from zerotrip.inspect.verdicts import require_open_for_evidence
 
 
@@ -122,34 +128,10 @@ def _pdf_pages(pdf: bytes, tmp: Path) -> tuple[str, list[Image.Image]]:
     return text, pages
 
 
-async def _pass_with_annotated_evidence(client, db, settings):
-    ctx = await inspecting_case(client, db)
-    cid, inspector = ctx["id"], ctx["inspector"]
-    cps = ctx["view"]["checkpoints"]
-    ev = await add_evidence(db, settings, cid, cps[0]["id"], photo())
-    secret = await add_evidence(db, settings, cid, cps[0]["id"], photo(seed=9), restricted=True)
-    items = [
-        box_item("r", "rect", 0.1, 0.1, 0.5, 0.5) | {"x-style": {"stroke": "#ff0000", "width": 16}},
-        {"id": "t", "x-shape": {"type": "text", "x": 0.1, "y": 0.7, "text": "门牌清晰"}},
-    ]
-    resp = await client.put(
-        f"/api/review/evidence/{ev.id}/annotations",
-        json={"base_version": 0, "items": items},
-        headers=inspector.headers,
-    )
-    assert resp.status == 201
-    for cp in cps:
-        await verdict(
-            client, inspector, cid, cp["id"], "pass", evidence_ids=[ev.id] if cp is cps[0] else []
-        )
-    await act(client, cid, "record_inspection", inspector.headers, result="pass")
-    return ctx, ev, secret
-
-
 async def test_signed_report_shows_annotated_evidence_and_reaches_the_applicant(
     client, db, settings, tmp_path
 ):
-    ctx, ev, secret = await _pass_with_annotated_evidence(client, db, settings)
+    ctx, ev, secret = await passed_case_with_annotations(client, db, settings)
     cid, inspector = ctx["id"], ctx["inspector"]
     resp = await client.get(f"/api/cases/{cid}/report", headers=applicant_headers(ctx["token"]))
     assert resp.status == 404  # nothing signed yet
@@ -193,7 +175,7 @@ async def test_signed_report_shows_annotated_evidence_and_reaches_the_applicant(
 
 
 async def test_certificate_verifies_then_revokes(client, db, settings):
-    ctx, _, _ = await _pass_with_annotated_evidence(client, db, settings)
+    ctx, _, _ = await passed_case_with_annotations(client, db, settings)
     cid, clerk = ctx["id"], ctx["clerk"]
     pending = [m["code"] for m in ctx["view"]["materials"] if m["status"] != "received"]
     await act(client, cid, "receive_materials", clerk.headers, codes=pending)
