@@ -1,4 +1,4 @@
-"""Evidence bundles: exported by the real CLI, verified offline, and every kind of tampering named."""
+"""Evidence bundles: exported by the real CLI, verified offline, every kind of tampering named."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ async def _build(client, db, settings, tmp_path: Path) -> tuple[Path, dict]:
     ctx, ev, _ = await passed_case_with_annotations(client, db, settings)
     cid, clerk = ctx["id"], ctx["clerk"]
     cp = ctx["view"]["checkpoints"][2]
-    await add_evidence(db, settings, cid, cp["id"], os.urandom(300_000), kind="recording",
-                       media_type="video/webm")  # fmt: skip
+    await add_evidence(
+        db, settings, cid, cp["id"], os.urandom(300_000), kind="recording", media_type="video/webm"
+    )
     display = tmp_path / "display.jpg"
     display.write_bytes((settings.media_dir / ev.blob_key).read_bytes())
     await LocalStorage(settings.media_dir).put_file(f"derived/{ev.sha256}/display.jpg", display)
@@ -69,10 +70,19 @@ async def _build(client, db, settings, tmp_path: Path) -> tuple[Path, dict]:
 
 
 KINDS = [
-    "originals/", "recordings/", "derived/", "annotated/", "annotations/", "report/",
-    "certificates/", "audit/events.jsonl", "evidence.json", "case.json", "manifest.json",
+    "originals/",
+    "recordings/",
+    "derived/",
+    "annotated/",
+    "annotations/",
+    "report/",
+    "certificates/",
+    "audit/events.jsonl",
+    "evidence.json",
+    "case.json",
+    "manifest.json",
     "manifest.json.sha256",
-]  # fmt: skip
+]
 
 
 def _rewrite(src: Path, dst: Path, change: dict[str, bytes | None], add: dict[str, bytes] = {}):  # noqa: B006
@@ -104,11 +114,17 @@ async def test_a_fresh_bundle_verifies_offline(bundle, settings):
         "manifest.json.sha256",
     }
     # The CLI verifies with no database at all.
-    env_free = subprocess.run(
+    env_free = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "zerotrip", "bundle", "verify", str(path)],
-        capture_output=True, text=True, timeout=120,
-        env={"PATH": os.environ.get("PATH", ""), "ZEROTRIP_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none"},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "ZEROTRIP_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+        },
+    )
     assert env_free.returncode == 0, env_free.stdout + env_free.stderr
     assert "audit chain of" in env_free.stdout and "intact" in env_free.stdout
 
@@ -127,9 +143,12 @@ async def test_one_flipped_byte_in_each_kind_of_member_is_named(bundle, tmp_path
     if kind not in ("originals/", "manifest.json"):
         return  # the CLI prints the same report; two kinds show it (a process costs seconds)
     done = await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "zerotrip", "bundle", "verify", str(bad)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        subprocess.run,
+        [sys.executable, "-m", "zerotrip", "bundle", "verify", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1 and f"BAD {member}:" in done.stdout
 
 
@@ -170,8 +189,15 @@ def test_missing_extra_and_rehashed_members_are_named(bundle, tmp_path):
             f["sha256"], f["size"] = hashlib.sha256(forged).hexdigest(), len(forged)
     raw = (json.dumps(manifest, ensure_ascii=False, indent=1) + "\n").encode()
     forged_zip = tmp_path / "forged.zip"
-    _rewrite(path, forged_zip, {annotation: forged, "manifest.json": raw,
-             "manifest.json.sha256": f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode()})  # fmt: skip
+    _rewrite(
+        path,
+        forged_zip,
+        {
+            annotation: forged,
+            "manifest.json": raw,
+            "manifest.json.sha256": f"{hashlib.sha256(raw).hexdigest()}  manifest.json\n".encode(),
+        },
+    )
     problems = dict(verify_bundle(forged_zip).problems)
     assert list(problems) == [annotation] and "audit chain recorded" in problems[annotation]
 
