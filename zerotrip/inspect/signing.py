@@ -239,3 +239,12 @@ async def latest_report(session: AsyncSession, case_id: int, *, shared: bool) ->
         .limit(1)
     )
     return rows.first()
+
+
+async def reports_of(session: AsyncSession, case_id: int, *, shared: bool) -> list[Report]:
+    rows = await session.exec(
+        select(Report)
+        .where(Report.case_id == case_id, Report.shared == shared)
+        .order_by(col(Report.version))
+    )
+    return list(rows.all())

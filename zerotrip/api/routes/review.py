@@ -32,7 +32,7 @@ from zerotrip.inspect.annotation_store import (
 from zerotrip.inspect.annotations import AnnotationInput
 from zerotrip.inspect.casefile import case_evidence
 from zerotrip.inspect.flatten import base_bytes, encode_jpeg, flattened, oriented_base
-from zerotrip.inspect.signing import latest_report, sign_report
+from zerotrip.inspect.signing import latest_report, reports_of, sign_report
 from zerotrip.inspect.verdicts import VerdictInput, give_verdict, verdict_history
 from zerotrip.media.models import Evidence
 from zerotrip.problems import InvalidInput, NotFound
@@ -380,6 +380,47 @@ async def download_report(request: web.Request) -> web.Response:
     if report is None:
         raise NotFound(f"No report has been signed for case {case_id} yet.")
     return await _pdf(request, report.blob_key, f"{case.reference}-report-v{report.version}.pdf")
+
+
+@routes.get(
+    "/api/cases/{case_id}/documents",
+    summary="Signed reports and certificates of a case (applicants see the shared copies)",
+    audience="case",
+    response=OBJECT,
+    errors=(401, 404, 422),
+)
+async def list_documents(request: web.Request) -> web.Response:
+    case_id = path_int(request, "case_id")
+    principal = await resolve_principal(request)
+    authorize_case(principal, case_id)
+    public_url = request.app[SETTINGS].public_url
+    async with request.app[DB].session() as session:
+        await get_case(session, case_id)
+        reports = await reports_of(session, case_id, shared=not principal.is_staff)
+        issued = await certs.certificates_of(session, case_id)
+    return reply(
+        {
+            "reports": [
+                {
+                    "version": r.version,
+                    "sha256": r.sha256,
+                    "signed_at": r.signed_at,
+                    "signed_by": r.signed_label,
+                    "audit_head": r.audit_head,
+                }
+                for r in reports
+            ],
+            "certificates": [
+                {
+                    "code": c.code,
+                    "issued_at": c.issued_at,
+                    "revoked_at": c.revoked_at,
+                    "verify_url": certs.verify_url(public_url, c.code),
+                }
+                for c in issued
+            ],
+        }
+    )
 
 
 @routes.get(
