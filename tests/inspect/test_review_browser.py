@@ -26,6 +26,11 @@ ARGS = [
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "/tmp/zerotrip-review-shots"))
 
 
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(4)
+
+
 async def _drag(page, box, start, end, steps=8):
     await page.mouse.move(box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"])
     await page.mouse.down()
@@ -35,8 +40,15 @@ async def _drag(page, box, start, end, steps=8):
     await page.mouse.up()
 
 
-async def test_inspector_annotates_judges_signs_and_applicant_downloads(client, db, settings):
+@pytest.fixture
+def shots() -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS
+
+
+async def test_inspector_annotates_judges_signs_and_applicant_downloads(
+    client, db, settings, shots
+):
     ctx = await inspecting_case(client, db)
     cid = ctx["id"]
     cps = ctx["view"]["checkpoints"]
@@ -126,7 +138,7 @@ async def test_inspector_annotates_judges_signs_and_applicant_downloads(client, 
                 await mobile.locator("#download-report").click()
             download = await info.value
             pdf = await download.path()
-            assert pdf and Path(pdf).read_bytes().startswith(b"%PDF")
+            assert pdf and _head(Path(pdf)) == b"%PDF"
             await mobile.screenshot(path=str(SHOTS / "applicant.png"), full_page=True)
 
             # Certificate: issue, the public page says valid, then revoked.
