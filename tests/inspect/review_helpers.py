@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +18,21 @@ from zerotrip.cases.audit import Actor, append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.media.models import Evidence, TrustVerdict
+from zerotrip.media.ingest import ingest_file
+from zerotrip.media.keys import original_key
+from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
 
 
 def photo(width: int = 1200, height: int = 900, seed: int = 0, orientation: int = 1) -> bytes:
     """A JPEG with a smooth, uniform-ish background, camera-like EXIF and an orientation tag."""
-    im = Image.new("RGB", (width, height), (120 + seed % 60, 140, 160))
+    im = Image.new("RGB", (width, height), (120, 140, 160))
     d = ImageDraw.Draw(im)
     for i in range(0, width, 80):
-        d.line([(i, 0), (i, height)], fill=(110 + seed % 60, 130, 150), width=2)
+        d.line([(i, 0), (i, height)], fill=(110, 130, 150), width=2)
+    d.rectangle(
+        (width - 40 - seed * 7 % 300, 8, width - 8, 30), fill=(60 + seed * 29 % 150, 90, 60)
+    )
     exif = Image.Exif()
     exif[0x010F] = "TestCam"  # Make
     exif[0x0112] = orientation
@@ -46,16 +51,28 @@ async def add_evidence(
     kind: str = "photo",
     media_type: str = "image/jpeg",
     restricted: bool = False,
-    round: int = 1,
 ) -> Evidence:
-    """Store an original write-once and record it, as the ingest pipeline does."""
-    sha = hashlib.sha256(data).hexdigest()
-    key = f"originals/{sha[:2]}/{sha}"
+    """Ingest through the real evidence pipeline (images), or record a recording's bytes as the
+    live-session recorder would (random bytes are not a decodable video)."""
     storage = LocalStorage(settings.media_dir)  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "upload"
         source.write_bytes(data)
-        await storage.put_file(key, source)
+        if kind == "photo":
+            return await ingest_file(
+                db,
+                storage,
+                settings,
+                case_id=case_id,
+                checkpoint_id=checkpoint_id,
+                path=source,
+                origin="capture",
+                actor=Actor("applicant", "", "applicant"),
+                capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
+                restricted=restricted,
+            )
+        sha = hashlib.sha256(data).hexdigest()
+        await storage.put_file(original_key(sha), source)
     now = datetime.now(UTC)
     async with db.transaction() as session:
         case = await lock_case(session, case_id)
@@ -63,36 +80,18 @@ async def add_evidence(
             case_id=case_id,
             checkpoint_id=checkpoint_id,
             kind=kind,
-            source="capture",
+            source="recording",
             sha256=sha,
-            blob_key=key,
+            blob_key=original_key(sha),
             media_type=media_type,
             size=len(data),
             received_at=now,
-            captured_at=now - timedelta(seconds=5),
-            actor_kind="applicant",
-            round=round,
+            actor_kind="system",
             restricted=restricted,
-            capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
         )
         session.add(ev)
         await session.flush()
-        session.add(
-            TrustVerdict(
-                evidence_id=ev.id,
-                policy_version="p1",
-                verdict="consistent",
-                created_at=now,
-                findings=[
-                    {
-                        "code": "location.within_site",
-                        "level": "ok",
-                        "reason": "38 m from the premises (accuracy 12 m)",
-                    }
-                ],
-            )
-        )
-        append_event(session, case, Actor("applicant"), "evidence.received", {"sha256": sha})
+        append_event(session, case, Actor.system(), "evidence.received", {"sha256": sha})
     return ev
 
 

@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.factories import act, applicant_headers, apply
@@ -17,6 +18,7 @@ from tests.inspect.review_helpers import (
     verdict,
 )
 from zerotrip.inspect.verdicts import require_open_for_evidence
+from zerotrip.problems import Conflict
 
 
 async def test_verdicts_refuse_other_cases_and_wrong_results(client, db, settings):
@@ -100,7 +102,11 @@ async def test_rectification_round_takes_new_evidence_only_where_it_failed(clien
         except Exception as exc:  # the Conflict problem
             assert getattr(exc, "status", None) == 409
 
-    new = await add_evidence(db, settings, cid, cps[1]["id"], photo(seed=2), round=2)
+    # Rectification: the passed item takes no new evidence, the reopened one takes round 2.
+    with pytest.raises(Conflict):
+        await add_evidence(db, settings, cid, cps[0]["id"], photo(seed=4))
+    new = await add_evidence(db, settings, cid, cps[1]["id"], photo(seed=2))
+    assert new.round == 2
     await act(client, cid, "resume_inspection", applicant_headers(ctx["token"]))
     review = await (await client.get(f"/api/cases/{cid}/review", headers=inspector.headers)).json()
     item = next(c for c in review["checkpoints"] if c["id"] == cps[1]["id"])
@@ -155,7 +161,8 @@ async def test_signed_report_shows_annotated_evidence_and_reaches_the_applicant(
         secret.sha256,
         signed["audit_head"],
         "Inspector",
-        "38m",
+        "consistentwiththepremises",
+        "policy",
     ):
         assert needle in compact, needle
     # The annotated image is in the PDF: a page with the red rectangle's pixels.

@@ -10,7 +10,7 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta, review
+from zerotrip.api.routes import accounts, cases, evidence, meta, review
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -20,10 +20,17 @@ from zerotrip.db import Database
 from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.media.worker import close_pools
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, review.routes]
+ROUTE_TABLES: list[RouteTable] = [
+    meta.routes,
+    accounts.routes,
+    cases.routes,
+    evidence.routes,
+    review.routes,
+]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -42,6 +49,12 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     if request.path.startswith("/api/") or request.path.startswith("/a/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+async def evidence_workers(app: web.Application) -> AsyncIterator[None]:
+    """Stop the evidence analysis processes when the service stops."""
+    yield
+    close_pools()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -80,4 +93,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(review_ctx)
+    app.cleanup_ctx.append(evidence_workers)
     return app

@@ -19,9 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import Actor, append_event, utcnow
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.models import Case, CaseState, MaterialStatus
+from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
-from zerotrip.problems import Forbidden, IllegalTransition, InvalidInput
+from zerotrip.problems import Conflict, Forbidden, IllegalTransition, InvalidInput
 
 S = CaseState
 STAFF_DECIDERS = frozenset({"clerk", "admin"})
@@ -142,6 +142,20 @@ def inspection_outcome(verdicts: Iterable[str | None]) -> str | None:
     if not values or any(v not in VERDICT_SEVERITY for v in values):
         return None
     return max(values, key=lambda v: VERDICT_SEVERITY[str(v)])
+
+
+def evidence_round(case: Case, checkpoint: Checkpoint) -> int:
+    """The rectification round new evidence for ``checkpoint`` belongs to.
+
+    While the case is rectifying, only the checkpoints reopened by the ``rectify`` result (a
+    later round, no verdict yet) take new evidence: the applicant re-submits for what failed.
+    """
+    if case.state == S.rectifying and not (checkpoint.round > 1 and checkpoint.verdict is None):
+        raise Conflict(
+            "During rectification only the checklist items that did not pass take new evidence.",
+            checkpoint=checkpoint.code,
+        )
+    return checkpoint.round
 
 
 def _move(ctx: StepContext, target: CaseState) -> dict[str, Any]:

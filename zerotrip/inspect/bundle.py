@@ -39,9 +39,10 @@ from zerotrip.cases.store import checkpoints_of, get_case
 from zerotrip.db import Database
 from zerotrip.inspect.casefile import case_evidence
 from zerotrip.inspect.certificate import certificates_of
-from zerotrip.inspect.flatten import display_key, flattened
+from zerotrip.inspect.flatten import flattened
 from zerotrip.inspect.signing import latest_report
 from zerotrip.media.interfaces import Storage
+from zerotrip.media.keys import display_key
 from zerotrip.problems import Conflict
 
 FORMAT = "zerotrip-bundle/1"

@@ -25,15 +25,11 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 from zerotrip.inspect.annotations import Arrow, Box, Freehand, Label, Style, shapes_of
 from zerotrip.inspect.fonts import FontChoice, find_font, pillow_font
 from zerotrip.media.interfaces import Storage
+from zerotrip.media.keys import display_key
 
 RENDERER = "r1"
 DISPLAY_EDGE = 1600
 JPEG_QUALITY = 85
-
-
-def display_key(sha256: str) -> str:
-    """Where the ingest pipeline keeps the display copy (zerotrip.media.keys.display_key)."""
-    return f"derived/{sha256}/display.jpg"
 
 
 def annotated_key(sha256: str, document_sha256: str) -> str:

@@ -216,18 +216,30 @@ def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts) -> None:
         pdf.set_font(family, size=9)
 
 
-def describe_trust(verdict: Any | None) -> tuple[str, str]:
-    """(location finding, trust verdict) in words, from a TrustVerdict row (or None)."""
+def describe_trust(verdict: Any | None, capture: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(location finding, trust verdict) in words, from a TrustVerdict row and the capture fix.
+
+    Findings follow :mod:`zerotrip.media.trust`: a ``code``, a ``severity`` and the sentence in
+    ``zh`` and ``en``. No location finding with a fix means the fix agreed with the premises.
+    """
     if verdict is None:
-        return "", "not assessed"
+        return "", "未评估 not assessed"
     findings = verdict.findings or []
     location = [
-        f"{f.get('code', '')}: {f.get('reason') or f.get('message') or ''}".strip(": ")
+        f"{f.get('zh', '')} {f.get('en', '')}".strip() or str(f.get("code"))
         for f in findings
-        if "location" in str(f.get("code", "")) or "distance" in str(f.get("code", ""))
+        if str(f.get("code", "")).startswith(("location", "premises"))
     ]
-    reasons = [str(f.get("code", "")) for f in findings if f.get("level") not in (None, "ok")]
-    trust = f"{verdict.verdict} ({verdict.policy_version})"
+    if not location and capture and capture.get("lat") is not None:
+        accuracy = capture.get("accuracy")
+        location = [
+            f"定位与经营场所相符 consistent with the premises ({capture['lat']}, {capture['lon']}"
+            + (f", ±{accuracy} m)" if accuracy is not None else ")")
+        ]
+    reasons = [
+        f"{f.get('code')} ({f.get('severity')})" for f in findings if f.get("severity") != "info"
+    ]
+    trust = f"{verdict.verdict} · policy {verdict.policy_version}"
     if reasons:
         trust += ": " + ", ".join(reasons)
     return "; ".join(location), trust

@@ -97,7 +97,7 @@ async def gather(
         )
         for entry in (e for e in entries if e.evidence.checkpoint_id == cp.id):
             ev = entry.evidence
-            location, trust = describe_trust(entry.trust)
+            location, trust = describe_trust(entry.trust, ev.capture)
             facts.evidence.append(
                 EvidenceFacts(
                     ev.id or 0,

@@ -5,7 +5,8 @@ judgement rests on. The overall result is the worst verdict (fail > rectify > pa
 lifecycle's ``record_inspection`` refuses any other
 (:func:`zerotrip.cases.lifecycle.inspection_outcome`). A ``rectify`` result opens a new round for
 the checkpoints that did not pass (the lifecycle raises their round and clears their verdict),
-so the applicant re-submits evidence for exactly those (:func:`open_for_evidence`) and the
+so the applicant re-submits evidence for exactly those
+(:func:`zerotrip.cases.lifecycle.evidence_round`, applied by the ingest pipeline) and the
 inspector judges them again with old and new side by side. Every verdict is kept
 (``VerdictRecord``) and written to the audit chain.
 """
@@ -19,11 +20,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import CaseState, Checkpoint
-from zerotrip.cases.store import checkpoints_of, lock_case
+from zerotrip.cases.store import lock_case
 from zerotrip.inspect.models import VerdictRecord
 from zerotrip.media.models import Evidence
-from zerotrip.problems import Conflict, IllegalTransition, InvalidInput, NotFound
+from zerotrip.problems import IllegalTransition, InvalidInput, NotFound
 
 
 class VerdictInput(BaseModel):
@@ -122,25 +124,7 @@ async def verdict_history(session: AsyncSession, case_id: int) -> list[VerdictRe
     return list(rows.all())
 
 
-async def open_for_evidence(session: AsyncSession, case_id: int) -> dict[int, int]:
-    """Checkpoints that accept evidence now, with the round new evidence belongs to.
-
-    While a case is rectifying only the checkpoints reopened for rectification accept new
-    evidence; otherwise every checkpoint does, in its current round.
-    """
-    case = await lock_case(session, case_id)
-    cps = await checkpoints_of(session, case_id)
-    if case.state == CaseState.rectifying:
-        return {c.id: c.round for c in cps if c.verdict is None and c.round > 1 and c.id}
-    return {c.id: c.round for c in cps if c.id}
-
-
 async def require_open_for_evidence(session: AsyncSession, case_id: int, checkpoint_id: int) -> int:
-    """The round for new evidence on a checkpoint, or a 409 when it is not being rectified."""
-    rounds = await open_for_evidence(session, case_id)
-    if checkpoint_id not in rounds:
-        raise Conflict(
-            "During rectification only the checkpoints that did not pass take new evidence.",
-            open_checkpoints=sorted(rounds),
-        )
-    return rounds[checkpoint_id]
+    """The round new evidence on a checkpoint belongs to; 409 when rectification excludes it."""
+    case = await lock_case(session, case_id)
+    return evidence_round(case, await checkpoint_of_case(session, case_id, checkpoint_id))
