@@ -13,9 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import os
 import secrets
-import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases import lifecycle
 from zerotrip.cases.audit import Actor, append_event, utcnow
 from zerotrip.cases.store import lock_case
+from zerotrip.inspect.blobs import put_bytes
 from zerotrip.inspect.fonts import FontChoice, find_font
 from zerotrip.inspect.models import Certificate
 from zerotrip.media.interfaces import Storage
@@ -155,18 +154,6 @@ def certificate_key(case_id: int, sha256: str) -> str:
     return f"certificates/{case_id}/{sha256}.pdf"
 
 
-async def _store(storage: Storage, key: str, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix="zt-cert-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        await storage.put_file(key, Path(name))
-    finally:
-        os.unlink(name)
-
-
 def verify_url(public_url: str, code: str) -> str:
     return f"{public_url.rstrip('/')}/verify/{code}"
 
@@ -197,7 +184,7 @@ def install(storage: Storage, public_url: str) -> lifecycle.Listener:
         pdf = render_certificate(cert, template, verify_url(public_url, cert.code))
         cert.sha256 = hashlib.sha256(pdf).hexdigest()
         cert.blob_key = certificate_key(case.id, cert.sha256)  # type: ignore[arg-type]
-        await _store(storage, cert.blob_key, pdf)
+        await put_bytes(storage, cert.blob_key, pdf)
         ctx.session.add(cert)
         append_event(
             ctx.session,

@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import io
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from zerotrip.inspect.annotations import Arrow, Box, Freehand, Label, Style, shapes_of
+from zerotrip.inspect.blobs import put_bytes
 from zerotrip.inspect.fonts import FontChoice, find_font, pillow_font
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.keys import display_key
@@ -144,16 +142,6 @@ async def base_bytes(storage: Storage, sha256: str, blob_key: str) -> bytes:
     return await storage.read_bytes(blob_key)
 
 
-async def _store(storage: Storage, key: str, data: bytes) -> None:
-    fd, name = tempfile.mkstemp(prefix="zt-flat-", suffix=".jpg")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        await storage.replace_file(key, Path(name))
-    finally:
-        os.unlink(name)
-
-
 async def flattened(
     storage: Storage, *, sha256: str, blob_key: str, document: dict[str, Any], document_sha256: str
 ) -> tuple[str, bytes]:
@@ -163,5 +151,5 @@ async def flattened(
         return key, await storage.read_bytes(key)
     data = await base_bytes(storage, sha256, blob_key)
     rendered = await asyncio.to_thread(flatten_bytes, data, document)
-    await _store(storage, key, rendered)
+    await put_bytes(storage, key, rendered, replace=True)
     return key, rendered

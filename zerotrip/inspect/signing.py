@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
-import tempfile
-from pathlib import Path
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,6 +22,7 @@ from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import checkpoints_of, get_case, lock_case
 from zerotrip.db import Database
 from zerotrip.inspect.annotation_store import IMAGE_KINDS
+from zerotrip.inspect.blobs import put_bytes
 from zerotrip.inspect.casefile import case_evidence
 from zerotrip.inspect.flatten import base_bytes, encode_jpeg, flattened, oriented_base
 from zerotrip.inspect.models import Report
@@ -102,7 +100,7 @@ async def gather(
                 EvidenceFacts(
                     ev.id or 0,
                     ev.sha256,
-                    ev.kind,
+                    ev.kind + (" · 受限 restricted" if ev.restricted else ""),
                     ev.source,
                     ev.round,
                     ev.captured_at,
@@ -146,15 +144,7 @@ async def _next_version(session: AsyncSession, case_id: int) -> int:
 async def _store_pdf(storage: Storage, case_id: int, pdf: bytes) -> tuple[str, str]:
     digest = hashlib.sha256(pdf).hexdigest()
     key = report_key(case_id, digest)
-    fd, name = tempfile.mkstemp(prefix="zt-report-", suffix=".pdf")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pdf)
-            fh.flush()
-            os.fsync(fh.fileno())
-        await storage.put_file(key, Path(name))
-    finally:
-        os.unlink(name)
+    await put_bytes(storage, key, pdf)
     return key, digest
 
 

@@ -73,6 +73,15 @@ async def _evidence(request: web.Request) -> Evidence:
     return evidence
 
 
+async def _requested_version(request: web.Request, evidence: Evidence) -> Any:
+    """The annotation version ``?version=`` names, else the latest (None if there is none)."""
+    q = parse_query(request, VersionQuery)
+    async with request.app[DB].session() as session:
+        if q.version:
+            return await annotation_version(session, evidence.id, q.version)  # type: ignore[arg-type]
+        return await latest_annotation(session, evidence.id)  # type: ignore[arg-type]
+
+
 def _jpeg(data: bytes) -> web.Response:
     return web.Response(
         body=data, content_type=JPEG, headers={"Cache-Control": "private, max-age=300"}
@@ -112,12 +121,7 @@ def _annotation_view(ann: Any) -> dict[str, Any]:
 )
 async def read_annotations(request: web.Request) -> web.Response:
     evidence = await _evidence(request)
-    q = parse_query(request, VersionQuery)
-    async with request.app[DB].session() as session:
-        if q.version:
-            ann = await annotation_version(session, evidence.id, q.version)  # type: ignore[arg-type]
-        else:
-            ann = await latest_annotation(session, evidence.id)  # type: ignore[arg-type]
+    ann = await _requested_version(request, evidence)
     if ann is None:
         return reply({"version": 0, "sha256": None, "shapes": 0, "document": None})
     return reply(_annotation_view(ann))
@@ -170,12 +174,7 @@ async def save_annotation_version(request: web.Request) -> web.Response:
 )
 async def read_annotated_image(request: web.Request) -> web.Response:
     evidence = await _evidence(request)
-    q = parse_query(request, VersionQuery)
-    async with request.app[DB].session() as session:
-        if q.version:
-            ann = await annotation_version(session, evidence.id, q.version)  # type: ignore[arg-type]
-        else:
-            ann = await latest_annotation(session, evidence.id)  # type: ignore[arg-type]
+    ann = await _requested_version(request, evidence)
     storage = request.app[STORAGE]
     if ann is None:
         data = await base_bytes(storage, evidence.sha256, evidence.blob_key)
