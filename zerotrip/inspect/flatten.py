@@ -63,7 +63,7 @@ def _blur(im: Image.Image, box: Box) -> None:
         (max(1, region.width // cells), max(1, region.height // cells)), Image.Resampling.BILINEAR
     )
     region = small.resize(region.size, Image.Resampling.NEAREST)
-    region = region.filter(ImageFilter.GaussianBlur(radius=max(2, cells)))
+    region = region.filter(ImageFilter.BoxBlur(max(2, cells // 2)))  # softens the cell edges
     im.paste(region, (x0, y0))
 
 
@@ -121,7 +121,12 @@ def render(
             d.line([(x * w, y * h) for x, y in shape.points], fill=fill, width=width, joint="curve")
         elif isinstance(shape, Label):
             _label(d, shape, im.size, style, font)
-    return Image.alpha_composite(im.convert("RGBA"), overlay).convert("RGB")
+    # Blending through the overlay's own alpha as a paste mask is the same "over" operation as
+    # alpha_composite on an opaque base, without converting the whole image to RGBA and back.
+    box = overlay.getbbox()
+    if box:
+        im.paste(overlay.crop(box).convert("RGB"), box[:2], overlay.crop(box).getchannel("A"))
+    return im
 
 
 def encode_jpeg(im: Image.Image) -> bytes:
