@@ -222,3 +222,17 @@ async def test_annotated_image_is_rendered_once_per_version(client, db, settings
     import hashlib
 
     assert hashlib.sha256((settings.media_dir / ev.blob_key).read_bytes()).hexdigest() == ev.sha256
+
+
+def test_without_a_cjk_font_a_clear_warning_and_latin_fallback(monkeypatch, caplog):
+    from zerotrip.inspect import fonts
+
+    monkeypatch.setattr(fonts, "KNOWN_CJK", ())  # a machine without fonts-noto-cjk
+    monkeypatch.setattr(fonts, "_fc_match", lambda pattern: None)
+    choice = fonts._find.__wrapped__("/nonexistent/font.ttc")
+    assert not choice.cjk
+    assert "No Chinese-capable font found" in caplog.text
+    assert "fonts-noto-cjk" in caplog.text
+    base = Image.new("RGB", (400, 300), (255, 255, 255))
+    doc = _doc([{"id": "t", "x-shape": {"type": "text", "x": 0.1, "y": 0.1, "text": "Fire exit"}}])
+    assert render(base, doc, choice).getbbox()  # still renders, in the Latin font
