@@ -237,3 +237,28 @@ async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
             (POLICY_VERSION, "needs_review"),
         ]
         assert (await verify_case(session, case["id"])).ok
+
+
+async def test_derived_copies_are_regenerated_identically_from_the_original(
+    client, db, settings, storage, tmp_path
+):
+    from zerotrip.media.ingest import rederive
+
+    case, checkpoint = await _case(client)
+    ev = await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=case["id"],
+        checkpoint_id=checkpoint,
+        path=_write(tmp_path, samples.jpeg_bytes(exif=samples.exif_for(orientation=8))),
+        origin="gallery",
+        actor=APPLICANT,
+    )
+    for key in (display_key(ev.sha256), thumb_key(ev.sha256)):
+        storage.local_path(key).unlink()
+    again = await rederive(storage, settings, ev)
+    assert again == ev.meta["derived"]
+    assert await storage.exists(display_key(ev.sha256)) and await storage.exists(
+        thumb_key(ev.sha256)
+    )

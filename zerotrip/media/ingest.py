@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiofiles  # type: ignore[import-untyped]
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -320,3 +321,24 @@ async def _record(
                 {"evidence": evidence.id, **derived},
             )
         return evidence
+
+
+async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> dict[str, str]:
+    """Make the display copy and thumbnail again from the stored original (they are caches)."""
+    assert settings.media_dir is not None
+    workdir = Path(tempfile.mkdtemp(prefix="rederive-", dir=incoming_dir(settings.media_dir)))
+    try:
+        source = workdir / "original"
+        async with aiofiles.open(source, "wb") as out:
+            async for chunk in storage.read(evidence.blob_key):
+                await out.write(chunk)
+        sniffed = await asyncio.to_thread(sniff_file, source)
+        pool = shared_pool(settings.evidence_workers, analysis_limits(settings))
+        analysis = await pool.run(source, sniffed.kind, sniffed.pillow_format, workdir)
+        if not analysis.get("ok"):
+            raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))
+        await storage.replace_file(display_key(evidence.sha256), Path(analysis["display"]["path"]))
+        await storage.replace_file(thumb_key(evidence.sha256), Path(analysis["thumb"]["path"]))
+        return {"display": analysis["display"]["sha256"], "thumb": analysis["thumb"]["sha256"]}
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

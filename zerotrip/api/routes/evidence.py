@@ -12,6 +12,7 @@ Repeating an upload with the same nonce and bytes returns the same evidence (sta
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Literal
 
 from aiohttp import web
@@ -272,30 +273,26 @@ async def _serve(request: web.Request, key: str, media_type: str) -> web.StreamR
 _FILE_RESPONSE = {"type": "string", "format": "binary"}
 
 
-@routes.get(
-    "/api/evidence/{evidence_id}/display",
-    summary="The display copy (≤1600 px JPEG, no metadata)",
-    audience="case",
-    response=_FILE_RESPONSE,
-    response_content_type="image/jpeg",
-    errors=(401, 404, 422),
-)
-async def evidence_display(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=False)
-    return await _serve(request, display_key(evidence.sha256), "image/jpeg")
+def _rendition_route(kind: str, key_of: Callable[[str], str], summary: str) -> None:
+    """Register ``GET /api/evidence/{id}/<kind>`` for one derived copy (staff and applicant)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        evidence = await _evidence_for(request, staff_only=False)
+        return await _serve(request, key_of(evidence.sha256), "image/jpeg")
+
+    handler.__name__ = f"evidence_{kind}"
+    routes.get(
+        f"/api/evidence/{{evidence_id}}/{kind}",
+        summary=summary,
+        audience="case",
+        response=_FILE_RESPONSE,
+        response_content_type="image/jpeg",
+        errors=(401, 404, 422),
+    )(handler)
 
 
-@routes.get(
-    "/api/evidence/{evidence_id}/thumb",
-    summary="The thumbnail (≤320 px JPEG, no metadata)",
-    audience="case",
-    response=_FILE_RESPONSE,
-    response_content_type="image/jpeg",
-    errors=(401, 404, 422),
-)
-async def evidence_thumb(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=False)
-    return await _serve(request, thumb_key(evidence.sha256), "image/jpeg")
+_rendition_route("display", display_key, "The display copy (≤1600 px JPEG, no metadata)")
+_rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata)")
 
 
 @routes.get(
@@ -308,5 +305,4 @@ async def evidence_thumb(request: web.Request) -> web.StreamResponse:
 )
 async def evidence_original(request: web.Request) -> web.StreamResponse:
     evidence = await _evidence_for(request, staff_only=True)
-    response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
-    return response
+    return await _serve(request, original_key(evidence.sha256), evidence.media_type)

@@ -37,7 +37,10 @@ async function send(cp, row, blob, claims) {
   const label = h("span", {}, t("ev.uploading"));
   status.replaceChildren(label, bar);
   try {
-    const evidence = await uploadEvidence(uploadsUrl(cp), blob, claims, (p) => { bar.value = p; });
+    const evidence = await uploadEvidence(uploadsUrl(cp), blob, claims, (p) => {
+      bar.value = p;
+      label.textContent = `${t("ev.uploading")} ${Math.round(p * 100)}%`;
+    });
     status.replaceChildren(h("span", { class: "badge ok", dataset: { uploaded: evidence.id } }, t("ev.uploaded")));
     if (!$(`[data-evidence="${evidence.id}"]`, row)) await addThumb($(".ev-list", row), evidence);
   } catch (err) {

@@ -2,7 +2,7 @@
 // image loading (applicants authenticate with a bearer token, so <img src> cannot be used
 // directly), and the upload with progress.
 import { authHeaders } from "./api.js";
-import { addStrings, lang } from "./i18n.js";
+import { addStrings, lang, t } from "./i18n.js";
 
 addStrings({
   "ev.title": ["现场照片", "Site photos"],
@@ -15,6 +15,7 @@ addStrings({
   "ev.uploading": ["正在上传", "Uploading"],
   "ev.uploaded": ["已上传", "Uploaded"],
   "ev.failed": ["上传失败", "Upload failed"],
+  "ev.network": ["网络中断，请重试", "The connection dropped; please retry"],
   "ev.locating": ["正在获取位置…", "Getting your location…"],
   "ev.no_location": ["无法获取位置，照片将标记为“未附带位置”。", "No location available; the photo will be marked as having none."],
   "ev.no_camera": ["无法打开摄像头，请改用“从相册选择”。", "The camera cannot be opened; use “Choose from gallery” instead."],
@@ -76,7 +77,7 @@ export function uploadEvidence(url, blob, claims, onProgress) {
       err.problem = data;
       reject(err);
     };
-    xhr.onerror = () => reject(Object.assign(new Error("network error"), { status: 0 }));
+    xhr.onerror = () => reject(Object.assign(new Error(t("ev.network")), { status: 0 }));
     xhr.send(blob);
   });
 }
