@@ -181,7 +181,7 @@ async def test_signed_report_shows_annotated_evidence_and_reaches_the_applicant(
     assert ev.sha256 in compact and secret.sha256 not in compact  # identity evidence left out
 
 
-async def test_certificate_verifies_then_revokes(client, db, settings):
+async def test_certificate_verifies_then_revokes(client, db, settings, tmp_path):
     ctx, _, _ = await passed_case_with_annotations(client, db, settings)
     cid, clerk = ctx["id"], ctx["clerk"]
     pending = [m["code"] for m in ctx["view"]["materials"] if m["status"] != "received"]
@@ -201,7 +201,12 @@ async def test_certificate_verifies_then_revokes(client, db, settings):
     assert (await (await client.get("/api/verify/nonsense")).json())["status"] == "unknown"
 
     pdf = await client.get(f"/api/cases/{cid}/certificate", headers=applicant_headers(ctx["token"]))
-    assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
+    assert pdf.status == 200
+    text, pages = await asyncio.to_thread(_pdf_pages, await pdf.read(), tmp_path)
+    compact = "".join(text.split())
+    for needle in (code, f"/verify/{code}", "食品经营许可证", "李记小面馆", "市场监督管理局"):
+        assert needle in compact, needle
+    assert len(pages) == 1
 
     url = f"/api/certificates/{code}/revoke"
     resp = await client.post(url, json={"reason": "x"}, headers=ctx["inspector"].headers)

@@ -125,12 +125,15 @@ def render_certificate(
     for label, value in rows:
         pdf.set_x(25)
         pdf.cell(48, 9, label)
-        pdf.multi_cell(120, 9, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(120, 9, value, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
     for body in (template.body_zh, template.body_en):
         pdf.set_x(25)
         pdf.multi_cell(
-            160, 7, body.format(matter_zh=cert.title_zh, matter_en=cert.title_en, **fields)
+            160,
+            7,
+            body.format(matter_zh=cert.title_zh, matter_en=cert.title_en, **fields),
+            align="L",
         )
         pdf.ln(3)
     pdf.set_y(200)
@@ -141,6 +144,7 @@ def render_certificate(
         110,
         7,
         f"验证码 Verification code\n{cert.code}\n{verify_url}",
+        align="L",
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )

@@ -185,6 +185,7 @@ def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts) -> None:
         5,
         f"结论 Verdict: {VERDICT_TEXT.get(cp.verdict, cp.verdict or '—')}"
         f"  ·  轮次 Round {cp.round}\n{cp.comment}".rstrip(),
+        align="L",
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
