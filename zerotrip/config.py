@@ -48,6 +48,10 @@ class Settings:
     storage: str = "local"
     courier: str = "local"
 
+    # --- review ---
+    annotation_max_bytes: int = 1024 * 1024  # one annotation save (freehand lines add up)
+    cjk_font: str = ""  # "path" or "path#face-index" of a Chinese font; empty: search the system
+
     # --- evidence ---
     evidence_max_bytes: int = 40 * 1024 * 1024  # upload size cap (413 beyond it)
     evidence_max_pixels: int = 120_000_000  # decompression-bomb limit (422 beyond it)

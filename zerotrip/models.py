@@ -2,17 +2,20 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.tasks.models import StaffTask
 
 __all__ = [
+    "Annotation",
     "ApplicantLink",
     "AuditEvent",
     "CaptureNonce",
     "Case",
     "CaseMaterial",
+    "Certificate",
     "Checkpoint",
     "CourierOrder",
     "DeliveryPreference",
@@ -20,8 +23,10 @@ __all__ = [
     "InboundMessage",
     "OrderEvent",
     "OutboxMessage",
+    "Report",
     "StaffTask",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",
+    "VerdictRecord",
 ]

@@ -29,6 +29,7 @@ from zerotrip.api.routes import (
     mailing,
     mailing_callbacks,
     meta,
+    review,
     tasks,
 )
 from zerotrip.api.routing import RouteTable, add_operations
@@ -37,6 +38,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
@@ -52,6 +54,7 @@ ROUTE_TABLES: list[RouteTable] = [
     evidence.routes,
     mailing.routes,
     mailing_callbacks.routes,
+    review.routes,
 ]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
@@ -90,6 +93,14 @@ def make_storage(settings: Settings) -> Storage:
     raise ValueError(f"unknown storage backend {settings.storage!r}")
 
 
+async def review_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Certificates are made inside the ``issue_certificate`` step while the app runs."""
+    fonts.configure(app[SETTINGS].cjk_font)
+    listener = certificate.install(app[STORAGE], app[SETTINGS].public_url)
+    yield
+    certificate.uninstall(listener)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
     app = web.Application(
@@ -122,6 +133,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             await task
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(review_ctx)
     app.cleanup_ctx.append(evidence_workers)
     app.cleanup_ctx.append(mailing.mailing_context)
     app.cleanup_ctx.append(outbox)

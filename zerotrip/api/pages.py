@@ -16,6 +16,7 @@ PAGES = {
     "/staff/cases/{case_id:\\d+}": "staff-case.html",
     "/staff/mailing": "staff-mailing.html",
     "/a/{token}": "applicant.html",
+    "/verify/{code}": "verify.html",
 }
 
 

@@ -28,6 +28,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
@@ -255,7 +256,9 @@ async def _record(
 ) -> Evidence:
     async with db.transaction() as session:
         case = await lock_case(session, fields["case_id"])
-        await _checked_checkpoint(session, fields["case_id"], checkpoint_id)
+        checkpoint = await _checked_checkpoint(session, fields["case_id"], checkpoint_id)
+        if checkpoint is not None:  # rectification: only reopened items, in their new round
+            fields["round"] = evidence_round(case, checkpoint)
         nonce = None
         now = utcnow()
         if (token := (capture or {}).get("nonce")) and checkpoint_id is not None:
