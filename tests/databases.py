@@ -48,7 +48,7 @@ def migrated_template(kind: str, folder: Path) -> Iterator[str]:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-async def _truncate_pg(url: str) -> None:
+async def truncate_postgresql(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
@@ -66,7 +66,7 @@ async def fresh_settings(
         shutil.copyfile(src, dst)
         url = f"sqlite+aiosqlite:///{dst}"
     else:
-        await _truncate_pg(database_template)
+        await truncate_postgresql(database_template)
         url = database_template
     return Settings(
         data_dir=tmp_path,

@@ -63,6 +63,8 @@ def expected_status(op: Operation, role: str) -> int | None:
     """What the declared audience promises ``role`` on case A's version of the route."""
     if op.audience == "public":
         return THROUGH
+    if op.audience == "signed":
+        return 401  # no staff or applicant credential stands in for the caller's signature
     if role == "anonymous":
         return 401
     applicant = role.startswith("applicant")

@@ -108,7 +108,13 @@ def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     page.wait_for_selector("#audit tbody tr[data-kind='case.receive_materials']")
     assert "已收" in page.inner_text("#materials tr[data-material=application-form]")
     kinds = page.locator("#audit tbody tr").evaluate_all("rows => rows.map(r => r.dataset.kind)")
-    assert kinds == ["case.receive_materials", "case.prereview", "link.issued", "case.submitted"]
+    assert kinds == [
+        "case.receive_materials",
+        "mailing.order_created",  # the courier pickup of the paper originals
+        "case.prereview",
+        "link.issued",
+        "case.submitted",
+    ]
     chain = page.locator("#chain-status")
     assert chain.get_attribute("data-ok") == "true" and chain.inner_text() == "审计链完整"
     _shot(page, tmp_path, "05-case-accepted")

@@ -16,7 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from tests.conftest import _truncate_pg
+from tests.databases import truncate_postgresql
 from tests.mailing.conftest import SECRET
 from tests.mailing.scenario import (
     drive,
@@ -214,7 +214,7 @@ def _fresh_db(template: str, tmp: Path, n: int) -> str:
         dst = tmp / f"prop{n}.db"
         shutil.copyfile(Path(template.split("///", 1)[1]), dst)
         return f"sqlite+aiosqlite:///{dst}"
-    asyncio.run(_truncate_pg(template))
+    asyncio.run(truncate_postgresql(template))
     return template
 
 

@@ -23,6 +23,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 _AUDIENCE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "public": [],
+    "signed": [],
     "staff": [{"staffBearer": []}, {"staffCookie": []}],
     "admin": [{"staffBearer": []}, {"staffCookie": []}],
     "applicant": [{"applicantLink": []}],

@@ -15,6 +15,7 @@ from zerotrip.api.principal import require, require_role
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUDIENCES = (
     "public",
+    "signed",  # machine callers proving themselves by a signature or token the handler checks
     "staff",
     "admin",
     "applicant",
@@ -56,7 +57,7 @@ class RouteTable:
             roles: tuple[str, ...] = kwargs.get("roles", ())
 
             async def guarded(request: web.Request) -> web.StreamResponse:
-                principal = await require(request, "public" if audience == "case" else audience)
+                principal = await require(request, audience)
                 if roles and principal.is_staff:
                     require_role(principal, *roles)
                 return await fn(request)

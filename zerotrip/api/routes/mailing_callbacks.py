@@ -43,7 +43,7 @@ async def _raw_body(request: web.Request) -> bytes:
 @routes.post(
     "/api/mailing/callbacks/shippo",
     summary="Shippo webhook (track_updated, transaction_updated); secured by ?token=",
-    audience="public",
+    audience="signed",
     response=RECEIPT_SCHEMA,
     errors=(400, 401, 413),
     extra={"security": []},
@@ -68,7 +68,7 @@ async def shippo_callback(request: web.Request) -> web.Response:
 @routes.post(
     "/api/mailing/callbacks/webhook",
     summary="Signed status callback from the webhook courier (HMAC-SHA256 + timestamp)",
-    audience="public",
+    audience="signed",
     response=RECEIPT_SCHEMA,
     errors=(400, 401, 409, 413, 422),
     extra={"security": []},
