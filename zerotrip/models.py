@@ -2,6 +2,7 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
 from zerotrip.media.models import Evidence, TrustVerdict
 
 __all__ = [
@@ -11,6 +12,9 @@ __all__ = [
     "CaseMaterial",
     "Checkpoint",
     "Evidence",
+    "LiveChallenge",
+    "LiveFix",
+    "LiveSession",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",
