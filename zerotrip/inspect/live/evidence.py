@@ -18,12 +18,14 @@ from zerotrip.media.models import Evidence
 KINDS = {"live_still": ("still", "image/jpeg"), "recording": ("recording", "video/x-matroska")}
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
+    size = 0
     with path.open("rb") as fh:
         while chunk := fh.read(1024 * 1024):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size
 
 
 async def store_live_evidence(
@@ -40,11 +42,11 @@ async def store_live_evidence(
     live_session_id: int | None = None,
     video_offset_ms: int | None = None,
     meta: dict[str, Any] | None = None,
+    restricted: bool = False,
 ) -> Evidence:
     """Store ``path`` write-once by SHA-256 and record it (with an audit event) in one step."""
     kind, media_type = KINDS[origin]
-    sha = await asyncio.to_thread(_sha256, path)
-    size = path.stat().st_size
+    sha, size = await asyncio.to_thread(_sha256, path)
     key = f"originals/{sha[:2]}/{sha}"
     await storage.put_file(key, path)
 
@@ -70,6 +72,7 @@ async def store_live_evidence(
                 video_offset_ms=video_offset_ms,
                 capture=capture,
                 meta=meta,
+                restricted=restricted,
             )
             session.add(evidence)
             await session.flush()

@@ -126,12 +126,14 @@ class Hub:
         self.subscriptions: set[Subscription] = set()
         self.sinks: list[Sink] = []
         self._receiver: Any = None
+        self._owner: Any = None  # the peer connection the current source belongs to
         self._reader: asyncio.Task[None] | None = None
         self._offset = 0  # added to source pts so the timeline never goes back
         self._last_pts: int | None = None
         self._last_arrival = 0.0
         self._rebase_next = False
         self._last_request = 0.0
+        self._keyframe_pending = False
         self.last_keyframe: av.Packet | None = None
         self.on_source_ended: Callable[[], Awaitable[None]] | None = None
 
@@ -139,18 +141,23 @@ class Hub:
     def live(self) -> bool:
         return self._reader is not None and not self._reader.done()
 
-    def attach(self, track: MediaStreamTrack, receiver: Any) -> None:
+    def attach(self, track: MediaStreamTrack, receiver: Any, owner: Any = None) -> None:
         """Start reading a newly received track at once (replacing any previous source)."""
         self.detach()
         self._receiver = receiver
+        self._owner = owner
         self._rebase_next = self._last_pts is not None
         self._reader = asyncio.create_task(self._read(track), name=f"hub-{self.name}")
 
-    def detach(self) -> None:
+    def detach(self, owner: Any = None) -> None:
+        """Stop reading the current source (only if it belongs to ``owner``, when given)."""
+        if owner is not None and owner is not self._owner:
+            return
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
         self._reader = None
         self._receiver = None
+        self._owner = None
 
     def subscribe(self, maxsize: int) -> Subscription:
         subscription = Subscription(self, maxsize)
@@ -169,13 +176,21 @@ class Hub:
             self.sinks.remove(sink)
 
     def request_keyframe(self, reason: str, *, force: bool = False) -> None:
-        """Ask the publisher for a keyframe (PLI), at most every 250 ms unless forced."""
-        if self.kind != "video" or self._receiver is None:
+        """Ask the publisher for a keyframe (PLI), at most every 250 ms unless forced.
+
+        Before the first packet the publisher's SSRC is unknown: the request waits, and is
+        dropped if the first frame is a keyframe anyway.
+        """
+        if self.kind != "video":
+            return
+        if self._receiver is None or self.stats.packets_in == 0:
+            self._keyframe_pending = True
             return
         now = time.monotonic()
         if not force and now - self._last_request < KEYFRAME_REQUEST_GAP_S:
             return
         self._last_request = now
+        self._keyframe_pending = False
         self.stats.keyframe_requests += 1
         log.debug("hub %s: keyframe requested (%s)", self.name, reason)
         task = asyncio.ensure_future(request_keyframe(self._receiver))
@@ -214,8 +229,11 @@ class Hub:
         stats.bytes_in += packet.size
         if packet.is_keyframe:
             stats.keyframes_in += 1
+            self._keyframe_pending = False
             if self.kind == "video":
                 self.last_keyframe = packet
+        elif self._keyframe_pending:
+            self.request_keyframe("pending", force=True)
         for subscription in self.subscriptions:
             subscription.offer(packet)
         for sink in self.sinks:

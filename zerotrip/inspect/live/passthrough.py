@@ -9,7 +9,8 @@ makes ``RemoteStreamTrack.recv()`` yield packets, which an ``RTCRtpSender`` only
 Private internals used here, all pinned by ``tests/inspect/test_aiortc_contract.py``:
 
 * ``aiortc.rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)`` — the name the
-  receiver looks up when ``receive()`` starts its thread, and its argument list;
+  receiver looks up when ``receive()`` starts its thread, and its argument list, where
+  ``output_q`` is the ``RemoteStreamTrack._queue`` of the receiver's track;
 * the input queue carries ``(codec, JitterFrame)`` tuples and ``None`` at the end;
 * ``RTCRtpReceiver._send_rtcp_pli(media_ssrc)`` to ask the sender for a keyframe;
 * ``RTCRtpSender._send_keyframe()`` (called on an incoming PLI/FIR) to forward a viewer's
@@ -22,6 +23,7 @@ import asyncio
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -73,13 +75,37 @@ def wrap(codec_name: str, kind: str, clock_rate: int, data: bytes, timestamp: in
     return packet
 
 
-def passthrough_worker(
+# Track queues whose receivers must hand over encoded packets. Other receivers in the process
+# (tests' client peers, the bench's transcoding reference) keep aiortc's decoding worker.
+_ENCODED: weakref.WeakSet[asyncio.Queue] = weakref.WeakSet()
+_ORIGINAL_WORKER = rtcrtpreceiver.decoder_worker
+
+
+def mark_encoded(pc: Any) -> None:
+    """Make ``pc``'s receivers yield packets; call after ``setRemoteDescription``."""
+    for transceiver in pc.getTransceivers():
+        track = transceiver.receiver.track
+        if track is not None:
+            _ENCODED.add(track._queue)
+
+
+def dispatching_worker(
     loop: asyncio.AbstractEventLoop,
     input_q: queue.Queue,
     output_q: asyncio.Queue,
     decode_error: threading.Event,
 ) -> None:
-    """Drop-in for ``decoder_worker``: forwards encoded frames to the track, never decodes."""
+    """Drop-in for ``decoder_worker``: encoded passthrough for marked tracks, else decode."""
+    if output_q in _ENCODED:
+        passthrough_worker(input_q, output_q, loop)
+    else:
+        _ORIGINAL_WORKER(loop, input_q, output_q, decode_error)
+
+
+def passthrough_worker(
+    input_q: queue.Queue, output_q: asyncio.Queue, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Forward each reassembled frame to the track as a packet; never decode."""
     while True:
         task = input_q.get()
         if task is None:
@@ -99,11 +125,11 @@ def install() -> None:
             f"zerotrip's encoded relay is pinned to aiortc {PINNED_AIORTC}, "
             f"found {aiortc.__version__}; re-run tests/inspect/test_aiortc_contract.py"
         )
-    rtcrtpreceiver.decoder_worker = passthrough_worker  # type: ignore[assignment]
+    rtcrtpreceiver.decoder_worker = dispatching_worker  # type: ignore[assignment]
 
 
 def installed() -> bool:
-    return rtcrtpreceiver.decoder_worker is passthrough_worker
+    return rtcrtpreceiver.decoder_worker is dispatching_worker
 
 
 async def request_keyframe(receiver: Any) -> bool:

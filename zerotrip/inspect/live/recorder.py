@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -206,6 +205,10 @@ class SegmentRecorder:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    def cut(self, reason: str) -> None:
+        """Close the open segment (its source ended or dropped); a rejoin opens the next one."""
+        self._close(reason)
+
     async def finalize(self, reason: str) -> list[Segment]:
         """Close the open segment and wait until every segment has been handed over."""
         self._closed = True
@@ -213,7 +216,3 @@ class SegmentRecorder:
         if self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
         return self.segments
-
-
-def monotonic() -> float:
-    return time.monotonic()
