@@ -3,19 +3,28 @@ synthetic participants joined over the real WebSocket of the running test server
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import select
 
 from tests.factories import Staff, act, apply, make_staff
+from zerotrip.api.app import create_app
+from zerotrip.cases.models import AuditEvent
+from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.inspect.live.synthetic import Clip, Participant, make_clip
+from zerotrip.media.models import Evidence
 
 _CLIP: Clip | None = None
+_SERIAL = itertools.count(1)
 
 
 def clip() -> Clip:
@@ -44,8 +53,9 @@ class Booked:
 
 
 async def booked_session(client: TestClient, db: Database, clock: Any, **apply_kw: Any) -> Booked:
-    clerk = await make_staff(db, "clerk", f"clerk{id(apply_kw)}")
-    inspector = await make_staff(db, "inspector", f"inspector{id(apply_kw)}")
+    suffix = next(_SERIAL)
+    clerk = await make_staff(db, "clerk", f"clerk{suffix}")
+    inspector = await make_staff(db, "inspector", f"inspector{suffix}")
     case, token = await apply(client, **apply_kw)
     case = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
     case = await act(client, case["id"], "start_inspection", inspector.headers)
@@ -74,10 +84,36 @@ async def participant(
         await peer.close()
 
 
-async def until(condition: Any, timeout: float = 30, step: float = 0.05) -> None:
+async def until(condition: Any, within: float = 30, step: float = 0.05) -> None:
     """Wait for a condition (a bound on waiting, not a speed assertion)."""
-    import asyncio
-
-    async with asyncio.timeout(timeout):
-        while not condition():
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - polling server-side state from the test
             await asyncio.sleep(step)
+
+
+@contextlib.asynccontextmanager
+async def live_client(
+    settings: Settings, clock: Any, **overrides: Any
+) -> AsyncIterator[TestClient]:
+    """A test server whose live settings differ (short segments, tiny queues...)."""
+    app = create_app(dataclasses.replace(settings, **overrides), clock=clock)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+        yield test_client
+
+
+async def audit_kinds(db: Database, case_id: int) -> list[str]:
+    async with db.session() as session:
+        rows = await session.exec(
+            select(AuditEvent.kind).where(AuditEvent.case_id == case_id).order_by(AuditEvent.seq)
+        )
+        return list(rows.all())
+
+
+async def evidence_of(db: Database, case_id: int, kind: str) -> list[Evidence]:
+    async with db.session() as session:
+        rows = await session.exec(
+            select(Evidence)
+            .where(Evidence.case_id == case_id, Evidence.kind == kind)
+            .order_by(Evidence.id)
+        )
+        return list(rows.all())

@@ -272,7 +272,7 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
     live_id = path_int(request, "session_id")
     _check_origin(request)
     principal = await resolve_principal(request)
-    ws = web.WebSocketResponse(heartbeat=15, max_msg_size=settings.live_max_sdp_bytes * 2)
+    ws = web.WebSocketResponse(heartbeat=15, max_msg_size=settings.live_max_sdp_bytes * 4)
     await ws.prepare(request)
     participant: Participant | None = None
     room = None
@@ -323,13 +323,13 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
                 continue
             reply_to = None
             try:
-                message = signalling.parse(role, msg.data, settings.live_max_sdp_bytes * 2)
+                message = signalling.parse(role, msg.data, settings.live_max_sdp_bytes * 4)
                 reply_to = message.id
                 answer = await room.handle(participant, message)
                 if answer is not None:
                     await send(answer)
             except Problem as problem:
-                await send(_error(problem, reply_to))
+                await send(_error(problem, reply_to or signalling.message_id(msg.data)))
             if participant.gone:
                 break
     finally:

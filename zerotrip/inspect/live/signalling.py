@@ -128,3 +128,13 @@ def parse(role: str, raw: str, max_bytes: int) -> Message:
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or "(message)"
         raise InvalidInput(f"{data['type']}: {field}: {first['msg']}") from None
+
+
+def message_id(raw: str) -> str | None:
+    """Best effort: the ``id`` of a message that failed to parse, so the error can echo it."""
+    try:
+        data = json.loads(raw) if len(raw) < 1_000_000 else None
+    except json.JSONDecodeError:
+        return None
+    ident = data.get("id") if isinstance(data, dict) else None
+    return ident if isinstance(ident, str) and len(ident) <= 64 else None

@@ -164,9 +164,9 @@ class Participant:
         assert self.ws is not None
         await self.ws.send_str(json.dumps(payload))
 
-    async def expect(self, kind: str, timeout: float = 20) -> dict[str, Any]:
+    async def expect(self, kind: str, within: float = 20) -> dict[str, Any]:
         """The next message of type ``kind`` (others are skipped); raises on timeout."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 message = await self.inbox.get()
                 if message["type"] == kind:
@@ -174,11 +174,11 @@ class Participant:
                 if message["type"] == "closed" and kind != "closed":
                     raise ConnectionError(f"socket closed while waiting for {kind}: {message}")
 
-    async def request(self, payload: dict[str, Any], timeout: float = 20) -> dict[str, Any]:
+    async def request(self, payload: dict[str, Any], within: float = 20) -> dict[str, Any]:
         """Send a message with an id and return the reply (or error) that echoes it."""
         ident = f"r{time.monotonic_ns()}"
         await self.send({**payload, "id": ident})
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 message = await self.inbox.get()
                 if message.get("reply_to") == ident:
@@ -239,8 +239,8 @@ class Participant:
                 if decoded and track.kind == "video" and len(self.decoded_sizes) < 1000:
                     self.decoded_sizes.append((item.width, item.height))
 
-    async def wait_received(self, kind: str, count: int, timeout: float = 30) -> int:
-        async with asyncio.timeout(timeout):
+    async def wait_received(self, kind: str, count: int, within: float = 30) -> int:
+        async with asyncio.timeout(within):
             while self.received[kind] < count:
                 await asyncio.sleep(0.05)
         return self.received[kind]
