@@ -42,6 +42,7 @@ log = logging.getLogger("zerotrip.live")
 routes = RouteTable("live")
 ROOMS = web.AppKey("live_rooms", Rooms)
 AUTH_TIMEOUT_S = 10
+SHUTDOWN = "server shutting down"
 JOIN_ROLES = ("inspector", "admin")
 BOOK_ROLES = ("clerk", "inspector", "admin")
 
@@ -301,7 +302,7 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
                     await ws.send_str(_dumps(payload))
 
         participant = Participant(
-            role, principal.actor, principal.user.id if principal.user else None, send
+            role, principal.actor, principal.user.id if principal.user else None, send, ws.close
         )
         view = await room.admit(participant)
         await send(
@@ -341,7 +342,13 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
 async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOMS] = Rooms(app[SETTINGS], app[DB], app[STORAGE], app[CLOCK])
     yield
-    await app[ROOMS].close_all("server shutting down")
+    await app[ROOMS].close_all(SHUTDOWN)  # (already done on_shutdown unless that failed)
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    """Before aiohttp drops open sockets: tell participants, finalize every recording."""
+    if ROOMS in app:
+        await app[ROOMS].close_all(SHUTDOWN)
 
 
 def _page(name: str) -> Any:
@@ -359,3 +366,4 @@ def setup(app: web.Application) -> None:
     app.router.add_get(r"/a/{token}/live/{session_id:\d+}", _page("live-applicant.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}", _page("live-console.html"))
     app.cleanup_ctx.append(_rooms_ctx)
+    app.on_shutdown.append(_on_shutdown)

@@ -44,6 +44,7 @@ class Participant:
     actor: Actor
     staff_id: int | None
     send: Send
+    hangup: Callable[[], Awaitable[Any]] | None = None  # closes the participant's socket
     pc: RTCPeerConnection | None = None
     outgoing: list[HubTrack] = field(default_factory=list)
     video_codec: str | None = None
@@ -67,7 +68,7 @@ class Room:
             segment_seconds=self.settings.live_segment_seconds,
             on_segment=self._store_segment,
             request_keyframe=lambda: self.video.request_keyframe("recording", force=True),
-            audio_codec=lambda: self.mic.codec,
+            audio_codec=lambda: self.mic.codec or self.applicant_audio_codec,
         )
         self.video.add_sink(self.recorder.write_video)
         self.mic.add_sink(self.recorder.write_audio)
@@ -75,6 +76,7 @@ class Room:
         self.stills = StillGrabber(self.video, self.settings.live_still_timeout_ms / 1000)
         self.participants: dict[str, Participant] = {}
         self.capabilities: dict[str, Any] = {}
+        self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
         self.still_latencies_ms: list[float] = []
         self.closed = False
         self._rejoin_timer: asyncio.Task[None] | None = None
@@ -156,12 +158,24 @@ class Room:
             await participant.send({"type": "ended", "reason": reason, "state": state})
             participant.gone = True
             await self._close_peer(participant)
+            if participant.hangup is not None:
+                await participant.hangup()
         self.participants.clear()
         self.stills.close()
         await self.recorder.finalize(reason)
         for hub in (self.video, self.mic, self.voice, self.discard):
             hub.close()
         self.rooms.forget(self)
+
+    async def interrupt(self, reason: str) -> None:
+        """The process is going away: the session stays rejoinable after a restart."""
+        for participant in list(self.participants.values()):
+            await participant.send({"type": "ended", "reason": reason, "state": "interrupted"})
+            if participant.hangup is not None:
+                await participant.hangup()
+        for participant in list(self.participants.values()):
+            await self.depart(participant, reason)
+        await self.close(reason, state="interrupted")
 
     async def _close_peer(self, participant: Participant) -> None:
         for track in participant.outgoing:
@@ -224,6 +238,7 @@ class Room:
             raise InvalidInput(f"The offer cannot be answered: {exc}") from None
         participant.video_codec = answer_codec(pc, "video")
         if participant.role == APPLICANT:
+            self.applicant_audio_codec = answer_codec(pc, "audio")
             self.recorder.start()
             inspector = self.participants.get(INSPECTOR)
             if inspector and inspector.video_codec not in (None, participant.video_codec):

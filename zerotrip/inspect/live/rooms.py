@@ -59,12 +59,11 @@ class Rooms:
         """Shutdown: mark sessions interrupted (they can be rejoined after a restart) and
         finalize every recording."""
         for room in list(self.rooms.values()):
-            for participant in list(room.participants.values()):
-                try:
-                    await room.depart(participant, reason)
-                except Exception:
-                    log.exception("live %s: recording the departure failed", room.live_id)
-            await room.close(reason)
+            try:
+                await room.interrupt(reason)
+            except Exception:
+                log.exception("live %s: shutting down", room.live_id)
+                await room.close(reason)
 
     async def checkpoint(self, case_id: int, checkpoint_id: int) -> Checkpoint:
         async with self.db.session() as session:
