@@ -80,6 +80,7 @@ class Room:
         self.still_latencies_ms: list[float] = []
         self.closed = False
         self._rejoin_timer: asyncio.Task[None] | None = None
+        self._teardown: asyncio.Task[None] | None = None
 
     # --- joining and leaving -------------------------------------------------------------
 
@@ -148,24 +149,33 @@ class Room:
         await self.close(reason, state=live.state)
 
     async def close(self, reason: str, state: str | None = None) -> None:
-        """Tear everything down and finalize the recording (end, shutdown, expiry)."""
-        if self.closed:
-            return
-        self.closed = True
-        if self._rejoin_timer is not None and self._rejoin_timer is not asyncio.current_task():
+        """Tear everything down and finalize the recording (end, shutdown, expiry).
+
+        Runs as its own task: the socket handler that asked for it may be cancelled meanwhile
+        (its socket is one of those being closed), and a half-done teardown would leak.
+        """
+        if self._teardown is None:
+            self.closed = True
+            self._teardown = asyncio.create_task(self._tear_down(reason, state))
+        await asyncio.shield(self._teardown)
+
+    async def _tear_down(self, reason: str, state: str | None) -> None:
+        if self._rejoin_timer is not None:
             self._rejoin_timer.cancel()
-        for participant in list(self.participants.values()):
-            await participant.send({"type": "ended", "reason": reason, "state": state})
-            participant.gone = True
-            await self._close_peer(participant)
-            if participant.hangup is not None:
-                await participant.hangup()
-        self.participants.clear()
-        self.stills.close()
-        await self.recorder.finalize(reason)
-        for hub in (self.video, self.mic, self.voice, self.discard):
-            hub.close()
-        self.rooms.forget(self)
+        try:
+            for participant in list(self.participants.values()):
+                await participant.send({"type": "ended", "reason": reason, "state": state})
+                participant.gone = True
+                await self._close_peer(participant)
+                if participant.hangup is not None:
+                    await participant.hangup()
+            self.participants.clear()
+            self.stills.close()
+            await self.recorder.finalize(reason)
+        finally:
+            for hub in (self.video, self.mic, self.voice, self.discard):
+                hub.close()
+            self.rooms.forget(self)
 
     async def interrupt(self, reason: str) -> None:
         """The process is going away: the session stays rejoinable after a restart."""
