@@ -10,7 +10,11 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
+<<<<<<< HEAD
 from zerotrip.api.routes import accounts, cases, live, meta
+=======
+from zerotrip.api.routes import accounts, cases, evidence, meta
+>>>>>>> media
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -19,10 +23,15 @@ from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.media.worker import close_pools
 
 log = logging.getLogger("zerotrip")
 
+<<<<<<< HEAD
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, live.routes]
+=======
+ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, evidence.routes]
+>>>>>>> media
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -41,6 +50,12 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     if request.path.startswith("/api/") or request.path.startswith("/a/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+async def evidence_workers(app: web.Application) -> AsyncIterator[None]:
+    """Stop the evidence analysis processes when the service stops."""
+    yield
+    close_pools()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -70,5 +85,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await app[DB].dispose()
 
     app.cleanup_ctx.append(database)
+<<<<<<< HEAD
     live.setup(app)  # after the database: its shutdown finalizes recordings first
+=======
+    app.cleanup_ctx.append(evidence_workers)
+>>>>>>> media
     return app

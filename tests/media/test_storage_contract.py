@@ -1,0 +1,104 @@
+"""The contract every Storage backend must pass (originals write-once, atomic writes, streaming).
+
+Add a backend by adding a factory to ``BACKENDS``; every test here then runs against it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from zerotrip.media.interfaces import Storage
+from zerotrip.media.keys import display_key, original_key, thumb_key
+from zerotrip.media.storage_local import LocalStorage
+
+BACKENDS: dict[str, Callable[[Path], Storage]] = {
+    "local": lambda root: LocalStorage(root / "store"),
+}
+SHA = "ab" * 32
+
+
+@pytest.fixture(params=list(BACKENDS))
+def storage(request, tmp_path) -> Storage:
+    return BACKENDS[request.param](tmp_path)
+
+
+def _file(tmp_path: Path, data: bytes, name: str = "src") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_backend_satisfies_the_protocol(storage):
+    assert isinstance(storage, Storage)
+
+
+async def test_original_is_write_once(storage, tmp_path):
+    key = original_key(SHA)
+    assert await storage.put_file(key, _file(tmp_path, b"first"))
+    assert not await storage.put_file(key, _file(tmp_path, b"second", "other"))
+    assert await storage.read_bytes(key) == b"first"
+    assert await storage.size(key) == 5
+
+
+async def test_concurrent_writers_of_one_key_store_it_once(storage, tmp_path):
+    key = original_key(SHA)
+    sources = [_file(tmp_path, bytes([i]) * 100_000, f"s{i}") for i in range(8)]
+    results = await asyncio.gather(*(storage.put_file(key, s) for s in sources))
+    assert sum(results) == 1
+    stored = await storage.read_bytes(key)
+    assert stored == sources[results.index(True)].read_bytes()
+
+
+async def test_replace_file_overwrites_derived_copies(storage, tmp_path):
+    key = display_key(SHA)
+    await storage.replace_file(key, _file(tmp_path, b"v1"))
+    await storage.replace_file(key, _file(tmp_path, b"version 2", "b"))
+    assert await storage.read_bytes(key) == b"version 2"
+
+
+async def test_streaming_read_returns_the_exact_bytes(storage, tmp_path):
+    data = bytes(range(256)) * 5000
+    key = thumb_key(SHA)
+    await storage.replace_file(key, _file(tmp_path, data))
+    chunks = [c async for c in storage.read(key, chunk_size=7777)]
+    assert b"".join(chunks) == data and max(len(c) for c in chunks) <= 7777
+
+
+async def test_missing_keys(storage):
+    key = original_key("cd" * 32)
+    assert not await storage.exists(key)
+    with pytest.raises(KeyError):
+        await storage.read_bytes(key)
+    with pytest.raises(KeyError):
+        await storage.size(key)
+    with pytest.raises(KeyError):
+        async for _ in storage.read(key):
+            pass
+
+
+@pytest.mark.parametrize("key", ["", "/etc/passwd", "originals/../../x", "../x"])
+async def test_keys_cannot_escape(storage, tmp_path, key):
+    with pytest.raises(ValueError):
+        await storage.put_file(key, _file(tmp_path, b"x"))
+
+
+async def test_failed_write_leaves_nothing_visible(storage, tmp_path):
+    key = original_key(SHA)
+    with pytest.raises(OSError):
+        await storage.put_file(key, tmp_path / "does-not-exist")
+    assert not await storage.exists(key)
+    root = storage.local_path(key)
+    if root is not None:  # no temp file left beside it either
+        assert not root.parent.exists() or list(root.parent.iterdir()) == []
+
+
+def test_key_layout():
+    assert original_key(SHA) == f"originals/ab/{SHA}"
+    assert display_key(SHA) == f"derived/{SHA}/display.jpg"
+    assert thumb_key(SHA) == f"derived/{SHA}/thumb.jpg"
+    with pytest.raises(ValueError):
+        original_key("../../etc")
