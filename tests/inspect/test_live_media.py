@@ -68,7 +68,7 @@ async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clo
         for evidence in recordings:
             frames, seconds, size, audio = play(stored(client, evidence))
             assert size == (320, 240)
-            assert frames == evidence.meta["frames"]
+            assert frames == evidence.capture["frames"]
             assert audio > 0  # the applicant's Opus is in the same file
             assert abs(seconds - (frames - 1) / 30) < 0.1  # timestamps, not arrival jitter
             total_frames += frames
@@ -189,7 +189,11 @@ async def test_a_vanished_applicant_is_cleaned_up(client, db, clock):
         while message["present"]:  # (the join came first)
             message = await inspector.expect("peer")
         assert message["role"] == "applicant"
-        await until(lambda: len(room.recorder.segments) >= 1 and not room.recorder._open)
+        await until(
+            lambda: (
+                room.recorder.segments and not room.recorder._open and not room.recorder._pending
+            )
+        )
     await until(lambda: open_peer_count() == 0)
     recordings = await evidence_of(db, booked.case["id"], "recording")
     assert recordings and play(stored(client, recordings[0]))[0] > 0
@@ -217,7 +221,7 @@ async def test_shutdown_mid_call_finalizes_the_recording(settings, db, clock):
     recordings = await evidence_of(db, booked.case["id"], "recording")
     assert len(recordings) == 1
     frames, _, size, _ = play(Path(storage.local_path(recordings[0].blob_key)))
-    assert frames == recordings[0].meta["frames"] > 0 and size == (320, 240)
+    assert frames == recordings[0].capture["frames"] > 0 and size == (320, 240)
     async with db.session() as session:
         from zerotrip.inspect.live.models import LiveSession
 

@@ -10,11 +10,7 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
-<<<<<<< HEAD
-from zerotrip.api.routes import accounts, cases, live, meta
-=======
-from zerotrip.api.routes import accounts, cases, evidence, meta
->>>>>>> media
+from zerotrip.api.routes import accounts, cases, evidence, live, meta
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -27,11 +23,13 @@ from zerotrip.media.worker import close_pools
 
 log = logging.getLogger("zerotrip")
 
-<<<<<<< HEAD
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, live.routes]
-=======
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, evidence.routes]
->>>>>>> media
+ROUTE_TABLES: list[RouteTable] = [
+    meta.routes,
+    accounts.routes,
+    cases.routes,
+    evidence.routes,
+    live.routes,
+]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -85,9 +83,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         await app[DB].dispose()
 
     app.cleanup_ctx.append(database)
-<<<<<<< HEAD
-    live.setup(app)  # after the database: its shutdown finalizes recordings first
-=======
     app.cleanup_ctx.append(evidence_workers)
->>>>>>> media
+    live.setup(app)  # after the database: its shutdown finalizes recordings first
     return app

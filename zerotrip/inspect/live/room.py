@@ -76,6 +76,7 @@ class Room:
         self.stills = StillGrabber(self.video, self.settings.live_still_timeout_ms / 1000)
         self.participants: dict[str, Participant] = {}
         self.capabilities: dict[str, Any] = {}
+        self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
         self.still_latencies_ms: list[float] = []
         self.closed = False
@@ -271,7 +272,7 @@ class Room:
                 self.rooms.db, self.rooms.storage, self.settings,
                 case_id=self.case_id, checkpoint_id=None, path=segment.path,
                 origin="recording", actor=SYSTEM, live_session_id=self.live_id,
-                video_offset_ms=segment.start_offset_ms, meta=meta,
+                video_offset_ms=segment.start_offset_ms, capture=meta,
             )  # fmt: skip
             await booking.counted(
                 self.rooms.db, self.live_id, SYSTEM, "live.recording_finalized",
@@ -283,7 +284,6 @@ class Room:
                 "live %s: segment %s kept at %s", self.live_id, segment.index, segment.path
             )
             return
-        await asyncio.to_thread(segment.path.unlink, True)
         inspector = self.participants.get(INSPECTOR)
         if inspector is not None:
             await inspector.send({"type": "recording", "evidence_id": evidence.id, **meta})
@@ -330,6 +330,12 @@ class Room:
 
     async def on_fix(self, participant: Participant, message: Any) -> None:
         distance = distance_to_premises(message.lat, message.lon, *self.premises)
+        self.last_fix = {
+            "lat": message.lat,
+            "lon": message.lon,
+            "accuracy": message.accuracy,
+            "fix_at": int(time.time() * 1000),
+        }
         await booking.record_fix(
             self.rooms.db, self.live_id, message.lat, message.lon, message.accuracy, distance
         )

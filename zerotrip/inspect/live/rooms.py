@@ -93,18 +93,18 @@ class Rooms:
         path = room.workdir / f"still-{uuid.uuid4().hex}.jpg"
         await asyncio.to_thread(_write, path, still.jpeg)
         offset = room.recorder.offset_ms(still.arrival)
-        try:
-            evidence = await store_live_evidence(
-                self.db, self.storage, self.settings,
-                case_id=room.case_id, checkpoint_id=checkpoint_id, path=path,
-                origin="live_still", actor=participant.actor, live_session_id=room.live_id,
-                video_offset_ms=offset,
-                capture={"source": "server keyframe", "fresh_keyframe": still.fresh},
-                meta={"width": still.width, "height": still.height},
-                restricted=checkpoint.restricted,
-            )  # fmt: skip
-        finally:
-            await asyncio.to_thread(path.unlink, True)
+        capture: dict[str, Any] = {
+            "source": "server keyframe",
+            "fresh_keyframe": still.fresh,
+            "taken_at": int(time.time() * 1000 - (time.monotonic() - still.arrival) * 1000),
+            **(room.last_fix or {}),
+        }
+        evidence = await store_live_evidence(
+            self.db, self.storage, self.settings,
+            case_id=room.case_id, checkpoint_id=checkpoint_id, path=path,
+            origin="live_still", actor=participant.actor, live_session_id=room.live_id,
+            video_offset_ms=offset, capture=capture, restricted=checkpoint.restricted,
+        )  # fmt: skip
         latency_ms = round((time.monotonic() - clicked) * 1000, 1)
         room.still_latencies_ms.append(latency_ms)
         await booking.counted(
