@@ -77,6 +77,7 @@ class Room:
         self.participants: dict[str, Participant] = {}
         self.capabilities: dict[str, Any] = {}
         self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
+        self.presence: dict[str, Any] | None = None  # ... as last shown to the console
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
         self.still_latencies_ms: list[float] = []
         self.closed = False
@@ -108,6 +109,8 @@ class Room:
             await other.send({"type": "peer", "role": participant.role, "present": True})
         if participant.role == INSPECTOR and self.capabilities:
             await participant.send({"type": "capabilities", **self.capabilities})
+        if participant.role == INSPECTOR and self.presence:
+            await participant.send(self.presence)
         return booking.view(live)
 
     async def depart(self, participant: Participant, reason: str) -> None:
@@ -339,13 +342,12 @@ class Room:
         await booking.record_fix(
             self.rooms.db, self.live_id, message.lat, message.lon, message.accuracy, distance
         )
-        inspector = self.participants.get(INSPECTOR)
-        if inspector is not None:
-            await inspector.send(
-                {"type": "presence", "lat": message.lat, "lon": message.lon,
-                 "accuracy": message.accuracy, "distance_m": distance,
-                 "at": self.rooms.clock.now().isoformat()}
-            )  # fmt: skip
+        self.presence = {
+            "type": "presence", "lat": message.lat, "lon": message.lon,
+            "accuracy": message.accuracy, "distance_m": distance,
+            "at": self.rooms.clock.now().isoformat(),
+        }  # fmt: skip
+        await self._to_inspector(self.presence)
 
     async def on_capabilities(self, participant: Participant, message: Any) -> None:
         self.capabilities = message.model_dump(exclude={"type", "id"})
