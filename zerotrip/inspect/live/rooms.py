@@ -90,6 +90,7 @@ class Rooms:
         clicked = time.monotonic()
         checkpoint = await self.checkpoint(room.case_id, checkpoint_id)
         still = await room.stills.grab()
+        grabbed = time.monotonic()
         path = room.workdir / f"still-{uuid.uuid4().hex}.jpg"
         await asyncio.to_thread(_write, path, still.jpeg)
         offset = room.recorder.offset_ms(still.arrival)
@@ -121,6 +122,7 @@ class Rooms:
             "height": still.height,
             "video_offset_ms": offset,
             "latency_ms": latency_ms,
+            "grab_ms": round((grabbed - clicked) * 1000, 1),  # keyframe request, decode, JPEG
             "url": f"/api/live/sessions/{room.live_id}/stills/{evidence.id}",
         }
         applicant = room.participants.get(APPLICANT)

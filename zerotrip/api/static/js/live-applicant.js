@@ -34,7 +34,7 @@ async function loadSession() {
 
 function checkLine(key, ok, adviceKey) {
   return h("li", { dataset: { check: key, ok: String(ok) } },
-    ok ? "✅ " : "⚠️ ", t(`live.${key}`), ": ", ok ? t("live.ok") : "",
+    h("span", { class: `badge ${ok ? "ok" : "warn"}` }, ok ? t("live.ok") : t("live.problem")), " ", t(`live.${key}`),
     ok ? null : h("span", { class: "advice" }, t(adviceKey)));
 }
 
@@ -156,7 +156,10 @@ async function connect(iceServers) {
 }
 
 function wire(socket) {
-  socket.on("peer", (m) => setStatus(m.present ? "live.connected" : "live.peer_left"));
+  socket.on("peer", (m) => {
+    setStatus(m.present ? "live.connected" : "live.peer_left");
+    $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
+  });
   socket.on("prompt", (m) => {
     const box = $("#prompt");
     box.textContent = m.text;

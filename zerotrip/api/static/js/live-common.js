@@ -19,6 +19,8 @@ addStrings({
   "live.location": ["定位", "Location"],
   "live.network": ["网络", "Network"],
   "live.ok": ["正常", "OK"],
+  "live.problem": ["需处理", "Needs attention"],
+  "live.fix_time": ["定位时间", "Fix time"],
   "live.advice.camera": ["请允许本页使用摄像头（浏览器地址栏的权限设置），并关闭其他正在使用摄像头的应用。", "Allow this page to use the camera (site permissions in the address bar) and close other apps using it."],
   "live.advice.mic": ["请允许本页使用麦克风。", "Allow this page to use the microphone."],
   "live.advice.location": ["请在手机设置中打开定位，并允许本页获取位置。踏勘需要确认您在经营场所。", "Turn on location and allow this page to use it: the inspection confirms you are at the premises."],

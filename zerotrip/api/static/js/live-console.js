@@ -72,7 +72,10 @@ async function connect() {
 }
 
 function wire(socket) {
-  socket.on("peer", (m) => { setStatus(m.present ? "live.connected" : "live.peer_left"); });
+  socket.on("peer", (m) => {
+    setStatus(m.present ? "live.connected" : "live.peer_left");
+    $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
+  });
   socket.on("renegotiate", () => connect().catch((err) => showError("#live-error", err)));
   socket.on("capabilities", (m) => { state.capabilities = m; renderControls(m); });
   socket.on("presence", (m) => renderPresence(m));
@@ -82,7 +85,7 @@ function wire(socket) {
     $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
   });
   socket.on("control_result", (m) => { $("#prompt-state").textContent = `${m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`; });
-  socket.on("still", (m) => addStill(m));
+  socket.on("still", (m) => { if (!m.reply_to) addStill(m); }); // our own clicks come as replies
   socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, photo: true }));
   socket.on("recording", (m) => { state.recordings = (state.recordings || 0) + 1; $("#prompt-state").textContent = `${t("live.recording")} #${m.segment}`; });
   socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
@@ -138,7 +141,7 @@ function renderPresence(m) {
   $("#presence").replaceChildren(
     h("dt", {}, t("live.distance")), h("dd", { id: "distance" }, m.distance_m == null ? "—" : `${Math.round(m.distance_m)} m`),
     h("dt", {}, t("live.accuracy")), h("dd", {}, `±${Math.round(m.accuracy)} m`),
-    h("dt", {}, "⌚"), h("dd", {}, fmtTime(m.at)),
+    h("dt", {}, t("live.fix_time")), h("dd", {}, fmtTime(m.at)),
   );
 }
 
