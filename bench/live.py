@@ -126,6 +126,7 @@ def naive_app() -> web.Application:
 
     relay = MediaRelay()
     blackhole = MediaBlackhole()
+    starting: list[Any] = []
     published: dict[str, Any] = {}
     peers: list[Any] = []
     frames = {"in": 0}
@@ -142,10 +143,10 @@ def naive_app() -> web.Application:
             published[track.kind] = track
             if track.kind == "video":  # (with audio too, MediaRecorder trips on its own mux order)
                 recorder.addTrack(relay.subscribe(track))
-                asyncio.ensure_future(recorder.start())
+                starting.append(asyncio.ensure_future(recorder.start()))
             else:
                 blackhole.addTrack(relay.subscribe(track))
-                asyncio.ensure_future(blackhole.start())
+                starting.append(asyncio.ensure_future(blackhole.start()))
 
         await pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
@@ -360,9 +361,8 @@ async def run(args: argparse.Namespace) -> None:
                     cold = await sessions[0]["inspector"].request(
                         {"type": "capture", "checkpoint_id": sessions[0]["checkpoint"]}
                     )
-                    print(
-                        f"first still (cold start of the evidence pipeline): {cold.get('latency_ms')} ms"
-                    )
+                    cold_ms = cold.get("latency_ms")
+                    print(f"first still (cold start of the evidence pipeline): {cold_ms} ms")
                 r = await measure(http, server, sessions, args.seconds, args.stills)
                 per = r["cpu"] / n
                 ok = (
@@ -377,10 +377,11 @@ async def run(args: argparse.Namespace) -> None:
                 results.append((n, per, ok, r["stills"]))
                 print(
                     f"ours   N={n:>3}: server {r['cpu']:5.1f}% ({per:4.1f}%/session), "
-                    f"frames in {r['server_in']} out {r['server_out']} (clients {r['client_in']}->{r['client_out']}), "
-                    f"dropped {r['dropped']}, loop lag p95 {r['lag_p95']:.1f} ms max {r['lag_max']:.0f} ms, "
+                    f"frames in {r['server_in']} out {r['server_out']} "
+                    f"(clients {r['client_in']}->{r['client_out']}), dropped {r['dropped']}, "
+                    f"loop lag p95 {r['lag_p95']:.1f} ms max {r['lag_max']:.0f} ms, "
                     f"RSS {r['rss']:.0f} MB, still p95 {p95:.0f} ms ({len(r['stills'])}; "
-                    f"keyframe+JPEG max {max(r['grabs'] or [0]):.0f} ms, the rest is evidence ingest)"
+                    f"keyframe+JPEG max {max(r['grabs'] or [0]):.0f} ms, the rest is ingest)"
                 )
             if args.soak:
                 rss = []

@@ -75,6 +75,7 @@ async def test_marked_receivers_yield_packets_others_still_decode():
     """Two real peers: the marked receiver gets av.Packets flagged as keyframes; an unmarked
     one in the same process keeps aiortc's decoding."""
     passthrough.install()
+    readers: list[asyncio.Future] = []
     for encoded in (True, False):
         sender_pc = RTCPeerConnection(client_configuration([]))
         receiver_pc = RTCPeerConnection(client_configuration([]))
@@ -87,7 +88,7 @@ async def test_marked_receivers_yield_packets_others_still_decode():
                 if not got.done():
                     got.set_result(item)
 
-            asyncio.ensure_future(read())
+            readers.append(asyncio.ensure_future(read()))
 
         sender_pc.addTrack(ClipTrack(clip(), "video"))
         await sender_pc.setLocalDescription(await sender_pc.createOffer())

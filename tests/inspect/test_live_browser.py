@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from pathlib import Path
 
 import av
@@ -38,7 +39,7 @@ FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 1
 
 @pytest.fixture
 async def browser():
-    if not Path(CHROMIUM).exists():
+    if shutil.which(CHROMIUM) is None:
         pytest.skip("chromium is not installed")
     async with playwright_api.async_playwright() as pw:
         chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -62,7 +63,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     base = str(client.make_url("")).rstrip("/")
     booked = await booked_session(client, db, clock)
     sid = booked.session["id"]
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    os.makedirs(SHOTS, exist_ok=True)
     errors: list[str] = []
 
     phone_ctx = await browser.new_context(
