@@ -229,3 +229,34 @@ async def test_shutdown_mid_call_finalizes_the_recording(settings, db, clock):
     assert live.state == "interrupted"  # it can be rejoined after the restart
     assert open_peer_count() == 0
     await asyncio.sleep(0)
+
+
+async def test_segments_left_by_a_crash_are_recovered_at_startup(settings, db, clock):
+    """A segment cut short mid-write (the process died) is still evidence after a restart."""
+    async with live_client(settings, clock, live_segment_seconds=60) as client:
+        booked = await booked_session(client, db, clock)
+        async with participant(client, booked.ws_path, booked.token) as applicant:
+            await applicant.connect()
+            await applicant.publish(clip())
+            room = client.server.app[ROOMS].rooms[booked.session["id"]]
+            await until(lambda: room.video.stats.packets_in >= 60)
+            open_segment = room.recorder._open.segment.path
+            crashed = open_segment.with_name("segment-0099.mkv")
+            room.recorder._open.container.close()  # flush what a crash would have left...
+            data = open_segment.read_bytes()
+            crashed.write_bytes(data[: int(len(data) * 0.7)])  # ...minus the unwritten tail
+            open_segment.unlink()
+            room.recorder._open = None
+    async with live_client(settings, clock) as client:
+        rooms = client.server.app[ROOMS]
+        await until(lambda: not crashed.exists())
+        await asyncio.sleep(0)
+    recordings = [
+        e
+        for e in await evidence_of(db, booked.case["id"], "recording")
+        if (e.capture or {}).get("recovered_after_crash")
+    ]
+    assert [e.capture["file"] for e in recordings] == ["segment-0099.mkv"] and rooms is not None
+    frames, _, size, _ = play(stored(client, recordings[0]))
+    assert frames > 10 and size == (320, 240)
+    assert "live.recording_finalized" in await audit_kinds(db, booked.case["id"])

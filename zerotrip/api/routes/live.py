@@ -341,7 +341,10 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
 
 async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     app[ROOMS] = Rooms(app[SETTINGS], app[DB], app[STORAGE], app[CLOCK])
+    recovery = asyncio.create_task(app[ROOMS].recover_orphans())
     yield
+    with contextlib.suppress(Exception):
+        await recovery  # a recovery under way finishes its hand-over first
     await app[ROOMS].close_all(SHUTDOWN)  # (already done on_shutdown unless that failed)
 
 

@@ -16,7 +16,7 @@ from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.inspect.live import booking, passthrough
 from zerotrip.inspect.live.evidence import store_live_evidence
-from zerotrip.inspect.live.room import Participant, Room
+from zerotrip.inspect.live.room import SYSTEM, Participant, Room
 from zerotrip.inspect.live.signalling import APPLICANT
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
@@ -64,6 +64,35 @@ class Rooms:
             except Exception:
                 log.exception("live %s: shutting down", room.live_id)
                 await room.close(reason)
+
+    async def recover_orphans(self) -> int:
+        """After a crash: segments left in the working folder (Matroska stays readable up to
+        the last written cluster) become evidence, marked as recovered. Returns how many."""
+        root = Path(self.settings.data_dir) / "live"
+        found = sorted(await asyncio.to_thread(lambda: list(root.glob("*/segment-*.mkv"))))
+        recovered = 0
+        for path in found:
+            if not path.parent.name.isdigit() or int(path.parent.name) in self.rooms:
+                continue
+            live_id = int(path.parent.name)
+            try:
+                async with self.db.session() as session:
+                    live = await booking.load(session, live_id)
+                evidence = await store_live_evidence(
+                    self.db, self.storage, self.settings,
+                    case_id=live.case_id, checkpoint_id=None, path=path, origin="recording",
+                    actor=SYSTEM, live_session_id=live_id,
+                    capture={"recovered_after_crash": True, "file": path.name},
+                )  # fmt: skip
+                await booking.counted(
+                    self.db, live_id, SYSTEM, "live.recording_finalized",
+                    {"evidence": evidence.id, "sha256": evidence.sha256, "recovered": True},
+                    segments=1,
+                )  # fmt: skip
+                recovered += 1
+            except Exception:
+                log.exception("live: could not recover %s", path)
+        return recovered
 
     async def checkpoint(self, case_id: int, checkpoint_id: int) -> Checkpoint:
         async with self.db.session() as session:
