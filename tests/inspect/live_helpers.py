@@ -84,6 +84,22 @@ async def participant(
         await peer.close()
 
 
+@contextlib.asynccontextmanager
+async def call(
+    client: TestClient, booked: Booked
+) -> AsyncIterator[tuple[Participant, Participant]]:
+    """The applicant publishing the test clip, the inspector subscribed (counting packets)."""
+    async with (
+        participant(client, booked.ws_path, booked.token) as applicant,
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+    ):
+        await applicant.connect()
+        await applicant.publish(clip())
+        await inspector.connect()
+        await inspector.subscribe(decode=False)
+        yield applicant, inspector
+
+
 async def until(condition: Any, within: float = 30, step: float = 0.05) -> None:
     """Wait for a condition (a bound on waiting, not a speed assertion)."""
     async with asyncio.timeout(within):

@@ -15,6 +15,7 @@ from tests.factories import applicant_headers
 from tests.inspect.live_helpers import (
     audit_kinds,
     booked_session,
+    call,
     clip,
     evidence_of,
     live_client,
@@ -46,14 +47,7 @@ def stored(client, evidence) -> Path:
 async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clock):
     async with live_client(settings, clock, live_segment_seconds=1) as client:
         booked = await booked_session(client, db, clock)
-        async with (
-            participant(client, booked.ws_path, booked.token) as applicant,
-            participant(client, booked.ws_path, booked.inspector.token) as inspector,
-        ):
-            await applicant.connect()
-            await applicant.publish(clip())
-            await inspector.connect()
-            await inspector.subscribe(decode=False)
+        async with call(client, booked) as (applicant, inspector):
             rooms = client.server.app[ROOMS]
             room = rooms.rooms[booked.session["id"]]
             await until(lambda: room.video.stats.packets_in >= 90)  # ~3 s of video
@@ -86,14 +80,7 @@ async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clo
 
 async def test_still_capture_stores_a_jpeg_and_shows_on_both_screens(client, db, clock):
     booked = await booked_session(client, db, clock)
-    async with (
-        participant(client, booked.ws_path, booked.token) as applicant,
-        participant(client, booked.ws_path, booked.inspector.token) as inspector,
-    ):
-        await applicant.connect()
-        await applicant.publish(clip())
-        await inspector.connect()
-        await inspector.subscribe(decode=False)
+    async with call(client, booked) as (applicant, inspector):
         await inspector.wait_received("video", 10)
         unknown = await inspector.request({"type": "capture", "checkpoint_id": 999999})
         assert unknown["status"] == 404

@@ -20,7 +20,6 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from zerotrip.cases.audit import Actor
 from zerotrip.inspect.live import booking
-from zerotrip.inspect.live.evidence import store_live_evidence
 from zerotrip.inspect.live.hub import Hub, HubTrack
 from zerotrip.inspect.live.passthrough import mark_encoded, on_keyframe_request
 from zerotrip.inspect.live.peers import answer_codec, new_peer, validate_offer, video_preferences
@@ -28,6 +27,7 @@ from zerotrip.inspect.live.presence import distance_to_premises, new_challenge_c
 from zerotrip.inspect.live.recorder import Segment, SegmentRecorder
 from zerotrip.inspect.live.signalling import APPLICANT, INSPECTOR, Message
 from zerotrip.inspect.live.stills import StillGrabber
+from zerotrip.media.ingest import ingest_file
 from zerotrip.problems import Conflict, InvalidInput
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ class Room:
             "closed_because": segment.reason,
         }
         try:
-            evidence = await store_live_evidence(
+            evidence = await ingest_file(
                 self.rooms.db, self.rooms.storage, self.settings,
                 case_id=self.case_id, checkpoint_id=None, path=segment.path,
                 origin="recording", actor=SYSTEM, live_session_id=self.live_id,

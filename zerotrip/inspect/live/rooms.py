@@ -15,9 +15,9 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.inspect.live import booking, passthrough
-from zerotrip.inspect.live.evidence import store_live_evidence
 from zerotrip.inspect.live.room import SYSTEM, Participant, Room
 from zerotrip.inspect.live.signalling import APPLICANT
+from zerotrip.media.ingest import ingest_file
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
 from zerotrip.problems import NotFound, RateLimited
@@ -78,7 +78,7 @@ class Rooms:
             try:
                 async with self.db.session() as session:
                     live = await booking.load(session, live_id)
-                evidence = await store_live_evidence(
+                evidence = await ingest_file(
                     self.db, self.storage, self.settings,
                     case_id=live.case_id, checkpoint_id=None, path=path, origin="recording",
                     actor=SYSTEM, live_session_id=live_id,
@@ -129,7 +129,7 @@ class Rooms:
             "taken_at": int(time.time() * 1000 - (time.monotonic() - still.arrival) * 1000),
             **(room.last_fix or {}),
         }
-        evidence = await store_live_evidence(
+        evidence = await ingest_file(
             self.db, self.storage, self.settings,
             case_id=room.case_id, checkpoint_id=checkpoint_id, path=path,
             origin="live_still", actor=participant.actor, live_session_id=room.live_id,
