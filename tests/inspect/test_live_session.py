@@ -95,8 +95,10 @@ async def test_second_applicant_on_the_same_link_is_refused(client, db, clock):
         error = await second.connect()
         assert error["status"] == 409 and error["code"] == "already-connected"
         assert (await second.expect("closed"))["code"] == 4409
-        # The first one is unaffected.
+        # The first one is unaffected, and the refusal left no trace in the session.
         assert (await first.request({"type": "ping"}))["type"] == "pong"
+    kinds = await audit_kinds(db, booked.case["id"])
+    assert kinds.count("live.joined") == 1 and kinds.count("live.left") <= 1  # (the first own)
 
 
 async def test_bad_sdp_and_bad_messages_are_clear_errors(client, db, clock):

@@ -311,8 +311,7 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
              "peer_present": room.other(role) is not None}
         )  # fmt: skip
     except Problem as problem:
-        if participant is not None and room is not None:
-            await room.depart(participant, "refused")
+        # (a refused participant was never admitted: nothing of the session is touched)
         await ws.send_str(_dumps(_error(problem)))
         await ws.close(code=4000 + problem.status, message=problem.title.encode()[:120])
         return ws

@@ -96,12 +96,12 @@ class Room:
                 f"The {participant.role} is already connected to this session elsewhere.",
                 code="already-connected",
             )
-        self.participants[participant.role] = participant
         other = self.other(participant.role)
         live = await booking.joined(
             self.rooms.db, self.live_id, participant.actor, participant.role,
             other is not None, self.rooms.clock.now(),
         )  # fmt: skip
+        self.participants[participant.role] = participant  # only once the join is recorded
         if self._rejoin_timer is not None and len(self.participants) == 2:
             self._rejoin_timer.cancel()
             self._rejoin_timer = None
