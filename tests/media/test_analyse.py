@@ -139,11 +139,13 @@ def test_worker_past_its_time_limit_is_killed_and_replaced(tmp_path):
 def test_worker_memory_cap_turns_a_huge_decode_into_a_refusal(tmp_path):
     big = tmp_path / "big.png"
     big.write_bytes(samples.huge_png_bytes(12000, 12000))  # 144 MP: 432 MB as RGB
-    pool = AnalysisPool(
-        1, Limits(timeout_s=60, memory_bytes=900 * 1024 * 1024, max_pixels=200_000_000)
-    )
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(samples.jpeg_bytes((4000, 3000)))  # 12 MP decodes within the same cap
+    cap = 600 * 1024 * 1024
+    pool = AnalysisPool(1, Limits(timeout_s=60, memory_bytes=cap, max_pixels=200_000_000))
     try:
         outcome = pool.run_blocking(big, "image", "PNG", tmp_path)
+        assert outcome["ok"] is False and outcome["code"] in ("memory_limit", "crashed")
+        assert pool.run_blocking(photo, "image", "JPEG", tmp_path)["ok"]
     finally:
         pool.close()
-    assert outcome["ok"] is False and outcome["code"] in ("memory_limit", "crashed")

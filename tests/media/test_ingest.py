@@ -38,6 +38,20 @@ def _write(tmp_path: Path, data: bytes, name: str = "upload.bin") -> Path:
     return path
 
 
+async def _ingest(db, storage, settings, tmp_path, case, checkpoint, data, origin="gallery"):
+    """Ingest ``data`` for a checkpoint of ``case`` as the applicant would send it."""
+    return await ingest_file(
+        db,
+        storage,
+        settings,
+        case_id=case["id"],
+        checkpoint_id=checkpoint,
+        path=_write(tmp_path, data),
+        origin=origin,
+        actor=APPLICANT,
+    )
+
+
 def _codes(verdict: TrustVerdict) -> set[str]:
     return {f["code"] for f in verdict.findings}
 
@@ -142,15 +156,8 @@ async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storag
         gps=(31.2304, 121.4737),
         software="Adobe Photoshop 25.0",
     )
-    ev = await ingest_file(
-        db,
-        storage,
-        settings,
-        case_id=case["id"],
-        checkpoint_id=checkpoint,
-        path=_write(tmp_path, samples.jpeg_bytes(exif=exif)),
-        origin="gallery",
-        actor=APPLICANT,
+    ev = await _ingest(
+        db, storage, settings, tmp_path, case, checkpoint, samples.jpeg_bytes(exif=exif)
     )
     verdict = await _verdict(db, ev.id)
     assert verdict.verdict == "inconsistent"
@@ -213,16 +220,7 @@ async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
     from zerotrip.media.trust import POLICY_VERSION
 
     case, checkpoint = await _case(client)
-    ev = await ingest_file(
-        db,
-        storage,
-        settings,
-        case_id=case["id"],
-        checkpoint_id=checkpoint,
-        path=_write(tmp_path, samples.jpeg_bytes()),
-        origin="gallery",
-        actor=APPLICANT,
-    )
+    ev = await _ingest(db, storage, settings, tmp_path, case, checkpoint, samples.jpeg_bytes())
     async with db.transaction() as session:  # pretend it was judged under an older policy
         old = (await session.exec(select(TrustVerdict))).one()
         old.policy_version, old.verdict = "2025-01.0", "consistent"
@@ -245,15 +243,14 @@ async def test_derived_copies_are_regenerated_identically_from_the_original(
     from zerotrip.media.ingest import rederive
 
     case, checkpoint = await _case(client)
-    ev = await ingest_file(
+    ev = await _ingest(
         db,
         storage,
         settings,
-        case_id=case["id"],
-        checkpoint_id=checkpoint,
-        path=_write(tmp_path, samples.jpeg_bytes(exif=samples.exif_for(orientation=8))),
-        origin="gallery",
-        actor=APPLICANT,
+        tmp_path,
+        case,
+        checkpoint,
+        samples.jpeg_bytes(exif=samples.exif_for(orientation=8)),
     )
     for key in (display_key(ev.sha256), thumb_key(ev.sha256)):
         storage.local_path(key).unlink()
