@@ -247,3 +247,21 @@ async def test_segments_left_by_a_crash_are_recovered_at_startup(settings, db, c
     frames, _, size, _ = play(stored(client, recordings[0]))
     assert frames > 10 and size == (320, 240)
     assert "live.recording_finalized" in await audit_kinds(db, booked.case["id"])
+
+
+async def test_a_damaged_keyframe_is_skipped_for_the_next_one():
+    from zerotrip.inspect.live.hub import Hub
+    from zerotrip.inspect.live.passthrough import wrap
+    from zerotrip.inspect.live.stills import StillGrabber
+
+    hub = Hub("video", "test")
+    grabber = StillGrabber(hub, timeout_s=5)
+    keyframe = clip().video[0]
+    grab = asyncio.create_task(grabber.grab())
+    await asyncio.sleep(0)
+    hub.publish(wrap("vp8", "video", 90000, b"\x00" + b"\xff" * 40, 0))  # flagged key, garbage
+    await asyncio.sleep(0.3)
+    hub.publish(wrap("vp8", "video", 90000, keyframe, 3000))
+    still = await asyncio.wait_for(grab, 10)
+    assert (still.width, still.height) == (320, 240) and still.fresh
+    grabber.close()

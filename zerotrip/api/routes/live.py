@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -330,6 +331,13 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
                     await send(answer)
             except Problem as problem:
                 await send(_error(problem, reply_to or signalling.message_id(msg.data)))
+            except Exception:  # one failed message must not end the participant's session
+                incident = secrets.token_hex(6)
+                log.exception("live %s: message failed (incident %s)", live_id, incident)
+                failed = {"type": "error", "status": 500, "title": "Internal error",
+                          "detail": f"Something went wrong (incident {incident}).",
+                          "reply_to": reply_to}  # fmt: skip
+                await send(failed)
             if participant.gone:
                 break
     finally:

@@ -58,25 +58,36 @@ class StillGrabber:
                 if not waiter.done():
                     waiter.set_result(packet)
 
-    async def grab(self) -> Still:
+    async def grab(self, attempts: int = 2) -> Still:
+        """The next keyframe as a JPEG; a keyframe that does not decode (damaged on the way)
+        is skipped for the one after it."""
         requested = time.monotonic()
+        for _ in range(attempts):
+            packet, fresh = await self._next_keyframe()
+            info: PacketInfo = packet.opaque
+            try:
+                jpeg, width, height = await asyncio.to_thread(
+                    encode_jpeg, info.codec, bytes(packet)
+                )
+            except (av.FFmpegError, ValueError):
+                continue
+            return Still(jpeg, width, height, info.arrival, requested, fresh)
+        raise Conflict("The video from the phone could not be decoded; try again.")
+
+    async def _next_keyframe(self) -> tuple[av.Packet, bool]:
         waiter: asyncio.Future[av.Packet] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         self.hub.request_keyframe("still", force=True)
-        fresh = True
         try:
-            packet = await asyncio.wait_for(waiter, self.timeout_s)
+            return await asyncio.wait_for(waiter, self.timeout_s), True
         except TimeoutError:
-            fresh = False
             packet = self.hub.last_keyframe
             if packet is None:
                 raise Conflict("No video has arrived from the applicant yet.") from None
+            return packet, False
         finally:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
-        info: PacketInfo = packet.opaque
-        jpeg, width, height = await asyncio.to_thread(encode_jpeg, info.codec, bytes(packet))
-        return Still(jpeg, width, height, info.arrival, requested, fresh)
 
     def close(self) -> None:
         self.hub.remove_sink(self._on_packet)
