@@ -127,11 +127,16 @@ async def _authorized_session(request: web.Request) -> Any:
     principal = await resolve_principal(request)
     async with request.app[DB].session() as session:
         live = await booking.load(session, live_id)
+    _authorize(principal, live)
+    return live
+
+
+def _authorize(principal: Principal, live: Any) -> None:
+    """Staff, or the link of the session's own case; another case's session looks absent."""
     try:
         authorize_case(principal, live.case_id)
     except NotFound:
-        raise NotFound(f"No live session {live_id}.") from None
-    return live
+        raise NotFound(f"No live session {live.id}.") from None
 
 
 @routes.get(
@@ -286,10 +291,7 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
             require_role(principal, *JOIN_ROLES)
         async with request.app[DB].session() as session:
             live = await booking.load(session, live_id)
-        try:
-            authorize_case(principal, live.case_id)
-        except NotFound:
-            raise NotFound(f"No live session {live_id}.") from None
+        _authorize(principal, live)
         booking.ensure_joinable(
             live,
             request.app[CLOCK].now(),
