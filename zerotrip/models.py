@@ -2,6 +2,7 @@
 
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
 from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -21,6 +22,9 @@ __all__ = [
     "DeliveryPreference",
     "Evidence",
     "InboundMessage",
+    "LiveChallenge",
+    "LiveFix",
+    "LiveSession",
     "OrderEvent",
     "OutboxMessage",
     "Report",

@@ -26,6 +26,7 @@ from zerotrip.api.routes import (
     accounts,
     cases,
     evidence,
+    live,
     mailing,
     mailing_callbacks,
     meta,
@@ -55,6 +56,7 @@ ROUTE_TABLES: list[RouteTable] = [
     mailing.routes,
     mailing_callbacks.routes,
     review.routes,
+    live.routes,
 ]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
@@ -137,4 +139,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(evidence_workers)
     app.cleanup_ctx.append(mailing.mailing_context)
     app.cleanup_ctx.append(outbox)
+    live.setup(app)  # after the database: its shutdown finalizes recordings first
     return app

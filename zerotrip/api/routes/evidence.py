@@ -32,6 +32,7 @@ from zerotrip.cases.audit import append_event, utcnow
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import retry_on_conflict
+from zerotrip.inspect.live import booking as live_booking
 from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
@@ -65,7 +66,8 @@ class CaptureClaims(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    origin: Literal["capture", "gallery"] = "gallery"
+    origin: Literal["capture", "gallery", "live_photo"] = "gallery"
+    live_session: int | None = Field(default=None, ge=1)  # live_photo: the session that asked
     nonce: str | None = Field(default=None, max_length=64)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -175,6 +177,9 @@ async def upload_evidence(request: web.Request) -> web.Response:
     if claims.nonce:
         async with app[DB].session() as session:  # refuse a wrong nonce before reading the body
             await find_nonce(session, claims.nonce, case_id, checkpoint.id or 0)
+    if claims.live_session is not None:
+        async with app[DB].session() as session:
+            await live_booking.load(session, claims.live_session, case_id)
     cap = settings.evidence_max_bytes
     if request.content_length is not None and request.content_length > cap:
         raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
@@ -193,6 +198,7 @@ async def upload_evidence(request: web.Request) -> web.Response:
         origin=claims.origin,
         actor=principal.actor,
         capture=claims.model_dump(exclude_none=True),
+        live_session_id=claims.live_session,
         restricted=checkpoint.restricted,
     )
     verdicts = await _verdicts(request, [evidence.id or 0])

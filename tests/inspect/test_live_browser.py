@@ -1,0 +1,165 @@
+"""End to end in two real headless Chromium pages with the fake camera: the applicant runs the
+readiness check and joins, the inspector joins and receives video, a prompt round-trips, a still
+is captured and shows the fake camera's picture, the phone's location reaches the console, and
+the recording of the session plays back."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image, ImageStat
+
+from tests.factories import PASSWORD
+from tests.inspect.live_helpers import booked_session, evidence_of, until
+from zerotrip.api.keys import STORAGE
+from zerotrip.api.routes.live import ROOMS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+playwright_api = pytest.importorskip("playwright.async_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+]
+SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
+PREMISES = (30.2741, 120.1551)
+FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 15}
+
+
+@pytest.fixture
+async def browser():
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium is not installed")
+    async with playwright_api.async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        await chromium.close()
+
+
+async def _frame_mean(page) -> list[float]:
+    """Average RGB of the phone's own camera preview, drawn to a canvas in the page."""
+    return await page.evaluate(
+        """() => { const v = document.querySelector('#preview');
+        const c = document.createElement('canvas'); c.width = 64; c.height = 48;
+        const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48);
+        const d = g.getImageData(0, 0, 64, 48).data; const m = [0, 0, 0];
+        for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i+1]; m[2] += d[i+2]; }
+        return m.map((x) => x / (64 * 48)); }"""
+    )
+
+
+async def test_two_browsers_inspect_live(client, db, clock, browser):
+    base = str(client.make_url("")).rstrip("/")
+    booked = await booked_session(client, db, clock)
+    sid = booked.session["id"]
+    os.makedirs(SHOTS, exist_ok=True)
+    errors: list[str] = []
+
+    phone_ctx = await browser.new_context(
+        geolocation=FIX,
+        permissions=["geolocation", "camera", "microphone"],
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        locale="zh-CN",
+    )
+    phone = await phone_ctx.new_page()
+    phone.on("pageerror", lambda exc: errors.append(f"phone: {exc}"))
+    await phone.goto(f"{base}/a/{booked.token}/live/{sid}")
+    await phone.click("#run-check")
+    await phone.wait_for_function("() => document.querySelectorAll('#checks li').length === 4")
+    checks = await phone.eval_on_selector_all(
+        "#checks li", "els => els.map(e => [e.dataset.check, e.dataset.ok])"
+    )
+    assert dict(checks) == {"camera": "true", "mic": "true", "location": "true", "network": "true"}
+    await phone.screenshot(path=str(SHOTS / "live-applicant-ready.png"), full_page=True)
+    await phone.click("#join")
+    await phone.wait_for_function("() => window.liveApplicant.pc?.connectionState === 'connected'")
+
+    desk_ctx = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", permissions=["microphone"]
+    )
+    login = await desk_ctx.request.post(
+        f"{base}/api/session",
+        data={"username": booked.inspector.username, "password": PASSWORD},
+    )
+    assert login.ok
+    desk = await desk_ctx.new_page()
+    desk.on("pageerror", lambda exc: errors.append(f"desk: {exc}"))
+    await desk.goto(f"{base}/staff/live/{sid}")
+    await desk.click("#join")
+    # The inspector receives and decodes the phone's camera.
+    await desk.wait_for_function(
+        "() => document.querySelector('#remote').videoWidth > 0"
+        " && (window.liveConsole.quality.here?.frames || 0) > 10",
+        timeout=30_000,
+    )
+    room = client.server.app[ROOMS].rooms[sid]
+    assert room.video.codec == "vp8" and room.video.stats.packets_out > 0
+
+    # A prompt round-trips: shown large on the phone, acknowledged on the console.
+    await desk.fill("#prompt-text", "请对准洗手池")
+    await desk.click("#send-prompt")
+    await phone.wait_for_function(
+        "() => document.querySelector('#prompt').textContent === '请对准洗手池'"
+    )
+    await desk.wait_for_function("() => window.liveConsole.prompts[0]?.shown === true")
+
+    # The phone's location reaches the console as a distance to the premises.
+    await desk.wait_for_function(
+        "() => / m$/.test(document.querySelector('#distance')?.textContent)"
+    )
+    distance = float((await desk.text_content("#distance")).split()[0])
+    assert 35 <= distance <= 55
+
+    # A still of the first checkpoint: the fake camera's picture, stored as evidence.
+    await desk.locator(".capture").first.click()
+    await desk.locator("#stills figure img").first.wait_for()
+    await desk.wait_for_function(
+        "() => document.querySelector('#stills figure img').naturalWidth > 0"
+    )
+    phone_mean = await _frame_mean(phone)
+    stills = await evidence_of(db, booked.case["id"], "still")
+    assert len(stills) == 1 and stills[0].checkpoint_id == booked.checkpoint_id
+    storage = client.server.app[STORAGE]
+    image = Image.open(io.BytesIO(await storage.read_bytes(stills[0].blob_key))).convert("RGB")
+    assert image.width >= 320
+    stat = ImageStat.Stat(image)
+    assert max(stat.stddev) > 10  # a real picture, not a flat frame
+    assert all(abs(a - b) < 40 for a, b in zip(stat.mean, phone_mean, strict=True))
+    await phone.wait_for_function(
+        "() => !document.querySelector('#notice').classList.contains('hidden')"
+    )
+
+    await phone.wait_for_function("() => (window.liveApplicant.quality?.frames || 0) > 0")
+    await desk.wait_for_function(
+        "() => document.querySelector('#q-phone')?.textContent.includes('fps')"
+    )
+    await desk.screenshot(path=str(SHOTS / "live-console.png"), full_page=True)
+    await phone.screenshot(path=str(SHOTS / "live-applicant-call.png"), full_page=True)
+
+    # End the session: both pages say so and the recording is finalized as evidence.
+    await desk.click("#end")
+    await phone.wait_for_function("() => window.liveApplicant.ended === true")
+    await desk.wait_for_function("() => window.liveConsole.ended === true")
+    await until(lambda: sid not in client.server.app[ROOMS].rooms)
+    recordings = await evidence_of(db, booked.case["id"], "recording")
+    assert recordings
+    path = storage.local_path(recordings[0].blob_key)
+    with av.open(str(path)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames == recordings[0].capture["frames"] > 10
+    assert recordings[0].duration_s and recordings[0].duration_s > 0.5
+    assert errors == []
+    await phone_ctx.close()
+    await desk_ctx.close()

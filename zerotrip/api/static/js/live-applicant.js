@@ -1,0 +1,265 @@
+// The applicant's live page (/a/<token>/live/<session>): readiness check, then the rear camera
+// and microphone streamed to the office, large prompts, remote camera controls where the phone
+// supports them, geolocation fixes, challenge codes and full-resolution photos on request.
+import { api, useApplicantToken } from "./api.js";
+import { initPage } from "./common.js";
+import { $, fmtTime, h, showError } from "./dom.js";
+import { uploadEvidence } from "./evidence-common.js";
+import { t } from "./i18n.js";
+import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+
+const parts = location.pathname.split("/");
+const token = decodeURIComponent(parts[2]);
+const sessionId = Number(parts[4]);
+useApplicantToken(token);
+initPage();
+
+const FIX_EVERY_MS = 10_000;
+const state = { stream: null, pc: null, socket: null, facing: "environment", fixes: 0, lastFix: null, meter: null, timers: [] };
+window.liveApplicant = state; // read by the end-to-end test
+
+async function loadSession() {
+  const s = await api("GET", `/api/live/sessions/${sessionId}`);
+  state.session = s;
+  $("#session").replaceChildren(
+    h("h2", {}, t("live.title")),
+    h("p", {}, `${t("live.slot")}: `, h("strong", {}, `${fmtTime(s.slot_start)} – ${fmtTime(s.slot_end)}`)),
+    h("p", {}, `${t("live.state")}: `, h("span", { class: "badge", id: "session-state" }, t(`state.${s.state}`))),
+  );
+  if (["ended", "cancelled"].includes(s.state)) $("#join").disabled = true;
+  return s;
+}
+
+// --- readiness check ---------------------------------------------------------------------------
+
+function checkLine(key, ok, adviceKey) {
+  return h("li", { dataset: { check: key, ok: String(ok) } },
+    h("span", { class: `badge ${ok ? "ok" : "warn"}` }, ok ? t("live.ok") : t("live.problem")), " ", t(`live.${key}`),
+    ok ? null : h("span", { class: "advice" }, t(adviceKey)));
+}
+
+async function runReadiness() {
+  const lines = [];
+  const list = $("#checks");
+  list.replaceChildren();
+  const add = (line) => { lines.push(line); list.append(line); };
+  let stream = null;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    add(checkLine("camera", true));
+  } catch { add(checkLine("camera", false, "live.advice.camera")); }
+  stream?.getTracks().forEach((tr) => tr.stop());
+  try {
+    const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+    mic.getTracks().forEach((tr) => tr.stop());
+    add(checkLine("mic", true));
+  } catch { add(checkLine("mic", false, "live.advice.mic")); }
+  const located = await new Promise((resolve) => {
+    if (!navigator.geolocation) { resolve(false); return; }
+    navigator.geolocation.getCurrentPosition(() => resolve(true), () => resolve(false), { timeout: 10_000, enableHighAccuracy: true });
+  });
+  add(checkLine("location", located, "live.advice.location"));
+  add(await networkLine());
+  return lines.every((l) => l.dataset.ok === "true");
+}
+
+async function networkLine() {
+  try {
+    const rtts = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await fetch("/api/live/connectivity", { headers: { Authorization: `Bearer ${token}` } });
+      rtts.push(performance.now() - t0);
+    }
+    const t0 = performance.now();
+    const resp = await fetch("/api/live/connectivity?bytes=300000", { headers: { Authorization: `Bearer ${token}` } });
+    const size = (await resp.arrayBuffer()).byteLength;
+    const kbps = Math.round((size * 8) / (performance.now() - t0));
+    const rtt = Math.round(Math.min(...rtts));
+    const ok = rtt < 400 && kbps > 1500;
+    const line = checkLine("network", ok, "live.advice.network");
+    line.append(h("span", { class: "muted" }, ` (${rtt} ms, ${kbps} kbit/s)`));
+    line.dataset.rtt = rtt;
+    return line;
+  } catch {
+    return checkLine("network", false, "live.advice.offline");
+  }
+}
+
+// --- the call ------------------------------------------------------------------------------------
+
+async function openCamera(facing) {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { facingMode: facing, width: { ideal: 1920 }, height: { ideal: 1080 } },
+    audio: { echoCancellation: true, noiseSuppression: true },
+  });
+  const video = stream.getVideoTracks()[0];
+  if (video) video.contentHint = "detail"; // keep the resolution, let the frame rate drop
+  return stream;
+}
+
+async function capabilities() {
+  const track = state.stream?.getVideoTracks()[0];
+  const caps = track?.getCapabilities ? track.getCapabilities() : {};
+  const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  return {
+    type: "capabilities",
+    switch_camera: devices.length > 1,
+    torch: Boolean(caps.torch),
+    zoom: caps.zoom ? { min: caps.zoom.min, max: caps.zoom.max, step: caps.zoom.step || 0.1 } : null,
+    take_photo: typeof ImageCapture !== "undefined",
+    facing: state.facing,
+  };
+}
+
+function setStatus(key) { $("#status").textContent = t(key); }
+function notice(text) { const n = $("#notice"); n.textContent = text; n.classList.toggle("hidden", !text); }
+
+async function join() {
+  $("#join").disabled = true;
+  try {
+    state.stream = await openCamera(state.facing);
+    $("#preview").srcObject = state.stream;
+    const socket = new LiveSocket(sessionId, token);
+    state.socket = socket;
+    wire(socket);
+    const welcome = await socket.open();
+    setStatus(welcome.peer_present ? "live.connected" : "live.waiting_inspector");
+    await connect(welcome.ice_servers);
+    socket.send(await capabilities());
+    startFixes();
+    state.timers.push(setInterval(reportStats, 3000));
+    $("#leave").classList.remove("hidden");
+  } catch (err) {
+    showError("#live-error", err);
+    $("#join").disabled = false;
+  }
+}
+
+async function connect(iceServers) {
+  state.pc?.close();
+  const pc = new RTCPeerConnection({ iceServers });
+  state.pc = pc;
+  for (const track of state.stream.getTracks()) {
+    const sender = pc.addTrack(track, state.stream);
+    if (track.kind === "video") {
+      const params = sender.getParameters();
+      params.degradationPreference = "maintain-resolution";
+      params.encodings = params.encodings?.length ? params.encodings : [{}];
+      params.encodings[0].maxBitrate = 2_500_000;
+      sender.setParameters(params).catch(() => {});
+    }
+  }
+  pc.ontrack = (event) => { if (event.track.kind === "audio") $("#inspector-audio").srcObject = new MediaStream([event.track]); };
+  state.meter = new QualityMeter(pc, "out");
+  await negotiate(pc, state.socket);
+}
+
+function wire(socket) {
+  socket.on("peer", (m) => {
+    setStatus(m.present ? "live.connected" : "live.peer_left");
+    $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
+  });
+  socket.on("prompt", (m) => {
+    const box = $("#prompt");
+    box.textContent = m.text;
+    box.classList.remove("hidden");
+    socket.send({ type: "prompt_shown", prompt_id: m.prompt_id });
+  });
+  socket.on("challenge", (m) => {
+    $("#challenge-code").textContent = m.code;
+    $("#challenge").classList.remove("hidden");
+  });
+  socket.on("challenge_done", () => $("#challenge").classList.add("hidden"));
+  socket.on("still", () => notice(t("live.still_taken")));
+  socket.on("control", (m) => control(m).catch(() => {}));
+  socket.on("photo_request", (m) => takePhoto(m).catch((err) => showError("#live-error", err)));
+  socket.on("ended", () => finish());
+  socket.on("closed", () => { if (!state.ended) setStatus("live.peer_left"); });
+}
+
+async function control(m) {
+  const track = state.stream.getVideoTracks()[0];
+  let ok = true; let detail = "";
+  try {
+    if (m.action === "torch") await track.applyConstraints({ advanced: [{ torch: Boolean(m.value) }] });
+    else if (m.action === "zoom") await track.applyConstraints({ advanced: [{ zoom: Number(m.value) }] });
+    else if (m.action === "switch_camera") {
+      state.facing = state.facing === "environment" ? "user" : "environment";
+      const fresh = await navigator.mediaDevices.getUserMedia({ video: { facingMode: state.facing, width: { ideal: 1920 }, height: { ideal: 1080 } } });
+      const next = fresh.getVideoTracks()[0];
+      next.contentHint = "detail";
+      await state.pc.getSenders().find((s) => s.track?.kind === "video").replaceTrack(next);
+      track.stop();
+      state.stream.removeTrack(track);
+      state.stream.addTrack(next);
+      $("#preview").srcObject = state.stream;
+      state.socket.send(await capabilities());
+    }
+  } catch (err) { ok = false; detail = String(err.message || err).slice(0, 300); }
+  state.socket.send({ type: "control_result", action: m.action, ok, detail, value: m.value ?? null });
+}
+
+async function takePhoto(m) {
+  notice(t("live.photo_taking"));
+  const track = state.stream.getVideoTracks()[0];
+  let blob = null;
+  if (typeof ImageCapture !== "undefined") {
+    try { blob = await new ImageCapture(track).takePhoto(); } catch { blob = null; }
+  }
+  if (!blob) { // canvas grab of the live camera frame
+    const video = $("#preview");
+    const canvas = h("canvas", { width: video.videoWidth, height: video.videoHeight });
+    canvas.getContext("2d").drawImage(video, 0, 0);
+    blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
+  }
+  const nonce = await api("POST", `/api/cases/${m.case_id}/checkpoints/${m.checkpoint_id}/nonce`, {});
+  const fix = state.lastFix || {};
+  const claims = { origin: "live_photo", nonce: nonce.nonce, taken_at: Date.now(), live_session: m.session_id, ...fix };
+  const evidence = await uploadEvidence(`/api/cases/${m.case_id}/checkpoints/${m.checkpoint_id}/evidence`, blob, claims, () => {});
+  state.socket.send({ type: "photo_uploaded", checkpoint_id: m.checkpoint_id, evidence_id: evidence.id });
+  notice(t("live.photo_sent"));
+}
+
+function startFixes() {
+  if (!navigator.geolocation) return;
+  let lastSent = 0;
+  const send = () => {
+    const fix = state.lastFix;
+    if (!fix || Date.now() - lastSent < FIX_EVERY_MS - 100) return;
+    lastSent = Date.now();
+    state.fixes += 1;
+    state.socket.send({ type: "fix", lat: fix.lat, lon: fix.lon, accuracy: fix.accuracy });
+  };
+  const id = navigator.geolocation.watchPosition((pos) => {
+    state.lastFix = { lat: pos.coords.latitude, lon: pos.coords.longitude, accuracy: pos.coords.accuracy, fix_at: pos.timestamp };
+    send();
+  }, () => {}, { enableHighAccuracy: true, maximumAge: 5000 });
+  state.timers.push({ geo: id }, setInterval(send, FIX_EVERY_MS)); // fresh fixes even when still
+}
+
+async function reportStats() {
+  if (!state.meter) return;
+  const q = await state.meter.sample();
+  state.quality = q;
+  $("#quality").textContent = describeQuality(q);
+  state.socket.send({ type: "stats", stats: q });
+}
+
+function finish() {
+  state.ended = true;
+  for (const timer of state.timers) {
+    if (timer?.geo !== undefined) navigator.geolocation.clearWatch(timer.geo); else clearInterval(timer);
+  }
+  state.pc?.close();
+  state.stream?.getTracks().forEach((tr) => tr.stop());
+  setStatus("live.ended");
+  $("#leave").classList.add("hidden");
+  $("#prompt").classList.add("hidden");
+  $("#challenge").classList.add("hidden");
+}
+
+$("#run-check").addEventListener("click", () => runReadiness());
+$("#join").addEventListener("click", join);
+$("#leave").addEventListener("click", () => { state.socket?.send({ type: "leave" }); state.socket?.close(); finish(); });
+loadSession().catch((err) => showError("#live-error", err));

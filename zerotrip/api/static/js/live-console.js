@@ -1,0 +1,200 @@
+// The inspector's console (/staff/live/<session>): the applicant's video and voice, talk-back,
+// prompts, a still per checkpoint, remote controls the phone supports, distance to the premises,
+// challenge codes, and connection quality from both ends and the server.
+import { api } from "./api.js";
+import { initStaffPage } from "./common.js";
+import { $, clearError, fmtTime, h, showError } from "./dom.js";
+import { pick, t } from "./i18n.js";
+import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+
+const sessionId = Number(location.pathname.split("/").pop());
+const state = { pc: null, socket: null, meter: null, mic: null, stills: [], prompts: [], quality: {}, capabilities: {}, challenge: null, timers: [] };
+window.liveConsole = state; // read by the end-to-end test
+
+await initStaffPage();
+
+async function load() {
+  const s = await api("GET", `/api/live/sessions/${sessionId}`);
+  const c = await api("GET", `/api/cases/${s.case_id}`);
+  state.session = s;
+  state.case = c;
+  $("#session").replaceChildren(
+    h("h2", {}, h("a", { href: `/staff/cases/${c.id}` }, c.reference), " · ", c.applicant_name, " · ", c.premises_address),
+    h("p", {}, `${t("live.slot")}: ${fmtTime(s.slot_start)} – ${fmtTime(s.slot_end)} · `,
+      h("span", { class: "badge", id: "session-state" }, t(`state.${s.state}`))),
+  );
+  $("#checkpoints").replaceChildren(...c.checkpoints.map((cp) => h("div", { class: "checkpoint", dataset: { checkpoint: cp.id } },
+    h("span", {}, pick(cp, "title")),
+    h("button", { class: "secondary capture", disabled: true, onclick: () => capture(cp) }, t("live.capture")),
+    h("button", { class: "secondary ask-photo", disabled: true, onclick: () => askPhoto(cp) }, t("live.ask_photo")),
+  )));
+  if (["ended", "cancelled"].includes(s.state)) $("#join").disabled = true;
+}
+
+function setStatus(key) { $("#status").textContent = t(key); }
+function enableCall(on) {
+  for (const b of document.querySelectorAll(".capture, .ask-photo, #send-prompt, #issue-code")) b.disabled = !on;
+}
+
+async function join() {
+  clearError("#live-error");
+  $("#join").disabled = true;
+  try {
+    try { state.mic = await navigator.mediaDevices.getUserMedia({ audio: true }); } catch { state.mic = null; }
+    const socket = new LiveSocket(sessionId, null); // the staff cookie authenticates
+    state.socket = socket;
+    wire(socket);
+    const welcome = await socket.open();
+    state.iceServers = welcome.ice_servers;
+    setStatus(welcome.peer_present ? "live.connected" : "live.waiting_applicant");
+    await connect();
+    enableCall(true);
+    $("#end").classList.remove("hidden");
+    $("#talk-label").classList.toggle("hidden", !state.mic);
+    state.timers.push(setInterval(reportStats, 2000));
+  } catch (err) {
+    showError("#live-error", err);
+    $("#join").disabled = false;
+  }
+}
+
+async function connect() {
+  state.pc?.close();
+  const pc = new RTCPeerConnection({ iceServers: state.iceServers });
+  state.pc = pc;
+  pc.addTransceiver("video", { direction: "recvonly" });
+  if (state.mic) pc.addTrack(state.mic.getAudioTracks()[0], state.mic);
+  else pc.addTransceiver("audio", { direction: "recvonly" });
+  const remote = new MediaStream();
+  pc.ontrack = (event) => { remote.addTrack(event.track); $("#remote").srcObject = remote; };
+  state.meter = new QualityMeter(pc, "in");
+  await negotiate(pc, state.socket);
+}
+
+function wire(socket) {
+  socket.on("peer", (m) => {
+    setStatus(m.present ? "live.connected" : "live.peer_left");
+    $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
+  });
+  socket.on("renegotiate", () => connect().catch((err) => showError("#live-error", err)));
+  socket.on("capabilities", (m) => { state.capabilities = m; renderControls(m); });
+  socket.on("presence", (m) => renderPresence(m));
+  socket.on("prompt_shown", (m) => {
+    const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
+    if (p) p.shown = true;
+    $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
+  });
+  socket.on("control_result", (m) => { $("#prompt-state").textContent = `${m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`; });
+  socket.on("still", (m) => { if (!m.reply_to) addStill(m); }); // our own clicks come as replies
+  socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, photo: true }));
+  socket.on("recording", (m) => { state.recordings = (state.recordings || 0) + 1; $("#prompt-state").textContent = `${t("live.recording")} #${m.segment}`; });
+  socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
+  socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); });
+  socket.on("ended", () => finish());
+  socket.on("error", (m) => { if (m.reply_to) showError("#live-error", m.detail); });
+}
+
+async function sendPrompt() {
+  const text = $("#prompt-text").value.trim();
+  if (!text) return;
+  try {
+    const sent = await state.socket.request({ type: "prompt", text });
+    state.prompts.push({ prompt_id: sent.prompt_id, text, shown: false });
+    $("#prompt-state").textContent = `… ${text}`;
+    $("#prompt-text").value = "";
+  } catch (err) { showError("#live-error", err); }
+}
+
+async function capture(cp) {
+  try { addStill(await state.socket.request({ type: "capture", checkpoint_id: cp.id })); } catch (err) { showError("#live-error", err); }
+}
+
+async function askPhoto(cp) {
+  try { await state.socket.request({ type: "photo_request", checkpoint_id: cp.id }); } catch (err) { showError("#live-error", err); }
+}
+
+function addStill(m) {
+  state.stills.push(m);
+  const cp = state.case.checkpoints.find((x) => x.id === m.checkpoint_id);
+  const caption = [cp ? pick(cp, "title") : "", m.width ? `${m.width}×${m.height}` : "", m.video_offset_ms != null ? `@${(m.video_offset_ms / 1000).toFixed(1)} s` : ""].filter(Boolean).join(" · ");
+  $("#stills").prepend(h("figure", { dataset: { evidence: m.evidence_id } }, h("img", { src: m.url, alt: caption }), h("figcaption", {}, caption)));
+}
+
+function renderControls(caps) {
+  const items = [];
+  const control = (action, value) => state.socket.request({ type: "control", action, value }).catch((err) => showError("#live-error", err));
+  if (caps.switch_camera) items.push(h("button", { class: "secondary", onclick: () => control("switch_camera") }, t("live.switch_camera")));
+  if (caps.torch) {
+    let on = false;
+    items.push(h("button", { class: "secondary", onclick: () => { on = !on; control("torch", on); } }, t("live.torch")));
+  }
+  if (caps.zoom) {
+    const slider = h("input", { type: "range", min: caps.zoom.min, max: caps.zoom.max, step: caps.zoom.step, value: caps.zoom.min });
+    slider.addEventListener("change", () => control("zoom", Number(slider.value)));
+    items.push(h("label", {}, t("live.zoom")), slider);
+  }
+  $("#controls").replaceChildren(...(items.length ? items : [h("p", { class: "muted" }, t("live.no_controls"))]));
+}
+
+function renderPresence(m) {
+  state.presence = m;
+  $("#presence").replaceChildren(
+    h("dt", {}, t("live.distance")), h("dd", { id: "distance" }, m.distance_m == null ? "—" : `${Math.round(m.distance_m)} m`),
+    h("dt", {}, t("live.accuracy")), h("dd", {}, `±${Math.round(m.accuracy)} m`),
+    h("dt", {}, t("live.fix_time")), h("dd", {}, fmtTime(m.at)),
+  );
+}
+
+async function issueCode() {
+  try {
+    const issued = await state.socket.request({ type: "challenge" });
+    state.challenge = issued;
+    $("#code").textContent = issued.code;
+    $("#code-box").classList.remove("hidden");
+  } catch (err) { showError("#live-error", err); }
+}
+
+async function answerCode(shown) {
+  if (!state.challenge) return;
+  try {
+    await state.socket.request({ type: "challenge_result", challenge_id: state.challenge.challenge_id, shown });
+    $("#code").textContent = `${state.challenge.code} ${shown ? "✓" : "✗"}`;
+    state.challenge = null;
+  } catch (err) { showError("#live-error", err); }
+}
+
+async function reportStats() {
+  if (!state.meter) return;
+  state.quality.here = await state.meter.sample();
+  renderQuality();
+  state.socket.send({ type: "stats", stats: state.quality.here });
+}
+
+function renderQuality() {
+  const q = state.quality;
+  $("#quality").replaceChildren(
+    h("dt", {}, t("live.here")), h("dd", { id: "q-here" }, describeQuality(q.here)),
+    h("dt", {}, t("live.phone")), h("dd", { id: "q-phone" }, describeQuality(q.phone)),
+    h("dt", {}, t("live.server")), h("dd", { id: "q-server" }, describeQuality(q.server)),
+  );
+}
+
+function finish() {
+  state.ended = true;
+  state.timers.forEach(clearInterval);
+  state.pc?.close();
+  state.mic?.getTracks().forEach((tr) => tr.stop());
+  enableCall(false);
+  setStatus("live.ended");
+  $("#end").classList.add("hidden");
+}
+
+$("#join").addEventListener("click", join);
+$("#end").addEventListener("click", () => state.socket?.send({ type: "end" }));
+$("#send-prompt").addEventListener("click", sendPrompt);
+$("#prompt-text").addEventListener("keydown", (e) => { if (e.key === "Enter") sendPrompt(); });
+$("#issue-code").addEventListener("click", issueCode);
+$("#code-shown").addEventListener("click", () => answerCode(true));
+$("#code-not-shown").addEventListener("click", () => answerCode(false));
+$("#talk").addEventListener("change", (e) => state.mic?.getAudioTracks().forEach((tr) => { tr.enabled = e.target.checked; }));
+load().catch((err) => showError("#live-error", err));
