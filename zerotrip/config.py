@@ -47,6 +47,24 @@ class Settings:
     storage: str = "local"
     courier: str = "local"
 
+    # --- office: ratings, dashboard, notifications, identity check ---
+    rating_rectification_working_days: int = 5  # a dissatisfied rating must be answered within
+    dashboard_max_days: int = 731  # longest period the dashboard accepts
+    notifier: str = (
+        "record"  # record | email | sms (record: only kept in the case, for offline use)
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "zerotrip@localhost"
+    smtp_timeout_s: float = 15.0
+    sms_gateway_url: str = ""  # receives signed JSON {to, text, reference}
+    sms_secret: str = ""  # HMAC-SHA256 key shared with the gateway, both directions
+    sms_timeout_s: float = 10.0
+    notify_reminder_hours: int = 24  # how long before a booked inspection the reminder goes out
+
     log_level: str = "INFO"
 
     extra: Mapping[str, str] = field(default_factory=dict)

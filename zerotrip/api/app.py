@@ -10,7 +10,7 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta
+from zerotrip.api.routes import accounts, cases, meta, ratings
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -23,6 +23,7 @@ from zerotrip.media.storage_local import LocalStorage
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
+ROUTE_TABLES += [ratings.routes]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
