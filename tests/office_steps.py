@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -24,23 +23,21 @@ async def walk(
     inspector: Staff,
     *,
     until: str = "delivered",
-    outstanding_days: int | None = None,
     **application: Any,
 ) -> tuple[dict[str, Any], str]:
     """Apply and take the case step by step until ``until`` (a state); return (view, token)."""
     case, token = await apply(client, **application)
     cid = case["id"]
     params: dict[str, Any] = {"outcome": "accept"}
-    if outstanding_days is not None:
-        from datetime import date
-
-        due = (date.today() + timedelta(days=outstanding_days)).isoformat()
-        params["outstanding"] = [{"code": "staff-health-certs", "due_date": due}]
     view = await act(client, cid, "prereview", clerk.headers, **params)
     steps: list[tuple[str, Staff, dict[str, Any]]] = [
         ("start_inspection", inspector, {}),
         ("record_inspection", inspector, {"result": "pass"}),
-        ("receive_materials", clerk, {"codes": ALL_MATERIALS["food-business"]}),
+        (
+            "receive_materials",
+            clerk,
+            {"codes": ALL_MATERIALS["food-business"], "channel": "courier"},
+        ),
         ("approve", clerk, {}),
         ("issue_certificate", clerk, {}),
         ("mark_delivered", clerk, {"method": "courier"}),

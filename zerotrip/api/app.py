@@ -10,12 +10,13 @@ from aiohttp import web
 from zerotrip.api import pages
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, meta, ratings
+from zerotrip.api.routes import accounts, cases, dashboard, meta, ratings
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
+from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
@@ -23,7 +24,7 @@ from zerotrip.media.storage_local import LocalStorage
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
-ROUTE_TABLES += [ratings.routes]
+ROUTE_TABLES += [ratings.routes, dashboard.routes]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -63,6 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
     app[STORAGE] = make_storage(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
+    dashboard_facts.install(settings.timezone)
     pages.add_routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,170 @@
+"""Deriving a finished case's measured facts from its audit chain.
+
+Runs inside the transaction that closes (or withdraws) the case, so the facts row and the event
+that ends the chain are written together. Everything is read from events, including those other
+domains append (live sessions, evidence, courier orders): the chain is the one record every
+domain writes to, so no domain's tables are read here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.cases.catalogue import Catalogue
+from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.cases.lifecycle import StepContext, on_step
+from zerotrip.cases.models import AuditEvent, Case
+from zerotrip.dashboard.models import CaseMetrics
+
+# Event kinds written by the other domains that the facts depend on. Kept together so a renamed
+# event is one edit here (and a failing test in tests/dashboard).
+LIVE_SESSION_ENDED = ("live.session_ended",)
+EVIDENCE_PREFIXES = ("evidence.",)
+COURIER_ORDER_CREATED = (
+    "mailing.order_created",
+    "mailing.pickup_ordered",
+    "mailing.delivery_ordered",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    at: datetime
+    payload: Mapping[str, Any]
+
+
+def _live_seconds(payload: Mapping[str, Any]) -> float:
+    for key, scale in (("duration_s", 1.0), ("seconds", 1.0), ("duration_ms", 0.001)):
+        value = payload.get(key)
+        if isinstance(value, int | float):
+            return float(value) * scale
+    return 0.0
+
+
+def derive(
+    case: Case,
+    events: Iterable[Event],
+    *,
+    limit_days: int,
+    calendar: WorkingCalendar,
+    zone: ZoneInfo,
+) -> CaseMetrics:
+    """The facts of one finished case from its events (oldest first)."""
+
+    def day(at: datetime) -> date:
+        return at.astimezone(zone).date()
+
+    accepted_on: date | None = None
+    decided_on: date | None = None
+    outcome = "withdrawn" if case.state == "withdrawn" else "returned"
+    paused = 0
+    visit = False
+    live_sessions = 0
+    live_seconds = 0.0
+    photos = False
+    courier_orders = 0
+    certificate_at: datetime | None = None
+    delivery_days: float | None = None
+    for ev in events:
+        kind, p = ev.kind, ev.payload
+        if kind == "case.prereview" and p.get("to") == "accepted":
+            accepted_on = day(ev.at)
+        elif kind == "case.resume_inspection":
+            paused += int(p.get("paused_working_days") or 0)
+        elif kind in ("case.approve", "case.reject"):
+            decided_on = day(ev.at)
+            if case.state != "withdrawn":
+                outcome = "approved" if kind == "case.approve" else "rejected"
+        elif kind == "case.receive_materials" and p.get("channel") == "in_person":
+            visit = True
+        elif kind == "case.issue_certificate":
+            certificate_at = ev.at
+        elif kind == "case.mark_delivered":
+            if p.get("method") == "self_collect":
+                visit = True
+            elif p.get("method") == "courier" and certificate_at is not None:
+                delivery_days = (ev.at - certificate_at).total_seconds() / 86400
+        elif kind in LIVE_SESSION_ENDED:
+            live_sessions += 1
+            live_seconds += _live_seconds(p)
+        elif kind in COURIER_ORDER_CREATED:
+            courier_orders += 1
+        elif kind.startswith(EVIDENCE_PREFIXES):
+            photos = True
+    handling = None
+    if accepted_on is not None and decided_on is not None:
+        handling = max(0, calendar.working_days_between(accepted_on, decided_on) - paused)
+    assert case.id is not None and case.closed_at is not None
+    return CaseMetrics(
+        case_id=case.id,
+        matter_code=case.matter_code,
+        outcome=outcome,
+        submitted_at=case.submitted_at,
+        closed_at=case.closed_at,
+        accepted_on=accepted_on,
+        decided_on=decided_on,
+        limit_days=limit_days,
+        handling_days=handling,
+        within_limit=None if handling is None else handling <= limit_days,
+        visit=visit,
+        inspection_mode="live" if live_sessions else "photo" if photos else "none",
+        live_sessions=live_sessions,
+        live_minutes=round(live_seconds / 60, 2),
+        courier_orders=courier_orders,
+        delivery_days=None if delivery_days is None else round(delivery_days, 3),
+        derived_seq=case.audit_seq,
+    )
+
+
+async def record_facts(
+    session: AsyncSession,
+    case: Case,
+    *,
+    catalogue: Catalogue,
+    calendar: WorkingCalendar,
+    zone: ZoneInfo,
+) -> CaseMetrics:
+    """Derive and store (or replace) the facts row of a finished case."""
+    rows = await session.exec(
+        select(AuditEvent.kind, AuditEvent.at, AuditEvent.payload)
+        .where(AuditEvent.case_id == case.id)
+        .order_by(col(AuditEvent.seq))
+    )
+    events = [Event(k, at, json.loads(p)) for k, at, p in rows.all()]
+    matter = catalogue.get(case.matter_code)
+    limit = matter.time_limit_working_days if matter else 0
+    facts = derive(case, events, limit_days=limit, calendar=calendar, zone=zone)
+    return await session.merge(facts)
+
+
+def install(timezone: str) -> None:
+    """Record facts whenever a case is closed or withdrawn (idempotent)."""
+    zone = ZoneInfo(timezone)
+
+    async def on_finished(ctx: StepContext, _payload: dict[str, Any]) -> None:
+        await record_facts(
+            ctx.session, ctx.case, catalogue=ctx.catalogue, calendar=ctx.calendar, zone=zone
+        )
+
+    on_finished.__qualname__ = f"dashboard_facts[{timezone}]"
+    for action in ("close", "withdraw"):
+        _install_once(action, on_finished)
+
+
+_INSTALLED: set[tuple[str, str]] = set()
+
+
+def _install_once(action: str, listener: Any) -> None:
+    key = (action, listener.__qualname__)
+    if key not in _INSTALLED:
+        _INSTALLED.add(key)
+        on_step(action, listener)
