@@ -64,6 +64,47 @@ class Settings:
     sms_secret: str = ""  # HMAC-SHA256 key shared with the gateway, both directions
     sms_timeout_s: float = 10.0
     notify_reminder_hours: int = 24  # how long before a booked inspection the reminder goes out
+    # --- mailing ---
+    # Outbox worker: runs inside the app unless disabled (tests that drive it by hand).
+    outbox_worker: bool = True
+    outbox_max_attempts: int = 8
+    outbox_backoff_base_s: float = 2.0
+    outbox_backoff_cap_s: float = 900.0
+    outbox_lease_s: float = 120.0
+    outbox_poll_s: float = 0.5
+    outbox_batch: int = 16
+    # Local courier simulator: 0 = staff advance orders by hand; N = one courier step every
+    # (simulated hour / N), i.e. N times faster than a real courier.
+    local_courier_speed: float = 0.0
+    # Shippo (reference adapter; shippo==3.9.0 SDK).
+    shippo_api_key: str = ""
+    shippo_api_version: str = "2018-02-08"
+    shippo_base_url: str = ""  # empty: the SDK's default (api.goshippo.com)
+    shippo_connect_timeout_s: float = 5.0
+    shippo_read_timeout_s: float = 30.0
+    shippo_service_levels: tuple[
+        str, ...
+    ] = ()  # allow-list of servicelevel tokens; empty: cheapest
+    shippo_label_file_type: str = "PDF_4x6"
+    shippo_webhook_token: str = ""  # the ?token= secret of Shippo's webhook URL
+    shippo_threads: int = 8
+    # Webhook courier (any courier system with its own API, e.g. a postal platform).
+    courier_webhook_url: str = ""
+    courier_webhook_secret: str = ""
+    courier_webhook_max_skew_s: int = 300
+    courier_webhook_timeout_s: float = 10.0
+    max_courier_callback_bytes: int = 64 * 1024
+    # The office: where pickups go and deliveries come from.
+    office_name: str = "Permit Office"
+    office_street: str = "1 Office Road"
+    office_city: str = "Hangzhou"
+    office_state: str = "ZJ"
+    office_zip: str = "310000"
+    office_country: str = "CN"
+    office_phone: str = "+86 571 0000 0000"
+    # Reconciliation: poll tracking for orders not updated for this long.
+    reconcile_interval_s: float = 300.0
+    reconcile_stale_s: float = 6 * 3600.0
 
     log_level: str = "INFO"
 

@@ -6,7 +6,9 @@ from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity.models import IdentityAccess
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
+from zerotrip.outbox.models import OutboxMessage
 from zerotrip.ratings.models import Rating
+from zerotrip.tasks.models import StaffTask
 
 __all__ = [
     "ApplicantLink",
@@ -18,7 +20,9 @@ __all__ = [
     "Evidence",
     "IdentityAccess",
     "Notification",
+    "OutboxMessage",
     "Rating",
+    "StaffTask",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",

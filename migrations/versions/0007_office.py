@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -145,6 +145,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["replied_by"],
             ["staff_users.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["staff_tasks.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("case_id", "step", name="uq_ratings_case_step"),

@@ -177,7 +177,7 @@ async def build(db: Database) -> dict[str, int]:
         for name, matter, submitted, events, final in CASES:
             case = await _build_case(session, name, matter, submitted, events, final)
             ids[name] = case.id
-    policy = RectificationPolicy(5, WorkingCalendar())
+    policy = RectificationPolicy(5, WorkingCalendar(), ZONE)
     for name, step, level, when in RATINGS:
         async with db.transaction() as session:
             rating = await rate(

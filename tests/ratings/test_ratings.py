@@ -109,6 +109,12 @@ async def test_dissatisfied_rating_opens_a_task_that_becomes_overdue(client, db,
     due = task["rectification"]["due_date"]
     assert due > clock.today().isoformat()
 
+    staff_tasks = await (
+        await client.get("/api/tasks?kind=rating.rectification", headers=clerk.headers)
+    ).json()
+    assert [t["id"] for t in staff_tasks["items"]] == [task["rectification"]["task_id"]]
+    assert staff_tasks["items"][0]["owner_id"] == task["rectification"]["owner_id"]
+
     clock.advance(timedelta(days=10))
     tasks = await (await client.get("/api/rectifications", headers=clerk.headers)).json()
     assert tasks["items"][0]["rectification"]["overdue"] is True
@@ -132,6 +138,10 @@ async def test_dissatisfied_rating_opens_a_task_that_becomes_overdue(client, db,
 
     open_now = await (await client.get("/api/rectifications", headers=clerk.headers)).json()
     assert open_now["total"] == 0
+    staff_tasks = await (
+        await client.get("/api/tasks?kind=rating.rectification", headers=clerk.headers)
+    ).json()
+    assert staff_tasks["items"] == []  # the staff task closed with the rectification
     mine = await (
         await client.get(f"/api/cases/{cid}/ratings", headers=applicant_headers(token))
     ).json()

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from zerotrip.api import pages
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OPERATIONS, SETTINGS, STORAGE
+from zerotrip.api.keys import (
+    CALENDAR,
+    CATALOGUE,
+    CLOCK,
+    DB,
+    OPERATIONS,
+    OUTBOX,
+    SETTINGS,
+    STORAGE,
+)
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, dashboard, meta, ratings
+from zerotrip.api.routes import accounts, cases, dashboard, meta, ratings, tasks
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -20,11 +30,16 @@ from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes]
+ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
 ROUTE_TABLES += [ratings.routes, dashboard.routes]
+
+# Domains register their outbox topics here: each is called with the worker and the app once the
+# database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = []
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -72,5 +87,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
         yield
         await app[DB].dispose()
 
+    async def outbox(app: web.Application) -> AsyncIterator[None]:
+        worker = OutboxWorker(app[DB], settings, app[CLOCK])
+        for setup in OUTBOX_SETUPS:
+            setup(worker, app)
+        app[OUTBOX] = worker
+        task = asyncio.create_task(worker.run()) if settings.outbox_worker else None
+        yield
+        worker.stop()
+        if task is not None:
+            await task
+
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(outbox)
     return app

@@ -10,6 +10,7 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
+from zerotrip.outbox.worker import OutboxWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
@@ -18,3 +19,4 @@ CALENDAR = web.AppKey("calendar", WorkingCalendar)
 CLOCK = web.AppKey("clock", Clock)
 OPERATIONS = web.AppKey("operations", list)
 STORAGE = web.AppKey("storage", Storage)
+OUTBOX = web.AppKey("outbox", OutboxWorker)

@@ -82,7 +82,7 @@ class Rating(SQLModel, table=True):
     rectification_state: str | None = Field(default=None, max_length=16)  # open | done
     owner_id: int | None = Field(default=None, foreign_key="staff_users.id")
     due_date: date | None = None
-    task_id: int | None = None  # the staff task that puts the rectification on someone's list
+    task_id: int | None = Field(default=None, foreign_key="staff_tasks.id")  # on the staff list
     reply: str = Field(default="", max_length=4000)
     replied_at: datetime | None = None
     replied_by: int | None = Field(default=None, foreign_key="staff_users.id")

@@ -10,8 +10,9 @@ the follow-up call. Every change writes an audit event in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -31,12 +32,21 @@ from zerotrip.ratings.models import (
     Rating,
     RatingLevel,
 )
+from zerotrip.tasks.models import StaffTask
+from zerotrip.tasks.service import close_task, open_task
+
+RECTIFICATION_TASK = "rating.rectification"
 
 
 @dataclass(frozen=True)
 class RectificationPolicy:
     working_days: int
     calendar: WorkingCalendar
+    zone: ZoneInfo
+
+    def end_of(self, day: date) -> datetime:
+        """The last moment of ``day`` in the office's time zone: when the task falls due."""
+        return datetime.combine(day + timedelta(days=1), time(0), self.zone).astimezone(UTC)
 
 
 async def _step_event(session: AsyncSession, case_id: int, step: RatedStep) -> AuditEvent | None:
@@ -103,7 +113,21 @@ async def rate(
         rating.rectification_state = "open"
         rating.owner_id = await _default_owner(session, event)
         rating.due_date = policy.calendar.add_working_days(today, policy.working_days)
-        payload["rectification"] = {"owner": rating.owner_id, "due_date": rating.due_date}
+        task = await open_task(
+            session,
+            kind=RECTIFICATION_TASK,
+            title=f"整改 Rectify: {case.reference} rated {step.value} {level.value}",
+            detail=comment,
+            case_id=case_id,
+            owner_id=rating.owner_id,
+            due_at=policy.end_of(rating.due_date),
+        )
+        rating.task_id = task.id
+        payload["rectification"] = {
+            "owner": rating.owner_id,
+            "due_date": rating.due_date,
+            "task": task.id,
+        }
     session.add(rating)
     await session.flush()
     payload["rating"] = rating.id
@@ -120,10 +144,18 @@ async def _open_rectification(session: AsyncSession, rating_id: int) -> Rating:
     return rating
 
 
-def _finish_if_complete(rating: Rating, now: datetime) -> None:
+async def _finish_if_complete(session: AsyncSession, rating: Rating, now: datetime) -> None:
+    """Done once answered and followed up; the staff task closes with it."""
     if rating.replied_at is not None and rating.called_at is not None:
         rating.rectification_state = "done"
         rating.done_at = now
+        if rating.task_id is not None:
+            await close_task(
+                session,
+                rating.task_id,
+                resolution=f"{rating.call_outcome}: {rating.reply}",
+                now=now,
+            )
 
 
 async def record_reply(
@@ -141,7 +173,7 @@ async def record_reply(
     rating.reply = text
     rating.replied_at = now
     rating.replied_by = user.id
-    _finish_if_complete(rating, now)
+    await _finish_if_complete(session, rating, now)
     session.add(rating)
     append_event(
         session,
@@ -172,7 +204,7 @@ async def record_call(
     rating.call_note = note
     rating.called_at = now
     rating.called_by = user.id
-    _finish_if_complete(rating, now)
+    await _finish_if_complete(session, rating, now)
     session.add(rating)
     append_event(
         session,
@@ -197,6 +229,11 @@ async def reassign(session: AsyncSession, rating_id: int, owner_id: int, *, acto
     case = await lock_case(session, rating.case_id)
     rating.owner_id = owner_id
     session.add(rating)
+    if rating.task_id is not None:
+        task = await session.get(StaffTask, rating.task_id)
+        if task is not None:
+            task.owner_id = owner_id
+            session.add(task)
     append_event(
         session, case, actor, "rating.reassigned", {"rating": rating.id, "owner": owner_id}
     )

@@ -121,7 +121,9 @@ async def submit_rating(request: web.Request) -> web.Response:
     authorize_case(principal, case_id)
     body = await parse_body(request, RatingBody, app[SETTINGS].max_json_bytes)
     clock = app[CLOCK]
-    policy = RectificationPolicy(app[SETTINGS].rating_rectification_working_days, app[CALENDAR])
+    policy = RectificationPolicy(
+        app[SETTINGS].rating_rectification_working_days, app[CALENDAR], clock.zone
+    )
 
     async def attempt() -> dict[str, Any]:
         async with app[DB].transaction() as session:
