@@ -20,7 +20,7 @@ from zerotrip.api.keys import (
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, dashboard, meta, ratings, tasks
+from zerotrip.api.routes import accounts, cases, dashboard, meta, notify, ratings, tasks
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -30,16 +30,17 @@ from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.notify import service as notify_service
 from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
-ROUTE_TABLES += [ratings.routes, dashboard.routes]
+ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
 # database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
-OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = []
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [notify.setup_outbox]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[STORAGE] = make_storage(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     dashboard_facts.install(settings.timezone)
+    notify_service.install()
     pages.add_routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,130 @@
+"""E-mail notifications reach a real local SMTP server (aiosmtpd) with a working case link;
+a mail server that is down delays the message but never the case."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import re
+import socket
+from datetime import date, timedelta
+from email.message import Message
+
+from aiosmtpd.smtp import SMTP
+
+from tests.factories import APPLICATION, act, applicant_headers, apply, make_staff
+from tests.notify.conftest import drain
+from zerotrip.api.keys import SETTINGS
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.envelopes: list[list[str]] = []
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        self.envelopes.append(list(envelope.rcpt_tos))
+        return "250 OK"
+
+
+async def smtp_server(inbox: Inbox, port: int = 0) -> asyncio.Server:
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(lambda: SMTP(inbox, hostname="localhost"), "127.0.0.1", port)
+
+
+def _text(msg: Message) -> str:
+    part = msg.get_body(preferencelist=("plain",)) if hasattr(msg, "get_body") else msg
+    payload = (part or msg).get_payload(decode=True)
+    return payload.decode("utf-8")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_prereview_result_arrives_by_email_with_the_case_link(office_client, db):
+    inbox = Inbox()
+    server = await smtp_server(inbox)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with office_client(notifier="email", smtp_port=port) as client:
+            clerk = await make_staff(db, "clerk")
+            case, _ = await apply(client)
+            due = (date.today() + timedelta(days=20)).isoformat()
+            await act(
+                client,
+                case["id"],
+                "prereview",
+                clerk.headers,
+                outcome="accept",
+                outstanding=[{"code": "staff-health-certs", "due_date": due}],
+            )
+            assert inbox.messages == []  # nothing is sent inside the step
+            assert await drain(client) == 1
+            assert inbox.envelopes == [[APPLICATION["applicant_email"]]]
+            msg = inbox.messages[0]
+            assert case["reference"] in msg["Subject"]
+            assert "已受理" in str(
+                email.header.make_header(email.header.decode_header(msg["Subject"]))
+            )
+            body = _text(msg)
+            assert "从业人员健康证明" in body and due in body
+            found = re.search(r"(http://\S+)/a/(zta_[A-Za-z0-9_-]+)", body)
+            assert found, body
+            assert found.group(1) == client.app[SETTINGS].public_url
+            token = found.group(2)
+            resp = await client.get("/api/link", headers=applicant_headers(token))
+            assert resp.status == 200
+            assert (await resp.json())["case_id"] == case["id"]
+
+            notes = await (
+                await client.get(f"/api/cases/{case['id']}/notifications", headers=clerk.headers)
+            ).json()
+            assert [(n["topic"], n["channel"], n["status"]) for n in notes["items"]] == [
+                ("prereview.accepted", "email", "sent")
+            ]
+            assert "zta_" not in notes["items"][0]["text"]  # the credential is never stored
+            audit = await (
+                await client.get(f"/api/cases/{case['id']}/audit", headers=clerk.headers)
+            ).json()
+            kinds = [e["kind"] for e in audit["events"]]
+            assert kinds[-3:] == ["case.prereview", "link.issued", "notification.sent"]
+            assert audit["verification"]["ok"]
+            assert await drain(client) == 0  # sent once, not again
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_mail_server_down_retries_without_blocking_the_case(office_client, db, clock):
+    port = free_port()
+    inbox = Inbox()
+    async with office_client(notifier="email", smtp_port=port, smtp_timeout_s=2.0) as client:
+        clerk = await make_staff(db, "clerk")
+        case, _ = await apply(client)
+        view = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+        assert view["state"] == "accepted"  # the step does not wait for mail
+        assert await drain(client) == 1
+        notes = await (
+            await client.get(f"/api/cases/{case['id']}/notifications", headers=clerk.headers)
+        ).json()
+        note = notes["items"][0]
+        assert note["status"] == "queued" and note["attempts"] == 1
+        assert "unreachable" in note["last_error"]
+
+        server = await smtp_server(inbox, port)
+        try:
+            clock.advance(timedelta(hours=1))  # past the backoff
+            assert await drain(client) == 1
+        finally:
+            server.close()
+            await server.wait_closed()
+        assert len(inbox.messages) == 1
+        notes = await (
+            await client.get(f"/api/cases/{case['id']}/notifications", headers=clerk.headers)
+        ).json()
+        assert notes["items"][0]["status"] == "sent"
+        assert notes["items"][0]["attempts"] == 2
