@@ -105,6 +105,16 @@ class Settings:
     # Reconciliation: poll tracking for orders not updated for this long.
     reconcile_interval_s: float = 300.0
     reconcile_stale_s: float = 6 * 3600.0
+    # --- evidence ---
+    evidence_max_bytes: int = 40 * 1024 * 1024  # upload size cap (413 beyond it)
+    evidence_max_pixels: int = 120_000_000  # decompression-bomb limit (422 beyond it)
+    evidence_analysis_timeout_s: float = 10.0  # per file; a worker that misses it is killed
+    evidence_analysis_memory_mb: int = 1536  # address-space cap of an analysis worker
+    evidence_workers: int = 2  # analysis worker processes
+    evidence_nonce_minutes: int = 10  # how long a capture nonce stays valid
+    evidence_max_age_hours: int = 72  # oldest acceptable capture time before receipt
+    evidence_site_radius_m: float = 150.0  # premises radius for the location check
+    evidence_dhash_distance: int = 10  # dHash Hamming distance counted as "the same picture"
 
     log_level: str = "INFO"
 

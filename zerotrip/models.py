@@ -4,7 +4,7 @@ from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity.models import IdentityAccess
-from zerotrip.media.models import Evidence, TrustVerdict
+from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.ratings.models import Rating
@@ -13,6 +13,7 @@ from zerotrip.tasks.models import StaffTask
 __all__ = [
     "ApplicantLink",
     "AuditEvent",
+    "CaptureNonce",
     "Case",
     "CaseMaterial",
     "CaseMetrics",

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("restricted", sa.Boolean(), nullable=False),
         sa.Column("capture", sa.JSON(), nullable=True),
         sa.Column("meta", sa.JSON(), nullable=True),
+        sa.Column("dhash", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],

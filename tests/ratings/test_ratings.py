@@ -32,7 +32,8 @@ async def test_satisfied_rating_after_delivery_opens_nothing(client, db):
     resp = await client.get(f"/api/cases/{cid}/ratings", headers=applicant_headers(token))
     assert "delivery" not in (await resp.json())["rateable"]
     audit = await (await client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)).json()
-    assert audit["events"][-1]["kind"] == "rating.submitted"
+    rated = [e for e in audit["events"] if e["kind"] == "rating.submitted"]
+    assert [e["payload"]["level"] for e in rated] == ["very_satisfied"]
     assert audit["verification"]["ok"] is True
 
 

@@ -20,7 +20,16 @@ from zerotrip.api.keys import (
     STORAGE,
 )
 from zerotrip.api.problems import problem_middleware
-from zerotrip.api.routes import accounts, cases, dashboard, meta, notify, ratings, tasks
+from zerotrip.api.routes import (
+    accounts,
+    cases,
+    dashboard,
+    evidence,
+    meta,
+    notify,
+    ratings,
+    tasks,
+)
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -30,12 +39,14 @@ from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.media.worker import close_pools
 from zerotrip.notify import service as notify_service
 from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
+ROUTE_TABLES += [evidence.routes]
 ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
@@ -59,6 +70,12 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     if request.path.startswith("/api/") or request.path.startswith("/a/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+async def evidence_workers(app: web.Application) -> AsyncIterator[None]:
+    """Stop the evidence analysis processes when the service stops."""
+    yield
+    close_pools()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -102,4 +119,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(outbox)
+    app.cleanup_ctx.append(evidence_workers)
     return app

@@ -41,6 +41,8 @@ class Evidence(SQLModel, table=True):
     restricted: bool = False  # identity evidence: staff with the right role only
     capture: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     meta: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    # 64-bit dHash of the oriented picture (signed), for finding reuse across cases.
+    dhash: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, nullable=True))
 
 
 class TrustVerdict(SQLModel, table=True):
@@ -55,3 +57,23 @@ class TrustVerdict(SQLModel, table=True):
     verdict: str = Field(max_length=16)  # consistent | needs_review | inconsistent
     findings: list[dict[str, Any]] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
     created_at: datetime
+
+
+class CaptureNonce(SQLModel, table=True):
+    """A single-use token the applicant's page fetches when it opens the camera for a checkpoint.
+
+    It proves the photo was sent from our capture screen shortly after it opened; only its
+    SHA-256 is kept. ``evidence_id`` is set when it is used, which makes a retried upload of the
+    same photo idempotent and any other reuse a conflict.
+    """
+
+    __tablename__ = "capture_nonces"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    checkpoint_id: int = Field(foreign_key="checkpoints.id")
+    nonce_hash: str = Field(max_length=64, unique=True)
+    issued_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")

@@ -1,0 +1,83 @@
+"""Capture nonces: short-lived, single-use tokens tying an in-page photo to our capture screen.
+
+The page asks for one when the camera opens for a checkpoint and sends it with the photo. The
+server keeps only the token's SHA-256. Using a nonce binds it to the evidence it brought in;
+presenting it again with the same photo returns that evidence (a safe retry), with any other
+photo it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.media.models import CaptureNonce
+from zerotrip.problems import Conflict, Forbidden, Gone
+
+NONCE_BYTES = 24
+MAX_NONCE_LENGTH = 64
+
+
+@dataclass(frozen=True)
+class IssuedNonce:
+    token: str
+    record: CaptureNonce
+
+
+def nonce_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_nonce(
+    session: AsyncSession, case_id: int, checkpoint_id: int, now: datetime, minutes: int
+) -> IssuedNonce:
+    token = secrets.token_urlsafe(NONCE_BYTES)
+    record = CaptureNonce(
+        case_id=case_id,
+        checkpoint_id=checkpoint_id,
+        nonce_hash=nonce_hash(token),
+        issued_at=now,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    session.add(record)
+    return IssuedNonce(token, record)
+
+
+async def find_nonce(
+    session: AsyncSession, token: str, case_id: int, checkpoint_id: int, *, for_update: bool = False
+) -> CaptureNonce:
+    """The nonce record for ``token``, checked to belong to this case and checkpoint."""
+    if not token or len(token) > MAX_NONCE_LENGTH:
+        raise Forbidden("The capture nonce is missing or not valid.", code="nonce_invalid")
+    stmt = select(CaptureNonce).where(CaptureNonce.nonce_hash == nonce_hash(token))
+    if for_update:
+        stmt = stmt.with_for_update()
+    record = (await session.exec(stmt)).first()
+    if record is None or record.case_id != case_id or record.checkpoint_id != checkpoint_id:
+        raise Forbidden(
+            "The capture nonce is not valid for this checklist item.", code="nonce_invalid"
+        )
+    return record
+
+
+def check_usable(record: CaptureNonce, now: datetime) -> None:
+    """Raise unless the nonce is unused and unexpired (a used one is handled by the caller)."""
+    if record.used_at is not None:
+        raise Conflict(
+            "This capture nonce was already used for another photo; open the camera again.",
+            code="nonce_used",
+        )
+    if now > record.expires_at:
+        raise Gone(
+            "The capture screen was open too long; open the camera again.", code="nonce_expired"
+        )
+
+
+def consume(record: CaptureNonce, evidence_id: int, now: datetime) -> None:
+    record.used_at = now
+    record.evidence_id = evidence_id

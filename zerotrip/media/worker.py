@@ -1,0 +1,149 @@
+"""A small pool of analysis processes with a memory cap and a hard wall-clock limit per file.
+
+A crafted file can make a decoder loop or balloon; it must not block the server or other
+uploads. Each worker process caps its address space (``RLIMIT_AS``); each job has a deadline,
+and a worker that misses it is killed and replaced. Workers are forked from a forkserver that
+has already imported Pillow, pillow-heif and exifread, so a replacement starts in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import queue
+import resource
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+_PRELOAD = ["zerotrip.media.analyse", "pillow_heif", "av"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float
+    memory_bytes: int
+    max_pixels: int
+
+
+def _serve(conn: Connection, memory_bytes: int) -> None:
+    """Worker main loop: one job at a time, results back over the pipe."""
+    from zerotrip.media.analyse import analyse_file
+
+    if memory_bytes > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        path, kind, fmt, workdir, max_pixels = job
+        conn.send(analyse_file(Path(path), kind, fmt, Path(workdir), max_pixels))
+
+
+class _Worker:
+    def __init__(self, ctx: Any, memory_bytes: int) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, memory_bytes), daemon=True)
+        self.process.start()
+        child.close()
+
+    def kill(self) -> None:
+        with contextlib.suppress(Exception):
+            self.process.kill()
+            self.process.join(2)
+        self.conn.close()
+
+
+class AnalysisPool:
+    """Run :func:`zerotrip.media.analyse.analyse_file` in bounded worker processes."""
+
+    def __init__(self, size: int, limits: Limits) -> None:
+        self.size = max(1, size)
+        self.limits = limits
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(_PRELOAD)
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for _ in range(self.size):
+            self._idle.put(None)  # started lazily on first use
+        self._closed = False
+        self._all: set[_Worker] = set()
+        self._lock = threading.Lock()
+
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.limits.memory_bytes)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+
+    def run_blocking(self, path: Path, kind: str, fmt: str | None, workdir: Path) -> dict[str, Any]:
+        worker = self._idle.get()
+        try:
+            if worker is None or not worker.process.is_alive():
+                if worker is not None:
+                    self._discard(worker)
+                worker = self._spawn()
+            job = (str(path), kind, fmt, str(workdir), self.limits.max_pixels)
+            try:
+                worker.conn.send(job)
+                if worker.conn.poll(self.limits.timeout_s):
+                    return worker.conn.recv()
+                outcome = {
+                    "ok": False,
+                    "code": "timeout",
+                    "detail": f"Analysis took longer than {self.limits.timeout_s:g} s.",
+                }
+            except (EOFError, OSError, BrokenPipeError):
+                outcome = {
+                    "ok": False,
+                    "code": "crashed",
+                    "detail": "The analysis process stopped (memory limit or decoder crash).",
+                }
+            self._discard(worker)
+            worker = None
+            return outcome
+        finally:
+            self._idle.put(worker)
+
+    async def run(self, path: Path, kind: str, fmt: str | None, workdir: Path) -> dict[str, Any]:
+        return await asyncio.to_thread(self.run_blocking, path, kind, fmt, workdir)
+
+    def close(self) -> None:
+        with self._lock:
+            workers = list(self._all)
+            self._all.clear()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                worker.conn.send(None)
+            worker.kill()
+
+
+_pools: dict[Limits, AnalysisPool] = {}
+_pools_lock = threading.Lock()
+
+
+def shared_pool(size: int, limits: Limits) -> AnalysisPool:
+    """One pool per set of limits for the whole process (the server has one)."""
+    with _pools_lock:
+        pool = _pools.get(limits)
+        if pool is None:
+            pool = _pools[limits] = AnalysisPool(size, limits)
+        return pool
+
+
+def close_pools() -> None:
+    with _pools_lock:
+        pools = list(_pools.values())
+        _pools.clear()
+    for pool in pools:
+        pool.close()
