@@ -115,6 +115,18 @@ class Settings:
     evidence_max_age_hours: int = 72  # oldest acceptable capture time before receipt
     evidence_site_radius_m: float = 150.0  # premises radius for the location check
     evidence_dhash_distance: int = 10  # dHash Hamming distance counted as "the same picture"
+    # --- live video ---
+    # ICE servers for browsers AND the server peer, as JSON: [{"urls": "turn:host:3478",
+    # "username": "...", "credential": "..."}]. Empty: host candidates only, nothing public.
+    live_ice_servers: str = "[]"
+    live_ice_relay_only: bool = False  # force media through TURN (iceTransportPolicy=relay)
+    live_segment_seconds: int = 60  # a recording segment is closed and stored this often
+    live_queue_packets: int = 90  # per subscriber; on overflow drop to the next keyframe
+    live_rejoin_seconds: int = 180  # a dropped participant may rejoin this long
+    live_join_early_minutes: int = 30  # the session opens this long before its slot
+    live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe
+    live_max_sdp_bytes: int = 16 * 1024
+    live_max_sessions: int = 40  # concurrent rooms in this process
 
     log_level: str = "INFO"
 

@@ -4,6 +4,7 @@ from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity.models import IdentityAccess
+from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
@@ -20,6 +21,9 @@ __all__ = [
     "Checkpoint",
     "Evidence",
     "IdentityAccess",
+    "LiveChallenge",
+    "LiveFix",
+    "LiveSession",
     "Notification",
     "OutboxMessage",
     "Rating",

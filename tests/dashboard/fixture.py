@@ -38,7 +38,9 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, dict[str, Any]]], str | No
             ("case.prereview", "03-02 10:00", {"to": "accepted"}),
             ("mailing.order_created", "03-02 11:00", {"kind": "pickup"}),
             ("case.receive_materials", "03-04 10:00", {"channel": "courier"}),
-            ("live.session_ended", "03-05 10:00", {"duration_s": 720}),
+            ("live.joined", "03-05 10:00", {"session": 1, "role": "inspector", "state": "waiting"}),
+            ("live.joined", "03-05 10:01", {"session": 1, "role": "applicant", "state": "live"}),
+            ("live.ended", "03-05 10:13", {"session": 1, "reason": "done", "state": "ended"}),
             ("case.approve", "03-09 09:00", {"to": "approved"}),
             ("case.issue_certificate", "03-09 10:00", {"to": "certificate_issued"}),
             ("mailing.order_created", "03-09 11:00", {"kind": "delivery"}),
@@ -53,7 +55,7 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, dict[str, Any]]], str | No
         "03-03 09:00",
         [
             ("case.prereview", "03-03 10:00", {"to": "accepted"}),
-            ("evidence.added", "03-04 10:00", {}),
+            ("evidence.received", "03-04 10:00", {"origin": "capture"}),
             ("case.record_inspection", "03-05 10:00", {"to": "rectifying", "result": "rectify"}),
             (
                 "case.resume_inspection",
@@ -74,7 +76,7 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, dict[str, Any]]], str | No
         "03-05 09:00",
         [
             ("case.prereview", "03-05 10:00", {"to": "accepted"}),
-            ("evidence.added", "03-06 10:00", {}),
+            ("evidence.received", "03-06 10:00", {"origin": "gallery"}),
             ("case.reject", "03-12 09:00", {"to": "rejected"}),
             ("case.close", "03-13 10:00", {"to": "closed"}),
         ],
@@ -96,7 +98,14 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, dict[str, Any]]], str | No
         "02-20 09:00",
         [
             ("case.prereview", "02-20 10:00", {"to": "accepted"}),
-            ("live.session_ended", "02-25 10:00", {"duration_s": 1800}),
+            ("live.joined", "02-25 10:00", {"session": 2, "role": "applicant", "state": "live"}),
+            ("live.ended", "02-25 10:30", {"session": 2, "reason": "done", "state": "ended"}),
+            ("live.booked", "02-26 10:00", {"session": 3}),
+            (
+                "live.ended",
+                "02-26 10:05",
+                {"session": 3, "reason": "no-show", "state": "cancelled"},
+            ),
             ("case.approve", "03-06 09:00", {"to": "approved"}),
             ("case.issue_certificate", "03-06 12:00", {}),
             ("mailing.order_created", "03-06 12:30", {"kind": "delivery"}),

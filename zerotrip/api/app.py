@@ -25,6 +25,7 @@ from zerotrip.api.routes import (
     cases,
     dashboard,
     evidence,
+    live,
     meta,
     notify,
     ratings,
@@ -46,7 +47,7 @@ from zerotrip.outbox.worker import OutboxWorker
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
-ROUTE_TABLES += [evidence.routes]
+ROUTE_TABLES += [evidence.routes, live.routes]
 ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
@@ -120,4 +121,5 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(outbox)
     app.cleanup_ctx.append(evidence_workers)
+    live.setup(app)  # after the database: its shutdown finalizes recordings first
     return app

@@ -26,8 +26,8 @@ from zerotrip.dashboard.models import CaseMetrics
 
 # Event kinds written by the other domains that the facts depend on. Kept together so a renamed
 # event is one edit here (and a failing test in tests/dashboard).
-LIVE_SESSION_ENDED = ("live.session_ended",)
-EVIDENCE_PREFIXES = ("evidence.",)
+LIVE_JOINED, LIVE_ENDED = "live.joined", "live.ended"  # payload: session, state
+PHOTO_RECEIVED = "evidence.received"  # payload origin: capture | gallery (not a live still)
 COURIER_ORDER_CREATED = (
     "mailing.order_created",
     "mailing.pickup_ordered",
@@ -42,12 +42,21 @@ class Event:
     payload: Mapping[str, Any]
 
 
-def _live_seconds(payload: Mapping[str, Any]) -> float:
-    for key, scale in (("duration_s", 1.0), ("seconds", 1.0), ("duration_ms", 0.001)):
-        value = payload.get(key)
-        if isinstance(value, int | float):
-            return float(value) * scale
-    return 0.0
+class _LiveSessions:
+    """Live minutes per session: from both parties first being in (state ``live``) to its end."""
+
+    def __init__(self) -> None:
+        self.started: dict[Any, datetime] = {}
+        self.seconds: dict[Any, float] = {}
+
+    def see(self, ev: Event) -> None:
+        session = ev.payload.get("session")
+        if ev.kind == LIVE_JOINED and ev.payload.get("state") == "live":
+            self.started.setdefault(session, ev.at)
+        elif ev.kind == LIVE_ENDED and ev.payload.get("state") == "ended":
+            start = self.started.get(session)
+            if start is not None and session not in self.seconds:
+                self.seconds[session] = max(0.0, (ev.at - start).total_seconds())
 
 
 def derive(
@@ -68,8 +77,7 @@ def derive(
     outcome = "withdrawn" if case.state == "withdrawn" else "returned"
     paused = 0
     visit = False
-    live_sessions = 0
-    live_seconds = 0.0
+    live = _LiveSessions()
     photos = False
     courier_orders = 0
     certificate_at: datetime | None = None
@@ -93,13 +101,13 @@ def derive(
                 visit = True
             elif p.get("method") == "courier" and certificate_at is not None:
                 delivery_days = (ev.at - certificate_at).total_seconds() / 86400
-        elif kind in LIVE_SESSION_ENDED:
-            live_sessions += 1
-            live_seconds += _live_seconds(p)
+        elif kind in (LIVE_JOINED, LIVE_ENDED):
+            live.see(ev)
         elif kind in COURIER_ORDER_CREATED:
             courier_orders += 1
-        elif kind.startswith(EVIDENCE_PREFIXES):
+        elif kind == PHOTO_RECEIVED and p.get("origin") in ("capture", "gallery"):
             photos = True
+    live_sessions, live_seconds = len(live.seconds), sum(live.seconds.values())
     handling = None
     if accepted_on is not None and decided_on is not None:
         handling = max(0, calendar.working_days_between(accepted_on, decided_on) - paused)

@@ -1,0 +1,148 @@
+"""Receive ENCODED media from aiortc: the receiver's decoder worker replaced by one that wraps
+each reassembled frame as an ``av.Packet`` instead of decoding it.
+
+aiortc (pinned at 1.16.0) decodes every received frame in a thread per receiver and has no
+public switch to stop that; decoding 720p costs 6-14% of a core per stream and re-encoding for
+a viewer ~70% (research/aiortc.md sections 1-2). Swapping the module-level ``decoder_worker``
+makes ``RemoteStreamTrack.recv()`` yield packets, which an ``RTCRtpSender`` only packetizes.
+
+Private internals used here, all pinned by ``tests/inspect/test_aiortc_contract.py``:
+
+* ``aiortc.rtcrtpreceiver.decoder_worker(loop, input_q, output_q, decode_error)`` — the name the
+  receiver looks up when ``receive()`` starts its thread, and its argument list, where
+  ``output_q`` is the ``RemoteStreamTrack._queue`` of the receiver's track;
+* the input queue carries ``(codec, JitterFrame)`` tuples and ``None`` at the end;
+* ``RTCRtpReceiver._send_rtcp_pli(media_ssrc)`` to ask the sender for a keyframe;
+* ``RTCRtpSender._send_keyframe()`` (called on an incoming PLI/FIR) to forward a viewer's
+  keyframe request upstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import aiortc
+import av
+from aiortc import rtcrtpreceiver
+
+PINNED_AIORTC = "1.16.0"
+
+
+@dataclass(frozen=True, slots=True)
+class PacketInfo:
+    """What the relay needs to know about a packet, carried in ``av.Packet.opaque``."""
+
+    codec: str  # lower-case codec name: vp8 | h264 | opus | pcmu | ...
+    kind: str  # audio | video
+    arrival: float  # time.monotonic() when the frame was reassembled
+
+
+def is_keyframe(codec: str, data: bytes) -> bool:
+    """Whether an encoded frame can be decoded on its own (a relay may start there)."""
+    if not data:
+        return False
+    if codec == "vp8":
+        return data[0] & 0x01 == 0  # frame tag: inverse keyframe flag
+    if codec == "h264":
+        return any(nal_type in (5, 7) for nal_type in _h264_nal_types(data))
+    return True  # audio: every packet stands alone
+
+
+def _h264_nal_types(data: bytes) -> list[int]:
+    types = []
+    start = data.find(b"\x00\x00\x01")
+    while start != -1 and start + 3 < len(data):
+        types.append(data[start + 3] & 0x1F)
+        start = data.find(b"\x00\x00\x01", start + 3)
+    return types
+
+
+def wrap(codec_name: str, kind: str, clock_rate: int, data: bytes, timestamp: int) -> av.Packet:
+    """One reassembled frame as a timestamped packet with its keyframe flag set."""
+    packet = av.Packet(data)
+    packet.pts = timestamp
+    packet.dts = timestamp
+    packet.time_base = Fraction(1, clock_rate)
+    packet.is_keyframe = is_keyframe(codec_name, data)
+    packet.opaque = PacketInfo(codec_name, kind, time.monotonic())
+    return packet
+
+
+# Track queues whose receivers must hand over encoded packets. Other receivers in the process
+# (tests' client peers, the bench's transcoding reference) keep aiortc's decoding worker.
+_ENCODED: weakref.WeakSet[asyncio.Queue] = weakref.WeakSet()
+_ORIGINAL_WORKER = rtcrtpreceiver.decoder_worker
+
+
+def mark_encoded(pc: Any) -> None:
+    """Make ``pc``'s receivers yield packets; call after ``setRemoteDescription``."""
+    for transceiver in pc.getTransceivers():
+        track = transceiver.receiver.track
+        if track is not None:
+            _ENCODED.add(track._queue)
+
+
+def dispatching_worker(
+    loop: asyncio.AbstractEventLoop,
+    input_q: queue.Queue,
+    output_q: asyncio.Queue,
+    decode_error: threading.Event,
+) -> None:
+    """Drop-in for ``decoder_worker``: encoded passthrough for marked tracks, else decode."""
+    if output_q in _ENCODED:
+        passthrough_worker(input_q, output_q, loop)
+    else:
+        _ORIGINAL_WORKER(loop, input_q, output_q, decode_error)
+
+
+def passthrough_worker(
+    input_q: queue.Queue, output_q: asyncio.Queue, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Forward each reassembled frame to the track as a packet; never decode."""
+    while True:
+        task = input_q.get()
+        if task is None:
+            asyncio.run_coroutine_threadsafe(output_q.put(None), loop)
+            break
+        codec, encoded_frame = task
+        kind = codec.mimeType.split("/")[0].lower()
+        name = codec.mimeType.split("/")[1].lower()
+        packet = wrap(name, kind, codec.clockRate, encoded_frame.data, encoded_frame.timestamp)
+        asyncio.run_coroutine_threadsafe(output_q.put(packet), loop)
+
+
+def install() -> None:
+    """Make every receiver created from now on yield encoded packets. Idempotent."""
+    if aiortc.__version__ != PINNED_AIORTC:
+        raise RuntimeError(
+            f"zerotrip's encoded relay is pinned to aiortc {PINNED_AIORTC}, "
+            f"found {aiortc.__version__}; re-run tests/inspect/test_aiortc_contract.py"
+        )
+    rtcrtpreceiver.decoder_worker = dispatching_worker  # type: ignore[assignment]
+
+
+def installed() -> bool:
+    return rtcrtpreceiver.decoder_worker is dispatching_worker
+
+
+async def request_keyframe(receiver: Any) -> bool:
+    """Send a PLI for every SSRC the receiver is hearing; False if none is known yet."""
+    sources = receiver.getSynchronizationSources()
+    for source in sources:
+        await receiver._send_rtcp_pli(source.source)
+    return bool(sources)
+
+
+def on_keyframe_request(sender: Any, callback: Any) -> None:
+    """Call ``callback()`` whenever the viewer behind ``sender`` asks for a keyframe (PLI/FIR).
+
+    The default only flags the sender's encoder, which packets never pass through.
+    """
+    sender._send_keyframe = callback

@@ -1,0 +1,98 @@
+"""Server-side peer connections: ICE configuration from settings, offer validation, codec
+preferences, and the two shapes of peer (the applicant publishes, the inspector subscribes)."""
+
+from __future__ import annotations
+
+import json
+import weakref
+from typing import Any
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
+from aiortc.sdp import SessionDescription
+
+from zerotrip.config import Settings
+from zerotrip.problems import InvalidInput, TooLarge
+
+# Every peer this process created, to prove none is left open (leak tests, health).
+OPEN_PEERS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
+VIDEO_ORDER = ("video/VP8", "video/H264")
+
+
+def ice_servers(settings: Settings) -> list[dict[str, Any]]:
+    """The configured STUN/TURN servers, as the browser's RTCPeerConnection takes them."""
+    try:
+        servers = json.loads(settings.live_ice_servers or "[]")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"ZEROTRIP_LIVE_ICE_SERVERS is not JSON: {exc}") from None
+    if not isinstance(servers, list):
+        raise ValueError("ZEROTRIP_LIVE_ICE_SERVERS must be a JSON list")
+    return servers
+
+
+def rtc_configuration(settings: Settings) -> RTCConfiguration:
+    servers = [
+        RTCIceServer(
+            urls=entry["urls"],
+            username=entry.get("username"),
+            credential=entry.get("credential"),
+        )
+        for entry in ice_servers(settings)
+    ]
+    policy = (
+        RTCIceTransportPolicy.RELAY if settings.live_ice_relay_only else RTCIceTransportPolicy.ALL
+    )
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+
+
+def new_peer(settings: Settings) -> RTCPeerConnection:
+    pc = RTCPeerConnection(rtc_configuration(settings))
+    OPEN_PEERS.add(pc)
+    return pc
+
+
+def open_peer_count() -> int:
+    return sum(1 for pc in list(OPEN_PEERS) if pc.connectionState != "closed")
+
+
+def validate_offer(sdp: str, max_bytes: int) -> RTCSessionDescription:
+    """Refuse an oversized or unparseable offer before aiortc acts on it."""
+    if len(sdp.encode("utf-8", "replace")) > max_bytes:
+        raise TooLarge(f"The SDP offer may be at most {max_bytes} bytes.")
+    if not sdp.startswith("v=0"):
+        raise InvalidInput("The SDP offer must start with 'v=0'.")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc raises ValueError, IndexError, KeyError... on bad SDP
+        raise InvalidInput(f"The SDP offer cannot be parsed ({type(exc).__name__}).") from None
+    kinds = [m.kind for m in parsed.media]
+    if not any(kind in ("audio", "video") for kind in kinds):
+        raise InvalidInput("The SDP offer has no audio or video.")
+    for media in parsed.media:
+        if media.kind in ("audio", "video") and (not media.ice.usernameFragment or not media.dtls):
+            raise InvalidInput("The SDP offer lacks ICE credentials or a DTLS fingerprint.")
+    return RTCSessionDescription(sdp=sdp, type="offer")
+
+
+def video_preferences(first: str | None = None) -> list[Any]:
+    """Video codecs in preference order: ``first`` (the publisher's codec) or VP8, then H.264."""
+    codecs = RTCRtpReceiver.getCapabilities("video").codecs
+    order = [f"video/{first.upper()}"] if first else list(VIDEO_ORDER)
+    ranked = [c for name in order for c in codecs if c.mimeType.lower() == name.lower()]
+    return ranked + [c for c in codecs if c.mimeType == "video/rtx"]
+
+
+def answer_codec(pc: RTCPeerConnection, kind: str) -> str | None:
+    """The codec the answer settled on for ``kind`` (the first one listed)."""
+    if pc.localDescription is None:
+        return None
+    for media in SessionDescription.parse(pc.localDescription.sdp).media:
+        if media.kind == kind and media.rtp.codecs and media.port:
+            return media.rtp.codecs[0].name.lower()
+    return None

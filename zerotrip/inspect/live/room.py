@@ -1,0 +1,402 @@
+"""One live session in memory: its two participants and their peers, the hubs that relay the
+applicant's camera and microphone and the inspector's voice, the recorder and the still grabber,
+and what each signalling message does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiortc import RTCPeerConnection
+from aiortc.mediastreams import MediaStreamTrack
+
+from zerotrip.cases.audit import Actor
+from zerotrip.inspect.live import booking
+from zerotrip.inspect.live.evidence import store_live_evidence
+from zerotrip.inspect.live.hub import Hub, HubTrack
+from zerotrip.inspect.live.passthrough import mark_encoded, on_keyframe_request
+from zerotrip.inspect.live.peers import answer_codec, new_peer, validate_offer, video_preferences
+from zerotrip.inspect.live.presence import distance_to_premises, new_challenge_code
+from zerotrip.inspect.live.recorder import Segment, SegmentRecorder
+from zerotrip.inspect.live.signalling import APPLICANT, INSPECTOR, Message
+from zerotrip.inspect.live.stills import StillGrabber
+from zerotrip.problems import Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from zerotrip.inspect.live.rooms import Rooms
+
+log = logging.getLogger("zerotrip.live")
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+SYSTEM = Actor.system("live session")
+
+
+@dataclass(eq=False)
+class Participant:
+    role: str
+    actor: Actor
+    staff_id: int | None
+    send: Send
+    pc: RTCPeerConnection | None = None
+    outgoing: list[HubTrack] = field(default_factory=list)
+    video_codec: str | None = None
+    gone: bool = False
+
+
+class Room:
+    def __init__(self, rooms: Rooms, live_id: int, case_id: int, premises: tuple[Any, Any]):
+        self.rooms = rooms
+        self.settings = rooms.settings
+        self.live_id = live_id
+        self.case_id = case_id
+        self.premises = premises
+        self.workdir = Path(self.settings.data_dir) / "live" / str(live_id)
+        self.video = Hub("video", f"{live_id}-camera")
+        self.mic = Hub("audio", f"{live_id}-mic")
+        self.voice = Hub("audio", f"{live_id}-voice")
+        self.discard = Hub("video", f"{live_id}-discard")  # what nobody should send, still read
+        self.recorder = SegmentRecorder(
+            workdir=self.workdir,
+            segment_seconds=self.settings.live_segment_seconds,
+            on_segment=self._store_segment,
+            request_keyframe=lambda: self.video.request_keyframe("recording", force=True),
+            audio_codec=lambda: self.mic.codec,
+        )
+        self.video.add_sink(self.recorder.write_video)
+        self.mic.add_sink(self.recorder.write_audio)
+        self.video.on_source_ended = self._camera_ended
+        self.stills = StillGrabber(self.video, self.settings.live_still_timeout_ms / 1000)
+        self.participants: dict[str, Participant] = {}
+        self.capabilities: dict[str, Any] = {}
+        self.still_latencies_ms: list[float] = []
+        self.closed = False
+        self._rejoin_timer: asyncio.Task[None] | None = None
+
+    # --- joining and leaving -------------------------------------------------------------
+
+    def other(self, role: str) -> Participant | None:
+        return self.participants.get(INSPECTOR if role == APPLICANT else APPLICANT)
+
+    async def admit(self, participant: Participant) -> dict[str, Any]:
+        current = self.participants.get(participant.role)
+        if current is not None and not current.gone:
+            raise Conflict(
+                f"The {participant.role} is already connected to this session elsewhere.",
+                code="already-connected",
+            )
+        self.participants[participant.role] = participant
+        other = self.other(participant.role)
+        live = await booking.joined(
+            self.rooms.db, self.live_id, participant.actor, participant.role,
+            other is not None, self.rooms.clock.now(),
+        )  # fmt: skip
+        if self._rejoin_timer is not None and len(self.participants) == 2:
+            self._rejoin_timer.cancel()
+            self._rejoin_timer = None
+        if other is not None:
+            await other.send({"type": "peer", "role": participant.role, "present": True})
+        if participant.role == INSPECTOR and self.capabilities:
+            await participant.send({"type": "capabilities", **self.capabilities})
+        return booking.view(live)
+
+    async def depart(self, participant: Participant, reason: str) -> None:
+        """A participant left, its socket closed or its connection failed: clean up, keep the
+        session open for a rejoin within the window."""
+        if participant.gone:
+            return
+        participant.gone = True
+        if self.participants.get(participant.role) is participant:
+            del self.participants[participant.role]
+        await self._close_peer(participant)
+        if participant.role == APPLICANT:
+            self.recorder.cut(f"applicant {reason}")
+        if self.closed:
+            return
+        window = timedelta(seconds=self.settings.live_rejoin_seconds)
+        until = self.rooms.clock.now() + window
+        other = self.other(participant.role)
+        await booking.left(
+            self.rooms.db, self.live_id, participant.actor, participant.role, reason,
+            other is not None, until,
+        )  # fmt: skip
+        if other is not None:
+            await other.send(
+                {"type": "peer", "role": participant.role, "present": False,
+                 "rejoin_until": until.isoformat()}
+            )  # fmt: skip
+        if not self.participants:
+            # Nobody is connected: hold the room (and its recording timeline) for a while.
+            if self._rejoin_timer is None or self._rejoin_timer.done():
+                self._rejoin_timer = asyncio.create_task(self._expire(window.total_seconds()))
+
+    async def _expire(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        if not self.participants and not self.closed:
+            await self.end("nobody rejoined", SYSTEM)
+
+    async def end(self, reason: str, actor: Actor) -> None:
+        live = await booking.end(self.rooms.db, self.live_id, actor, reason, self.rooms.clock.now())
+        await self.close(reason, state=live.state)
+
+    async def close(self, reason: str, state: str | None = None) -> None:
+        """Tear everything down and finalize the recording (end, shutdown, expiry)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._rejoin_timer is not None and self._rejoin_timer is not asyncio.current_task():
+            self._rejoin_timer.cancel()
+        for participant in list(self.participants.values()):
+            await participant.send({"type": "ended", "reason": reason, "state": state})
+            participant.gone = True
+            await self._close_peer(participant)
+        self.participants.clear()
+        self.stills.close()
+        await self.recorder.finalize(reason)
+        for hub in (self.video, self.mic, self.voice, self.discard):
+            hub.close()
+        self.rooms.forget(self)
+
+    async def _close_peer(self, participant: Participant) -> None:
+        for track in participant.outgoing:
+            track.stop()
+        participant.outgoing.clear()
+        pc, participant.pc = participant.pc, None
+        if pc is None:
+            return
+        for hub in (self.video, self.mic, self.voice, self.discard):
+            hub.detach(owner=pc)
+        await pc.close()
+
+    async def _camera_ended(self) -> None:
+        self.recorder.cut("camera track ended")
+
+    # --- media ---------------------------------------------------------------------------
+
+    async def negotiate(self, participant: Participant, sdp: str) -> dict[str, Any]:
+        offer = validate_offer(sdp, self.settings.live_max_sdp_bytes)
+        await self._close_peer(participant)  # a new offer replaces the previous connection
+        pc = new_peer(self.settings)
+        participant.pc = pc
+        queue = self.settings.live_queue_packets
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in ("failed", "closed") and participant.pc is pc:
+                await self.depart(participant, f"connection {pc.connectionState}")
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
+            if participant.role == APPLICANT:
+                target = self.video if track.kind == "video" else self.mic
+            else:
+                target = self.voice if track.kind == "audio" else self.discard
+            target.attach(track, receiver, owner=pc)  # read from the first packet on
+
+        if participant.role == APPLICANT:
+            pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
+                video_preferences()
+            )
+            voice = HubTrack(self.voice, queue)
+            participant.outgoing.append(voice)
+            pc.addTransceiver(voice, direction="sendrecv")
+        else:
+            camera = HubTrack(self.video, queue)
+            mic = HubTrack(self.mic, queue)
+            participant.outgoing += [camera, mic]
+            video_tx = pc.addTransceiver(camera, direction="sendonly")
+            video_tx.setCodecPreferences(video_preferences(self.video.codec))
+            on_keyframe_request(video_tx.sender, lambda: self.video.request_keyframe("viewer"))
+            pc.addTransceiver(mic, direction="sendrecv")
+        try:
+            await pc.setRemoteDescription(offer)
+            mark_encoded(pc)
+            await pc.setLocalDescription(await pc.createAnswer())
+        except Exception as exc:  # aiortc rejects unusable offers with assorted errors
+            await self._close_peer(participant)
+            raise InvalidInput(f"The offer cannot be answered: {exc}") from None
+        participant.video_codec = answer_codec(pc, "video")
+        if participant.role == APPLICANT:
+            self.recorder.start()
+            inspector = self.participants.get(INSPECTOR)
+            if inspector and inspector.video_codec not in (None, participant.video_codec):
+                await inspector.send({"type": "renegotiate", "codec": participant.video_codec})
+        return {"type": "answer", "sdp": pc.localDescription.sdp}
+
+    async def _store_segment(self, segment: Segment) -> None:
+        meta = {
+            "codec": segment.codec,
+            "width": segment.width,
+            "height": segment.height,
+            "duration_s": segment.duration_ms / 1000,
+            "frames": segment.frames,
+            "audio_packets": segment.audio_packets,
+            "segment": segment.index,
+            "closed_because": segment.reason,
+        }
+        try:
+            evidence = await store_live_evidence(
+                self.rooms.db, self.rooms.storage, self.settings,
+                case_id=self.case_id, checkpoint_id=None, path=segment.path,
+                origin="recording", actor=SYSTEM, live_session_id=self.live_id,
+                video_offset_ms=segment.start_offset_ms, meta=meta,
+            )  # fmt: skip
+            await booking.counted(
+                self.rooms.db, self.live_id, SYSTEM, "live.recording_finalized",
+                {"evidence": evidence.id, "sha256": evidence.sha256, **meta},
+                segments=1, recording_ms=segment.duration_ms,
+            )  # fmt: skip
+        except Exception:
+            log.exception(
+                "live %s: segment %s kept at %s", self.live_id, segment.index, segment.path
+            )
+            return
+        await asyncio.to_thread(segment.path.unlink, True)
+        inspector = self.participants.get(INSPECTOR)
+        if inspector is not None:
+            await inspector.send({"type": "recording", "evidence_id": evidence.id, **meta})
+
+    # --- messages ------------------------------------------------------------------------
+
+    async def handle(self, participant: Participant, message: Message) -> dict[str, Any] | None:
+        handler = getattr(self, f"on_{message.type}")
+        reply = await handler(participant, message)
+        if reply is not None and message.id is not None:
+            reply["reply_to"] = message.id
+        return reply
+
+    async def on_offer(self, participant: Participant, message: Any) -> dict[str, Any]:
+        return await self.negotiate(participant, message.sdp)
+
+    async def on_ping(self, participant: Participant, message: Message) -> dict[str, Any]:
+        return {"type": "pong"}
+
+    async def on_leave(self, participant: Participant, message: Message) -> dict[str, Any]:
+        await self.depart(participant, "left")
+        return {"type": "left"}
+
+    async def on_stats(self, participant: Participant, message: Any) -> dict[str, Any] | None:
+        other = self.other(participant.role)
+        if other is not None:
+            await other.send({"type": "peer_stats", "role": participant.role, **message.stats})
+        if participant.role == INSPECTOR:
+            return {"type": "server_stats", **self.server_stats()}
+        return None
+
+    def server_stats(self) -> dict[str, Any]:
+        video = self.video.stats
+        return {
+            "codec": self.video.codec,
+            "frames_in": video.packets_in,
+            "frames_out": video.packets_out,
+            "keyframes_in": video.keyframes_in,
+            "dropped": video.dropped,
+            "keyframe_requests": video.keyframe_requests,
+            "bytes_in": video.bytes_in,
+            "recording_segments": len(self.recorder.segments),
+        }
+
+    async def on_fix(self, participant: Participant, message: Any) -> None:
+        distance = distance_to_premises(message.lat, message.lon, *self.premises)
+        await booking.record_fix(
+            self.rooms.db, self.live_id, message.lat, message.lon, message.accuracy, distance
+        )
+        inspector = self.participants.get(INSPECTOR)
+        if inspector is not None:
+            await inspector.send(
+                {"type": "presence", "lat": message.lat, "lon": message.lon,
+                 "accuracy": message.accuracy, "distance_m": distance,
+                 "at": self.rooms.clock.now().isoformat()}
+            )  # fmt: skip
+
+    async def on_capabilities(self, participant: Participant, message: Any) -> None:
+        self.capabilities = message.model_dump(exclude={"type", "id"})
+        inspector = self.participants.get(INSPECTOR)
+        if inspector is not None:
+            await inspector.send({"type": "capabilities", **self.capabilities})
+
+    async def _to_applicant(self, payload: dict[str, Any]) -> Participant:
+        applicant = self.participants.get(APPLICANT)
+        if applicant is None:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        await applicant.send(payload)
+        return applicant
+
+    async def _to_inspector(self, payload: dict[str, Any]) -> None:
+        inspector = self.participants.get(INSPECTOR)
+        if inspector is not None:
+            await inspector.send(payload)
+
+    async def on_prompt(self, participant: Participant, message: Any) -> dict[str, Any]:
+        prompt_id = secrets.token_hex(6)
+        await self._to_applicant({"type": "prompt", "prompt_id": prompt_id, "text": message.text})
+        return {"type": "prompt_sent", "prompt_id": prompt_id}
+
+    async def on_prompt_shown(self, participant: Participant, message: Any) -> None:
+        await self._to_inspector({"type": "prompt_shown", "prompt_id": message.prompt_id})
+
+    async def on_control(self, participant: Participant, message: Any) -> dict[str, Any]:
+        supported = {
+            "switch_camera": bool(self.capabilities.get("switch_camera")),
+            "torch": bool(self.capabilities.get("torch")),
+            "zoom": bool(self.capabilities.get("zoom")),
+        }
+        if not supported[message.action]:
+            raise Conflict(f"The applicant's phone does not support {message.action}.")
+        await self._to_applicant(
+            {"type": "control", "action": message.action, "value": message.value}
+        )
+        return {"type": "control_sent", "action": message.action}
+
+    async def on_control_result(self, participant: Participant, message: Any) -> None:
+        await self._to_inspector({"type": "control_result", **message.model_dump(exclude={"type"})})
+
+    async def on_capture(self, participant: Participant, message: Any) -> dict[str, Any]:
+        return await self.rooms.capture_still(self, participant, message.checkpoint_id)
+
+    async def on_photo_request(self, participant: Participant, message: Any) -> dict[str, Any]:
+        await self.rooms.checkpoint(self.case_id, message.checkpoint_id)
+        await self._to_applicant(
+            {"type": "photo_request", "checkpoint_id": message.checkpoint_id,
+             "case_id": self.case_id, "session_id": self.live_id}
+        )  # fmt: skip
+        return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
+
+    async def on_photo_uploaded(self, participant: Participant, message: Any) -> None:
+        await self.rooms.evidence_of(self.case_id, message.evidence_id, message.checkpoint_id)
+        await self._to_inspector(
+            {"type": "photo", "evidence_id": message.evidence_id,
+             "checkpoint_id": message.checkpoint_id}
+        )  # fmt: skip
+
+    async def on_challenge(self, participant: Participant, message: Message) -> dict[str, Any]:
+        if APPLICANT not in self.participants:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        code = new_challenge_code()
+        offset = self.recorder.offset_ms(time.monotonic())
+        challenge = await booking.issue_challenge(
+            self.rooms.db, self.live_id, participant.actor, participant.staff_id, code, offset
+        )
+        await self._to_applicant({"type": "challenge", "code": code})
+        return {"type": "challenge_issued", "challenge_id": challenge.id, "code": code}
+
+    async def on_challenge_result(self, participant: Participant, message: Any) -> dict[str, Any]:
+        offset = self.recorder.offset_ms(time.monotonic())
+        challenge = await booking.answer_challenge(
+            self.rooms.db, self.live_id, participant.actor, message.challenge_id,
+            message.shown, offset,
+        )  # fmt: skip
+        with contextlib.suppress(Conflict):
+            await self._to_applicant({"type": "challenge_done", "result": challenge.result})
+        return {"type": "challenge_answered", "challenge_id": challenge.id,
+                "result": challenge.result}  # fmt: skip
+
+    async def on_end(self, participant: Participant, message: Message) -> None:
+        await self.end("ended by the inspector", participant.actor)

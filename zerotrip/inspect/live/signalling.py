@@ -1,0 +1,140 @@
+"""The WebSocket protocol of a live session: which messages each role may send, and their
+shapes. A message that is not JSON, too large, of an unknown type, of the other role, or badly
+shaped becomes a Problem that the socket answers with an ``error`` message (it never kills the
+session)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from zerotrip.problems import Forbidden, InvalidInput, MalformedBody, TooLarge
+
+APPLICANT = "applicant"
+INSPECTOR = "inspector"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    id: str | None = Field(default=None, max_length=64)  # echoed back in the reply
+
+
+class Offer(Message):
+    sdp: str = Field(min_length=1)
+
+
+class Fix(Message):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    accuracy: float = Field(ge=0, le=100_000)
+
+
+class Capabilities(Message):
+    switch_camera: bool = False
+    torch: bool = False
+    zoom: dict[str, float] | None = None  # {"min", "max", "step"}
+    take_photo: bool = False
+    facing: str = Field(default="", max_length=16)
+
+
+class Prompt(Message):
+    text: str = Field(min_length=1, max_length=300)
+
+
+class PromptShown(Message):
+    prompt_id: str = Field(max_length=64)
+
+
+class Control(Message):
+    action: Literal["switch_camera", "torch", "zoom"]
+    value: float | bool | None = None
+
+
+class ControlResult(Message):
+    action: str = Field(max_length=32)
+    ok: bool
+    detail: str = Field(default="", max_length=300)
+    value: float | bool | str | None = None
+
+
+class Capture(Message):
+    checkpoint_id: int = Field(ge=1)
+
+
+class PhotoRequest(Message):
+    checkpoint_id: int = Field(ge=1)
+
+
+class PhotoUploaded(Message):
+    checkpoint_id: int = Field(ge=1)
+    evidence_id: int = Field(ge=1)
+
+
+class ChallengeResult(Message):
+    challenge_id: int = Field(ge=1)
+    shown: bool
+
+
+class Stats(Message):
+    stats: dict[str, float | int | str | None]
+
+
+class Bare(Message):
+    pass
+
+
+# type -> (roles allowed to send it, shape)
+PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
+    "offer": (frozenset({APPLICANT, INSPECTOR}), Offer),
+    "stats": (frozenset({APPLICANT, INSPECTOR}), Stats),
+    "ping": (frozenset({APPLICANT, INSPECTOR}), Bare),
+    "leave": (frozenset({APPLICANT, INSPECTOR}), Bare),
+    "fix": (frozenset({APPLICANT}), Fix),
+    "capabilities": (frozenset({APPLICANT}), Capabilities),
+    "prompt_shown": (frozenset({APPLICANT}), PromptShown),
+    "control_result": (frozenset({APPLICANT}), ControlResult),
+    "photo_uploaded": (frozenset({APPLICANT}), PhotoUploaded),
+    "prompt": (frozenset({INSPECTOR}), Prompt),
+    "control": (frozenset({INSPECTOR}), Control),
+    "capture": (frozenset({INSPECTOR}), Capture),
+    "photo_request": (frozenset({INSPECTOR}), PhotoRequest),
+    "challenge": (frozenset({INSPECTOR}), Bare),
+    "challenge_result": (frozenset({INSPECTOR}), ChallengeResult),
+    "end": (frozenset({INSPECTOR}), Bare),
+}
+
+
+def parse(role: str, raw: str, max_bytes: int) -> Message:
+    if len(raw) > max_bytes:
+        raise TooLarge(f"A message may be at most {max_bytes} bytes.")
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"The message is not valid JSON ({exc}).") from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise InvalidInput("A message is a JSON object with a string 'type'.")
+    entry = PROTOCOL.get(data["type"])
+    if entry is None:
+        raise InvalidInput(f"Unknown message type {data['type'][:32]!r}.")
+    roles, shape = entry
+    if role not in roles:
+        raise Forbidden(f"The {role} cannot send {data['type']!r} messages.")
+    try:
+        return shape.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(message)"
+        raise InvalidInput(f"{data['type']}: {field}: {first['msg']}") from None
+
+
+def message_id(raw: str) -> str | None:
+    """Best effort: the ``id`` of a message that failed to parse, so the error can echo it."""
+    try:
+        data = json.loads(raw) if len(raw) < 1_000_000 else None
+    except json.JSONDecodeError:
+        return None
+    ident = data.get("id") if isinstance(data, dict) else None
+    return ident if isinstance(ident, str) and len(ident) <= 64 else None
