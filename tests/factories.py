@@ -62,3 +62,18 @@ async def act(
     resp = await client.post(f"/api/cases/{case_id}/actions/{action}", json=params, headers=headers)
     assert resp.status == 200, f"{action}: {resp.status} {await resp.text()}"
     return await resp.json()
+
+
+async def judge_all(
+    client: TestClient, case_id: int, headers: dict[str, str], verdict: str = "pass"
+) -> None:
+    """Give every checkpoint of the case the same verdict (the inspection result must agree)."""
+    resp = await client.get(f"/api/cases/{case_id}", headers=headers)
+    for cp in (await resp.json())["checkpoints"]:
+        if cp["verdict"] is not None:
+            continue
+        body = {"verdict": verdict, "comment": "" if verdict == "pass" else "见照片 see photo"}
+        resp = await client.post(
+            f"/api/cases/{case_id}/checkpoints/{cp['id']}/verdict", json=body, headers=headers
+        )
+        assert resp.status == 201, await resp.text()

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.factories import Staff, act, apply
+from tests.factories import Staff, act, apply, judge_all
 
 ALL_MATERIALS = {
     "food-business": [
@@ -46,5 +46,7 @@ async def walk(
     for action, who, extra in steps:
         if view["state"] == until:
             break
+        if action == "record_inspection":
+            await judge_all(client, cid, who.headers, "pass")
         view = await act(client, cid, action, who.headers, **extra)
     return view, token

@@ -64,6 +64,8 @@ class Settings:
     sms_secret: str = ""  # HMAC-SHA256 key shared with the gateway, both directions
     sms_timeout_s: float = 10.0
     notify_reminder_hours: int = 24  # how long before a booked inspection the reminder goes out
+    # Roles that see identity (远程核) evidence; others need a personal grant from an admin.
+    identity_roles: tuple[str, ...] = ("inspector", "admin")
     # --- mailing ---
     # Outbox worker: runs inside the app unless disabled (tests that drive it by hand).
     outbox_worker: bool = True
@@ -127,6 +129,11 @@ class Settings:
     live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe
     live_max_sdp_bytes: int = 16 * 1024
     live_max_sessions: int = 40  # concurrent rooms in this process
+    # --- review ---
+    annotation_max_bytes: int = 1024 * 1024  # one annotation save (freehand lines add up)
+    cjk_font: str = (
+        ""  # path to a Chinese-capable font ("path#face-index"); empty: found on the system
+    )
 
     log_level: str = "INFO"
 

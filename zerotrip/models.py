@@ -5,6 +5,7 @@ from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity.models import IdentityAccess
 from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
+from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
@@ -12,12 +13,14 @@ from zerotrip.ratings.models import Rating
 from zerotrip.tasks.models import StaffTask
 
 __all__ = [
+    "Annotation",
     "ApplicantLink",
     "AuditEvent",
     "CaptureNonce",
     "Case",
     "CaseMaterial",
     "CaseMetrics",
+    "Certificate",
     "Checkpoint",
     "Evidence",
     "IdentityAccess",
@@ -27,8 +30,10 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "Rating",
+    "Report",
     "StaffTask",
     "StaffToken",
     "StaffUser",
     "TrustVerdict",
+    "VerdictRecord",
 ]

@@ -9,7 +9,7 @@ import sys
 
 import sqlalchemy as sa
 
-from tests.factories import act, apply, make_staff
+from tests.factories import act, apply, judge_all, make_staff
 
 
 async def _walk(client, db):
@@ -18,6 +18,7 @@ async def _walk(client, db):
     case, _ = await apply(client)
     await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
     await act(client, case["id"], "start_inspection", inspector.headers)
+    await judge_all(client, case["id"], inspector.headers, "pass")
     await act(client, case["id"], "record_inspection", inspector.headers, result="pass")
     return case["id"], clerk
 
@@ -42,7 +43,7 @@ async def test_verifier_names_the_edited_event(client, db, settings):
     cid, clerk = await _walk(client, db)
     ok = await asyncio.to_thread(_cli, settings, str(cid))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "ok, 5 events" in ok.stdout
+    assert "ok, 11 events" in ok.stdout  # 5 steps and 6 checkpoint verdicts
 
     # Someone with database access quietly rewrites the pre-review's payload.
     async with db.transaction() as session:
@@ -76,7 +77,7 @@ async def test_deleting_the_last_event_is_caught(client, db):
     cid, clerk = await _walk(client, db)
     async with db.transaction() as session:
         await session.execute(
-            sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 5"), {"c": cid}
+            sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 11"), {"c": cid}
         )
     resp = await client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)
     verification = (await resp.json())["verification"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.factories import act, applicant_headers, apply, make_staff
+from tests.factories import act, applicant_headers, apply, judge_all, make_staff
 
 
 async def test_case_walks_from_submission_to_closed(client, db, clock):
@@ -31,6 +31,7 @@ async def test_case_walks_from_submission_to_closed(client, db, clock):
     assert statuses["business-licence"] == "received"
 
     await act(client, cid, "start_inspection", inspector.headers)
+    await judge_all(client, cid, inspector.headers, "pass")
     view = await act(client, cid, "record_inspection", inspector.headers, result="pass")
     assert view["state"] == "inspected"
 
@@ -128,6 +129,7 @@ async def test_rectification_pauses_the_clock(client, db, clock):
     view = await act(client, cid, "prereview", clerk.headers, outcome="accept")
     deadline = date.fromisoformat(view["deadline"])
     await act(client, cid, "start_inspection", inspector.headers)
+    await judge_all(client, cid, inspector.headers, "rectify")
     view = await act(client, cid, "record_inspection", inspector.headers, result="rectify")
     assert view["state"] == "rectifying" and view["clock"] == "paused"
     clock.advance(timedelta(days=7))  # a calendar week: five working days

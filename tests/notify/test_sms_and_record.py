@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.factories import act, applicant_headers, make_staff
+from tests.factories import act, applicant_headers, judge_all, make_staff
 from tests.notify.conftest import drain
 from tests.office_steps import walk
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
@@ -65,6 +65,7 @@ async def test_sms_goes_through_the_signed_gateway_and_reports_come_back_signed(
     async with office_client(notifier="sms", sms_gateway_url=url, sms_secret=SECRET) as client:
         clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
         case, _ = await walk(client, clerk, inspector, until="inspecting")
+        await judge_all(client, case["id"], inspector.headers, "rectify")
         await act(
             client,
             case["id"],

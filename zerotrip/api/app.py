@@ -25,10 +25,12 @@ from zerotrip.api.routes import (
     cases,
     dashboard,
     evidence,
+    identity,
     live,
     meta,
     notify,
     ratings,
+    review,
     tasks,
 )
 from zerotrip.api.routing import RouteTable, add_operations
@@ -38,6 +40,7 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
+from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
@@ -47,8 +50,8 @@ from zerotrip.outbox.worker import OutboxWorker
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
-ROUTE_TABLES += [evidence.routes, live.routes]
-ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes]
+ROUTE_TABLES += [evidence.routes, live.routes, review.routes]
+ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes, identity.routes]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
 # database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
@@ -86,6 +89,14 @@ def make_storage(settings: Settings) -> Storage:
     raise ValueError(f"unknown storage backend {settings.storage!r}")
 
 
+async def review_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Certificates are made inside the ``issue_certificate`` step while the app runs."""
+    fonts.configure(app[SETTINGS].cjk_font)
+    listener = certificate.install(app[STORAGE], app[SETTINGS].public_url)
+    yield
+    certificate.uninstall(listener)
+
+
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
     app = web.Application(
@@ -121,5 +132,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(outbox)
     app.cleanup_ctx.append(evidence_workers)
+    app.cleanup_ctx.append(review_ctx)
     live.setup(app)  # after the database: its shutdown finalizes recordings first
     return app

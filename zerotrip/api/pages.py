@@ -15,6 +15,7 @@ PAGES = {
     "/staff": "staff-cases.html",
     "/staff/cases/{case_id:\\d+}": "staff-case.html",
     "/a/{token}": "applicant.html",
+    "/verify/{code}": "verify.html",
 }
 
 

@@ -8,7 +8,7 @@ step either happens completely with its trace or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -132,6 +132,18 @@ def allowed_actions(state: str, role: str) -> list[str]:
     return [a.name for a in ACTIONS.values() if state in a.sources and role in a.roles]
 
 
+VERDICT_SEVERITY = {"pass": 0, "rectify": 1, "fail": 2}
+
+
+def inspection_outcome(verdicts: Iterable[str | None]) -> str | None:
+    """The result checkpoint verdicts imply (the worst: fail > rectify > pass); None if any is
+    missing or there are none."""
+    values = list(verdicts)
+    if not values or any(v not in VERDICT_SEVERITY for v in values):
+        return None
+    return max(values, key=lambda v: VERDICT_SEVERITY[str(v)])
+
+
 def _move(ctx: StepContext, target: CaseState) -> dict[str, Any]:
     before = ctx.case.state
     ctx.case.state = target
@@ -226,14 +238,34 @@ async def _start_inspection(ctx: StepContext) -> dict[str, Any]:
 )
 async def _record_inspection(ctx: StepContext) -> dict[str, Any]:
     p: InspectionResultParams = ctx.params
-    verdicts = [c.verdict for c in await checkpoints_of(ctx.session, ctx.case.id)]
-    if p.result == "pass" and any(v in {"fail", "rectify"} for v in verdicts):
-        raise InvalidInput("A checkpoint failed or needs rectification; the result cannot be pass.")
-    if p.result == "pass" and any(v is None for v in verdicts) and any(verdicts):
-        raise InvalidInput("Some checkpoints have no verdict yet.")
+    checkpoints = await checkpoints_of(ctx.session, ctx.case.id)
+    expected = inspection_outcome(c.verdict for c in checkpoints)
+    if expected is None:
+        raise InvalidInput(
+            "Every checkpoint needs a verdict before the result is recorded.",
+            missing=[c.code for c in checkpoints if c.verdict is None],
+        )
+    if p.result != expected:
+        raise InvalidInput(
+            f"The checkpoint verdicts make the result {expected!r}, not {p.result!r}.",
+            expected=expected,
+        )
     if p.result == "rectify":
+        # A new round for what did not pass: the applicant re-submits evidence for exactly these.
+        reopened = []
+        for cp in checkpoints:
+            if cp.verdict in ("fail", "rectify"):
+                cp.round += 1
+                cp.verdict, cp.verdict_by, cp.verdict_at = None, None, None
+                ctx.session.add(cp)
+                reopened.append({"checkpoint": cp.code, "round": cp.round})
         ctx.case.clock_paused_at = utcnow()
-        return {**_move(ctx, S.rectifying), "result": p.result, "comment": p.comment}
+        return {
+            **_move(ctx, S.rectifying),
+            "result": p.result,
+            "comment": p.comment,
+            "reopened": reopened,
+        }
     ctx.case.inspection_result = p.result
     return {**_move(ctx, S.inspected), "result": p.result, "comment": p.comment}
 
