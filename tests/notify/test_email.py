@@ -128,3 +128,47 @@ async def test_mail_server_down_retries_without_blocking_the_case(office_client,
         ).json()
         assert notes["items"][0]["status"] == "sent"
         assert notes["items"][0]["attempts"] == 2
+
+
+async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
+    office_client, db, clock
+):
+    inbox = Inbox()
+    server = await smtp_server(inbox)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with office_client(notifier="email", smtp_port=port) as client:
+            clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+            case, _ = await apply(client)
+            await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+            start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
+            resp = await client.post(
+                f"/api/cases/{case['id']}/live-sessions",
+                json={
+                    "slot_start": start.isoformat(),
+                    "slot_end": (start + timedelta(minutes=30)).isoformat(),
+                },
+                headers=inspector.headers,
+            )
+            assert resp.status == 201, await resp.text()
+            await drain(client)
+            subjects = [
+                str(email.header.make_header(email.header.decode_header(m["Subject"])))
+                for m in inbox.messages
+            ]
+            assert len(subjects) == 2 and "远程踏勘已预约" in subjects[1]
+            local = start.astimezone(clock.zone)
+            assert f"{local:%Y-%m-%d %H:%M}" in _text(inbox.messages[1])
+
+            clock.advance(timedelta(days=1))  # not yet a day before the slot
+            assert await drain(client) == 0
+            clock.advance(timedelta(days=1, hours=1))
+            assert await drain(client) == 1
+            reminder = inbox.messages[-1]
+            assert "踏勘提醒" in str(
+                email.header.make_header(email.header.decode_header(reminder["Subject"]))
+            )
+            assert "/a/zta_" in _text(reminder)
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -10,8 +10,9 @@ failed and lands on the staff task list (the outbox's dead letter).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -131,6 +132,33 @@ async def _queue_for_step(ctx: StepContext, topic: str, params: dict[str, Any]) 
         params,
         dedupe_key=f"{topic}:{ctx.case.id}:{ctx.case.audit_seq}",
     )
+
+
+async def queue_inspection_booked(
+    session: AsyncSession,
+    case: Case,
+    live: Any,
+    *,
+    reminder_hours: int,
+    zone: ZoneInfo,
+    now: datetime,
+) -> None:
+    """A booked live inspection: tell the applicant now, and remind them before the slot."""
+    start, end = live.slot_start.astimezone(zone), live.slot_end.astimezone(zone)
+    params = {"when": f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"}
+    await queue_notification(
+        session, case, "inspection.booked", params, dedupe_key=f"inspection.booked:{live.id}"
+    )
+    remind_at = live.slot_start - timedelta(hours=reminder_hours)
+    if remind_at > now:
+        await queue_notification(
+            session,
+            case,
+            "inspection.reminder",
+            params,
+            dedupe_key=f"inspection.reminder:{live.id}",
+            not_before=remind_at,
+        )
 
 
 LISTENERS = {
