@@ -15,6 +15,8 @@ PAGES = {
     "/staff": "staff-cases.html",
     "/staff/cases/{case_id:\\d+}": "staff-case.html",
     "/a/{token}": "applicant.html",
+    "/staff/dashboard": "staff-dashboard.html",
+    "/staff/rectifications": "staff-rectifications.html",
     "/verify/{code}": "verify.html",
 }
 

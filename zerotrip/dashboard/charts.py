@@ -6,6 +6,7 @@ labels (Chinese and English) from the figures.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,16 +27,13 @@ class Series:
     color: str
 
 
-def _nice_max(value: float) -> float:
+def _nice_step(value: float, whole: bool) -> float:
+    """A tick step of 1, 2 or 5 times a power of ten covering ``value`` (at least 1 for counts)."""
     if value <= 0:
-        return 1
-    step = 1.0
-    while step * 10 < value:
-        step *= 10
-    for mult in (1, 2, 2.5, 5, 10):
-        if step * mult >= value:
-            return step * mult
-    return step * 10
+        return 1.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    step = next(m * scale for m in (1, 2, 5, 10) if m * scale >= value)
+    return max(step, 1.0) if whole else step
 
 
 def _el(tag: str, text: str | None = None, **attrs: Any) -> str:
@@ -57,7 +55,9 @@ def bar_chart(
     """Grouped vertical bars; ``marker`` draws a dashed vertical line at a category position."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
-    top = _nice_max(max((v for s in series for v in s.values), default=0))
+    values = [v for s in series for v in s.values]
+    step = _nice_step(max(values, default=0) / 4, all(float(v).is_integer() for v in values))
+    top = step * 4
     slot = plot_w / max(1, len(categories))
     bar_w = max(1.0, slot * 0.8 / max(1, len(series)))
     parts = [
@@ -68,8 +68,8 @@ def bar_chart(
         _el("text", escape(title), x=LEFT, y=20, font_size=14, font_weight="bold"),
     ]
     for i in range(5):
-        value, y = top * i / 4, f"{base - plot_h * i / 4:.1f}"
-        label = f"{value:.0f}" if top >= 4 else f"{value:.2g}"
+        value, y = step * i, f"{base - plot_h * i / 4:.1f}"
+        label = f"{value:g}"
         parts.append(_el("line", x1=LEFT, x2=WIDTH - RIGHT, y1=y, y2=y, stroke="#e5e7eb"))
         parts.append(
             _el("text", label, x=LEFT - 6, y=float(y) + 4, text_anchor="end", fill="#475569")

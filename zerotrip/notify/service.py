@@ -245,6 +245,8 @@ class NotificationSender:
                     note.sent_at = utcnow()
                     note.provider_ref = ref[:128]
                 session.add(note)
+                if status == "recorded":
+                    return  # nothing left the office: the row is the record, the chain unchanged
                 append_event(
                     session,
                     case,
