@@ -78,6 +78,8 @@ class Settings:
     # Local courier simulator: 0 = staff advance orders by hand; N = one courier step every
     # (simulated hour / N), i.e. N times faster than a real courier.
     local_courier_speed: float = 0.0
+    # How long the applicant has to choose a pickup window before the next day's is booked.
+    pickup_choice_hours: float = 24.0
     # Shippo (reference adapter; shippo==3.9.0 SDK).
     shippo_api_key: str = ""
     shippo_api_version: str = "2018-02-08"

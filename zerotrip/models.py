@@ -6,6 +6,7 @@ from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity.models import IdentityAccess
 from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
 from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
+from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
@@ -22,12 +23,16 @@ __all__ = [
     "CaseMetrics",
     "Certificate",
     "Checkpoint",
+    "CourierOrder",
+    "DeliveryPreference",
     "Evidence",
     "IdentityAccess",
     "LiveChallenge",
     "LiveFix",
     "LiveSession",
     "Notification",
+    "InboundMessage",
+    "OrderEvent",
     "OutboxMessage",
     "Rating",
     "Report",

@@ -43,7 +43,9 @@ async def test_verifier_names_the_edited_event(client, db, settings):
     cid, clerk = await _walk(client, db)
     ok = await asyncio.to_thread(_cli, settings, str(cid))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "ok, 12 events" in ok.stdout  # 5 steps, 7 checkpoint verdicts (one: identity check)
+    # submitted, link, pre-review, mailing.order_created (paper originals), start, 7 checkpoint
+    # verdicts (one is the identity check), result
+    assert "ok, 13 events" in ok.stdout
 
     # Someone with database access quietly rewrites the pre-review's payload.
     async with db.transaction() as session:
@@ -110,7 +112,8 @@ async def test_concurrent_writers_do_not_fork_the_chain(client, db):
     audit = await resp.json()
     assert audit["verification"]["ok"] is True
     seqs = [e["seq"] for e in audit["events"]]
-    assert seqs == list(range(1, 3 + len(codes) + 1))
+    # submitted, link, prereview, mailing.order_created (pickup of paper originals), receipts
+    assert seqs == list(range(1, 4 + len(codes) + 1))
     # Each event links to the one before it: one chain, no fork.
     for prev, event in zip(audit["events"], audit["events"][1:], strict=False):
         assert event["prev_hash"] == prev["hash"]

@@ -39,7 +39,8 @@ async def test_figures_match_the_hand_computed_fixture(client, db):
         "live_sessions": 2,
         "average_live_minutes": 21.0,
     }
-    # Orders: A pickup + delivery, F delivery. Door to door: A 2 days, F half a day.
+    # Orders: A pickup + delivery, F delivery. Door to door: A 2 days between the courier's
+    # pickup and delivery scans; F (no scans) half a day from certificate to handover.
     assert fig["courier"] == {"orders": 3, "deliveries": 2, "average_delivery_days": 1.25}
     ratings = fig["ratings"]
     assert ratings["distribution"] == {

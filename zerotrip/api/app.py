@@ -27,6 +27,7 @@ from zerotrip.api.routes import (
     evidence,
     identity,
     live,
+    mailing,
     meta,
     notify,
     ratings,
@@ -50,12 +51,15 @@ from zerotrip.outbox.worker import OutboxWorker
 log = logging.getLogger("zerotrip")
 
 ROUTE_TABLES: list[RouteTable] = [meta.routes, accounts.routes, cases.routes, tasks.routes]
-ROUTE_TABLES += [evidence.routes, live.routes, review.routes]
+ROUTE_TABLES += [mailing.routes, evidence.routes, live.routes, review.routes]
 ROUTE_TABLES += [ratings.routes, dashboard.routes, notify.routes, identity.routes]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
 # database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
-OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [notify.setup_outbox]
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [
+    mailing.register_outbox,
+    notify.setup_outbox,
+]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -130,6 +134,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             await task
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(mailing.mailing_context)
     app.cleanup_ctx.append(outbox)
     app.cleanup_ctx.append(evidence_workers)
     app.cleanup_ctx.append(review_ctx)

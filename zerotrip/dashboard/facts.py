@@ -28,11 +28,8 @@ from zerotrip.dashboard.models import CaseMetrics
 # event is one edit here (and a failing test in tests/dashboard).
 LIVE_JOINED, LIVE_ENDED = "live.joined", "live.ended"  # payload: session, state
 PHOTO_RECEIVED = "evidence.received"  # payload origin: capture | gallery (not a live still)
-COURIER_ORDER_CREATED = (
-    "mailing.order_created",
-    "mailing.pickup_ordered",
-    "mailing.delivery_ordered",
-)
+COURIER_ORDER_CREATED = "mailing.order_created"
+COURIER_STATUS = "mailing.status"  # payload: order, kind (pickup | delivery), to
 
 
 @dataclass(frozen=True)
@@ -82,6 +79,8 @@ def derive(
     courier_orders = 0
     certificate_at: datetime | None = None
     delivery_days: float | None = None
+    door_from: datetime | None = None  # the courier's own scans, when a courier carried it
+    door_to: datetime | None = None
     for ev in events:
         kind, p = ev.kind, ev.payload
         if kind == "case.prereview" and p.get("to") == "accepted":
@@ -103,10 +102,17 @@ def derive(
                 delivery_days = (ev.at - certificate_at).total_seconds() / 86400
         elif kind in (LIVE_JOINED, LIVE_ENDED):
             live.see(ev)
-        elif kind in COURIER_ORDER_CREATED:
+        elif kind == COURIER_ORDER_CREATED:
             courier_orders += 1
+        elif kind == COURIER_STATUS and p.get("kind") == "delivery":
+            if p.get("to") == "picked_up":
+                door_from = door_from or ev.at
+            elif p.get("to") == "delivered":
+                door_to = ev.at
         elif kind == PHOTO_RECEIVED and p.get("origin") in ("capture", "gallery"):
             photos = True
+    if door_from is not None and door_to is not None:
+        delivery_days = (door_to - door_from).total_seconds() / 86400
     live_sessions, live_seconds = len(live.seconds), sum(live.seconds.values())
     handling = None
     if accepted_on is not None and decided_on is not None:

@@ -161,6 +161,24 @@ async def queue_inspection_booked(
         )
 
 
+async def queue_courier_pickup(
+    session: AsyncSession, case: Case, order: Any, *, zone: ZoneInfo
+) -> None:
+    """A courier booked to collect the paper materials: tell the applicant the window."""
+    start, end = getattr(order, "window_start", None), getattr(order, "window_end", None)
+    if start is not None and end is not None:
+        window = f"{start.astimezone(zone):%Y-%m-%d %H:%M}–{end.astimezone(zone):%H:%M}"
+    else:
+        window = f"({getattr(order, 'waybill', '') or '—'})"
+    await queue_notification(
+        session,
+        case,
+        "courier.pickup",
+        {"window": window, "waybill": getattr(order, "waybill", "")},
+        dedupe_key=f"courier.pickup:{order.id}",
+    )
+
+
 LISTENERS = {
     "prereview": _after_prereview,
     "record_inspection": _after_inspection,

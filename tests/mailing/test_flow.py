@@ -1,0 +1,231 @@
+"""A case from pre-review to delivered certificate on the local courier, through the API, and
+the applicant's choices (window, hand-in, self-collection)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.factories import act, applicant_headers, apply, make_staff
+from tests.mailing.conftest import drain
+from zerotrip.api.app import create_app
+
+
+async def _mailing(client, cid, headers):
+    resp = await client.get(f"/api/cases/{cid}/mailing", headers=headers)
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def _advance(client, order_id, status, headers):
+    resp = await client.post(
+        f"/api/mailing/orders/{order_id}/advance", json={"status": status}, headers=headers
+    )
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def walk_to_delivered(client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    inspector = await make_staff(db, "inspector")
+    case, token = await apply(client)
+    cid, me = case["id"], applicant_headers(token)
+    await act(client, cid, "prereview", clerk.headers, outcome="accept")
+
+    [pickup] = (await _mailing(client, cid, me))["orders"]
+    assert pickup["kind"] == "pickup" and pickup["status"] == "awaiting_choice"
+    assert pickup["can_choose"] is True
+    start = (clock.now() + timedelta(days=1)).replace(microsecond=0)
+    resp = await client.post(
+        f"/api/cases/{cid}/mailing/orders/{pickup['id']}/choice",
+        json={
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=3)).isoformat(),
+        },
+        headers=me,
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["status"] == "queued"
+    assert await drain(client) == 1
+    [pickup] = (await _mailing(client, cid, clerk.headers))["orders"]
+    assert pickup["status"] == "pickup_scheduled"
+    assert pickup["waybill"].startswith("LOCAL-")
+    for status in ("picked_up", "in_transit", "delivered"):
+        await _advance(client, pickup["id"], status, clerk.headers)
+    view = await (await client.get(f"/api/cases/{cid}", headers=clerk.headers)).json()
+    assert {m["code"]: m["status"] for m in view["materials"]}["application-form"] == "received"
+
+    await act(client, cid, "start_inspection", inspector.headers)
+    await act(client, cid, "record_inspection", inspector.headers, result="pass")
+    await act(client, cid, "approve", clerk.headers)
+    await act(client, cid, "issue_certificate", clerk.headers)
+    orders = (await _mailing(client, cid, clerk.headers))["orders"]
+    delivery = orders[1]
+    assert delivery["kind"] == "delivery" and delivery["status"] == "queued"
+    assert await drain(client) == 1
+    for status in ("picked_up", "in_transit", "out_for_delivery", "delivered"):
+        await _advance(client, delivery["id"], status, clerk.headers)
+    return cid, token, clerk
+
+
+async def test_case_goes_from_prereview_to_delivered_certificate(mail_client, db, clock):
+    cid, token, clerk = await walk_to_delivered(mail_client, db, clock)
+    view = await (await mail_client.get(f"/api/cases/{cid}", headers=clerk.headers)).json()
+    assert view["state"] == "delivered"
+
+    mine = await _mailing(mail_client, cid, applicant_headers(token))
+    assert [(o["kind"], o["status"]) for o in mine["orders"]] == [
+        ("pickup", "delivered"),
+        ("delivery", "delivered"),
+    ]
+    assert all(o["label_url"] is None and o["dispatch"] is None for o in mine["orders"])
+    times = [h["occurred_at"] for h in mine["orders"][1]["history"]]
+    assert times == sorted(times)
+
+    audit = await (await mail_client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)).json()
+    kinds = [e["kind"] for e in audit["events"]]
+    assert audit["verification"]["ok"] is True
+    assert kinds.count("mailing.order_created") == 2 and kinds.count("mailing.booked") == 2
+    assert kinds.count("mailing.status") == 7
+    system_steps = [e for e in audit["events"] if e["actor"]["kind"] == "system"]
+    assert {e["kind"] for e in system_steps} >= {"case.receive_materials", "case.mark_delivered"}
+
+
+async def test_hand_in_cancels_the_pickup_and_nothing_is_booked(mail_client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    case, token = await apply(mail_client)
+    await act(mail_client, case["id"], "prereview", clerk.headers, outcome="accept")
+    [order] = (await _mailing(mail_client, case["id"], applicant_headers(token)))["orders"]
+    resp = await mail_client.post(
+        f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
+        json={"hand_in": True},
+        headers=applicant_headers(token),
+    )
+    assert (await resp.json())["status"] == "cancelled"
+    clock.advance(timedelta(days=2))
+    await drain(mail_client)
+    [order] = (await _mailing(mail_client, case["id"], clerk.headers))["orders"]
+    assert order["status"] == "cancelled" and order["waybill"] is None
+    again = await mail_client.post(
+        f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
+        json={"hand_in": True},
+        headers=applicant_headers(token),
+    )
+    assert again.status == 409
+
+
+async def test_no_choice_in_time_books_the_next_days_window(mail_client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    case, _ = await apply(mail_client)
+    await act(mail_client, case["id"], "prereview", clerk.headers, outcome="accept")
+    assert await drain(mail_client) == 0  # the applicant still has time to choose
+    clock.advance(timedelta(hours=25))
+    assert await drain(mail_client) == 1
+    [order] = (await _mailing(mail_client, case["id"], clerk.headers))["orders"]
+    assert order["status"] == "pickup_scheduled" and order["window_start"]
+
+
+async def test_bad_choices_are_refused_clearly(mail_client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    case, token = await apply(mail_client)
+    me = applicant_headers(token)
+    await act(mail_client, case["id"], "prereview", clerk.headers, outcome="accept")
+    [order] = (await _mailing(mail_client, case["id"], me))["orders"]
+    url = f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice"
+    start = clock.now() + timedelta(days=1)
+    bad = [
+        {},
+        {"window_start": start.isoformat(), "window_end": start.isoformat()},
+        {
+            "window_start": (start - timedelta(days=3)).isoformat(),
+            "window_end": (start - timedelta(days=3) + timedelta(hours=2)).isoformat(),
+        },
+        {"window_start": "yesterday", "window_end": "today"},
+        {
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=2)).isoformat(),
+            "address": {"country": "China", "zip": "!!"},
+        },
+        {"surprise": 1},
+    ]
+    for body in bad:
+        resp = await mail_client.post(url, json=body, headers=me)
+        assert resp.status == 422, (body, await resp.text())
+        assert resp.content_type == "application/problem+json"
+    resp = await mail_client.post(
+        url, data=b"{nope", headers={**me, "Content-Type": "application/json"}
+    )
+    assert resp.status == 400
+    other, other_token = await apply(mail_client)
+    resp = await mail_client.post(
+        f"/api/cases/{other['id']}/mailing/orders/{order['id']}/choice",
+        json={"hand_in": True},
+        headers=applicant_headers(other_token),
+    )
+    assert resp.status == 404  # another case's order does not exist for this applicant
+    [order] = (await _mailing(mail_client, case["id"], me))["orders"]
+    assert order["status"] == "awaiting_choice"
+
+
+async def test_self_collection_creates_no_delivery_order(mail_client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    inspector = await make_staff(db, "inspector")
+    case, token = await apply(mail_client)
+    cid = case["id"]
+    resp = await mail_client.put(
+        f"/api/cases/{cid}/mailing/delivery-preference",
+        json={"method": "self_collect"},
+        headers=applicant_headers(token),
+    )
+    assert resp.status == 200
+    await act(mail_client, cid, "prereview", clerk.headers, outcome="accept")
+    await act(
+        mail_client,
+        cid,
+        "receive_materials",
+        clerk.headers,
+        codes=["application-form", "layout-plan"],
+    )
+    await act(mail_client, cid, "start_inspection", inspector.headers)
+    await act(mail_client, cid, "record_inspection", inspector.headers, result="pass")
+    await act(mail_client, cid, "approve", clerk.headers)
+    await act(mail_client, cid, "issue_certificate", clerk.headers)
+    kinds = [o["kind"] for o in (await _mailing(mail_client, cid, clerk.headers))["orders"]]
+    assert kinds == ["pickup"]
+    audit = await (await mail_client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)).json()
+    assert "mailing.self_collect" in [e["kind"] for e in audit["events"]]
+    resp = await mail_client.put(
+        f"/api/cases/{cid}/mailing/delivery-preference",
+        json={"method": "courier"},
+        headers=applicant_headers(token),
+    )
+    assert resp.status == 409
+
+
+async def test_the_app_runs_its_own_outbox_worker(settings, clock, db):
+    """With the worker on (the default), a chosen pickup is booked without anyone driving it."""
+    import asyncio
+
+    app = create_app(dataclasses.replace(settings, outbox_poll_s=0.05), clock=clock)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        clerk = await make_staff(db, "clerk")
+        case, token = await apply(client)
+        await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+        [order] = (await _mailing(client, case["id"], clerk.headers))["orders"]
+        start = (clock.now() + timedelta(days=1)).replace(microsecond=0)
+        await client.post(
+            f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
+            json={
+                "window_start": start.isoformat(),
+                "window_end": (start + timedelta(hours=2)).isoformat(),
+            },
+            headers=applicant_headers(token),
+        )
+        for _ in range(200):
+            [order] = (await _mailing(client, case["id"], clerk.headers))["orders"]
+            if order["status"] != "queued":
+                break
+            await asyncio.sleep(0.05)
+        assert order["status"] == "pickup_scheduled"

@@ -1,0 +1,170 @@
+"""The shippo 3.9.0 SDK, made safe to call from the event loop.
+
+The SDK is synchronous, built on ``requests``, and sends without a timeout; it raises one
+``SDKError`` for every HTTP failure, lets transport errors through raw, and can fail to parse a
+response AFTER the server acted (a label bought, then ``KeyError``). So:
+
+* every call runs in a bounded thread pool, off the event loop;
+* a ``requests.Session`` subclass injects ``(connect, read)`` timeouts into every send;
+* an after-success hook keeps the raw body per thread, so an id survives a parse error;
+* :func:`classify` turns each failure into the typed courier error that says what to do next,
+  with POSTs that may have acted treated as :class:`OutcomeUnknown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import requests
+import shippo
+from shippo._hooks.types import AfterSuccessContext, AfterSuccessHook
+from shippo.models import errors
+
+from zerotrip.mailing.interfaces import (
+    Configuration,
+    CourierError,
+    OutcomeUnknown,
+    Permanent,
+    RetryLater,
+)
+from zerotrip.mailing.shippo.settings import ShippoSettings
+
+T = TypeVar("T")
+
+
+class TimeoutSession(requests.Session):
+    """A Session whose every request has a timeout (the SDK passes none)."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+class CaptureRaw(AfterSuccessHook):
+    """Remembers the last raw 2xx body per thread and operation."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def after_success(
+        self, hook_ctx: AfterSuccessContext, response: requests.Response
+    ) -> requests.Response:
+        if not hasattr(self._local, "bodies"):
+            self._local.bodies = {}
+        self._local.bodies[hook_ctx.operation_id] = response.text
+        return response
+
+    def take(self, operation_id: str) -> str | None:
+        bodies = getattr(self._local, "bodies", {})
+        return bodies.pop(operation_id, None)
+
+    def clear(self) -> None:
+        self._local.bodies = {}
+
+
+def raw_object_id(raw: str | None) -> str | None:
+    """The ``object_id`` of a body the SDK could not parse, if it is there at all."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    value = data.get("object_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+PARSE_ERRORS = (KeyError, ValueError, AttributeError, TypeError)
+
+
+def classify(exc: BaseException, *, acted: bool) -> CourierError:
+    """Map an SDK / transport failure; ``acted``: the request may have changed state remotely."""
+    if isinstance(exc, CourierError):
+        return exc
+    if isinstance(exc, errors.SDKError):
+        code = exc.status_code
+        body = (exc.body or "")[:300]
+        if code == 401:
+            return Configuration(f"shippo refused the API key: {body}")
+        if code == 429:
+            return RetryLater(f"shippo rate limit: {body}", retry_after=_retry_after(exc))
+        if 400 <= code < 500:
+            return Permanent(f"shippo {code}: {body}")
+        if 200 <= code < 300:  # a 2xx it could not read (content type)
+            return (
+                OutcomeUnknown(f"shippo {code}, unreadable: {body}") if acted else RetryLater(body)
+            )
+        return OutcomeUnknown(f"shippo {code}: {body}") if acted else RetryLater(f"shippo {code}")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return RetryLater(f"shippo connect timeout: {exc}")  # never reached the server
+    if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
+        return OutcomeUnknown(f"shippo transport: {exc}") if acted else RetryLater(str(exc))
+    if isinstance(exc, PARSE_ERRORS):
+        msg = f"shippo response unreadable: {type(exc).__name__}: {str(exc)[:200]}"
+        return OutcomeUnknown(msg) if acted else RetryLater(msg)
+    return OutcomeUnknown(f"{type(exc).__name__}: {exc}") if acted else RetryLater(str(exc))
+
+
+def _retry_after(exc: errors.SDKError) -> float | None:
+    raw = exc.raw_response.headers.get("Retry-After") if exc.raw_response is not None else None
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None
+
+
+class ShippoProxy:
+    """One SDK client, a thread pool to run it in, and the raw-body capture."""
+
+    def __init__(self, config: ShippoSettings) -> None:
+        self.config = config
+        self.session = TimeoutSession(config.timeout)
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(4, config.threads))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.sdk = shippo.Shippo(
+            api_key_header=config.api_key,
+            shippo_api_version=config.api_version,
+            server_url=config.base_url,
+            client=self.session,
+        )
+        self.capture = CaptureRaw()
+        self.sdk.sdk_configuration.get_hooks().register_after_success_hook(self.capture)
+        self.pool = ThreadPoolExecutor(max_workers=config.threads, thread_name_prefix="shippo")
+
+    async def call(self, fn: Callable[[Any], T], *, acted: bool = False) -> T:
+        """Run ``fn(sdk)`` in the pool; failures come back as typed courier errors."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.pool, fn, self.sdk)
+        except Exception as exc:
+            raise classify(exc, acted=acted) from exc
+
+    async def call_capturing(
+        self, fn: Callable[[Any], T], operation_id: str
+    ) -> tuple[T | None, str | None, BaseException | None]:
+        """Run a state-changing call; on failure also return the raw body the server sent."""
+
+        def run(sdk: Any) -> tuple[T | None, str | None, BaseException | None]:
+            self.capture.clear()
+            try:
+                return fn(sdk), None, None
+            except Exception as exc:  # classified by the caller, with the raw body in hand
+                return None, self.capture.take(operation_id), exc
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, run, self.sdk)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
