@@ -9,6 +9,7 @@ the follow-up call. Every change writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -158,6 +159,31 @@ async def _finish_if_complete(session: AsyncSession, rating: Rating, now: dateti
             )
 
 
+async def _rectification_step(
+    session: AsyncSession,
+    rating_id: int,
+    kind: str,
+    change: Callable[[Rating], dict[str, Any]],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    """Apply one recorded step of a rectification under the case lock, with its audit event."""
+    rating = await _open_rectification(session, rating_id)
+    case = await lock_case(session, rating.case_id)
+    payload = change(rating)
+    await _finish_if_complete(session, rating, now)
+    session.add(rating)
+    append_event(
+        session,
+        case,
+        actor,
+        kind,
+        {"rating": rating.id, **payload, "state": rating.rectification_state},
+    )
+    return rating
+
+
 async def record_reply(
     session: AsyncSession,
     rating_id: int,
@@ -168,21 +194,14 @@ async def record_reply(
     now: datetime,
 ) -> Rating:
     """The office's written answer to the complaint (shown to the applicant)."""
-    rating = await _open_rectification(session, rating_id)
-    case = await lock_case(session, rating.case_id)
-    rating.reply = text
-    rating.replied_at = now
-    rating.replied_by = user.id
-    await _finish_if_complete(session, rating, now)
-    session.add(rating)
-    append_event(
-        session,
-        case,
-        actor,
-        "rating.replied",
-        {"rating": rating.id, "reply": text, "state": rating.rectification_state},
+
+    def change(rating: Rating) -> dict[str, Any]:
+        rating.reply, rating.replied_at, rating.replied_by = text, now, user.id
+        return {"reply": text}
+
+    return await _rectification_step(
+        session, rating_id, "rating.replied", change, actor=actor, now=now
     )
-    return rating
 
 
 async def record_call(
@@ -198,27 +217,15 @@ async def record_call(
     """The follow-up call (回访) to the applicant, reached or not."""
     if outcome not in {"reached", "unreachable"}:
         raise InvalidInput("outcome must be 'reached' or 'unreachable'.")
-    rating = await _open_rectification(session, rating_id)
-    case = await lock_case(session, rating.case_id)
-    rating.call_outcome = outcome
-    rating.call_note = note
-    rating.called_at = now
-    rating.called_by = user.id
-    await _finish_if_complete(session, rating, now)
-    session.add(rating)
-    append_event(
-        session,
-        case,
-        actor,
-        "rating.follow_up_call",
-        {
-            "rating": rating.id,
-            "outcome": outcome,
-            "note": note,
-            "state": rating.rectification_state,
-        },
+
+    def change(rating: Rating) -> dict[str, Any]:
+        rating.call_outcome, rating.call_note = outcome, note
+        rating.called_at, rating.called_by = now, user.id
+        return {"outcome": outcome, "note": note}
+
+    return await _rectification_step(
+        session, rating_id, "rating.follow_up_call", change, actor=actor, now=now
     )
-    return rating
 
 
 async def reassign(session: AsyncSession, rating_id: int, owner_id: int, *, actor: Actor) -> Rating:
