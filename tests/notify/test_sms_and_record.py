@@ -127,7 +127,10 @@ async def test_default_notifier_records_messages_for_staff_only(office_client, d
             ("certificate.issued", "record", "recorded"),
             ("delivery.handed_over", "record", "recorded"),
         ]
-        assert "食品经营许可" in notes[1]["text"] and "Food business licence" in notes[1]["text"]
+        assert (
+            "食品经营许可证已制证" in notes[1]["text"]
+            and "Food Business Licence" in notes[1]["text"]
+        )
         denied = await client.get(
             f"/api/cases/{case['id']}/notifications", headers=applicant_headers(token)
         )

@@ -104,3 +104,23 @@ async def test_applicant_rates_from_the_case_page(client, db):
     assert [(r["step"], r["level"]) for r in (await resp.json())["items"]] == [
         ("delivery", "satisfied")
     ]
+
+
+async def test_staff_case_page_shows_messages_and_ratings(client, db):
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    case, token = await walk(client, clerk, inspector)
+    from tests.factories import applicant_headers
+
+    await client.post(
+        f"/api/cases/{case['id']}/ratings",
+        json={"step": "delivery", "level": "dissatisfied", "comment": "证书邮寄慢"},
+        headers=applicant_headers(token),
+    )
+    base = str(client.make_url("")).rstrip("/")
+    async with chromium() as browser:
+        page = await staff_page(browser, base, "clerk", f"/staff/cases/{case['id']}")
+        await page.wait_for_selector("#messages-card tr[data-notification]")
+        await page.wait_for_selector("#ratings-card")
+        assert "不满意" in await page.text_content("#ratings-card")
+        await page.locator("#messages-card").screenshot(path=str(SHOTS / "staff-case-messages.png"))
+        assert await page.locator("#messages-card tr[data-notification]").count() >= 3

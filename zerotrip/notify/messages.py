@@ -62,8 +62,8 @@ TEMPLATES: dict[str, Template] = {
     "certificate.issued": Template(
         "许可证已制证（{reference}）",
         "Your certificate is issued ({reference})",
-        "{matter_zh}许可证已制证，将按您选择的方式送达。",
-        "Your {matter_en} certificate is issued and will be delivered as you chose.",
+        "{certificate_zh}已制证，将按您选择的方式送达。",
+        "Your {certificate_en} is issued and will be delivered as you chose.",
     ),
     "delivery.handed_over": Template(
         "许可证已送达（{reference}）",

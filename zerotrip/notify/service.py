@@ -108,7 +108,12 @@ async def _after_inspection(ctx: StepContext, payload: dict[str, Any]) -> None:
 
 
 async def _after_certificate(ctx: StepContext, payload: dict[str, Any]) -> None:
-    await _queue_for_step(ctx, "certificate.issued", _matter_names(ctx))
+    matter = ctx.catalogue.get(ctx.case.matter_code)
+    titles = {
+        "certificate_zh": matter.certificate_title_zh if matter else "许可证",
+        "certificate_en": matter.certificate_title_en if matter else "certificate",
+    }
+    await _queue_for_step(ctx, "certificate.issued", titles)
 
 
 _METHODS = {
