@@ -45,7 +45,7 @@ from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
-from zerotrip.notify import service as notify_service
+from zerotrip.notify import triggers as notify_triggers
 from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
@@ -114,7 +114,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[STORAGE] = make_storage(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     dashboard_facts.install(settings.timezone)
-    notify_service.install()
+    notify_triggers.install()
     pages.add_routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

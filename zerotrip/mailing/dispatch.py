@@ -31,7 +31,7 @@ from zerotrip.mailing.orders import (
     set_status,
 )
 from zerotrip.mailing.statuses import OrderStatus
-from zerotrip.notify.service import queue_courier_pickup
+from zerotrip.notify.triggers import queue_courier_pickup
 from zerotrip.outbox import errors as outbox_errors
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.worker import OutboxWorker

@@ -37,7 +37,7 @@ from zerotrip.inspect.live.peers import ice_servers
 from zerotrip.inspect.live.room import Participant
 from zerotrip.inspect.live.rooms import Rooms
 from zerotrip.media.models import Evidence
-from zerotrip.notify.service import queue_inspection_booked
+from zerotrip.notify.triggers import queue_inspection_booked
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
 
 log = logging.getLogger("zerotrip.live")
