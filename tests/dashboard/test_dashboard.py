@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
 
 from tests.dashboard.fixture import build
 from tests.factories import make_staff
 from tests.office_steps import walk
+from zerotrip.cases.catalogue import load_catalogue
+from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.dashboard.facts import rebuild_all
+from zerotrip.dashboard.models import CaseMetrics
 
 SPRING = "from=2026-03-01&to=2026-04-30"
 
@@ -130,3 +137,19 @@ async def test_closing_a_case_records_its_facts(client, db):
     assert fig["handling_days"]["histogram"] == [[0, 1]]
     assert fig["without_visit"]["count"] == 1
     assert fig["courier"]["deliveries"] == 1
+
+
+async def test_facts_can_be_derived_again_from_the_chains(client, db):
+    await build(db)
+    admin = await make_staff(db, "admin")
+    url = f"/api/dashboard?{SPRING}&matter=food-business"
+    before = await (await client.get(url, headers=admin.headers)).json()
+    async with db.transaction() as session:
+        await session.execute(sa.delete(CaseMetrics))
+    emptied = await (await client.get(url, headers=admin.headers)).json()
+    assert emptied["closed"] == 0
+    done = await rebuild_all(
+        db, catalogue=load_catalogue(), calendar=WorkingCalendar(), zone=ZoneInfo("Asia/Shanghai")
+    )
+    assert done == 7  # every closed or withdrawn case of the fixture
+    assert await (await client.get(url, headers=admin.headers)).json() == before

@@ -23,6 +23,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.lifecycle import StepContext, on_step
 from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.dashboard.models import CaseMetrics
+from zerotrip.db import Database
 
 # Event kinds written by the other domains that the facts depend on. Kept together so a renamed
 # event is one edit here (and a failing test in tests/dashboard).
@@ -182,3 +183,29 @@ def _install_once(action: str, listener: Any) -> None:
     if key not in _INSTALLED:
         _INSTALLED.add(key)
         on_step(action, listener)
+
+
+async def rebuild_all(
+    db: Database, *, catalogue: Catalogue, calendar: WorkingCalendar, zone: ZoneInfo
+) -> int:
+    """Derive the facts of every finished case again from its chain (after an upgrade, or to
+    check the stored rows); returns how many cases were done."""
+    done, last = 0, 0
+    while True:
+        async with db.transaction() as session:
+            batch = list(
+                (
+                    await session.exec(
+                        select(Case)
+                        .where(col(Case.closed_at).is_not(None), col(Case.id) > last)
+                        .order_by(col(Case.id))
+                        .limit(500)
+                    )
+                ).all()
+            )
+            for case in batch:
+                await record_facts(session, case, catalogue=catalogue, calendar=calendar, zone=zone)
+        if not batch:
+            return done
+        done += len(batch)
+        last = batch[-1].id or last
