@@ -125,6 +125,7 @@ def derive(
         outcome=outcome,
         submitted_at=case.submitted_at,
         closed_at=case.closed_at,
+        closed_month=f"{case.closed_at.astimezone(zone):%Y-%m}",
         accepted_on=accepted_on,
         decided_on=decided_on,
         limit_days=limit_days,

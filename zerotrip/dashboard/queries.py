@@ -95,112 +95,136 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
     return round(part / whole, 4) if part is not None and whole else None
 
 
-def _round(value: Any, digits: int = 2) -> float | None:
-    return None if value is None else round(float(value), digits)
-
-
 async def received_by_month(
     session: AsyncSession, period: Period, matter: str | None
-) -> tuple[int, list[tuple[str, int]]]:
-    months = period.months()
+) -> list[tuple[str, int]]:
+    """A count per month in one statement: one scalar subquery per month, each a range of the
+    covering index (no table reads, one round trip)."""
     sub = col(Case.submitted_at)
-    cols = [sa.func.count()] + [
-        sa.func.sum(sa.case((sa.and_(sub >= lo, sub < hi), 1), else_=0)) for _, lo, hi in months
+    months = period.months()
+    counts = [
+        sa.select(sa.func.count())
+        .where(_matter(col(Case.matter_code), matter), sub >= lo, sub < hi)
+        .scalar_subquery()
+        for _, lo, hi in months
     ]
-    row = (
-        await session.exec(
-            sa.select(*cols).where(_matter(col(Case.matter_code), matter), _in_period(sub, period))
+    row = (await session.exec(sa.select(*counts))).one()
+    return [(label, int(n or 0)) for (label, _, _), n in zip(months, row, strict=True)]
+
+
+@dataclass
+class _Totals:
+    """Partial aggregates of the facts rows, summed over the groups of one query."""
+
+    closed: int = 0
+    withdrawn: int = 0
+    no_visit: int = 0
+    decided: int = 0
+    days: int = 0
+    within: int = 0
+    limits: int = 0
+    photo: int = 0
+    live: int = 0
+    live_sessions: int = 0
+    live_minutes: float = 0.0
+    courier: int = 0
+    delivered: int = 0
+    delivery_days: float = 0.0
+
+
+async def _facts_totals(
+    session: AsyncSession, period: Period, matter: str | None
+) -> tuple[_Totals, dict[str, int], dict[int, int]]:
+    """One pass over the covering index: totals, closed per month, handling-days histogram."""
+    is_withdrawn = sa.case((M.outcome == "withdrawn", 1), else_=0)
+    one = sa.literal(1)
+    stmt = (
+        sa.select(
+            M.closed_month,
+            is_withdrawn,
+            M.handling_days,
+            sa.func.count(),
+            sa.func.sum(sa.case((col(M.visit).is_(False), one), else_=0)),
+            sa.func.sum(sa.case((col(M.within_limit).is_(True), one), else_=0)),
+            sa.func.sum(M.limit_days),
+            sa.func.sum(sa.case((M.inspection_mode == "photo", one), else_=0)),
+            sa.func.sum(sa.case((M.inspection_mode == "live", one), else_=0)),
+            sa.func.sum(M.live_sessions),
+            sa.func.sum(M.live_minutes),
+            sa.func.sum(M.courier_orders),
+            sa.func.count(M.delivery_days),
+            sa.func.sum(M.delivery_days),
         )
-    ).one()
-    return int(row[0]), [
-        (label, int(n or 0)) for (label, _, _), n in zip(months, row[1:], strict=True)
-    ]
+        .where(cohort_filter(period, matter))
+        .group_by(M.closed_month, is_withdrawn, M.handling_days)
+    )
+    t = _Totals()
+    months: dict[str, int] = {}
+    histogram: dict[int, int] = {}
+    for row in (await session.exec(stmt)).all():
+        month, withdrawn, days, n = row[0], row[1], row[2], int(row[3])
+        if withdrawn:
+            t.withdrawn += n
+            continue
+        t.closed += n
+        months[month] = months.get(month, 0) + n
+        t.no_visit += int(row[4] or 0)
+        if days is not None:
+            histogram[int(days)] = histogram.get(int(days), 0) + n
+            t.decided += n
+            t.days += int(days) * n
+            t.within += int(row[5] or 0)
+            t.limits += int(row[6] or 0)
+        t.photo += int(row[7] or 0)
+        t.live += int(row[8] or 0)
+        t.live_sessions += int(row[9] or 0)
+        t.live_minutes += float(row[10] or 0)
+        t.courier += int(row[11] or 0)
+        t.delivered += int(row[12] or 0)
+        t.delivery_days += float(row[13] or 0)
+    return t, months, histogram
+
+
+def _mean(total: float, count: int) -> float | None:
+    return round(total / count, 2) if count else None
 
 
 async def figures(session: AsyncSession, period: Period, matter: str | None) -> dict[str, Any]:
     """Every figure of the dashboard, as plain JSON-ready values."""
-    received, received_months = await received_by_month(session, period, matter)
-    handled = sa.and_(cohort_filter(period, matter), M.outcome != "withdrawn")
-    closed_at = col(M.closed_at)
-    months = period.months()
-    agg = (
-        await session.exec(
-            sa.select(
-                sa.func.count(),
-                sa.func.sum(sa.case((col(M.visit).is_(False), 1), else_=0)),
-                sa.func.count(M.handling_days),
-                sa.func.avg(M.handling_days),
-                sa.func.sum(sa.case((col(M.within_limit).is_(True), 1), else_=0)),
-                sa.func.avg(sa.case((col(M.handling_days).is_not(None), M.limit_days))),
-                sa.func.sum(sa.case((M.inspection_mode == "photo", 1), else_=0)),
-                sa.func.sum(sa.case((M.inspection_mode == "live", 1), else_=0)),
-                sa.func.sum(M.live_sessions),
-                sa.func.sum(M.live_minutes),
-                sa.func.sum(M.courier_orders),
-                sa.func.count(M.delivery_days),
-                sa.func.avg(M.delivery_days),
-                *[
-                    sa.func.sum(sa.case((sa.and_(closed_at >= lo, closed_at < hi), 1), else_=0))
-                    for _, lo, hi in months
-                ],
-            ).where(handled)
-        )
-    ).one()
-    (closed, no_visit, decided, avg_days, within, avg_limit, photo, live) = agg[:8]
-    (live_sessions, live_minutes, courier, delivered, avg_delivery) = agg[8:13]
-    closed_months = [int(n or 0) for n in agg[13:]]
-    withdrawn = (
-        await session.exec(
-            sa.select(sa.func.count()).where(
-                cohort_filter(period, matter), M.outcome == "withdrawn"
-            )
-        )
-    ).scalar_one()
-    histogram = [
-        (int(days), int(n))
-        for days, n in (
-            await session.exec(
-                sa.select(M.handling_days, sa.func.count())
-                .where(handled, col(M.handling_days).is_not(None))
-                .group_by(M.handling_days)
-            )
-        ).all()
-    ]
+    received_months = await received_by_month(session, period, matter)
+    t, closed_months, histogram = await _facts_totals(session, period, matter)
     ratings = await rating_figures(session, period, matter)
-    closed = int(closed or 0)
     return {
         "period": {"from": period.start, "to": period.end},
         "matter": matter,
-        "received": received,
-        "closed": closed,
-        "withdrawn": int(withdrawn or 0),
-        "without_visit": {"count": int(no_visit or 0), "share": _ratio(no_visit, closed)},
+        "received": sum(n for _, n in received_months),
+        "closed": t.closed,
+        "withdrawn": t.withdrawn,
+        "without_visit": {"count": t.no_visit, "share": _ratio(t.no_visit, t.closed)},
         "handling_days": {
-            "decided": int(decided or 0),
-            "average": _round(avg_days),
-            "p90": percentile(histogram, 0.9),
-            "statutory_limit": _round(avg_limit),
-            "within_limit": int(within or 0),
-            "within_limit_share": _ratio(within, decided),
-            "histogram": sorted(histogram),
+            "decided": t.decided,
+            "average": _mean(t.days, t.decided),
+            "p90": percentile(list(histogram.items()), 0.9),
+            "statutory_limit": _mean(t.limits, t.decided),
+            "within_limit": t.within,
+            "within_limit_share": _ratio(t.within, t.decided),
+            "histogram": sorted([d, n] for d, n in histogram.items()),
         },
         "inspections": {
-            "photo": int(photo or 0),
-            "live": int(live or 0),
-            "live_sessions": int(live_sessions or 0),
-            "average_live_minutes": _round(
-                float(live_minutes) / int(live_sessions) if live_sessions else None
-            ),
+            "photo": t.photo,
+            "live": t.live,
+            "live_sessions": t.live_sessions,
+            "average_live_minutes": _mean(t.live_minutes, t.live_sessions),
         },
         "courier": {
-            "orders": int(courier or 0),
-            "deliveries": int(delivered or 0),
-            "average_delivery_days": _round(avg_delivery),
+            "orders": t.courier,
+            "deliveries": t.delivered,
+            "average_delivery_days": _mean(t.delivery_days, t.delivered),
         },
         "ratings": ratings,
         "months": [
-            {"month": label, "received": r, "closed": c}
-            for (label, r), c in zip(received_months, closed_months, strict=True)
+            {"month": label, "received": r, "closed": closed_months.get(label, 0)}
+            for label, r in received_months
         ],
     }
 
@@ -208,35 +232,27 @@ async def figures(session: AsyncSession, period: Period, matter: str | None) -> 
 async def rating_figures(
     session: AsyncSession, period: Period, matter: str | None
 ) -> dict[str, Any]:
+    """Counts by level and rectification state, from one covering-index range."""
     created = col(Rating.created_at)
     where = sa.and_(_matter(col(Rating.matter_code), matter), _in_period(created, period))
-    by_level = dict(
-        (
-            await session.exec(
-                sa.select(Rating.level, sa.func.count()).where(where).group_by(Rating.level)
-            )
-        ).all()
+    stmt = (
+        sa.select(Rating.level, Rating.rectification_state, sa.func.count())
+        .where(where)
+        .group_by(Rating.level, Rating.rectification_state)
     )
-    rect = (
-        await session.exec(
-            sa.select(
-                sa.func.count(Rating.rectification_state),
-                sa.func.sum(sa.case((Rating.rectification_state == "done", 1), else_=0)),
-            ).where(where)
-        )
-    ).one()
+    by_level: dict[str, int] = {}
+    opened = done = 0
+    for level, state, n in (await session.exec(stmt)).all():
+        by_level[level] = by_level.get(level, 0) + int(n)
+        if state is not None:
+            opened += int(n)
+            done += int(n) if state == "done" else 0
     total = sum(by_level.values())
-    opened, done = int(rect[0] or 0), int(rect[1] or 0)
+    satisfied = ("very_satisfied", "satisfied", "basically_satisfied")
     return {
         "total": total,
-        "distribution": {lv.value: int(by_level.get(lv.value, 0)) for lv in RatingLevel},
-        "satisfied_share": _ratio(
-            sum(
-                int(by_level.get(v, 0))
-                for v in ("very_satisfied", "satisfied", "basically_satisfied")
-            ),
-            total,
-        ),
+        "distribution": {lv.value: by_level.get(lv.value, 0) for lv in RatingLevel},
+        "satisfied_share": _ratio(sum(by_level.get(v, 0) for v in satisfied), total),
         "rectifications": opened,
         "rectified": done,
         "rectification_rate": _ratio(done, opened),

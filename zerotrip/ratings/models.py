@@ -63,8 +63,11 @@ class Rating(SQLModel, table=True):
     __tablename__ = "ratings"
     __table_args__ = (
         sa.UniqueConstraint("case_id", "step", name="uq_ratings_case_step"),
-        sa.Index("ix_ratings_matter_created", "matter_code", "created_at"),
-        sa.Index("ix_ratings_created", "created_at"),
+        # Covering the dashboard's count by level and rectification state.
+        sa.Index(
+            "ix_ratings_matter_created", "matter_code", "created_at", "level", "rectification_state"
+        ),
+        sa.Index("ix_ratings_created", "created_at", "level", "rectification_state"),
         sa.Index("ix_ratings_rectification_open", "rectification_state", "due_date"),
     )
 
