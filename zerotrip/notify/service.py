@@ -33,6 +33,14 @@ from zerotrip.outbox.service import enqueue
 from zerotrip.problems import NotFound
 
 TOPIC = "notify.send"
+# The configured channel (``Settings.notifier``), set when the app starts: one office a process.
+_channel = {"name": "record"}
+
+
+def use_channel(name: str) -> None:
+    _channel["name"] = name
+
+
 SYSTEM = Actor.system("notifications")
 
 
@@ -54,18 +62,23 @@ async def queue_notification(
     if existing is not None:
         return existing
     subject, body = render(topic, {"reference": case.reference, **params})
+    offline = _channel["name"] == "record"
     note = Notification(
         case_id=case.id,
         topic=topic,
         dedupe_key=dedupe_key,
-        channel="pending",
+        channel="record" if offline else "pending",
+        status="recorded" if offline else "queued",
         subject=subject,
         body=body,
         created_at=utcnow(),
         not_before=not_before,
+        sent_at=utcnow() if offline else None,
     )
     session.add(note)
     await session.flush()
+    if offline:  # nothing leaves the office: the row in the case is the message
+        return note
     await enqueue(
         session,
         TOPIC,

@@ -19,6 +19,7 @@ from zerotrip.notify.service import (
     notification_view,
     notifications_of,
     record_delivery_report,
+    use_channel,
 )
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from zerotrip.outbox.worker import OutboxWorker
@@ -36,7 +37,9 @@ class DeliveryReport(BaseModel):
 
 def setup_outbox(worker: OutboxWorker, app: web.Application) -> None:
     settings = app[SETTINGS]
-    sender = NotificationSender(app[DB], settings, make_notifier(settings))
+    notifier = make_notifier(settings)
+    use_channel(notifier.channel)
+    sender = NotificationSender(app[DB], settings, notifier)
     worker.register(TOPIC, sender, on_dead=sender.on_dead)
 
 
