@@ -43,10 +43,12 @@ async def test_dashboard_page_shows_figures_and_charts(client, db):
         assert await page.text_content("[data-figure=p90] .value") == "12"
         charts = page.locator("img[data-chart]")
         assert await charts.count() == 4
-        loaded = "i => i.complete && i.naturalWidth > 0"
-        await page.wait_for_function(
-            f"[...document.querySelectorAll('img[data-chart]')].every({loaded})"
-        )
+        for n in range(4):  # each chart image has arrived and decoded (no eval under the CSP)
+            await charts.nth(n).wait_for()
+            for _ in range(300):
+                if await charts.nth(n).evaluate("i => i.complete && i.naturalWidth > 0"):
+                    break
+                await page.wait_for_timeout(100)
         shot = SHOTS / "dashboard.png"
         await page.screenshot(path=str(shot), full_page=True)
         chart_shot = SHOTS / "dashboard-handling.png"
