@@ -145,6 +145,27 @@ def _verify_bundle(path: str) -> int:
     return 1
 
 
+async def _rebuild_dashboard(settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from zerotrip.cases.catalogue import load_catalogue
+    from zerotrip.cases.deadlines import WorkingCalendar
+    from zerotrip.dashboard.facts import rebuild_all
+
+    db = Database(settings)
+    try:
+        count = await rebuild_all(
+            db,
+            catalogue=load_catalogue(),
+            calendar=WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays),
+            zone=ZoneInfo(settings.timezone),
+        )
+    finally:
+        await db.dispose()
+    print(f"dashboard facts derived again for {count} finished cases")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -171,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     check = bundle_sub.add_parser("verify", help="check a bundle offline; name what is wrong")
     check.add_argument("file")
+    dashboard = sub.add_parser("dashboard", help="service dashboard tools")
+    dash_sub = dashboard.add_subparsers(dest="dashboard_command", required=True)
+    dash_sub.add_parser("rebuild", help="derive every finished case's facts again from its chain")
     args = parser.parse_args(argv)
     if args.command == "bundle" and args.bundle_command == "verify":
         return _verify_bundle(args.file)
@@ -189,6 +213,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_export_bundle(settings, args.case_id, args.output, args.shared))
     if args.command == "user":
         return asyncio.run(_add_user(settings, args.username, args.name, args.role, args.password))
+    if args.command == "dashboard":
+        return asyncio.run(_rebuild_dashboard(settings))
     return 2
 
 

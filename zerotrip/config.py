@@ -62,6 +62,25 @@ class Settings:
     evidence_max_age_hours: int = 72  # oldest acceptable capture time before receipt
     evidence_site_radius_m: float = 150.0  # premises radius for the location check
     evidence_dhash_distance: int = 10  # dHash Hamming distance counted as "the same picture"
+    # --- office: ratings, dashboard, notifications, identity check ---
+    rating_rectification_working_days: int = 5  # a dissatisfied rating must be answered within
+    dashboard_max_days: int = 731  # longest period the dashboard accepts
+    notifier: str = (
+        "record"  # record | email | sms (record: only kept in the case, for offline use)
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_sender: str = "zerotrip@localhost"
+    smtp_timeout_s: float = 15.0
+    sms_gateway_url: str = ""  # receives signed JSON {to, text, reference}
+    sms_secret: str = ""  # HMAC-SHA256 key shared with the gateway, both directions
+    sms_timeout_s: float = 10.0
+    notify_reminder_hours: int = 24  # how long before a booked inspection the reminder goes out
+    # Roles that see identity (远程核) evidence; others need a personal grant from an admin.
+    identity_roles: tuple[str, ...] = ("inspector", "admin")
     # --- mailing ---
     # Outbox worker: runs inside the app unless disabled (tests that drive it by hand).
     outbox_worker: bool = True

@@ -43,7 +43,9 @@ async def test_verifier_names_the_edited_event(client, db, settings):
     cid, clerk = await _walk(client, db)
     ok = await asyncio.to_thread(_cli, settings, str(cid))
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "ok, 12 events" in ok.stdout  # 5 steps, 6 checkpoint verdicts, the pickup order
+    # submitted, link, pre-review, mailing.order_created (paper originals), start, 7 checkpoint
+    # verdicts (one is the identity check), result
+    assert "ok, 13 events" in ok.stdout
 
     # Someone with database access quietly rewrites the pre-review's payload.
     async with db.transaction() as session:
@@ -77,7 +79,11 @@ async def test_deleting_the_last_event_is_caught(client, db):
     cid, clerk = await _walk(client, db)
     async with db.transaction() as session:
         await session.execute(
-            sa.text("DELETE FROM audit_events WHERE case_id = :c AND seq = 12"), {"c": cid}
+            sa.text(
+                "DELETE FROM audit_events WHERE case_id = :c AND seq = "
+                "(SELECT MAX(seq) FROM audit_events WHERE case_id = :c)"
+            ),
+            {"c": cid},
         )
     resp = await client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)
     verification = (await resp.json())["verification"]

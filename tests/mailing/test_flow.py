@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.factories import act, applicant_headers, apply, make_staff
+from tests.factories import act, applicant_headers, apply, judge_all, make_staff
 from tests.mailing.conftest import drain
 from zerotrip.api.app import create_app
 
@@ -58,6 +58,7 @@ async def walk_to_delivered(client, db, clock):
     assert {m["code"]: m["status"] for m in view["materials"]}["application-form"] == "received"
 
     await act(client, cid, "start_inspection", inspector.headers)
+    await judge_all(client, cid, inspector.headers, "pass")
     await act(client, cid, "record_inspection", inspector.headers, result="pass")
     await act(client, cid, "approve", clerk.headers)
     await act(client, cid, "issue_certificate", clerk.headers)
@@ -189,6 +190,7 @@ async def test_self_collection_creates_no_delivery_order(mail_client, db, clock)
         codes=["application-form", "layout-plan"],
     )
     await act(mail_client, cid, "start_inspection", inspector.headers)
+    await judge_all(mail_client, cid, inspector.headers, "pass")
     await act(mail_client, cid, "record_inspection", inspector.headers, result="pass")
     await act(mail_client, cid, "approve", clerk.headers)
     await act(mail_client, cid, "issue_certificate", clerk.headers)

@@ -25,11 +25,15 @@ from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
     cases,
+    dashboard,
     evidence,
+    identity,
     live,
     mailing,
     mailing_callbacks,
     meta,
+    notify,
+    ratings,
     review,
     tasks,
 )
@@ -38,11 +42,13 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
+from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
 from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
+from zerotrip.notify import triggers as notify_triggers
 from zerotrip.outbox.worker import OutboxWorker
 
 log = logging.getLogger("zerotrip")
@@ -57,11 +63,18 @@ ROUTE_TABLES: list[RouteTable] = [
     mailing_callbacks.routes,
     review.routes,
     live.routes,
+    ratings.routes,
+    dashboard.routes,
+    notify.routes,
+    identity.routes,
 ]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the
 # database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
-OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [mailing.register_outbox]
+OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [
+    mailing.register_outbox,
+    notify.setup_outbox,
+]
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -116,6 +129,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[STORAGE] = make_storage(settings)
     app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
+    dashboard_facts.install(settings.timezone)
+    notify_triggers.install()
     pages.add_routes(app)
 
     async def database(app: web.Application) -> AsyncIterator[None]:

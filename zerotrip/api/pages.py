@@ -16,6 +16,8 @@ PAGES = {
     "/staff/cases/{case_id:\\d+}": "staff-case.html",
     "/staff/mailing": "staff-mailing.html",
     "/a/{token}": "applicant.html",
+    "/staff/dashboard": "staff-dashboard.html",
+    "/staff/rectifications": "staff-rectifications.html",
     "/verify/{code}": "verify.html",
 }
 

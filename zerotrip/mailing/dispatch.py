@@ -31,6 +31,7 @@ from zerotrip.mailing.orders import (
     set_status,
 )
 from zerotrip.mailing.statuses import OrderStatus
+from zerotrip.notify.triggers import queue_courier_pickup
 from zerotrip.outbox import errors as outbox_errors
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.worker import OutboxWorker
@@ -184,6 +185,8 @@ async def _record_booking(
                 "remote_id": booking.remote_id,
             },
         )
+        if order.kind == "pickup" and not booking.attention:  # tell the applicant when
+            await queue_courier_pickup(session, case, order, zone=mailing.clock.zone)
         if booking.attention:
             await open_task(
                 session,

@@ -27,6 +27,7 @@ from zerotrip.api.routes.evidence_views import (
     EVIDENCE_SCHEMA,
     evidence_view,
 )
+from zerotrip.api.routes.identity import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import append_event, utcnow
 from zerotrip.cases.models import CaseState, Checkpoint
@@ -234,7 +235,7 @@ async def list_evidence(request: web.Request) -> web.Response:
     async with request.app[DB].session() as session:
         await get_case(session, case_id)
         stmt = select(Evidence).where(Evidence.case_id == case_id)
-        if not principal.is_staff:
+        if not principal.is_staff or not await may_see_identity(request):
             stmt = stmt.where(col(Evidence.restricted).is_(False))
         rows = list((await session.exec(stmt.order_by(col(Evidence.id)))).all())
     verdicts = await _verdicts(request, [e.id or 0 for e in rows]) if principal.is_staff else {}
@@ -242,7 +243,7 @@ async def list_evidence(request: web.Request) -> web.Response:
     return reply({"items": items})
 
 
-async def _evidence_for(request: web.Request, *, staff_only: bool) -> Evidence:
+async def _evidence_for(request: web.Request, *, staff_only: bool, view: str) -> Evidence:
     principal = await resolve_principal(request)
     evidence_id = path_int(request, "evidence_id")
     async with request.app[DB].session() as session:
@@ -250,6 +251,7 @@ async def _evidence_for(request: web.Request, *, staff_only: bool) -> Evidence:
     if evidence is None:
         raise NotFound(f"No evidence {evidence_id}.")
     if principal.is_staff:
+        await guard_evidence(request, evidence, view)  # identity evidence: audited, by access
         return evidence
     if staff_only:
         raise Forbidden("Only office staff can open originals (they hold location data).")
@@ -283,7 +285,7 @@ def _rendition_route(kind: str, key_of: Callable[[str], str], summary: str) -> N
     """Register ``GET /api/evidence/{id}/<kind>`` for one derived copy (staff and applicant)."""
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        evidence = await _evidence_for(request, staff_only=False)
+        evidence = await _evidence_for(request, staff_only=False, view=kind)
         return await _serve(request, key_of(evidence.sha256), "image/jpeg")
 
     handler.__name__ = f"evidence_{kind}"
@@ -310,5 +312,6 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     errors=(401, 403, 404, 422),
 )
 async def evidence_original(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=True)
-    return await _serve(request, original_key(evidence.sha256), evidence.media_type)
+    evidence = await _evidence_for(request, staff_only=True, view="original")
+    response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
+    return response

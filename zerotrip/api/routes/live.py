@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from zerotrip.inspect.live.peers import ice_servers
 from zerotrip.inspect.live.room import Participant
 from zerotrip.inspect.live.rooms import Rooms
 from zerotrip.media.models import Evidence
+from zerotrip.notify.triggers import queue_inspection_booked
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
 
 log = logging.getLogger("zerotrip.live")
@@ -100,9 +102,16 @@ async def book_session(request: web.Request) -> web.Response:
     if body.slot_start.tzinfo is None or body.slot_end.tzinfo is None:
         raise InvalidInput("Give the slot times with a time zone offset.")
     assert principal.user is not None
+    clock = request.app[CLOCK]
+    notify = functools.partial(
+        queue_inspection_booked,
+        reminder_hours=request.app[SETTINGS].notify_reminder_hours,
+        zone=clock.zone,
+        now=clock.now(),
+    )
     live = await booking.book(
         request.app[DB], case_id, principal.actor, principal.user.id,
-        body.slot_start, body.slot_end, body.note, request.app[CLOCK].now(),
+        body.slot_start, body.slot_end, body.note, clock.now(), on_booked=notify,
     )  # fmt: skip
     return reply(_session_view(request, live), status=201)
 

@@ -19,6 +19,7 @@ from zerotrip.api.bodies import (
 )
 from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS, STORAGE
 from zerotrip.api.principal import authorize_case, require_role, resolve_principal
+from zerotrip.api.routes.identity import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import format_time
 from zerotrip.cases.store import checkpoints_of, get_case
@@ -67,9 +68,8 @@ async def _evidence(request: web.Request) -> Evidence:
         evidence = await session.get(Evidence, evidence_id)
     if evidence is None:
         raise NotFound(f"No evidence {evidence_id}.")
-    principal = await resolve_principal(request)
-    if evidence.restricted and principal.role not in ("inspector", "admin"):
-        raise NotFound(f"No evidence {evidence_id}.")
+    # Identity evidence: only staff with identity access, and every look is audited.
+    await guard_evidence(request, evidence, view=f"review-{request.path.rsplit('/', 1)[-1]}")
     return evidence
 
 
@@ -199,8 +199,7 @@ async def read_annotated_image(request: web.Request) -> web.Response:
 )
 async def read_review(request: web.Request) -> web.Response:
     case_id = path_int(request, "case_id")
-    principal = await resolve_principal(request)
-    see_restricted = principal.role in INSPECTORS
+    see_restricted = await may_see_identity(request)
     async with request.app[DB].session() as session:
         case = await get_case(session, case_id)
         entries = await case_evidence(session, case_id, shared=not see_restricted)
@@ -376,6 +375,7 @@ async def download_report(request: web.Request) -> web.Response:
     principal = await resolve_principal(request)
     authorize_case(principal, case_id)
     shared = parse_query(request, ReportQuery).shared or not principal.is_staff
+    shared = shared or not await may_see_identity(request)  # the full copy shows ID stills
     async with request.app[DB].session() as session:
         case = await get_case(session, case_id)
         report = await latest_report(session, case_id, shared=shared)

@@ -3,7 +3,7 @@ appends its audit event in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,7 +55,9 @@ async def book(
     slot_end: datetime,
     note: str,
     now: datetime,
+    on_booked: Callable[[AsyncSession, Case, LiveSession], Awaitable[None]] | None = None,
 ) -> LiveSession:
+    """Book a slot; ``on_booked`` runs in the same transaction (e.g. to notify the applicant)."""
     if slot_end <= slot_start or slot_end - slot_start > MAX_SLOT:
         raise InvalidInput("The slot must end after it starts and last at most 4 hours.")
     if slot_end <= now:
@@ -85,6 +87,8 @@ async def book(
                 "live.booked",
                 {"session": live.id, "slot_start": slot_start, "slot_end": slot_end},
             )
+            if on_booked is not None:
+                await on_booked(session, case, live)
             return live
 
     return await retry_on_conflict(attempt)

@@ -1,0 +1,111 @@
+"""Dashboard routes: the figures as JSON, each chart as SVG, and the rows behind them as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from zerotrip.api.bodies import parse_query, reply
+from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS
+from zerotrip.api.routing import RouteTable
+from zerotrip.dashboard.charts import CHARTS
+from zerotrip.dashboard.queries import ROW_COLUMNS, Period, figures, rows_query
+from zerotrip.problems import InvalidInput, NotFound
+
+routes = RouteTable("dashboard")
+
+
+class DashboardQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: date | None = Field(default=None, alias="from")
+    end: date | None = Field(default=None, alias="to")
+    matter: str | None = Field(default=None, max_length=64)
+
+
+def _period(request: web.Request) -> tuple[Period, str | None]:
+    q = parse_query(request, DashboardQuery)
+    clock, settings = request.app[CLOCK], request.app[SETTINGS]
+    end = q.end or clock.today()
+    start = q.start or end - timedelta(days=29)
+    if q.matter and request.app[CATALOGUE].get(q.matter) is None:
+        raise InvalidInput(f"Unknown matter {q.matter!r}.")
+    period = Period.checked(start, end, clock.zone, settings.dashboard_max_days)
+    return period, q.matter or None
+
+
+async def _figures(request: web.Request) -> dict[str, Any]:
+    period, matter = _period(request)
+    async with request.app[DB].session() as session:
+        return await figures(session, period, matter)
+
+
+@routes.get(
+    "/api/dashboard",
+    summary="Service figures for a period and matter (received, closed, timeliness, ratings…)",
+    audience="staff",
+    query=DashboardQuery,
+    response={"type": "object", "required": ["received", "closed", "handling_days", "ratings"]},
+    errors=(401, 403, 422),
+)
+async def read_dashboard(request: web.Request) -> web.Response:
+    return reply(await _figures(request))
+
+
+@routes.get(
+    "/api/dashboard/charts/{chart}.svg",
+    summary="One dashboard chart, drawn as SVG",
+    audience="staff",
+    query=DashboardQuery,
+    response_content_type="image/svg+xml",
+    response={"type": "string"},
+    errors=(401, 403, 404, 422),
+)
+async def read_chart(request: web.Request) -> web.Response:
+    draw = CHARTS.get(request.match_info["chart"])
+    if draw is None:
+        raise NotFound(f"No chart {request.match_info['chart']!r}; there are {sorted(CHARTS)}.")
+    svg = draw(await _figures(request))
+    return web.Response(
+        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
+
+
+@routes.get(
+    "/api/dashboard/rows.csv",
+    summary="The per-case rows behind the figures, as CSV",
+    audience="staff",
+    query=DashboardQuery,
+    response_content_type="text/csv",
+    response={"type": "string"},
+    errors=(401, 403, 422),
+)
+async def export_rows(request: web.Request) -> web.StreamResponse:
+    period, matter = _period(request)
+    name = f"zerotrip-{matter or 'all'}-{period.start}-{period.end}.csv"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        }
+    )
+    await response.prepare(request)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(ROW_COLUMNS)
+    async with request.app[DB].session() as session:
+        result = await session.stream(rows_query(period, matter))
+        async for chunk in result.partitions(1000):
+            for row in chunk:
+                writer.writerow(["" if v is None else v for v in row])
+            await response.write(buf.getvalue().encode("utf-8"))
+            buf.seek(0)
+            buf.truncate()
+    await response.write(buf.getvalue().encode("utf-8"))
+    await response.write_eof()
+    return response

@@ -1,0 +1,1 @@
+"""Remote identity check (远程核): restricted identity stills, who may see them, and the trace."""

@@ -1,0 +1,1 @@
+"""Telling applicants what happened on their case, by e-mail, SMS or only in the case record."""

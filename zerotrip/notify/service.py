@@ -1,0 +1,269 @@
+"""Queueing messages in the step's transaction and sending them from the outbox.
+
+A trigger (:mod:`zerotrip.notify.triggers`) writes the :class:`Notification` (rendered text,
+no credential) and an outbox message in the same transaction as the step, so the step never
+waits on a mail server and a message is never lost or sent for a step that rolled back. The
+outbox handler issues the message's link (once), sends through the configured
+:class:`Notifier`, and records the outcome in the case's audit chain. Failures retry with
+backoff; a message that keeps failing is marked failed and lands on the staff task list (the
+outbox's dead letter).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.models import Case
+from zerotrip.cases.store import lock_case
+from zerotrip.config import Settings
+from zerotrip.db import Database, retry_on_conflict
+from zerotrip.notify.interfaces import Notifier, OutgoingMessage
+from zerotrip.notify.links import case_url, issue_message_link
+from zerotrip.notify.messages import render
+from zerotrip.notify.models import Notification
+from zerotrip.notify.record import RecordNotifier
+from zerotrip.outbox.errors import Permanent
+from zerotrip.outbox.models import OutboxMessage
+from zerotrip.outbox.service import enqueue
+from zerotrip.problems import NotFound
+
+TOPIC = "notify.send"
+# The configured channel (``Settings.notifier``), set when the app starts: one office a process.
+_channel = {"name": "record"}
+
+
+def use_channel(name: str) -> None:
+    _channel["name"] = name
+
+
+SYSTEM = Actor.system("notifications")
+
+
+async def queue_notification(
+    session: AsyncSession,
+    case: Case,
+    topic: str,
+    params: dict[str, Any],
+    *,
+    dedupe_key: str,
+    not_before: datetime | None = None,
+) -> Notification:
+    """Queue one message about ``case`` inside the caller's transaction (other domains call this
+    too: the courier pickup window, an inspection booking and its reminder)."""
+    assert case.id is not None
+    existing = (
+        await session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key))
+    ).first()
+    if existing is not None:
+        return existing
+    subject, body = render(topic, {"reference": case.reference, **params})
+    offline = _channel["name"] == "record"
+    note = Notification(
+        case_id=case.id,
+        topic=topic,
+        dedupe_key=dedupe_key,
+        channel="record" if offline else "pending",
+        status="recorded" if offline else "queued",
+        subject=subject,
+        body=body,
+        created_at=utcnow(),
+        not_before=not_before,
+        sent_at=utcnow() if offline else None,
+    )
+    session.add(note)
+    await session.flush()
+    if offline:  # nothing leaves the office: the row in the case is the message
+        return note
+    await enqueue(
+        session,
+        TOPIC,
+        {"notification": note.id},
+        dedupe_key=f"notify:{note.id}",
+        case_id=case.id,
+        not_before=not_before,
+    )
+    return note
+
+
+def recipient(case: Case, channel: str) -> str:
+    return {"email": case.applicant_email, "sms": case.applicant_phone}.get(channel, "")
+
+
+class NotificationSender:
+    """The outbox handler for ``notify.send``: one app's database, settings and notifier."""
+
+    def __init__(self, db: Database, settings: Settings, notifier: Notifier) -> None:
+        self.db = db
+        self.settings = settings
+        self.notifier = notifier
+
+    async def _prepare(self, notification_id: int) -> tuple[Notification, str] | None:
+        """Fix channel, recipient and link once (first attempt); None when already sent."""
+
+        async def attempt() -> tuple[Notification, str] | None:
+            async with self.db.transaction() as session:
+                note = await session.get(Notification, notification_id)
+                if note is None:
+                    raise Permanent(f"Notification {notification_id} does not exist.")
+                if note.status in ("sent", "recorded"):
+                    return None
+                case = await lock_case(session, note.case_id)
+                if note.channel == "pending":
+                    await self._first_attempt(session, case, note)
+                note.attempts += 1
+                session.add(note)
+                return note, case.reference
+
+        return await retry_on_conflict(attempt)
+
+    async def _first_attempt(self, session: AsyncSession, case: Case, note: Notification) -> None:
+        """Choose channel and recipient; issue the message's link unless it is only recorded."""
+        assert note.id is not None and case.id is not None
+        channel = self.notifier.channel
+        note.recipient = recipient(case, channel)
+        note.channel = channel if note.recipient else "record"
+        if note.channel == "record":
+            return
+        link = await issue_message_link(
+            session,
+            case.id,
+            note.id,
+            secret_key=self.settings.secret_key,
+            now=utcnow(),
+            days=self.settings.applicant_link_days,
+        )
+        note.link_id = link.id
+        append_event(
+            session, case, SYSTEM, "link.issued", {"link": link.id, "notification": note.id}
+        )
+
+    async def _record(
+        self, notification_id: int, status: str, *, ref: str = "", error: str = ""
+    ) -> None:
+        async def attempt() -> None:
+            async with self.db.transaction() as session:
+                note = await session.get(Notification, notification_id)
+                assert note is not None
+                case = await lock_case(session, note.case_id)
+                note.status = status
+                note.last_error = error[:1000]
+                if status in ("sent", "recorded"):
+                    note.sent_at = utcnow()
+                    note.provider_ref = ref[:128]
+                session.add(note)
+                if status == "recorded":
+                    return  # nothing left the office: the row is the record, the chain unchanged
+                append_event(
+                    session,
+                    case,
+                    SYSTEM,
+                    f"notification.{status}",
+                    {
+                        "notification": note.id,
+                        "topic": note.topic,
+                        "channel": note.channel,
+                        "recipient": note.recipient,
+                        "error": error[:300],
+                    },
+                )
+
+        await retry_on_conflict(attempt)
+
+    async def __call__(self, msg: OutboxMessage) -> None:
+        notification_id = int(msg.payload["notification"])
+        prepared = await self._prepare(notification_id)
+        if prepared is None:
+            return
+        note, _reference = prepared
+        url = case_url(self.settings.public_url, self.settings.secret_key, notification_id)
+        outgoing = OutgoingMessage(
+            to=note.recipient,
+            subject=note.subject,
+            text=note.body.replace("{link}", url),
+            reference=f"zt-notification-{notification_id}",
+        )
+        notifier = self.notifier if note.channel == self.notifier.channel else RecordNotifier()
+        try:
+            sent = await notifier.send(outgoing)
+        except Exception as exc:
+            await self._note_error(notification_id, f"{type(exc).__name__}: {exc}")
+            raise
+        await self._record(notification_id, sent.status, ref=sent.provider_ref)
+
+    async def _note_error(self, notification_id: int, error: str) -> None:
+        """Keep the last failure visible to staff while the outbox retries."""
+
+        async def attempt() -> None:
+            async with self.db.transaction() as session:
+                row = await session.get(Notification, notification_id)
+                if row is not None:
+                    row.last_error = error[:1000]
+                    session.add(row)
+
+        await retry_on_conflict(attempt)
+
+    async def on_dead(self, session: AsyncSession, msg: OutboxMessage, error: str) -> None:
+        note = await session.get(Notification, int(msg.payload["notification"]))
+        if note is not None:
+            case = await lock_case(session, note.case_id)
+            note.status = "failed"
+            note.last_error = error[:1000]
+            session.add(note)
+            append_event(
+                session,
+                case,
+                SYSTEM,
+                "notification.failed",
+                {"notification": note.id, "topic": note.topic, "error": error[:300]},
+            )
+
+
+async def notifications_of(session: AsyncSession, case_id: int) -> list[Notification]:
+    rows = await session.exec(
+        select(Notification).where(Notification.case_id == case_id).order_by(col(Notification.id))
+    )
+    return list(rows.all())
+
+
+async def record_delivery_report(
+    session: AsyncSession, provider_ref: str, status: str
+) -> Notification:
+    """A gateway's (verified) report on an SMS: delivered, failed, …"""
+    note = (
+        await session.exec(select(Notification).where(Notification.provider_ref == provider_ref))
+    ).first()
+    if note is None or not provider_ref:
+        raise NotFound(f"No message with reference {provider_ref!r}.")
+    case = await lock_case(session, note.case_id)
+    note.delivery_status = status[:32]
+    session.add(note)
+    append_event(
+        session,
+        case,
+        Actor("system", "", "sms-gateway"),
+        "notification.delivery_report",
+        {"notification": note.id, "status": note.delivery_status},
+    )
+    return note
+
+
+def notification_view(note: Notification) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "topic": note.topic,
+        "channel": note.channel,
+        "recipient": note.recipient,
+        "subject": note.subject,
+        "text": note.body.replace("{link}", "/a/…"),
+        "status": note.status,
+        "attempts": note.attempts,
+        "last_error": note.last_error,
+        "delivery_status": note.delivery_status,
+        "created_at": note.created_at,
+        "sent_at": note.sent_at,
+    }

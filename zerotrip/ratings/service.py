@@ -1,0 +1,332 @@
+"""Rating a step of a case, and working through the rectification a dissatisfied rating opens.
+
+A rating is accepted only from the case's own applicant, once per step, and only after the step
+has happened (its lifecycle event is in the case's audit chain). A dissatisfied rating opens a
+rectification owned by the staff member who took the rated step (or the first administrator),
+due a configured number of working days later; it is done once the office has replied and made
+the follow-up call. Every change writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.accounts.models import Role, StaffUser
+from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.cases.models import AuditEvent
+from zerotrip.cases.store import lock_case
+from zerotrip.problems import Conflict, InvalidInput, NotFound
+from zerotrip.ratings.models import (
+    DISSATISFIED,
+    LEVEL_SCORE,
+    STEP_EVENT,
+    RatedStep,
+    Rating,
+    RatingLevel,
+)
+from zerotrip.tasks.models import StaffTask
+from zerotrip.tasks.service import close_task, open_task
+
+RECTIFICATION_TASK = "rating.rectification"
+
+
+@dataclass(frozen=True)
+class RectificationPolicy:
+    working_days: int
+    calendar: WorkingCalendar
+    zone: ZoneInfo
+
+    def end_of(self, day: date) -> datetime:
+        """The last moment of ``day`` in the office's time zone: when the task falls due."""
+        return datetime.combine(day + timedelta(days=1), time(0), self.zone).astimezone(UTC)
+
+
+async def _step_event(session: AsyncSession, case_id: int, step: RatedStep) -> AuditEvent | None:
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case_id, AuditEvent.kind == STEP_EVENT[step])
+        .order_by(col(AuditEvent.seq).desc())
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def _default_owner(session: AsyncSession, step_event: AuditEvent) -> int | None:
+    """Whoever took the rated step answers for it; failing that, the first administrator."""
+    if step_event.actor_kind == "staff" and step_event.actor_id.isdigit():
+        user = await session.get(StaffUser, int(step_event.actor_id))
+        if user is not None and user.active:
+            return user.id
+    stmt = (
+        select(StaffUser.id)
+        .where(StaffUser.role == Role.admin, col(StaffUser.active).is_(True))
+        .order_by(col(StaffUser.id))
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def rate(
+    session: AsyncSession,
+    case_id: int,
+    step: RatedStep,
+    level: RatingLevel,
+    comment: str,
+    *,
+    actor: Actor,
+    link_id: int | None,
+    now: datetime,
+    today: date,
+    policy: RectificationPolicy,
+) -> Rating:
+    case = await lock_case(session, case_id)
+    event = await _step_event(session, case_id, step)
+    if event is None:
+        raise Conflict(
+            f"The {step.value} step has not happened yet, so it cannot be rated.", step=step.value
+        )
+    existing = await session.exec(
+        select(Rating.id).where(Rating.case_id == case_id, Rating.step == step)
+    )
+    if existing.first() is not None:
+        raise Conflict(f"The {step.value} step has already been rated.", step=step.value)
+    rating = Rating(
+        case_id=case_id,
+        matter_code=case.matter_code,
+        step=step,
+        level=level,
+        score=LEVEL_SCORE[level],
+        comment=comment,
+        created_at=now,
+        link_id=link_id,
+    )
+    payload: dict[str, Any] = {"step": step.value, "level": level.value, "comment": comment}
+    if level in DISSATISFIED:
+        rating.rectification_state = "open"
+        rating.owner_id = await _default_owner(session, event)
+        rating.due_date = policy.calendar.add_working_days(today, policy.working_days)
+        task = await open_task(
+            session,
+            kind=RECTIFICATION_TASK,
+            title=f"整改 Rectify: {case.reference} rated {step.value} {level.value}",
+            detail=comment,
+            case_id=case_id,
+            owner_id=rating.owner_id,
+            due_at=policy.end_of(rating.due_date),
+        )
+        rating.task_id = task.id
+        payload["rectification"] = {
+            "owner": rating.owner_id,
+            "due_date": rating.due_date,
+            "task": task.id,
+        }
+    session.add(rating)
+    await session.flush()
+    payload["rating"] = rating.id
+    append_event(session, case, actor, "rating.submitted", payload)
+    return rating
+
+
+async def _open_rectification(session: AsyncSession, rating_id: int) -> Rating:
+    rating = await session.get(Rating, rating_id)
+    if rating is None or rating.rectification_state is None:
+        raise NotFound(f"No rectification for rating {rating_id}.")
+    if rating.rectification_state == "done":
+        raise Conflict("This rectification is already done.")
+    return rating
+
+
+async def _finish_if_complete(session: AsyncSession, rating: Rating, now: datetime) -> None:
+    """Done once answered and followed up; the staff task closes with it."""
+    if rating.replied_at is not None and rating.called_at is not None:
+        rating.rectification_state = "done"
+        rating.done_at = now
+        if rating.task_id is not None:
+            await close_task(
+                session,
+                rating.task_id,
+                resolution=f"{rating.call_outcome}: {rating.reply}",
+                now=now,
+            )
+
+
+async def _rectification_step(
+    session: AsyncSession,
+    rating_id: int,
+    kind: str,
+    change: Callable[[Rating], dict[str, Any]],
+    *,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    """Apply one recorded step of a rectification under the case lock, with its audit event."""
+    rating = await _open_rectification(session, rating_id)
+    case = await lock_case(session, rating.case_id)
+    payload = change(rating)
+    await _finish_if_complete(session, rating, now)
+    session.add(rating)
+    append_event(
+        session,
+        case,
+        actor,
+        kind,
+        {"rating": rating.id, **payload, "state": rating.rectification_state},
+    )
+    return rating
+
+
+async def record_reply(
+    session: AsyncSession,
+    rating_id: int,
+    text: str,
+    *,
+    user: StaffUser,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    """The office's written answer to the complaint (shown to the applicant)."""
+
+    def change(rating: Rating) -> dict[str, Any]:
+        rating.reply, rating.replied_at, rating.replied_by = text, now, user.id
+        return {"reply": text}
+
+    return await _rectification_step(
+        session, rating_id, "rating.replied", change, actor=actor, now=now
+    )
+
+
+async def record_call(
+    session: AsyncSession,
+    rating_id: int,
+    outcome: str,
+    note: str,
+    *,
+    user: StaffUser,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    """The follow-up call (回访) to the applicant, reached or not."""
+    if outcome not in {"reached", "unreachable"}:
+        raise InvalidInput("outcome must be 'reached' or 'unreachable'.")
+
+    def change(rating: Rating) -> dict[str, Any]:
+        rating.call_outcome, rating.call_note = outcome, note
+        rating.called_at, rating.called_by = now, user.id
+        return {"outcome": outcome, "note": note}
+
+    return await _rectification_step(
+        session, rating_id, "rating.follow_up_call", change, actor=actor, now=now
+    )
+
+
+async def reassign(session: AsyncSession, rating_id: int, owner_id: int, *, actor: Actor) -> Rating:
+    rating = await _open_rectification(session, rating_id)
+    owner = await session.get(StaffUser, owner_id)
+    if owner is None or not owner.active:
+        raise InvalidInput(f"No active staff member {owner_id}.")
+    case = await lock_case(session, rating.case_id)
+    rating.owner_id = owner_id
+    session.add(rating)
+    if rating.task_id is not None:
+        task = await session.get(StaffTask, rating.task_id)
+        if task is not None:
+            task.owner_id = owner_id
+            session.add(task)
+    append_event(
+        session, case, actor, "rating.reassigned", {"rating": rating.id, "owner": owner_id}
+    )
+    return rating
+
+
+async def ratings_of_case(session: AsyncSession, case_id: int) -> list[Rating]:
+    rows = await session.exec(
+        select(Rating).where(Rating.case_id == case_id).order_by(col(Rating.id))
+    )
+    return list(rows.all())
+
+
+async def list_rectifications(
+    session: AsyncSession,
+    *,
+    today: date,
+    state: str | None = "open",
+    owner_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[Rating]]:
+    """Rectifications, overdue ones first, then by due date."""
+    conds: list[Any] = [col(Rating.rectification_state).is_not(None)]
+    if state:
+        conds.append(Rating.rectification_state == state)
+    if owner_id is not None:
+        conds.append(Rating.owner_id == owner_id)
+    overdue_first = sa.case(
+        (sa.and_(Rating.rectification_state == "open", col(Rating.due_date) < today), 0), else_=1
+    )
+    stmt = (
+        select(Rating)
+        .where(*conds)
+        .order_by(overdue_first, col(Rating.due_date), col(Rating.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    items = list((await session.exec(stmt)).all())
+    total = (await session.exec(select(sa.func.count()).select_from(Rating).where(*conds))).one()
+    return int(total), items
+
+
+def is_overdue(rating: Rating, today: date) -> bool:
+    return (
+        rating.rectification_state == "open"
+        and rating.due_date is not None
+        and rating.due_date < today
+    )
+
+
+def rating_view(rating: Rating, today: date, *, for_applicant: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": rating.id,
+        "case_id": rating.case_id,
+        "step": rating.step,
+        "level": rating.level,
+        "score": rating.score,
+        "comment": rating.comment,
+        "created_at": rating.created_at,
+        "reply": rating.reply,
+        "replied_at": rating.replied_at,
+    }
+    if rating.rectification_state is not None and not for_applicant:
+        view["rectification"] = {
+            "state": rating.rectification_state,
+            "owner_id": rating.owner_id,
+            "due_date": rating.due_date,
+            "overdue": is_overdue(rating, today),
+            "task_id": rating.task_id,
+            "call_outcome": rating.call_outcome,
+            "call_note": rating.call_note,
+            "called_at": rating.called_at,
+            "done_at": rating.done_at,
+        }
+    return view
+
+
+async def rateable_steps(session: AsyncSession, case_id: int) -> list[str]:
+    """Steps that have happened on the case and are not rated yet."""
+    kinds = {v: k for k, v in STEP_EVENT.items()}
+    happened = await session.exec(
+        select(AuditEvent.kind)
+        .where(AuditEvent.case_id == case_id, col(AuditEvent.kind).in_(list(kinds)))
+        .distinct()
+    )
+    rated = set((await session.exec(select(Rating.step).where(Rating.case_id == case_id))).all())
+    done = {kinds[k] for k in happened.all()}
+    return [s.value for s in RatedStep if s in done and s.value not in rated]
