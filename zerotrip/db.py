@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -111,10 +112,14 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        # WAL is a property of the file: switching needs a brief exclusive lock, which a second
+        # connection opening while another writes would fail to get, so only switch once.
+        cur.execute("PRAGMA journal_mode")
+        if str(cur.fetchone()[0]).lower() != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=15000")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -135,5 +140,10 @@ def alembic_config(settings: Settings) -> Config:
 def migrate(settings: Settings, revision: str = "heads") -> None:
     """Bring the schema to ``revision``. Blocking: call it before the loop starts or in a thread."""
     if settings.is_sqlite:
-        Path(settings.database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(settings.database_url.split("///", 1)[1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets readers run beside the one writer; it is kept in the file, so set it here,
+        # before any of the service's connections open.
+        with contextlib.closing(sqlite3.connect(path, timeout=15)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
     command.upgrade(alembic_config(settings), revision)

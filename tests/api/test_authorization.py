@@ -67,6 +67,8 @@ def expected_status(op: Operation, role: str) -> int | None:
         return 401  # no staff or applicant credential stands in for the caller's signature
     if role == "anonymous":
         return 401
+    if op.audience == "signed_in":
+        return THROUGH
     applicant = role.startswith("applicant")
     if op.audience == "applicant":
         return THROUGH if applicant else 403

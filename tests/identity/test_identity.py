@@ -7,13 +7,13 @@ import io
 import zipfile
 
 from PIL import Image
-from zerotrip.inspect.live.evidence import store_live_evidence
 
 from tests.factories import applicant_headers, make_staff
 from tests.office_steps import walk
 from zerotrip.api.keys import STORAGE
 from zerotrip.cases.audit import Actor
 from zerotrip.inspect.bundle import export_bundle
+from zerotrip.media.ingest import ingest_file
 
 
 def _jpeg(tmp_path, name: str, colour: tuple[int, int, int]):
@@ -34,12 +34,12 @@ async def _case_with_identity_still(client, db, settings, tmp_path):
     ).json()
     assert "identity" not in [c["code"] for c in mine["checkpoints"]]
     actor = Actor("staff", "2", "Inspector (inspector)")
-    still = await store_live_evidence(
+    still = await ingest_file(
         db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=identity["id"],
         path=_jpeg(tmp_path, "id.jpg", (200, 30, 30)), origin="live_still", actor=actor,
         restricted=identity["restricted"],
     )  # fmt: skip
-    photo = await store_live_evidence(
+    photo = await ingest_file(
         db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=shopfront["id"],
         path=_jpeg(tmp_path, "shop.jpg", (30, 200, 30)), origin="live_still", actor=actor,
     )  # fmt: skip

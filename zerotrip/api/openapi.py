@@ -24,6 +24,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 _AUDIENCE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "public": [],
     "signed": [],
+    "signed_in": [{"staffBearer": []}, {"staffCookie": []}, {"applicantLink": []}],
     "staff": [{"staffBearer": []}, {"staffCookie": []}],
     "admin": [{"staffBearer": []}, {"staffCookie": []}],
     "applicant": [{"applicantLink": []}],
@@ -96,14 +97,13 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
             }
             for name in names
         ]
-        responses: dict[str, Any] = {
-            str(op.status): {
-                "description": "OK",
-                "content": {
-                    op.response_content_type: {"schema": _schema(op.response or {}, components)}
-                },
-            }
+        success = {
+            "description": "OK",
+            "content": {
+                op.response_content_type: {"schema": _schema(op.response or {}, components)}
+            },
         }
+        responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}
         for status in sorted(set(op.errors) | implied_errors(op, names) | {500}):
             responses[str(status)] = {
                 "description": "Problem",

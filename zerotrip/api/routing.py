@@ -16,6 +16,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 AUDIENCES = (
     "public",
     "signed",  # machine callers proving themselves by a signature or token the handler checks
+    "signed_in",  # any staff member or applicant link, whichever case
     "staff",
     "admin",
     "applicant",
@@ -36,6 +37,7 @@ class Operation:
     query: type[BaseModel] | None = None
     response: dict[str, Any] | type[BaseModel] | None = None
     status: int = 200
+    also: tuple[int, ...] = ()  # other success statuses with the same body (e.g. 200 on a retry)
     errors: tuple[int, ...] = ()
     roles: tuple[str, ...] = ()  # staff routes only some roles may use (others get 403)
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # default: id or text

@@ -151,6 +151,7 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     body_content_type="application/octet-stream",
     response=EVIDENCE_SCHEMA,
     status=201,
+    also=(200,),  # a retry of the same capture returns the evidence already stored
     errors=(401, 403, 404, 409, 410, 413, 415, 422),
     extra={
         "description": __doc__,

@@ -211,15 +211,13 @@ async def get_still(request: web.Request) -> web.StreamResponse:
 @routes.get(
     "/api/live/connectivity",
     summary="Readiness check: a round trip, optionally carrying some bytes to time a download",
-    audience="case",
+    audience="signed_in",
     query=ConnectivityQuery,
     response={"type": "string", "format": "binary"},
     response_content_type="application/octet-stream",
     errors=(401, 422),
 )
 async def connectivity(request: web.Request) -> web.Response:
-    if (await resolve_principal(request)).kind == "anonymous":
-        raise Unauthenticated("Open the link the office sent you.")
     query = parse_query(request, ConnectivityQuery)
     return web.Response(body=os.urandom(query.bytes), content_type="application/octet-stream")
 
@@ -282,6 +280,17 @@ def _check_origin(request: web.Request) -> None:
         raise Forbidden("This page may not open a live session.")
 
 
+@routes.get(
+    "/api/live/sessions/{session_id}/ws",
+    summary=(
+        "WebSocket for one participant: signalling, prompts and control. The first message "
+        "carries the credential (browsers cannot set headers on a WebSocket)"
+    ),
+    audience="public",
+    response={"description": "Switching Protocols to a WebSocket"},
+    status=101,
+    errors=(400, 401, 403, 404, 409, 410, 422),
+)
 async def session_socket(request: web.Request) -> web.StreamResponse:
     """``GET /api/live/sessions/{session_id}/ws``: the participant's signalling channel."""
     settings = request.app[SETTINGS]
@@ -383,7 +392,6 @@ def _page(name: str) -> Any:
 
 def setup(app: web.Application) -> None:
     """Register what the RouteTable does not describe: the socket, the pages, the rooms."""
-    app.router.add_get(r"/api/live/sessions/{session_id:\d+}/ws", session_socket)
     app.router.add_get(r"/a/{token}/live/{session_id:\d+}", _page("live-applicant.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}", _page("live-console.html"))
     app.cleanup_ctx.append(_rooms_ctx)

@@ -65,7 +65,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 @routes.post(
     "/api/notify/sms/callback",
     summary="Delivery report from the SMS gateway (HMAC-signed)",
-    audience="public",
+    audience="signed",
     body=DeliveryReport,
     response={"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
     errors=(400, 401, 404, 413, 422),

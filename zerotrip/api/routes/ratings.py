@@ -224,6 +224,7 @@ async def record_follow_up_call(request: web.Request) -> web.Response:
     "/api/ratings/{rating_id}/owner",
     summary="Hand a rectification to another staff member",
     audience="staff",
+    roles=("clerk", "admin"),
     body=OwnerBody,
     response=RATING_SCHEMA,
     errors=(400, 401, 403, 404, 409, 413, 422),
