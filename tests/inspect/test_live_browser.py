@@ -14,6 +14,7 @@ import av
 import pytest
 from PIL import Image, ImageStat
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD
 from tests.inspect.live_helpers import booked_session, evidence_of, until
 from zerotrip.api.keys import STORAGE
@@ -22,16 +23,6 @@ from zerotrip.api.routes.live import ROOMS
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 PREMISES = (30.2741, 120.1551)
 FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 15}
@@ -42,7 +33,9 @@ async def browser():
     if shutil.which(CHROMIUM) is None:
         pytest.skip("chromium is not installed")
     async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        chromium = await pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         await chromium.close()
 

@@ -11,18 +11,11 @@ import pytest
 from PIL import Image, ImageChops
 from playwright.async_api import async_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD, act
 from tests.inspect.review_helpers import add_evidence, inspecting_case, photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "/tmp/zerotrip-review-shots"))
 
 
@@ -56,7 +49,7 @@ async def test_inspector_annotates_judges_signs_and_applicant_downloads(
     base = str(client.make_url("")).rstrip("/")
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             staff = await browser.new_context(viewport={"width": 1280, "height": 900})
             page = await staff.new_page()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD, apply, make_staff
 from tests.media import samples
 from zerotrip.media.models import Evidence
@@ -17,16 +18,6 @@ from zerotrip.media.models import Evidence
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 FIX = {"latitude": samples.PREMISES[0] + 0.0003, "longitude": samples.PREMISES[1], "accuracy": 20}
 
@@ -41,7 +32,9 @@ def chromium_path() -> str:
 @pytest.fixture
 async def browser(chromium_path):
     async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=chromium_path, args=ARGS, headless=True)
+        chromium = await pw.chromium.launch(
+            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         await chromium.close()
 
