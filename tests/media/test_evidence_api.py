@@ -7,6 +7,7 @@ temporary upload, no partial file in storage.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import random
 import time
@@ -185,8 +186,9 @@ async def test_bad_files_are_refused_cleanly(client, db, settings, name):
     await _nothing_stored(settings, db)
 
 
-async def test_garbage_and_cyclic_exif_are_flagged_not_refused(client, db):
-    """The pixels are fine, so the photo is kept; the unreadable EXIF is a finding, never a 500."""
+async def test_garbage_and_cyclic_exif_are_refused(client, db, settings):
+    """A camera never writes an unreadable EXIF block: such a file is damaged or crafted, and is
+    refused with a 422 naming the reason, never a 500, with nothing half-stored."""
     case, checkpoint, headers = await _setup(client)
     rng = random.Random(7)
     garbage = b"Exif\x00\x00" + bytes(rng.randrange(256) for _ in range(3000))
@@ -197,21 +199,15 @@ async def test_garbage_and_cyclic_exif_are_flagged_not_refused(client, db):
         + b"\x69\x87\x04\x00\x01\x00\x00\x00\x08\x00\x00\x00"
         + b"\x08\x00\x00\x00"
     )
-    staff = await make_staff(db, "inspector")
     for seed, blob in ((21, garbage), (22, cyclic)):
-        im = samples.picture(seed=seed)
-        import io
-
         out = io.BytesIO()
-        im.save(out, "JPEG", exif=blob)
+        samples.picture(seed=seed).save(out, "JPEG", exif=blob)
         resp = await _upload(client, case["id"], checkpoint, headers, out.getvalue())
-        assert resp.status == 201, await resp.text()
-    items = (
-        await (await client.get(f"/api/cases/{case['id']}/evidence", headers=staff.headers)).json()
-    )["items"]
-    assert len(items) == 2
-    for item in items:
-        assert item["verdict"]["verdict"] in ("needs_review", "inconsistent")
+        assert resp.status == 422, await resp.text()
+        assert resp.content_type == "application/problem+json"
+        body = await resp.json()
+        assert body["code"] == "exif_unreadable" and "EXIF" in body["detail"]
+    await _nothing_stored(settings, db)
 
 
 async def test_upload_beyond_the_size_cap_is_413(settings, db, clock):

@@ -24,7 +24,15 @@ from zerotrip.media.exif import capture_facts, read_exif
 from zerotrip.media.worker import AnalysisPool, Limits
 
 pytestmark = pytest.mark.slow
-KNOWN_REFUSALS = {"pixel_limit", "undecodable", "no_video", "timeout", "crashed", "memory_limit"}
+KNOWN_REFUSALS = {
+    "pixel_limit",
+    "undecodable",
+    "no_video",
+    "timeout",
+    "crashed",
+    "memory_limit",
+    "exif_unreadable",
+}
 
 
 @functools.cache

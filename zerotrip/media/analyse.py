@@ -4,8 +4,8 @@ This runs inside a bounded worker process (``worker.py``): decoders are C code h
 bytes, so they get a pixel limit, a memory limit and a wall-clock limit, and their only output
 is a small JSON-ready dict plus the derived files written to a private work directory.
 
-Refusals (a decompression bomb, a truncated or undecodable file) come back as
-``{"ok": False, "code": ..., "detail": ...}``; the caller turns them into a 422.
+Refusals (a decompression bomb, a truncated or undecodable file, an unreadable EXIF block) come
+back as ``{"ok": False, "code": ..., "detail": ...}``; the caller turns them into a 422.
 """
 
 from __future__ import annotations
@@ -86,6 +86,12 @@ def analyse_image(path: Path, pillow_format: str, workdir: Path, max_pixels: int
     with im:
         raw_exif = im.info.get("exif")
         tags = read_exif(raw_exif if isinstance(raw_exif, bytes) else None)
+        if "_error" in tags:  # a camera never writes this: the file was damaged or crafted
+            raise Refused(
+                "exif_unreadable",
+                f"The photo's EXIF metadata is damaged and cannot be read ({tags['_error']}). "
+                "Take the photo again with the camera.",
+            )
         facts = capture_facts(tags)
         orientation = 1
         if pillow_format != "HEIF":  # pillow-heif has applied irot/imir already

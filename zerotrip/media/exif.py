@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import exifread
 
 MAX_EXIF_BYTES = 256 * 1024
+MAX_IFDS = 16
+_SUB_IFD_TAGS = (0x8769, 0x8825, 0xA005)  # the EXIF, GPS and interoperability IFDs
 logging.getLogger("exifread").setLevel(logging.CRITICAL)
 
 
@@ -26,12 +29,59 @@ def read_exif(raw_exif: bytes | None) -> dict[str, Any]:
     blob = raw_exif[6:] if raw_exif.startswith(b"Exif\x00\x00") else raw_exif
     if not blob or len(blob) > MAX_EXIF_BYTES:
         return {}
+    if problem := structure_problem(blob):
+        return {"_error": problem}
     try:
         return dict(exifread.process_file(io.BytesIO(blob), details=False, extract_thumbnail=True))
     except (
         Exception
     ) as exc:  # exifread raises many kinds on malformed blocks; all mean "unreadable"
         return {"_error": type(exc).__name__}
+
+
+def structure_problem(blob: bytes) -> str | None:
+    """Why a raw EXIF (TIFF) block is malformed, or None: a byte-order mark and magic number,
+    every IFD inside the block, none reached twice (a cycle), at most ``MAX_IFDS`` of them.
+
+    exifread passes over all of these silently (garbage reads as "no EXIF", a cycle as a few
+    tags), so the structure is checked first; only IFD pointers are followed, never values.
+    """
+    if len(blob) < 8:
+        return "shorter than a TIFF header"
+    order = {b"II": "<", b"MM": ">"}.get(blob[:2])
+    if order is None:
+        return "no TIFF byte-order mark"
+    magic, first = struct.unpack(order + "HI", blob[2:8])
+    if magic != 42:
+        return "no TIFF magic number"
+    if first < 8:
+        return "the first IFD overlaps the header"
+    seen: set[int] = set()
+    pending = [first]
+    while pending:
+        offset = pending.pop()
+        if offset in seen:
+            return f"the IFD at {offset} is reached twice (a cycle)"
+        if len(seen) == MAX_IFDS:
+            return f"more than {MAX_IFDS} IFDs"
+        count_end = offset + 2
+        if count_end > len(blob):
+            return f"an IFD offset ({offset}) points outside the block"
+        seen.add(offset)
+        (count,) = struct.unpack(order + "H", blob[offset:count_end])
+        entries_end = count_end + 12 * count
+        if entries_end + 4 > len(blob):
+            return f"the IFD at {offset} runs past the end of the block"
+        for entry in range(count_end, entries_end, 12):
+            tag, kind = struct.unpack(order + "HH", blob[entry : entry + 4])
+            if tag in _SUB_IFD_TAGS and kind in (4, 13):  # LONG or IFD: an offset
+                (sub,) = struct.unpack(order + "I", blob[entry + 8 : entry + 12])
+                if sub:
+                    pending.append(sub)
+        (following,) = struct.unpack(order + "I", blob[entries_end : entries_end + 4])
+        if following:
+            pending.append(following)
+    return None
 
 
 def _text(tags: dict[str, Any], key: str, limit: int = 200) -> str | None:
@@ -115,10 +165,7 @@ def _gps_time(tags: dict[str, Any]) -> datetime | None:
 def capture_facts(tags: dict[str, Any]) -> dict[str, Any]:
     """The facts the trust checks use, as JSON-ready values (times as ISO strings)."""
     facts: dict[str, Any] = {}
-    if "_error" in tags:
-        facts["exif_error"] = tags["_error"]
-        return facts
-    if not tags:
+    if not tags or "_error" in tags:  # analysis refuses an unreadable block before this
         return facts
     facts["exif_present"] = True
     local = _local_time(

@@ -19,7 +19,7 @@ from math import asin, cos, radians, sin, sqrt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-POLICY_VERSION = "2026-11.1"
+POLICY_VERSION = "2026-11.2"
 SEVERITY_RANK = {"info": 0, "warn": 1, "high": 2}
 FUTURE_SKEW = timedelta(minutes=5)
 IMPRECISE_M = 200.0
@@ -112,11 +112,6 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
         "warn",
         "Chosen from the gallery, not taken in the page: time and place are unverified.",
         "从相册选择而非页面内拍摄，拍摄时间和地点未经核实。",
-    ),
-    "exif_unreadable": (
-        "warn",
-        "The file's EXIF block cannot be read ({error}).",
-        "无法读取文件的 EXIF 信息（{error}）。",
     ),
     "analysis_failed": (
         "warn",
@@ -262,8 +257,6 @@ def _content_findings(facts: Facts) -> list[dict[str, Any]]:
     a = facts.analysis
     exif = a.get("facts") or {}
     out: list[dict[str, Any]] = []
-    if exif.get("exif_error"):
-        out.append(finding("exif_unreadable", error=exif["exif_error"]))
     tools = [exif.get(k) for k in ("software", "processing_software", "host_computer")]
     tools += list(a.get("xmp_tools") or [])
     edited = sorted({t for t in tools if isinstance(t, str) and _EDITORS.search(t)})
