@@ -4,6 +4,7 @@ and the worker's time limit."""
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -147,5 +148,23 @@ def test_worker_memory_cap_turns_a_huge_decode_into_a_refusal(tmp_path):
         outcome = pool.run_blocking(big, "image", "PNG", tmp_path)
         assert outcome["ok"] is False and outcome["code"] in ("memory_limit", "crashed")
         assert pool.run_blocking(photo, "image", "JPEG", tmp_path)["ok"]
+    finally:
+        pool.close()
+
+
+def test_warm_starts_every_worker_before_the_first_job(tmp_path):
+    pool = AnalysisPool(2, Limits(timeout_s=30, memory_bytes=0, max_pixels=120_000_000))
+    try:
+        assert not pool._all
+        pool.warm()
+        deadline = time.monotonic() + 30
+        while len(pool._all) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = {w.process.pid for w in pool._all}
+        assert len(started) == 2 and all(w.process.is_alive() for w in pool._all)
+        photo = tmp_path / "photo.jpg"
+        photo.write_bytes(samples.jpeg_bytes((640, 480)))
+        assert pool.run_blocking(photo, "image", "JPEG", tmp_path)["ok"]
+        assert {w.process.pid for w in pool._all} == started  # the job ran on a warmed worker
     finally:
         pool.close()

@@ -6,6 +6,8 @@ Add a backend by adding a factory to ``BACKENDS``; every test here then runs aga
 from __future__ import annotations
 
 import asyncio
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +21,7 @@ BACKENDS: dict[str, Callable[[Path], Storage]] = {
     "local": lambda root: LocalStorage(root / "store"),
 }
 SHA = "ab" * 32
+SHM = Path("/dev/shm")  # tmpfs: another filesystem than the store
 
 
 @pytest.fixture(params=list(BACKENDS))
@@ -58,6 +61,30 @@ async def test_replace_file_overwrites_derived_copies(storage, tmp_path):
     await storage.replace_file(key, _file(tmp_path, b"v1"))
     await storage.replace_file(key, _file(tmp_path, b"version 2", "b"))
     assert await storage.read_bytes(key) == b"version 2"
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    [
+        pytest.param(False, id="same-fs"),
+        pytest.param(True, id="other-fs", marks=pytest.mark.skipif(not SHM.is_dir(), reason="")),
+    ],
+)
+async def test_handed_over_source_may_be_deleted(storage, tmp_path, elsewhere):
+    """Sources are handed over: deleting them afterwards never touches what was stored, whether
+    the backend linked them (same filesystem) or copied them (tmpfs in /dev/shm)."""
+    base = Path(tempfile.mkdtemp(dir=SHM)) if elsewhere else tmp_path
+    try:
+        original, derived = _file(base, b"original bytes", "o"), _file(base, b"display", "d")
+        assert await storage.put_file(original_key(SHA), original)
+        await storage.replace_file(display_key(SHA), derived)
+        original.unlink()
+        derived.unlink()
+        assert await storage.read_bytes(original_key(SHA)) == b"original bytes"
+        assert await storage.read_bytes(display_key(SHA)) == b"display"
+    finally:
+        if elsewhere:
+            shutil.rmtree(base)
 
 
 async def test_streaming_read_returns_the_exact_bytes(storage, tmp_path):

@@ -47,7 +47,7 @@ from zerotrip.problems import InvalidInput, NotFound
 
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
 # Analysis outcomes that mean "this is not a usable picture": refused with a 422.
-REFUSALS = {"pixel_limit", "undecodable", "no_video", "memory_limit"}
+REFUSALS = {"pixel_limit", "undecodable", "no_video", "memory_limit", "exif_unreadable"}
 
 
 def analysis_limits(settings: Settings) -> Limits:
@@ -56,6 +56,11 @@ def analysis_limits(settings: Settings) -> Limits:
         memory_bytes=settings.evidence_analysis_memory_mb * 1024 * 1024,
         max_pixels=settings.evidence_max_pixels,
     )
+
+
+def warm_analysis(settings: Settings) -> None:
+    """Start the analysis workers before the first file arrives (``AnalysisPool.warm``)."""
+    shared_pool(settings.evidence_workers, analysis_limits(settings)).warm()
 
 
 def evidence_kind(origin: str, sniffed: Sniffed) -> str:
@@ -70,8 +75,9 @@ async def _existing_retry(
     db: Database, case_id: int, checkpoint_id: int | None, sha: str, capture: dict | None
 ) -> tuple[Evidence | None, datetime | None]:
     """The evidence this upload repeats, if it is a retry (raise if the nonce forbids it),
-    and when the nonce that came with it was issued."""
+    and when the nonce that came with it was issued; 404 for a checkpoint of another case."""
     async with db.session() as session:
+        await _checked_checkpoint(session, case_id, checkpoint_id)
         token = (capture or {}).get("nonce")
         if token and checkpoint_id is not None:
             record = await find_nonce(session, token, case_id, checkpoint_id)
@@ -152,18 +158,20 @@ async def ingest_file(
     live_session_id: int | None = None,
     video_offset_ms: int | None = None,
     restricted: bool = False,
+    digest: tuple[str, int] | None = None,
 ) -> Evidence:
-    """Store, analyse and judge one uploaded file; see the module docstring for the steps."""
+    """Store, analyse and judge one uploaded file; see the module docstring for the steps.
+
+    ``digest`` is the SHA-256 and size when the caller computed them while receiving the file.
+    """
     if origin not in ORIGINS:
         raise InvalidInput(f"origin must be one of {', '.join(ORIGINS)}.")
     path = Path(path)
     workdir: Path | None = None
     try:
-        sha, size = await asyncio.to_thread(hash_file, path)
+        sha, size = digest or await asyncio.to_thread(hash_file, path)
         sniffed = await asyncio.to_thread(sniff_file, path)
         received_at = utcnow()
-        async with db.session() as session:
-            await _checked_checkpoint(session, case_id, checkpoint_id)
         existing, nonce_issued_at = await _existing_retry(db, case_id, checkpoint_id, sha, capture)
         if existing is not None:
             return existing
@@ -177,16 +185,9 @@ async def ingest_file(
         analysis = await pool.run(path, sniffed.kind, sniffed.pillow_format, workdir)
         if not analysis.get("ok") and analysis.get("code") in REFUSALS:
             await _refuse(db, case_id, actor, sha, size, sniffed, analysis)
-        derived: dict[str, str] = {}
-        if analysis.get("ok"):
-            await storage.replace_file(display_key(sha), Path(analysis["display"]["path"]))
-            await storage.replace_file(thumb_key(sha), Path(analysis["thumb"]["path"]))
-            derived = {
-                "display": analysis["display"]["sha256"],
-                "thumb": analysis["thumb"]["sha256"],
-            }
-        judged = assess(
-            await gather_facts(
+        derived, facts = await asyncio.gather(  # disk writes and database reads overlap
+            store_derived(storage, sha, analysis),
+            gather_facts(
                 db,
                 settings,
                 case_id=case_id,
@@ -197,8 +198,9 @@ async def ingest_file(
                 analysis=analysis,
                 capture=capture,
                 nonce_issued_at=nonce_issued_at,
-            )
+            ),
         )
+        judged = assess(facts)
         meta = _meta(analysis, judged, derived)
         fields: dict[str, Any] = dict(
             case_id=case_id,
@@ -230,6 +232,17 @@ async def ingest_file(
         path.unlink(missing_ok=True)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def store_derived(storage: Storage, sha: str, analysis: dict[str, Any]) -> dict[str, str]:
+    """Install the display copy and thumbnail the analysis made; their hashes by name."""
+    if not analysis.get("ok"):
+        return {}
+    await asyncio.gather(
+        storage.replace_file(display_key(sha), Path(analysis["display"]["path"])),
+        storage.replace_file(thumb_key(sha), Path(analysis["thumb"]["path"])),
+    )
+    return {"display": analysis["display"]["sha256"], "thumb": analysis["thumb"]["sha256"]}
 
 
 def _meta(
@@ -337,8 +350,6 @@ async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> 
         analysis = await pool.run(source, sniffed.kind, sniffed.pillow_format, workdir)
         if not analysis.get("ok"):
             raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))
-        await storage.replace_file(display_key(evidence.sha256), Path(analysis["display"]["path"]))
-        await storage.replace_file(thumb_key(evidence.sha256), Path(analysis["thumb"]["path"]))
-        return {"display": analysis["display"]["sha256"], "thumb": analysis["thumb"]["sha256"]}
+        return await store_derived(storage, evidence.sha256, analysis)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -2,6 +2,9 @@
 
 Implementations sit beside this module (``storage_local.py`` is the default) and all pass the one
 contract suite in ``tests/media/test_storage_contract.py``.
+
+A file given to ``put_file`` or ``replace_file`` is handed over: the caller may delete it
+afterwards but must not change it, so a backend is free to link it rather than copy it.
 """
 
 from __future__ import annotations

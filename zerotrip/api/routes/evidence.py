@@ -34,7 +34,7 @@ from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import retry_on_conflict
 from zerotrip.inspect.live import booking as live_booking
-from zerotrip.media.ingest import ingest_file
+from zerotrip.media.ingest import ingest_file, warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.nonce import find_nonce, issue_nonce
@@ -125,6 +125,7 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     case_id, checkpoint = await _checkpoint_for(request, principal)
     app = request.app
     minutes = app[SETTINGS].evidence_nonce_minutes
+    warm_analysis(app[SETTINGS])  # the photo follows within seconds
 
     async def attempt() -> dict[str, Any]:
         async with app[DB].transaction() as session:
@@ -202,6 +203,7 @@ async def upload_evidence(request: web.Request) -> web.Response:
         capture=claims.model_dump(exclude_none=True),
         live_session_id=claims.live_session,
         restricted=checkpoint.restricted,
+        digest=(received.sha256, received.size),
     )
     verdicts = await _verdicts(request, [evidence.id or 0])
     view = evidence_view(evidence, verdicts.get(evidence.id or 0, []), staff=principal.is_staff)

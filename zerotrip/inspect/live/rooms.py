@@ -17,7 +17,7 @@ from zerotrip.db import Database
 from zerotrip.inspect.live import booking, passthrough
 from zerotrip.inspect.live.room import SYSTEM, Participant, Room
 from zerotrip.inspect.live.signalling import APPLICANT
-from zerotrip.media.ingest import ingest_file
+from zerotrip.media.ingest import ingest_file, warm_analysis
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
 from zerotrip.problems import NotFound, RateLimited
@@ -49,6 +49,7 @@ class Rooms:
             assert case is not None
             room = Room(self, live_id, live.case_id, (case.premises_lat, case.premises_lon))
             self.rooms[live_id] = room
+            warm_analysis(self.settings)  # the first still should not wait for a worker to start
             return room
 
     def forget(self, room: Room) -> None:
