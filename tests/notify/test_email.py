@@ -140,6 +140,47 @@ async def test_mail_server_down_retries_without_blocking_the_case(office_client,
         assert (note["status"], note["attempts"]) == ("sent", 2)
 
 
+async def test_a_cancelled_inspection_is_never_reminded(office_client, db, clock):
+    inbox = Inbox()
+    server = await smtp_server(inbox)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with office_client(notifier="email", smtp_port=port) as client:
+            clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+            case, _ = await apply(client)
+            await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+            start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
+            resp = await client.post(
+                f"/api/cases/{case['id']}/live-sessions",
+                json={
+                    "slot_start": start.isoformat(),
+                    "slot_end": (start + timedelta(minutes=30)).isoformat(),
+                },
+                headers=inspector.headers,
+            )
+            assert resp.status == 201, await resp.text()
+            live = await resp.json()
+            await drain(client)
+            assert len(about(inbox, "远程踏勘已预约")) == 1
+            resp = await client.post(
+                f"/api/live/sessions/{live['id']}/cancel", headers=inspector.headers
+            )
+            assert resp.status == 200 and (await resp.json())["state"] == "cancelled"
+            clock.advance(timedelta(days=2, hours=1))  # past the reminder's time
+            await drain(client)
+            assert about(inbox, "踏勘提醒") == []
+            notes = await (
+                await client.get(
+                    f"/api/cases/{case['id']}/notifications", headers=inspector.headers
+                )
+            ).json()
+            [reminder] = [n for n in notes["items"] if n["topic"] == "inspection.reminder"]
+            assert reminder["status"] == "withdrawn" and reminder["attempts"] == 0
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
     office_client, db, clock
 ):

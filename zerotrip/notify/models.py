@@ -26,7 +26,9 @@ class Notification(SQLModel, table=True):
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # holds a {link} placeholder
     link_id: int | None = Field(default=None, foreign_key="applicant_links.id")
-    status: str = Field(default="queued", max_length=16)  # queued | sent | recorded | failed
+    status: str = Field(
+        default="queued", max_length=16
+    )  # queued | sent | recorded | failed | withdrawn
     attempts: int = 0
     last_error: str = Field(default="", max_length=1000)
     provider_ref: str = Field(default="", max_length=128, index=True)

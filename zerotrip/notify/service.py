@@ -90,6 +90,19 @@ async def queue_notification(
     return note
 
 
+async def withdraw_notification(session: AsyncSession, dedupe_key: str) -> bool:
+    """Stop a queued message that no longer holds (a cancelled inspection's reminder); a message
+    already sent or recorded stays as it is. True when one was withdrawn."""
+    note = (
+        await session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key))
+    ).first()
+    if note is None or note.status != "queued":
+        return False
+    note.status = "withdrawn"
+    session.add(note)
+    return True
+
+
 def recipient(case: Case, channel: str) -> str:
     return {"email": case.applicant_email, "sms": case.applicant_phone}.get(channel, "")
 
@@ -110,7 +123,7 @@ class NotificationSender:
                 note = await session.get(Notification, notification_id)
                 if note is None:
                     raise Permanent(f"Notification {notification_id} does not exist.")
-                if note.status in ("sent", "recorded"):
+                if note.status in ("sent", "recorded", "withdrawn"):
                     return None
                 case = await lock_case(session, note.case_id)
                 if note.channel == "pending":

@@ -13,7 +13,7 @@ from zerotrip.cases.lifecycle import StepContext, on_step
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import materials_of
 from zerotrip.notify.messages import outstanding_lines
-from zerotrip.notify.service import queue_notification
+from zerotrip.notify.service import queue_notification, withdraw_notification
 
 
 def _matter_names(ctx: StepContext) -> dict[str, str]:
@@ -103,6 +103,11 @@ async def queue_inspection_booked(
             dedupe_key=f"inspection.reminder:{live.id}",
             not_before=remind_at,
         )
+
+
+async def withdraw_inspection_reminder(session: AsyncSession, live: Any) -> None:
+    """A session that ended or was cancelled: its reminder, if not sent yet, must not go out."""
+    await withdraw_notification(session, f"inspection.reminder:{live.id}")
 
 
 async def queue_courier_pickup(

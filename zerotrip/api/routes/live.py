@@ -38,7 +38,7 @@ from zerotrip.inspect.live.peers import ice_servers
 from zerotrip.inspect.live.room import Participant
 from zerotrip.inspect.live.rooms import Rooms
 from zerotrip.media.models import Evidence
-from zerotrip.notify.triggers import queue_inspection_booked
+from zerotrip.notify.triggers import queue_inspection_booked, withdraw_inspection_reminder
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
 
 log = logging.getLogger("zerotrip.live")
@@ -176,7 +176,7 @@ async def cancel_session(request: web.Request) -> web.Response:
     else:
         await booking.end(
             request.app[DB], live.id, principal.actor, "cancelled by the office",
-            request.app[CLOCK].now(),
+            request.app[CLOCK].now(), on_ended=withdraw_inspection_reminder,
         )  # fmt: skip
     async with request.app[DB].session() as session:
         live = await booking.load(session, live.id)

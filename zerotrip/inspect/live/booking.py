@@ -175,7 +175,17 @@ async def left(
     return (await change(db, live_id, actor, "live.left", mutate))[0]
 
 
-async def end(db: Database, live_id: int, actor: Actor, reason: str, now: datetime) -> LiveSession:
+async def end(
+    db: Database,
+    live_id: int,
+    actor: Actor,
+    reason: str,
+    now: datetime,
+    on_ended: Callable[[AsyncSession, LiveSession], Awaitable[None]] | None = None,
+) -> LiveSession:
+    """End (or, before anyone joined, cancel) a session; ``on_ended`` runs in the same
+    transaction (e.g. to withdraw the applicant's reminder)."""
+
     async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any] | None:
         if live.state in FINISHED:
             return None
@@ -183,6 +193,8 @@ async def end(db: Database, live_id: int, actor: Actor, reason: str, now: dateti
         live.ended_at = now
         live.end_reason = reason
         live.rejoin_until = None
+        if on_ended is not None:
+            await on_ended(session, live)
         return {"reason": reason, "state": live.state}
 
     return (await change(db, live_id, actor, "live.ended", mutate))[0]

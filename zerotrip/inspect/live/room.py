@@ -23,6 +23,7 @@ from zerotrip.inspect.live.recorder import Segment, SegmentRecorder
 from zerotrip.inspect.live.signalling import APPLICANT, INSPECTOR, Message
 from zerotrip.inspect.live.stills import StillGrabber
 from zerotrip.media.ingest import ingest_file
+from zerotrip.notify.triggers import withdraw_inspection_reminder
 from zerotrip.problems import Conflict, InvalidInput
 
 if TYPE_CHECKING:
@@ -131,7 +132,10 @@ class Room(Guidance):
             await self.end("nobody rejoined", SYSTEM)
 
     async def end(self, reason: str, actor: Actor) -> None:
-        live = await booking.end(self.rooms.db, self.live_id, actor, reason, self.rooms.clock.now())
+        live = await booking.end(
+            self.rooms.db, self.live_id, actor, reason, self.rooms.clock.now(),
+            on_ended=withdraw_inspection_reminder,
+        )  # fmt: skip
         await self.close(reason, state=live.state)
 
     async def close(self, reason: str, state: str | None = None) -> None:

@@ -59,6 +59,7 @@ addStrings({
   "msg.status.queued": ["待发送", "Queued"],
   "msg.status.sent": ["已发送", "Sent"],
   "msg.status.recorded": ["仅记录（未外发）", "Recorded only"],
+  "msg.status.withdrawn": ["已撤回（未发送）", "Withdrawn (not sent)"],
   "msg.status.failed": ["发送失败", "Failed"],
   "ratings.title": ["服务评价", "Ratings"],
 });
