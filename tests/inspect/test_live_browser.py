@@ -146,13 +146,21 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await phone.wait_for_function("() => window.liveApplicant.ended === true")
     await desk.wait_for_function("() => window.liveConsole.ended === true")
     await until(lambda: sid not in client.server.app[ROOMS].rooms)
+    # The segment open when the console joined was cut, so the console's microphone is a
+    # second audio track from the next one on.
     recordings = await evidence_of(db, booked.case["id"], "recording")
-    assert recordings
-    path = storage.local_path(recordings[0].blob_key)
-    with av.open(str(path)) as container:
-        frames = sum(1 for _ in container.decode(video=0))
-    assert frames == recordings[0].capture["frames"] > 10
-    assert recordings[0].duration_s and recordings[0].duration_s > 0.5
+    assert len(recordings) >= 2
+    for evidence in recordings:
+        with av.open(str(storage.local_path(evidence.blob_key))) as container:
+            frames = sum(1 for _ in container.decode(video=0))
+            titles = [a.metadata.get("title") for a in container.streams.audio]
+        assert frames == evidence.capture["frames"] > 0
+        assert titles == evidence.capture["audio_tracks"]
+    assert recordings[0].capture["audio_tracks"] == ["applicant"]
+    last = recordings[-1].capture
+    assert last["audio_tracks"] == ["applicant", "inspector"]
+    assert last["audio_packets"] > 0 and last["voice_packets"] > 0
+    assert last["frames"] > 10 and recordings[-1].duration_s > 0.5
     assert errors == []
     await phone_ctx.close()
     await desk_ctx.close()

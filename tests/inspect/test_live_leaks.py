@@ -1,5 +1,6 @@
-"""200 connect/disconnect cycles of a publishing applicant: no peer connection, task, thread
-or queue is left behind, and memory does not grow by more than 50 MB."""
+"""200 connect/disconnect cycles of a publishing applicant while an inspector stays in the call
+talking (so every recorded segment has both audio tracks): no peer connection, task, thread,
+queue or recorder sink is left behind, and memory does not grow by more than 50 MB."""
 
 from __future__ import annotations
 
@@ -50,15 +51,28 @@ async def test_connect_disconnect_cycles_leak_nothing(client, db, clock):
         return room.video.stats.packets_in if room else 0
 
     process = psutil.Process()
-    for _ in range(WARM_UP):
-        await _cycle(client, booked, frames_in)
-    await until(lambda: open_peer_count() == 0)
-    gc.collect()
-    rss_before = process.memory_info().rss
-    tasks_before = len(asyncio.all_tasks())
+    async with participant(client, booked.ws_path, booked.inspector.token) as inspector:
+        await inspector.connect()
+        await inspector.subscribe(decode=False, voice=clip())
+        room = rooms.rooms[booked.session["id"]]
+        await until(lambda: room.voice.stats.packets_in > 0)
+        for _ in range(WARM_UP):
+            await _cycle(client, booked, frames_in)
+        await until(lambda: open_peer_count() == 1)  # the inspector's
+        gc.collect()
+        rss_before = process.memory_info().rss
+        tasks_before = len(asyncio.all_tasks())
 
-    for _ in range(CYCLES - WARM_UP):
-        await _cycle(client, booked, frames_in)
+        for _ in range(CYCLES - WARM_UP):
+            await _cycle(client, booked, frames_in)
+        await until(lambda: not room.recorder._open)
+        # Sinks (recorder, still grabber) were added once per room, not per connection.
+        assert [len(h.sinks) for h in (room.video, room.mic, room.voice)] == [2, 1, 1]
+        await until(lambda: not room.recorder._pending)
+        segments = room.recorder.segments  # one per connection, each a few frames long
+        assert len(segments) >= CYCLES * 0.9
+        assert all(s.audio_tracks == ["applicant", "inspector"] for s in segments)
+        assert sum(s.voice_packets > 0 for s in segments) >= CYCLES // 2
 
     await until(lambda: open_peer_count() == 0)
     try:
@@ -68,11 +82,11 @@ async def test_connect_disconnect_cycles_leak_nothing(client, db, clock):
         raise AssertionError(f"threads left: {names}") from None
     gc.collect()
     assert _open_client_peers() == 0
-    room = rooms.rooms[booked.session["id"]]
+    assert rooms.rooms[booked.session["id"]] is room
     assert not room.participants
     assert not room.video.subscriptions and not room.mic.subscriptions
     assert not room.voice.subscriptions
-    assert not room.video.live and not room.mic.live
+    assert not room.video.live and not room.mic.live and not room.voice.live
     try:
         await until(lambda: len(asyncio.all_tasks()) <= tasks_before, within=10)
     except TimeoutError:

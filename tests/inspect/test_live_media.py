@@ -1,11 +1,14 @@
 """Media through the server with real aiortc peers: recording from encoded packets (segments,
-finalized and playable), stills into evidence, overflow back to a keyframe, rejoin, a peer
+finalized and playable, the applicant's and the inspector's audio as two named tracks), stills
+into evidence, overflow back to a keyframe, rejoin, a peer
 that vanishes and a shutdown mid-call."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -28,15 +31,36 @@ from zerotrip.inspect.live.hub import HubTrack
 from zerotrip.inspect.live.peers import open_peer_count
 
 
-def play(path: Path) -> tuple[int, float, tuple[int, int], int]:
-    """Decode a recording with PyAV: frames, seconds, size, audio packets."""
+@dataclass
+class Heard:
+    """One audio track of a recording, decoded."""
+
+    packets: int
+    frames: int  # decoded Opus frames (20 ms each)
+    first_s: float  # where its first packet sits on the segment's timeline
+    peak: float  # loudest sample: the clip's sine, not silence
+
+
+def play(path: Path) -> tuple[int, float, tuple[int, int], dict[str, Heard]]:
+    """Decode a recording with PyAV: frames, seconds, size, and each audio track by title."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         frames = [f for f in container.decode(stream)]
         seconds = float((frames[-1].pts - frames[0].pts) * stream.time_base) if frames else 0.0
         size = (frames[0].width, frames[0].height)
-    with av.open(str(path)) as container:
-        audio = sum(1 for _ in container.demux(audio=0)) if container.streams.audio else 0
+        titles = [a.metadata.get("title", "") for a in container.streams.audio]
+    audio = {}
+    for index, title in enumerate(titles):
+        with av.open(str(path)) as container:
+            track = container.streams.audio[index]
+            packets = [p for p in container.demux(track) if p.size]
+            first_s = float(packets[0].pts * track.time_base) if packets else 0.0
+            decoded = [f for p in packets for f in track.codec_context.decode(p)]
+        peak = max(
+            (max(map(abs, array("f", bytes(f.planes[0]))[: f.samples])) for f in decoded),
+            default=0.0,
+        )
+        audio[title] = Heard(len(packets), len(decoded), first_s, peak)
     return len(frames), seconds, size, audio
 
 
@@ -63,7 +87,10 @@ async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clo
             frames, seconds, size, audio = play(stored(client, evidence))
             assert size == (320, 240)
             assert frames == evidence.capture["frames"]
-            assert audio > 0  # the applicant's Opus is in the same file
+            # The applicant's Opus is in the same file; the inspector sent none: no such track.
+            assert list(audio) == evidence.capture["audio_tracks"] == ["applicant"]
+            assert audio["applicant"].packets == evidence.capture["audio_packets"] > 0
+            assert evidence.capture["voice_packets"] == 0
             assert abs(seconds - (frames - 1) / 30) < 0.1  # timestamps, not arrival jitter
             total_frames += frames
             total_seconds += evidence.duration_s
@@ -75,7 +102,58 @@ async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clo
         assert kinds.count("live.recording_finalized") == len(recordings)
         live_dir = Path(settings.data_dir) / "live" / str(booked.session["id"])
         assert not list(live_dir.glob("*.mkv"))  # working files handed over
+        assert not any(hub.sinks for hub in (room.video, room.mic, room.voice, room.discard))
     assert open_peer_count() == 0
+
+
+async def test_the_inspectors_voice_is_recorded_as_a_second_audio_track(settings, db, clock):
+    async with live_client(settings, clock, live_segment_seconds=60) as client:
+        booked = await booked_session(client, db, clock)
+        rooms = client.server.app[ROOMS]
+        async with (
+            participant(client, booked.ws_path, booked.token) as applicant,
+            participant(client, booked.ws_path, booked.inspector.token) as inspector,
+        ):
+            await applicant.connect()
+            await applicant.publish(clip())
+            room = rooms.rooms[booked.session["id"]]
+            await until(lambda: room.recorder.segments)  # recording, without the inspector yet
+            await until(lambda: room.video.stats.packets_in >= 30)
+            await inspector.connect()
+            await inspector.subscribe(decode=False, voice=clip())
+            # The open file cannot gain a track: it is cut at the next keyframe.
+            await until(lambda: len(room.recorder.segments) == 2)
+            second = room.recorder.segments[1]
+            await until(lambda: second.frames >= 90)  # ~3 s with both voices
+            await applicant.wait_received("audio", 50)  # the voice reaches the phone too
+            await inspector.send({"type": "end"})
+            await applicant.expect("ended")
+            await until(lambda: room.closed and booked.session["id"] not in rooms.rooms)
+    first, both = await evidence_of(db, booked.case["id"], "recording")
+    assert first.capture["closed_because"] == "audio tracks changed"
+    assert first.capture["audio_tracks"] == ["applicant"] and first.capture["voice_packets"] == 0
+    assert list(play(stored(client, first))[3]) == ["applicant"]
+
+    frames, seconds, size, audio = play(stored(client, both))
+    assert size == (320, 240) and frames == both.capture["frames"] >= 90
+    assert abs(seconds - (frames - 1) / 30) < 0.1  # timestamps, not arrival jitter
+    assert abs(both.duration_s - seconds) < 0.1
+    assert list(audio) == both.capture["audio_tracks"] == ["applicant", "inspector"]
+    assert audio["applicant"].packets == both.capture["audio_packets"]
+    assert audio["inspector"].packets == both.capture["voice_packets"]
+    # The applicant was talking when the segment began; the inspector's voice starts where it
+    # arrived, once their connection was up (the cut came with their answer, before it).
+    assert audio["applicant"].first_s < 0.5
+    assert audio["inspector"].first_s < 1.5
+    for title, heard in audio.items():
+        # Opus in 20 ms frames: ~50 a second from its start to the segment's end, each
+        # decodable, and the clip's tone rather than silence.
+        span = seconds - heard.first_s
+        assert heard.frames == heard.packets, title
+        assert abs(heard.packets - 50 * span) <= 0.15 * 50 * span + 10, (title, heard, seconds)
+        assert heard.peak > 0.05, (title, heard)
+    kinds = await audit_kinds(db, booked.case["id"])
+    assert kinds.count("live.recording_finalized") == 2
 
 
 async def test_still_capture_stores_a_jpeg_and_shows_on_both_screens(client, db, clock):

@@ -88,11 +88,15 @@ def video_preferences(first: str | None = None) -> list[Any]:
     return ranked + [c for c in codecs if c.mimeType == "video/rtx"]
 
 
-def answer_codec(pc: RTCPeerConnection, kind: str) -> str | None:
-    """The codec the answer settled on for ``kind`` (the first one listed)."""
+def answer_codec(pc: RTCPeerConnection, kind: str, *, received: bool = False) -> str | None:
+    """The codec the answer settled on for ``kind`` (the first one listed); with ``received``,
+    only if the remote end agreed to send it (a listen-only inspector has no voice to record)."""
     if pc.localDescription is None:
         return None
     for media in SessionDescription.parse(pc.localDescription.sdp).media:
-        if media.kind == kind and media.rtp.codecs and media.port:
-            return media.rtp.codecs[0].name.lower()
+        if media.kind != kind or not media.rtp.codecs or not media.port:
+            continue
+        if received and media.direction not in ("sendrecv", "recvonly"):
+            continue
+        return media.rtp.codecs[0].name.lower()
     return None

@@ -6,6 +6,11 @@ section 7). Here packets are muxed with PyAV into Matroska, which stays readable
 written cluster if the process dies. The recording is cut into segments that each start on a
 keyframe (requested with a PLI), so a crash loses at most the open segment's tail, and every
 closed segment becomes evidence at once.
+
+Each audio source is its own named track (a lane): the applicant's microphone and the
+inspector's voice, so the record holds what the inspector asked for as well as what was heard on
+site. A Matroska file cannot gain a track once written, so when a source's codec becomes known
+(the inspector joins after the recording started) the open segment is cut at the next keyframe.
 """
 
 from __future__ import annotations
@@ -28,6 +33,17 @@ VIDEO_TB = Fraction(1, 90000)
 AUDIO_ENCODERS = {"opus": "libopus"}
 CONTAINER = "matroska"
 SUFFIX = ".mkv"
+APPLICANT_LANE = "applicant"
+INSPECTOR_LANE = "inspector"
+
+
+@dataclass(frozen=True)
+class AudioLane:
+    """One audio source recorded as its own track, titled ``name`` so a player tells them
+    apart; ``codec`` says what it sends (negotiated or seen), None while unknown."""
+
+    name: str
+    codec: Callable[[], str | None]
 
 
 @dataclass
@@ -40,13 +56,27 @@ class Segment:
     start_offset_ms: int  # from the start of the whole recording
     started_at: float  # monotonic arrival of its first keyframe
     frames: int = 0
-    audio_packets: int = 0
+    audio: dict[str, int] = field(default_factory=dict)  # packets per audio track, in file order
     last_video_pts: int = 0
     reason: str = ""
 
     @property
     def duration_ms(self) -> int:
         return int(self.last_video_pts * 1000 / 90000)
+
+    @property
+    def audio_packets(self) -> int:
+        """The applicant's microphone."""
+        return self.audio.get(APPLICANT_LANE, 0)
+
+    @property
+    def voice_packets(self) -> int:
+        """The inspector's voice."""
+        return self.audio.get(INSPECTOR_LANE, 0)
+
+    @property
+    def audio_tracks(self) -> list[str]:
+        return list(self.audio)
 
 
 def frame_size(codec: str, data: bytes) -> tuple[int, int]:
@@ -62,30 +92,38 @@ def frame_size(codec: str, data: bytes) -> tuple[int, int]:
 
 
 @dataclass
+class _Track:
+    """An audio lane's stream in the open segment, aligned on its own first packet's arrival."""
+
+    stream: Any
+    codec: str
+    base: int | None = None
+    last_pts: int = -1
+
+
+@dataclass
 class _Open:
     segment: Segment
     container: Any
     video: Any
-    audio: Any | None
-    audio_base: int | None = None
-    last_audio_pts: int = -1
+    audio: dict[str, _Track]
     video_base: int = 0
     last_video_pts: int = -1
 
 
 @dataclass
 class SegmentRecorder:
-    """Writes one session's video (and the applicant's audio) into rotating Matroska files."""
+    """Writes one session's video and its audio lanes into rotating Matroska files."""
 
     workdir: Path
     segment_seconds: float
     on_segment: Callable[[Segment], Awaitable[None]]
     request_keyframe: Callable[[], None]
-    audio_codec: Callable[[], str | None] = lambda: None
+    audio_lanes: tuple[AudioLane, ...] = ()
     origin: float | None = None  # monotonic time of the recording's first keyframe
     segments: list[Segment] = field(default_factory=list)
     _open: _Open | None = None
-    _rotate_due: bool = False
+    _rotate_due: str = ""  # why the open segment closes at the next keyframe
     _closed: bool = False
     _pending: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -107,7 +145,8 @@ class SegmentRecorder:
         if current is not None and (
             info.codec != current.segment.codec or (self._rotate_due and packet.is_keyframe)
         ):
-            self._close("rotate" if info.codec == current.segment.codec else "codec change")
+            codec_changed = info.codec != current.segment.codec
+            self._close("codec change" if codec_changed else self._rotate_due)
             current = None
         if current is None:
             if not packet.is_keyframe:
@@ -121,8 +160,7 @@ class SegmentRecorder:
             not self._rotate_due
             and info.arrival - current.segment.started_at >= self.segment_seconds
         ):
-            self._rotate_due = True
-            self.request_keyframe()
+            self._rotate_at_next_keyframe("rotate")
         pts = packet.pts - current.video_base
         if pts <= current.last_video_pts:
             pts = current.last_video_pts + 1
@@ -131,23 +169,53 @@ class SegmentRecorder:
         current.segment.frames += 1
         current.segment.last_video_pts = pts
 
-    def write_audio(self, packet: av.Packet) -> None:
+    def audio_sink(self, lane: str) -> Callable[[av.Packet], None]:
+        """What a hub calls with each packet of the source recorded as ``lane``."""
+
+        def sink(packet: av.Packet) -> None:
+            self.write_audio(lane, packet)
+
+        return sink
+
+    def write_audio(self, lane: str, packet: av.Packet) -> None:
         current = self._open
-        if self._closed or current is None or current.audio is None:
+        track = current.audio.get(lane) if current is not None else None
+        if self._closed or current is None or track is None:
             return
         info: PacketInfo = packet.opaque
+        if info.codec != track.codec:  # renegotiated: this stream cannot hold it
+            self.lanes_changed()
+            return
         rate = packet.time_base.denominator
-        if current.audio_base is None:
+        if track.base is None:
             lead = int((info.arrival - current.segment.started_at) * rate)
             if lead < 0:
                 return
-            current.audio_base = packet.pts - lead
-        pts = packet.pts - current.audio_base
-        if pts <= current.last_audio_pts:
+            track.base = packet.pts - lead
+        pts = packet.pts - track.base
+        if pts <= track.last_pts:
             return
-        self._mux(current, current.audio, packet, pts, packet.time_base)
-        current.last_audio_pts = pts
-        current.segment.audio_packets += 1
+        self._mux(current, track.stream, packet, pts, packet.time_base)
+        track.last_pts = pts
+        current.segment.audio[lane] += 1
+
+    def lanes_changed(self) -> None:
+        """A participant (re)negotiated: if the open segment lacks a track that can now be
+        recorded, or holds one whose codec changed, cut it at the next keyframe."""
+        current = self._open
+        if self._closed or current is None or self._rotate_due:
+            return
+        held = {lane: track.codec for lane, track in current.audio.items()}
+        if held != self._lane_codecs():
+            self._rotate_at_next_keyframe("audio tracks changed")
+
+    def _lane_codecs(self) -> dict[str, str]:
+        codecs = {lane.name: lane.codec() for lane in self.audio_lanes}
+        return {name: codec for name, codec in codecs.items() if codec in AUDIO_ENCODERS}
+
+    def _rotate_at_next_keyframe(self, reason: str) -> None:
+        self._rotate_due = reason
+        self.request_keyframe()
 
     def _open_segment(self, packet: av.Packet, info: PacketInfo) -> _Open:
         width, height = frame_size(info.codec, bytes(packet))
@@ -159,10 +227,11 @@ class SegmentRecorder:
         try:
             video = container.add_stream(info.codec)
             video.width, video.height = width, height
-            audio = None
-            audio_codec = self.audio_codec()
-            if audio_codec in AUDIO_ENCODERS:
-                audio = container.add_stream(AUDIO_ENCODERS[audio_codec], rate=48000)
+            audio: dict[str, _Track] = {}
+            for lane, codec in self._lane_codecs().items():
+                stream = container.add_stream(AUDIO_ENCODERS[codec], rate=48000)
+                stream.metadata["title"] = lane  # Matroska track name: who is speaking
+                audio[lane] = _Track(stream, codec)
         except BaseException:
             container.close()
             raise
@@ -174,9 +243,10 @@ class SegmentRecorder:
             height=height,
             start_offset_ms=int((info.arrival - self.origin) * 1000),
             started_at=info.arrival,
+            audio=dict.fromkeys(audio, 0),
         )
         self.segments.append(segment)
-        self._rotate_due = False
+        self._rotate_due = ""
         self._open = _Open(segment, container, video, audio, video_base=packet.pts)
         return self._open
 

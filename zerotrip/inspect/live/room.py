@@ -19,7 +19,7 @@ from zerotrip.inspect.live.guidance import Guidance, Participant
 from zerotrip.inspect.live.hub import Hub, HubTrack
 from zerotrip.inspect.live.passthrough import mark_encoded, on_keyframe_request
 from zerotrip.inspect.live.peers import answer_codec, new_peer, validate_offer, video_preferences
-from zerotrip.inspect.live.recorder import Segment, SegmentRecorder
+from zerotrip.inspect.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.inspect.live.signalling import APPLICANT, INSPECTOR, Message
 from zerotrip.inspect.live.stills import StillGrabber
 from zerotrip.media.ingest import ingest_file
@@ -51,10 +51,14 @@ class Room(Guidance):
             segment_seconds=self.settings.live_segment_seconds,
             on_segment=self._store_segment,
             request_keyframe=lambda: self.video.request_keyframe("recording", force=True),
-            audio_codec=lambda: self.mic.codec or self.applicant_audio_codec,
+            audio_lanes=(
+                AudioLane(APPLICANT, lambda: self.applicant_audio_codec or self.mic.codec),
+                AudioLane(INSPECTOR, lambda: self.inspector_audio_codec or self.voice.codec),
+            ),
         )
         self.video.add_sink(self.recorder.write_video)
-        self.mic.add_sink(self.recorder.write_audio)
+        self.mic.add_sink(self.recorder.audio_sink(APPLICANT))
+        self.voice.add_sink(self.recorder.audio_sink(INSPECTOR))
         self.video.on_source_ended = self._camera_ended
         self.stills = StillGrabber(self.video, self.settings.live_still_timeout_ms / 1000)
         self.participants: dict[str, Participant] = {}
@@ -62,6 +66,7 @@ class Room(Guidance):
         self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
         self.presence: dict[str, Any] | None = None  # ... as last shown to the console
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
+        self.inspector_audio_codec: str | None = None  # ... None if the inspector sends none
         self.still_latencies_ms: list[float] = []
         self.closed = False
         self._rejoin_timer: asyncio.Task[None] | None = None
@@ -237,8 +242,13 @@ class Room(Guidance):
             await self._close_peer(participant)
             raise InvalidInput(f"The offer cannot be answered: {exc}") from None
         participant.video_codec = answer_codec(pc, "video")
+        audio_codec = answer_codec(pc, "audio", received=True)
         if participant.role == APPLICANT:
-            self.applicant_audio_codec = answer_codec(pc, "audio")
+            self.applicant_audio_codec = audio_codec
+        else:
+            self.inspector_audio_codec = audio_codec
+        self.recorder.lanes_changed()  # e.g. the inspector's voice: a track from the next segment
+        if participant.role == APPLICANT:
             self.recorder.start()
             inspector = self.participants.get(INSPECTOR)
             if inspector and inspector.video_codec not in (None, participant.video_codec):
@@ -252,7 +262,9 @@ class Room(Guidance):
             "height": segment.height,
             "duration_s": segment.duration_ms / 1000,
             "frames": segment.frames,
+            "audio_tracks": segment.audio_tracks,
             "audio_packets": segment.audio_packets,
+            "voice_packets": segment.voice_packets,
             "segment": segment.index,
             "closed_because": segment.reason,
         }

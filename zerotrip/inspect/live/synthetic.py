@@ -1,6 +1,7 @@
 """Synthetic participants: aiortc clients that join a session over its WebSocket and publish
-pre-encoded VP8 (and Opus), or subscribe and count what arrives. The load bench and the tests
-use them; they cost ~1% of a core per stream because nothing is encoded at run time."""
+pre-encoded VP8 (and Opus), or subscribe, count what arrives and optionally talk back (Opus).
+The load bench and the tests use them; they cost ~1% of a core per stream because nothing is
+encoded at run time."""
 
 from __future__ import annotations
 
@@ -143,6 +144,7 @@ class Participant:
         self._reader: asyncio.Task[None] | None = None
         self._consumers: list[asyncio.Task[None]] = []
         self.video_track: ClipTrack | None = None
+        self.voice_track: ClipTrack | None = None
 
     async def connect(self) -> dict[str, Any]:
         """Open the socket and authenticate; returns the welcome (or the error) message."""
@@ -214,11 +216,16 @@ class Participant:
         pc.on("track", self._consume_packets)
         return await self._negotiate()
 
-    async def subscribe(self, decode: bool = True) -> dict[str, Any]:
-        """Inspector: receive the applicant's video and audio; ``decode`` proves it plays."""
+    async def subscribe(self, decode: bool = True, voice: Clip | None = None) -> dict[str, Any]:
+        """Inspector: receive the applicant's video and audio; ``decode`` proves it plays.
+        With ``voice``, also talk back: its Opus packets, as a console's microphone would."""
         pc = self._new_pc()
         pc.addTransceiver("video", direction="recvonly")
-        pc.addTransceiver("audio", direction="recvonly")
+        if voice is not None and voice.audio:
+            self.voice_track = ClipTrack(voice, "audio")
+            pc.addTransceiver(self.voice_track, direction="sendrecv")
+        else:
+            pc.addTransceiver("audio", direction="recvonly")
         pc.on("track", self._consume_frames if decode else self._consume_packets)
         answer = await self._negotiate()
         if not decode:
