@@ -1,5 +1,5 @@
 """Live video bench: N synthetic applicants (aiortc, pre-encoded VP8) each watched by one
-synthetic inspector, recording on, against the real server in its own process; the naive
+synthetic inspector talking back, recording on, against the real server in its own process; the naive
 MediaRelay + MediaRecorder path (decode and re-encode) measured in the same run as reference.
 
 Per step it prints server CPU per session, frames in vs out, event-loop lag, RSS and the
@@ -243,7 +243,7 @@ async def open_session(http: ClientSession, server: Server, clip: Any, n: int) -
     await applicant.connect()
     await applicant.publish(clip)
     await inspector.connect()
-    await inspector.subscribe(decode=False)
+    await inspector.subscribe(decode=False, voice=clip)  # the inspector talks back
     return {"applicant": applicant, "inspector": inspector, "checkpoint": checkpoint}
 
 
