@@ -1,6 +1,6 @@
 """Live video bench: N synthetic applicants (aiortc, pre-encoded VP8) each watched by one
-synthetic inspector talking back, recording on, against the real server in its own process; the naive
-MediaRelay + MediaRecorder path (decode and re-encode) measured in the same run as reference.
+synthetic inspector talking back, recording on, against the real server in its own process; the
+naive MediaRelay + MediaRecorder path (decode and re-encode) measured in the same run as reference.
 
 Per step it prints server CPU per session, frames in vs out, event-loop lag, RSS and the
 still-capture latency (click to stored JPEG). The last line is the summary:
