@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import av
 import pytest
 from PIL import Image, ImageStat
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD
-from tests.inspect.live_helpers import booked_session, evidence_of, until
+from tests.inspect.live_helpers import booked_session, chromium, evidence_of, frame_mean, until
 from zerotrip.api.keys import STORAGE
 from zerotrip.api.routes.live import ROOMS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-playwright_api = pytest.importorskip("playwright.async_api")
+pytest.importorskip("playwright.async_api")
 
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 PREMISES = (30.2741, 120.1551)
@@ -30,26 +28,8 @@ FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 1
 
 @pytest.fixture
 async def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("chromium is not installed")
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def _frame_mean(page) -> list[float]:
-    """Average RGB of the phone's own camera preview, drawn to a canvas in the page."""
-    return await page.evaluate(
-        """() => { const v = document.querySelector('#preview');
-        const c = document.createElement('canvas'); c.width = 64; c.height = 48;
-        const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48);
-        const d = g.getImageData(0, 0, 64, 48).data; const m = [0, 0, 0];
-        for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i+1]; m[2] += d[i+2]; }
-        return m.map((x) => x / (64 * 48)); }"""
-    )
+    async with chromium() as instance:
+        yield instance
 
 
 async def test_two_browsers_inspect_live(client, db, clock, browser):
@@ -121,7 +101,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await desk.wait_for_function(
         "() => document.querySelector('#stills figure img').naturalWidth > 0"
     )
-    phone_mean = await _frame_mean(phone)
+    phone_mean = await frame_mean(phone)
     stills = await evidence_of(db, booked.case["id"], "still")
     assert len(stills) == 1 and stills[0].checkpoint_id == booked.checkpoint_id
     storage = client.server.app[STORAGE]
