@@ -124,6 +124,7 @@ async function join() {
     state.socket = socket;
     wire(socket);
     const welcome = await socket.open();
+    $("#session-state").textContent = t(`state.${welcome.session.state}`);
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_inspector");
     await connect(welcome.ice_servers);
     socket.send(await capabilities());

@@ -152,7 +152,8 @@ export class QualityMeter {
     if (!rtp) return { video: "none" };
     const bytes = this.direction === "in" ? rtp.bytesReceived : rtp.bytesSent;
     const now = rtp.timestamp;
-    const kbps = this.last ? Math.round(((bytes - this.last.bytes) * 8) / (now - this.last.now)) : 0;
+    // A rate needs two samples: the first one has none (not zero, which would read as a stall).
+    const kbps = this.last ? Math.round(((bytes - this.last.bytes) * 8) / (now - this.last.now)) : null;
     this.last = { bytes, now };
     return {
       kbps,
@@ -170,7 +171,7 @@ export class QualityMeter {
 
 export function describeQuality(q) {
   if (!q || q.video === "none") return "—";
-  const parts = [`${q.kbps} kbit/s`, `${q.fps} fps`];
+  const parts = [q.kbps == null ? null : `${q.kbps} kbit/s`, `${q.fps} fps`].filter(Boolean);
   if (q.width) parts.push(`${q.width}×${q.height}`);
   if (q.lost != null) parts.push(`lost ${q.lost}`);
   if (q.rtt_ms != null) parts.push(`rtt ${q.rtt_ms} ms`);

@@ -45,6 +45,7 @@ async function join() {
     state.socket = socket;
     wire(socket);
     const welcome = await socket.open();
+    $("#session-state").textContent = t(`state.${welcome.session.state}`);
     state.iceServers = welcome.ice_servers;
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_applicant");
     await connect();
