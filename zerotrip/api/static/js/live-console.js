@@ -87,7 +87,7 @@ function wire(socket) {
   });
   socket.on("control_result", (m) => { $("#prompt-state").textContent = `${m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`; });
   socket.on("still", (m) => { if (!m.reply_to) addStill(m); }); // our own clicks come as replies
-  socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, photo: true }));
+  socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, source: "live_photo" }));
   socket.on("recording", (m) => { state.recordings = (state.recordings || 0) + 1; $("#prompt-state").textContent = `${t("live.recording")} #${m.segment}`; });
   socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
   socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); });
@@ -118,7 +118,9 @@ function addStill(m) {
   state.stills.push(m);
   const cp = state.case.checkpoints.find((x) => x.id === m.checkpoint_id);
   const caption = [cp ? pick(cp, "title") : "", m.width ? `${m.width}×${m.height}` : "", m.video_offset_ms != null ? `@${(m.video_offset_ms / 1000).toFixed(1)} s` : ""].filter(Boolean).join(" · ");
-  $("#stills").prepend(h("figure", { dataset: { evidence: m.evidence_id } }, h("img", { src: m.url, alt: caption }), h("figcaption", {}, caption)));
+  const source = m.source || "live_still";
+  $("#stills").prepend(h("figure", { dataset: { evidence: m.evidence_id, checkpoint: m.checkpoint_id, source } },
+    h("img", { src: m.url, alt: caption }), h("figcaption", {}, source === "live_photo" ? `${t("live.photo")} · ${caption}` : caption)));
 }
 
 function renderControls(caps) {
