@@ -68,6 +68,8 @@ addStrings({
   "live.minutes": ["时长（分钟）", "Duration (minutes)"],
   "live.open_console": ["打开控制台", "Open console"],
   "live.cancel": ["取消", "Cancel"],
+  "live.confirm_cancel": ["取消这次视频踏勘？申请人将看到已取消。", "Cancel this live inspection? The applicant will see it cancelled."],
+  "live.confirm_end": ["结束这次正在进行的视频踏勘？", "End this live inspection while it is running?"],
   "live.sessions": ["视频踏勘", "Live inspections"],
   "live.none": ["尚未预约", "None booked"],
   "live.recording": ["录像片段已保存", "Recording segment stored"],
