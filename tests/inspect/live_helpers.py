@@ -1,5 +1,6 @@
-"""Shared set-up for the live tests: a case ready for inspection with a booked session, and
-synthetic participants joined over the real WebSocket of the running test server."""
+"""Shared set-up for the live tests: a case ready for inspection with a booked session,
+synthetic participants joined over the real WebSocket of the running test server, and the two
+live pages (phone and console) opened in headless Chromium with the fake camera."""
 
 from __future__ import annotations
 
@@ -7,15 +8,18 @@ import asyncio
 import contextlib
 import dataclasses
 import itertools
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
-from tests.factories import Staff, act, apply, make_staff
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.factories import PASSWORD, Staff, act, apply, make_staff
 from zerotrip.api.app import create_app
 from zerotrip.cases.models import AuditEvent
 from zerotrip.config import Settings
@@ -133,3 +137,82 @@ async def evidence_of(db: Database, case_id: int, kind: str) -> list[Evidence]:
             .order_by(Evidence.id)
         )
         return list(rows.all())
+
+
+# --- the live pages in headless Chromium ---------------------------------------------------
+
+FAKE_CAMERA = "--use-fake-device-for-media-stream"
+
+
+@contextlib.asynccontextmanager
+async def chromium(cameras: int = 1) -> AsyncIterator[Any]:
+    """Headless Chromium (async Playwright) whose fake media device has ``cameras`` cameras."""
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip("chromium is not installed")
+    from playwright.async_api import async_playwright
+
+    fake = FAKE_CAMERA if cameras == 1 else f"{FAKE_CAMERA}=device-count={cameras}"
+    args = [fake if a == FAKE_CAMERA else a for a in CHROMIUM_ARGS]
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def frame_mean(page: Any, selector: str = "#preview") -> list[float]:
+    """Average RGB of a video element's current frame, drawn to a canvas in the page."""
+    return await page.eval_on_selector(
+        selector,
+        """(v) => { const c = document.createElement('canvas'); c.width = 64; c.height = 48;
+        const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48);
+        const d = g.getImageData(0, 0, 64, 48).data; const m = [0, 0, 0];
+        for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i+1]; m[2] += d[i+2]; }
+        return m.map((x) => x / (64 * 48)); }""",
+    )
+
+
+async def open_phone(
+    browser: Any, base: str, booked: Booked, fix: dict[str, float], errors: list[str]
+) -> tuple[Any, Any]:
+    """The applicant's live page on a phone-sized context at ``fix``, joined and connected."""
+    context = await browser.new_context(
+        geolocation=fix,
+        permissions=["geolocation", "camera", "microphone"],
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        locale="zh-CN",
+    )
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"phone: {exc}"))
+    await page.goto(f"{base}/a/{booked.token}/live/{booked.session['id']}")
+    await page.click("#join")
+    await page.wait_for_function(
+        "() => window.liveApplicant.pc?.connectionState === 'connected'", timeout=20_000
+    )
+    return context, page
+
+
+async def open_console(
+    browser: Any, base: str, booked: Booked, errors: list[str]
+) -> tuple[Any, Any]:
+    """The inspector's console, signed in, joined and decoding the phone's video."""
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", permissions=["microphone"]
+    )
+    login = await context.request.post(
+        f"{base}/api/session",
+        data={"username": booked.inspector.username, "password": PASSWORD},
+    )
+    assert login.ok
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
+    await page.goto(f"{base}/staff/live/{booked.session['id']}")
+    await page.click("#join")
+    await page.wait_for_function(
+        "() => document.querySelector('#remote').videoWidth > 0"
+        " && (window.liveConsole.quality.here?.frames || 0) > 10",
+        timeout=30_000,
+    )
+    return context, page

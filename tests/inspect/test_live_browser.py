@@ -1,27 +1,27 @@
 """End to end in two real headless Chromium pages with the fake camera: the applicant runs the
 readiness check and joins, the inspector joins and receives video, a prompt round-trips, a still
 is captured and shows the fake camera's picture, the phone's location reaches the console, and
-the recording of the session plays back."""
+the recording of the session plays back. And the live section of the two case pages."""
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import av
 import pytest
 from PIL import Image, ImageStat
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD
-from tests.inspect.live_helpers import booked_session, evidence_of, until
+from tests.inspect.live_helpers import booked_session, chromium, evidence_of, frame_mean, until
 from zerotrip.api.keys import STORAGE
 from zerotrip.api.routes.live import ROOMS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-playwright_api = pytest.importorskip("playwright.async_api")
+pytest.importorskip("playwright.async_api")
 
 SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 PREMISES = (30.2741, 120.1551)
@@ -30,26 +30,8 @@ FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 1
 
 @pytest.fixture
 async def browser():
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("chromium is not installed")
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def _frame_mean(page) -> list[float]:
-    """Average RGB of the phone's own camera preview, drawn to a canvas in the page."""
-    return await page.evaluate(
-        """() => { const v = document.querySelector('#preview');
-        const c = document.createElement('canvas'); c.width = 64; c.height = 48;
-        const g = c.getContext('2d'); g.drawImage(v, 0, 0, 64, 48);
-        const d = g.getImageData(0, 0, 64, 48).data; const m = [0, 0, 0];
-        for (let i = 0; i < d.length; i += 4) { m[0] += d[i]; m[1] += d[i+1]; m[2] += d[i+2]; }
-        return m.map((x) => x / (64 * 48)); }"""
-    )
+    async with chromium() as instance:
+        yield instance
 
 
 async def test_two_browsers_inspect_live(client, db, clock, browser):
@@ -121,7 +103,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await desk.wait_for_function(
         "() => document.querySelector('#stills figure img').naturalWidth > 0"
     )
-    phone_mean = await _frame_mean(phone)
+    phone_mean = await frame_mean(phone)
     stills = await evidence_of(db, booked.case["id"], "still")
     assert len(stills) == 1 and stills[0].checkpoint_id == booked.checkpoint_id
     storage = client.server.app[STORAGE]
@@ -164,3 +146,96 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     assert errors == []
     await phone_ctx.close()
     await desk_ctx.close()
+
+
+async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, browser):
+    """The live section of both case pages: staff see the booked slot with the console link,
+    book another from the form and cancel it; the applicant sees the slots and the join link."""
+    base = str(client.make_url("")).rstrip("/")
+    booked = await booked_session(client, db, clock)
+    sid, case_id = booked.session["id"], booked.case["id"]
+    os.makedirs(SHOTS, exist_ok=True)
+    errors: list[str] = []
+    office = await browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Asia/Shanghai"
+    )
+    login = await office.request.post(
+        f"{base}/api/session", data={"username": booked.clerk.username, "password": PASSWORD}
+    )
+    assert login.ok
+    page = await office.new_page()
+    page.on("pageerror", lambda exc: errors.append(f"staff: {exc}"))
+    await page.goto(f"{base}/staff/cases/{case_id}")
+    first = page.locator(f"#live-sessions p[data-session='{sid}']")
+    await first.wait_for()
+    assert "Scheduled" in await first.text_content()
+    assert await first.locator("a").get_attribute("href") == f"/staff/live/{sid}"
+
+    # Book tomorrow 09:30 for 45 minutes (the office's time zone).
+    tomorrow = (clock.now() + timedelta(days=1)).date()
+    await page.fill("#live-start", f"{tomorrow.isoformat()}T09:30")
+    await page.fill("#live-minutes", "45")
+    await page.click("#live-sessions button[type=submit]")
+    rows = page.locator("#live-sessions p[data-session]")
+    await page.wait_for_selector("#live-sessions p[data-session] >> nth=1")
+    sessions = await (await client.get(f"/api/cases/{case_id}/live-sessions",
+                                       headers=booked.clerk.headers)).json()  # fmt: skip
+    added = next(s for s in sessions if s["id"] != sid)
+    start = datetime.fromisoformat(added["slot_start"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert (start.date(), start.hour, start.minute) == (tomorrow, 9, 30)
+    end = datetime.fromisoformat(added["slot_end"])
+    assert end - datetime.fromisoformat(added["slot_start"]) == timedelta(minutes=45)
+    second = page.locator(f"#live-sessions p[data-session='{added['id']}']")
+    assert "09:30" in await second.text_content() and "10:15" in await second.text_content()
+    await page.locator("#live-sessions").screenshot(path=str(SHOTS / "live-case-staff.png"))
+
+    # Cancel it, once the clerk confirms: the row says so and offers neither the console nor
+    # a second cancel.
+    asked: list[str] = []
+
+    async def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        await (dialog.accept() if accept else dialog.dismiss())
+
+    cancels: list[str] = []
+    page.on("request", lambda r: cancels.append(r.url) if r.url.endswith("/cancel") else None)
+    page.once("dialog", lambda dialog: answer(dialog, False))
+    await second.locator("button").click()
+    await page.evaluate("() => 0")  # the click handler has run to its end
+    assert asked == ["Cancel this live inspection? The applicant will see it cancelled."]
+    assert cancels == []
+    assert "Scheduled" in await second.text_content()
+    page.once("dialog", lambda dialog: answer(dialog, True))
+    await second.locator("button").click()
+    await page.wait_for_selector(
+        f"#live-sessions p[data-session='{added['id']}'] .badge:has-text('Cancelled')"
+    )
+    assert await second.locator("a, button").count() == 0
+    assert await rows.count() == 2 and len(cancels) == 1
+    assert await page.is_hidden("#case-error")
+    await page.screenshot(path=str(SHOTS / "live-case-staff-page.png"), full_page=True)
+
+    phone = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    own = await phone.new_page()
+    own.on("pageerror", lambda exc: errors.append(f"applicant: {exc}"))
+    await own.goto(f"{base}/a/{booked.token}")
+    join = own.locator(f"#live-sessions p[data-session='{sid}'] a")
+    await join.wait_for()
+    assert await join.get_attribute("href") == f"/a/{booked.token}/live/{sid}"
+    assert await join.text_content() == "加入视频踏勘"
+    cancelled = own.locator(f"#live-sessions p[data-session='{added['id']}']")
+    assert "已取消" in await cancelled.text_content()
+    assert await cancelled.locator("a, button").count() == 0
+    assert await own.locator("#live-sessions form").count() == 0  # booking is for staff
+    await own.locator("#live-sessions").screenshot(path=str(SHOTS / "live-case-applicant.png"))
+    await join.click()
+    await own.wait_for_url(f"**/a/{booked.token}/live/{sid}")
+    await own.wait_for_selector("#session-state")
+    assert errors == []
+    await office.close()
+    await phone.close()

@@ -13,6 +13,7 @@ from tests.inspect.live_helpers import (
     participant,
     ws_url,
 )
+from tests.media import samples
 
 
 async def test_booking_is_for_staff_and_visible_to_the_applicant(client, db, clock):
@@ -197,3 +198,41 @@ async def test_prompts_controls_challenge_and_presence(client, db, clock):
     # An ended session cannot be joined again.
     async with participant(client, booked.ws_path, booked.token) as late:
         assert (await late.connect())["status"] == 410
+
+
+async def test_only_a_photo_taken_for_the_session_answers_a_photo_request(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    case_id, checkpoint = booked.case["id"], booked.checkpoint_id
+    headers = applicant_headers(booked.token)
+
+    async def upload(seed: int, **claims) -> dict:
+        resp = await client.post(
+            f"/api/cases/{case_id}/checkpoints/{checkpoint}/evidence",
+            data=samples.jpeg_bytes(seed=seed),
+            headers={**headers, "X-Capture": json.dumps(claims), "Content-Type": "image/jpeg"},
+        )
+        assert resp.status == 201, await resp.text()
+        return await resp.json()
+
+    async with (
+        participant(client, booked.ws_path, booked.token) as applicant,
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+    ):
+        await applicant.connect()
+        await inspector.connect()
+        asked = await inspector.request({"type": "photo_request", "checkpoint_id": checkpoint})
+        assert asked["type"] == "photo_requested"
+        request = await applicant.expect("photo_request")
+        assert (request["case_id"], request["session_id"]) == (case_id, booked.session["id"])
+
+        # A gallery picture of the same checkpoint is not the answer to the request.
+        gallery = await upload(31, origin="gallery")
+        message = {"type": "photo_uploaded", "checkpoint_id": checkpoint}
+        refused = await applicant.request({**message, "evidence_id": gallery["id"]})
+        assert refused["type"] == "error" and refused["status"] == 404
+
+        photo = await upload(32, origin="live_photo", live_session=booked.session["id"])
+        await applicant.send({**message, "evidence_id": photo["id"]})
+        shown = await inspector.expect("photo")
+        assert shown["evidence_id"] == photo["id"]  # the refused one never reached the console
+        assert (shown["width"], shown["height"]) == (photo["width"], photo["height"])

@@ -17,7 +17,7 @@ from zerotrip.cases.audit import Actor
 from zerotrip.inspect.live import booking
 from zerotrip.inspect.live.presence import distance_to_premises, new_challenge_code
 from zerotrip.inspect.live.signalling import APPLICANT, INSPECTOR, Message
-from zerotrip.problems import Conflict
+from zerotrip.problems import Conflict, NotFound
 
 if TYPE_CHECKING:
     from zerotrip.inspect.live.hub import HubTrack
@@ -120,10 +120,15 @@ class Guidance:
         return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
 
     async def on_photo_uploaded(self, participant: Participant, message: Any) -> None:
-        await self.rooms.evidence_of(self.case_id, message.evidence_id, message.checkpoint_id)
+        evidence = await self.rooms.evidence_of(
+            self.case_id, message.evidence_id, message.checkpoint_id
+        )
+        if evidence.source != "live_photo" or evidence.live_session_id != self.live_id:
+            # Only a photo taken for this session goes to the console as its answer.
+            raise NotFound(f"Evidence {evidence.id} is not a photo taken in this session.")
         await self._to_inspector(
-            {"type": "photo", "evidence_id": message.evidence_id,
-             "checkpoint_id": message.checkpoint_id}
+            {"type": "photo", "evidence_id": evidence.id, "checkpoint_id": evidence.checkpoint_id,
+             "width": evidence.width, "height": evidence.height}
         )  # fmt: skip
 
     async def on_challenge(self, participant: Participant, message: Message) -> dict[str, Any]:

@@ -124,6 +124,7 @@ async function join() {
     state.socket = socket;
     wire(socket);
     const welcome = await socket.open();
+    $("#session-state").textContent = t(`state.${welcome.session.state}`);
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_inspector");
     await connect(welcome.ice_servers);
     socket.send(await capabilities());
@@ -180,24 +181,69 @@ function wire(socket) {
 
 async function control(m) {
   const track = state.stream.getVideoTracks()[0];
-  let ok = true; let detail = "";
+  let ok = true; let detail = ""; let value = m.value ?? null;
   try {
     if (m.action === "torch") await track.applyConstraints({ advanced: [{ torch: Boolean(m.value) }] });
     else if (m.action === "zoom") await track.applyConstraints({ advanced: [{ zoom: Number(m.value) }] });
-    else if (m.action === "switch_camera") {
-      state.facing = state.facing === "environment" ? "user" : "environment";
-      const fresh = await navigator.mediaDevices.getUserMedia({ video: { facingMode: state.facing, width: { ideal: 1920 }, height: { ideal: 1080 } } });
-      const next = fresh.getVideoTracks()[0];
-      next.contentHint = "detail";
-      await state.pc.getSenders().find((s) => s.track?.kind === "video").replaceTrack(next);
+    else if (m.action === "switch_camera") value = await switchCamera(track);
+    notice(t(m.action === "torch" ? `live.did.torch_${m.value ? "on" : "off"}` : `live.did.${m.action}`));
+  } catch (err) { ok = false; detail = String(err.message || err).slice(0, 300); }
+  state.socket.send({ type: "control_result", action: m.action, ok, detail, value });
+}
+
+// The other camera: by facing mode, or where the cameras do not say which way they face (the
+// same one comes back), the next camera in the list that gives a picture the call can send.
+// The sender keeps its place in the call; the current camera stays on until one is found.
+async function switchCamera(track) {
+  const sender = state.pc.getSenders().find((s) => s.track?.kind === "video");
+  const facing = state.facing === "environment" ? "user" : "environment";
+  const open = async (which) => (await navigator.mediaDevices.getUserMedia({
+    video: { ...which, width: { ideal: 1920 }, height: { ideal: 1080 } },
+  })).getVideoTracks()[0];
+  const cameras = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === "videoinput");
+  const at = Math.max(0, cameras.findIndex((d) => d.deviceId === track.getSettings().deviceId));
+  const candidates = [{ facingMode: facing }, ...cameras.slice(at + 1), ...cameras.slice(0, at)]
+    .map((c) => (c.deviceId ? { deviceId: { exact: c.deviceId } } : c));
+  const tried = new Set([track.getSettings().deviceId]);
+  let reason = "no other camera";
+  for (const which of candidates) {
+    let next;
+    try { next = await open(which); } catch (err) { reason = err.name || String(err); continue; }
+    if (tried.has(next.getSettings().deviceId)) { next.stop(); continue; }
+    tried.add(next.getSettings().deviceId);
+    next.contentHint = "detail";
+    await sender.replaceTrack(next);
+    if (await encodes(sender)) {
       track.stop();
       state.stream.removeTrack(track);
       state.stream.addTrack(next);
       $("#preview").srcObject = state.stream;
+      state.facing = next.getSettings().facingMode || facing;
       state.socket.send(await capabilities());
+      return state.facing;
     }
-  } catch (err) { ok = false; detail = String(err.message || err).slice(0, 300); }
-  state.socket.send({ type: "control_result", action: m.action, ok, detail, value: m.value ?? null });
+    reason = "the other camera gives no picture";
+    await sender.replaceTrack(track);
+    next.stop();
+  }
+  throw new Error(reason);
+}
+
+// Whether the encoder takes frames from the sender's track: some cameras (infrared, depth)
+// open fine but give frames a video call cannot send. Not judged before the call flows.
+async function encodes(sender, withinMs = 3000) {
+  const encoded = async () => {
+    let n = 0;
+    (await sender.getStats()).forEach((s) => { if (s.type === "outbound-rtp") n = s.framesEncoded || 0; });
+    return n;
+  };
+  const start = await encoded();
+  if (!start) return true;
+  for (const end = performance.now() + withinMs; performance.now() < end;) {
+    await new Promise((resolve) => { setTimeout(resolve, 150); });
+    if ((await encoded()) > start + 1) return true; // one more may be the old camera's last
+  }
+  return false;
 }
 
 async function takePhoto(m) {

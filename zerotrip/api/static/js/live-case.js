@@ -49,5 +49,6 @@ function bookForm(c) {
 }
 
 async function cancel(c, s) {
+  if (!confirm(t(s.state === "scheduled" ? "live.confirm_cancel" : "live.confirm_end"))) return;
   try { await api("POST", `/api/live/sessions/${s.id}/cancel`, {}); await render(c); } catch (err) { showError("#case-error", err); }
 }

@@ -35,6 +35,7 @@ addStrings({
   "live.still_taken": ["检查员拍摄了一张照片", "The inspector took a picture"],
   "live.photo_taking": ["正在拍摄高清照片…", "Taking a full-resolution photo…"],
   "live.photo_sent": ["照片已上传", "Photo uploaded"],
+  "live.photo": ["高清照片", "Full-res photo"],
   "live.prompt": ["检查员提示", "Inspector's request"],
   "live.send_prompt": ["发送提示", "Send prompt"],
   "live.prompt_placeholder": ["例如：请对准洗手池", "e.g. Point at the hand-washing sink"],
@@ -45,6 +46,10 @@ addStrings({
   "live.switch_camera": ["切换摄像头", "Switch camera"],
   "live.torch": ["手电筒", "Torch"],
   "live.zoom": ["变焦", "Zoom"],
+  "live.did.switch_camera": ["检查员切换了摄像头", "The inspector switched cameras"],
+  "live.did.torch_on": ["检查员打开了手电筒", "The inspector turned the torch on"],
+  "live.did.torch_off": ["检查员关闭了手电筒", "The inspector turned the torch off"],
+  "live.did.zoom": ["检查员调整了变焦", "The inspector changed the zoom"],
   "live.no_controls": ["申请人的手机不支持远程控制", "The applicant's phone supports no remote controls"],
   "live.presence": ["到场核验", "Proof of presence"],
   "live.distance": ["距经营场所", "Distance to premises"],
@@ -57,12 +62,14 @@ addStrings({
   "live.here": ["本端", "This end"],
   "live.phone": ["申请人手机", "Applicant's phone"],
   "live.server": ["服务器", "Server"],
-  "live.stills": ["截图", "Stills"],
+  "live.stills": ["截图与照片", "Stills and photos"],
   "live.book": ["预约视频踏勘", "Book a live inspection"],
   "live.start": ["开始时间", "Start"],
   "live.minutes": ["时长（分钟）", "Duration (minutes)"],
   "live.open_console": ["打开控制台", "Open console"],
   "live.cancel": ["取消", "Cancel"],
+  "live.confirm_cancel": ["取消这次视频踏勘？申请人将看到已取消。", "Cancel this live inspection? The applicant will see it cancelled."],
+  "live.confirm_end": ["结束这次正在进行的视频踏勘？", "End this live inspection while it is running?"],
   "live.sessions": ["视频踏勘", "Live inspections"],
   "live.none": ["尚未预约", "None booked"],
   "live.recording": ["录像片段已保存", "Recording segment stored"],
@@ -152,7 +159,8 @@ export class QualityMeter {
     if (!rtp) return { video: "none" };
     const bytes = this.direction === "in" ? rtp.bytesReceived : rtp.bytesSent;
     const now = rtp.timestamp;
-    const kbps = this.last ? Math.round(((bytes - this.last.bytes) * 8) / (now - this.last.now)) : 0;
+    // A rate needs two samples: the first one has none (not zero, which would read as a stall).
+    const kbps = this.last ? Math.round(((bytes - this.last.bytes) * 8) / (now - this.last.now)) : null;
     this.last = { bytes, now };
     return {
       kbps,
@@ -170,7 +178,7 @@ export class QualityMeter {
 
 export function describeQuality(q) {
   if (!q || q.video === "none") return "—";
-  const parts = [`${q.kbps} kbit/s`, `${q.fps} fps`];
+  const parts = [q.kbps == null ? null : `${q.kbps} kbit/s`, `${q.fps} fps`].filter(Boolean);
   if (q.width) parts.push(`${q.width}×${q.height}`);
   if (q.lost != null) parts.push(`lost ${q.lost}`);
   if (q.rtt_ms != null) parts.push(`rtt ${q.rtt_ms} ms`);

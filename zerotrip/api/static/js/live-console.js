@@ -45,6 +45,7 @@ async function join() {
     state.socket = socket;
     wire(socket);
     const welcome = await socket.open();
+    $("#session-state").textContent = t(`state.${welcome.session.state}`);
     state.iceServers = welcome.ice_servers;
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_applicant");
     await connect();
@@ -84,9 +85,19 @@ function wire(socket) {
     if (p) p.shown = true;
     $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
   });
-  socket.on("control_result", (m) => { $("#prompt-state").textContent = `${m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`; });
+  socket.on("control_result", (m) => {
+    state.controls = [...(state.controls || []), m];
+    const name = { switch_camera: "live.switch_camera", torch: "live.torch", zoom: "live.zoom" }[m.action];
+    $("#prompt-state").textContent = `${name ? t(name) : m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`;
+    // A control the phone could not apply goes back to what it was.
+    if (m.action === "torch" && !m.ok) $("#torch")?.setAttribute("aria-pressed", String(!m.value));
+    if (m.action === "zoom" && $("#zoom")) {
+      if (m.ok) $("#zoom").dataset.applied = m.value;
+      else { $("#zoom").value = $("#zoom").dataset.applied; $("#zoom").dispatchEvent(new Event("input")); }
+    }
+  });
   socket.on("still", (m) => { if (!m.reply_to) addStill(m); }); // our own clicks come as replies
-  socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, photo: true }));
+  socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, source: "live_photo" }));
   socket.on("recording", (m) => { state.recordings = (state.recordings || 0) + 1; $("#prompt-state").textContent = `${t("live.recording")} #${m.segment}`; });
   socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
   socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); });
@@ -117,21 +128,30 @@ function addStill(m) {
   state.stills.push(m);
   const cp = state.case.checkpoints.find((x) => x.id === m.checkpoint_id);
   const caption = [cp ? pick(cp, "title") : "", m.width ? `${m.width}×${m.height}` : "", m.video_offset_ms != null ? `@${(m.video_offset_ms / 1000).toFixed(1)} s` : ""].filter(Boolean).join(" · ");
-  $("#stills").prepend(h("figure", { dataset: { evidence: m.evidence_id } }, h("img", { src: m.url, alt: caption }), h("figcaption", {}, caption)));
+  const source = m.source || "live_still";
+  $("#stills").prepend(h("figure", { dataset: { evidence: m.evidence_id, checkpoint: m.checkpoint_id, source } },
+    h("img", { src: m.url, alt: caption }), h("figcaption", {}, source === "live_photo" ? `${t("live.photo")} · ${caption}` : caption)));
 }
 
 function renderControls(caps) {
   const items = [];
   const control = (action, value) => state.socket.request({ type: "control", action, value }).catch((err) => showError("#live-error", err));
-  if (caps.switch_camera) items.push(h("button", { class: "secondary", onclick: () => control("switch_camera") }, t("live.switch_camera")));
+  if (caps.switch_camera) items.push(h("button", { class: "secondary", id: "switch-camera", onclick: () => control("switch_camera") }, t("live.switch_camera")));
   if (caps.torch) {
-    let on = false;
-    items.push(h("button", { class: "secondary", onclick: () => { on = !on; control("torch", on); } }, t("live.torch")));
+    const torch = h("button", { class: "secondary", id: "torch", "aria-pressed": "false" }, t("live.torch"));
+    torch.addEventListener("click", () => {
+      const on = torch.getAttribute("aria-pressed") !== "true";
+      torch.setAttribute("aria-pressed", String(on));
+      control("torch", on);
+    });
+    items.push(torch);
   }
   if (caps.zoom) {
-    const slider = h("input", { type: "range", min: caps.zoom.min, max: caps.zoom.max, step: caps.zoom.step, value: caps.zoom.min });
+    const slider = h("input", { type: "range", id: "zoom", min: caps.zoom.min, max: caps.zoom.max, step: caps.zoom.step, value: caps.zoom.min, dataset: { applied: caps.zoom.min } });
+    const shown = h("span", { class: "mono" }, `${caps.zoom.min}×`);
+    slider.addEventListener("input", () => { shown.textContent = `${slider.value}×`; });
     slider.addEventListener("change", () => control("zoom", Number(slider.value)));
-    items.push(h("label", {}, t("live.zoom")), slider);
+    items.push(h("label", { class: "zoom" }, h("span", {}, t("live.zoom"), " ", shown), slider));
   }
   $("#controls").replaceChildren(...(items.length ? items : [h("p", { class: "muted" }, t("live.no_controls"))]));
 }
