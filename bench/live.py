@@ -45,7 +45,7 @@ PASSWORD = "bench password 1"
 # --- the server process ------------------------------------------------------------------------
 
 
-async def serve(data_dir: str, naive: bool) -> None:
+async def serve(data_dir: str, naive: bool, database_url: str = "") -> None:
     """Run the real app (or the naive reference) on 127.0.0.1:0; print port and tokens."""
     lags: deque[float] = deque(maxlen=2000)
 
@@ -55,7 +55,7 @@ async def serve(data_dir: str, naive: bool) -> None:
             await asyncio.sleep(0.02)
             lags.append((time.perf_counter() - start - 0.02) * 1000)
 
-    app = naive_app() if naive else await real_app(data_dir)
+    app = naive_app() if naive else await real_app(data_dir, database_url)
     info: dict[str, Any] = app.get("bench_info", {})
 
     async def metrics(request: web.Request) -> web.Response:
@@ -82,7 +82,7 @@ async def serve(data_dir: str, naive: bool) -> None:
     await runner.cleanup()
 
 
-async def real_app(data_dir: str) -> web.Application:
+async def real_app(data_dir: str, database_url: str = "") -> web.Application:
     from zerotrip.accounts.service import create_staff, issue_staff_token
     from zerotrip.api.app import create_app
     from zerotrip.api.routes.live import ROOMS
@@ -90,7 +90,11 @@ async def real_app(data_dir: str) -> web.Application:
     from zerotrip.db import Database, migrate
 
     settings = Settings(
-        data_dir=Path(data_dir), secret_key="bench", live_max_sessions=500, evidence_workers=1
+        data_dir=Path(data_dir),
+        database_url=database_url,
+        secret_key="bench",
+        live_max_sessions=500,
+        evidence_workers=1,
     ).resolved()
     await asyncio.to_thread(migrate, settings)
     db = Database(settings)
@@ -182,9 +186,10 @@ def full_rate(cpu_percent: float, seconds: float, frames_out: int, fps: int) -> 
 
 
 class Server:
-    def __init__(self, naive: bool) -> None:
+    def __init__(self, naive: bool, database_url: str = "") -> None:
         self.dir = tempfile.mkdtemp(prefix="zerotrip-live-bench-")
-        args = [sys.executable, __file__, "--serve", self.dir] + (["--naive"] if naive else [])
+        args = [sys.executable, __file__, "--serve", self.dir, "--database-url", database_url]
+        args += ["--naive"] if naive else []
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         self.info = json.loads(self.proc.stdout.readline())
@@ -362,7 +367,7 @@ async def run(args: argparse.Namespace) -> None:
     print(f"clip: {width}x{height}@{args.fps} VP8 ~{args.kbps} kbit/s; cores {os.cpu_count()}")
     async with ClientSession() as http:
         naive_cpu = await naive_reference(http, clip, args.seconds)
-        server = Server(naive=False)
+        server = Server(naive=False, database_url=args.database_url)
         sessions: list[dict[str, Any]] = []
         results = []
         try:
@@ -432,11 +437,17 @@ def main() -> None:
     parser.add_argument("--kbps", type=int, default=1000)
     parser.add_argument("--stills", type=int, default=6, help="captures per step")
     parser.add_argument("--soak", type=int, default=0, help="hold the last step this many seconds")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="an EMPTY database for the server, e.g. postgresql+asyncpg://127.0.0.1/zt_bench "
+        "(default: SQLite in a temporary folder)",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--naive", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve, args.naive))
+        asyncio.run(serve(args.serve, args.naive, args.database_url))
     else:
         asyncio.run(run(args))
 
