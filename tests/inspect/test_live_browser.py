@@ -16,7 +16,14 @@ import pytest
 from PIL import Image, ImageStat
 
 from tests.factories import PASSWORD
-from tests.inspect.live_helpers import booked_session, chromium, evidence_of, frame_mean, until
+from tests.inspect.live_helpers import (
+    booked_session,
+    chromium,
+    evidence_of,
+    frame_mean,
+    open_console,
+    until,
+)
 from zerotrip.api.keys import STORAGE
 from zerotrip.api.routes.live import ROOMS
 
@@ -61,24 +68,8 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await phone.click("#join")
     await phone.wait_for_function("() => window.liveApplicant.pc?.connectionState === 'connected'")
 
-    desk_ctx = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", permissions=["microphone"]
-    )
-    login = await desk_ctx.request.post(
-        f"{base}/api/session",
-        data={"username": booked.inspector.username, "password": PASSWORD},
-    )
-    assert login.ok
-    desk = await desk_ctx.new_page()
-    desk.on("pageerror", lambda exc: errors.append(f"desk: {exc}"))
-    await desk.goto(f"{base}/staff/live/{sid}")
-    await desk.click("#join")
     # The inspector receives and decodes the phone's camera.
-    await desk.wait_for_function(
-        "() => document.querySelector('#remote').videoWidth > 0"
-        " && (window.liveConsole.quality.here?.frames || 0) > 10",
-        timeout=30_000,
-    )
+    desk_ctx, desk = await open_console(browser, base, booked, errors)
     room = client.server.app[ROOMS].rooms[sid]
     assert room.video.codec == "vp8" and room.video.stats.packets_out > 0
 

@@ -140,26 +140,31 @@ async def test_mail_server_down_retries_without_blocking_the_case(office_client,
         assert (note["status"], note["attempts"]) == ("sent", 2)
 
 
+async def _book_in_three_days(client, db, clock):
+    """An accepted case with a live inspection booked three days ahead, as an inspector."""
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    case, _ = await apply(client)
+    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+    start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
+    resp = await client.post(
+        f"/api/cases/{case['id']}/live-sessions",
+        json={
+            "slot_start": start.isoformat(),
+            "slot_end": (start + timedelta(minutes=30)).isoformat(),
+        },
+        headers=inspector.headers,
+    )
+    assert resp.status == 201, await resp.text()
+    return case, inspector, start, await resp.json()
+
+
 async def test_a_cancelled_inspection_is_never_reminded(office_client, db, clock):
     inbox = Inbox()
     server = await smtp_server(inbox)
     port = server.sockets[0].getsockname()[1]
     try:
         async with office_client(notifier="email", smtp_port=port) as client:
-            clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
-            case, _ = await apply(client)
-            await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-            start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
-            resp = await client.post(
-                f"/api/cases/{case['id']}/live-sessions",
-                json={
-                    "slot_start": start.isoformat(),
-                    "slot_end": (start + timedelta(minutes=30)).isoformat(),
-                },
-                headers=inspector.headers,
-            )
-            assert resp.status == 201, await resp.text()
-            live = await resp.json()
+            case, inspector, _start, live = await _book_in_three_days(client, db, clock)
             await drain(client)
             assert len(about(inbox, "远程踏勘已预约")) == 1
             resp = await client.post(
@@ -189,19 +194,7 @@ async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
     port = server.sockets[0].getsockname()[1]
     try:
         async with office_client(notifier="email", smtp_port=port) as client:
-            clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
-            case, _ = await apply(client)
-            await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-            start = (clock.now() + timedelta(days=3)).replace(microsecond=0)
-            resp = await client.post(
-                f"/api/cases/{case['id']}/live-sessions",
-                json={
-                    "slot_start": start.isoformat(),
-                    "slot_end": (start + timedelta(minutes=30)).isoformat(),
-                },
-                headers=inspector.headers,
-            )
-            assert resp.status == 201, await resp.text()
+            _case, _inspector, start, _live = await _book_in_three_days(client, db, clock)
             await drain(client)
             [booked] = about(inbox, "远程踏勘已预约")
             local = start.astimezone(clock.zone)
