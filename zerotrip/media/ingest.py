@@ -42,7 +42,7 @@ from zerotrip.media.phash import to_signed
 from zerotrip.media.receive import hash_file, incoming_dir
 from zerotrip.media.sniff import Sniffed, sniff_file
 from zerotrip.media.trust import assess
-from zerotrip.media.worker import Limits, shared_pool
+from zerotrip.media.worker import AnalysisPool, Limits, shared_pool
 from zerotrip.problems import InvalidInput, NotFound
 
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
@@ -58,9 +58,18 @@ def analysis_limits(settings: Settings) -> Limits:
     )
 
 
-def warm_analysis(settings: Settings) -> None:
+def analysis_pool(settings: Settings, origin: str) -> AnalysisPool:
+    """Recordings are analysed in a lane of their own (one worker): a still or a photo someone
+    is waiting for never queues behind them."""
+    if origin == "recording":
+        return shared_pool(1, analysis_limits(settings), lane="recordings")
+    return shared_pool(settings.evidence_workers, analysis_limits(settings))
+
+
+def warm_analysis(settings: Settings, *origins: str) -> None:
     """Start the analysis workers before the first file arrives (``AnalysisPool.warm``)."""
-    shared_pool(settings.evidence_workers, analysis_limits(settings)).warm()
+    for origin in origins or ("capture",):
+        analysis_pool(settings, origin).warm()
 
 
 def evidence_kind(origin: str, sniffed: Sniffed) -> str:
@@ -181,7 +190,7 @@ async def ingest_file(
                 prefix="analysis-", dir=incoming_dir(settings.media_dir or settings.data_dir)
             )
         )
-        pool = shared_pool(settings.evidence_workers, analysis_limits(settings))
+        pool = analysis_pool(settings, origin)
         analysis = await pool.run(path, sniffed.kind, sniffed.pillow_format, workdir)
         if not analysis.get("ok") and analysis.get("code") in REFUSALS:
             await _refuse(db, case_id, actor, sha, size, sniffed, analysis)
@@ -346,7 +355,7 @@ async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> 
             async for chunk in storage.read(evidence.blob_key):
                 await out.write(chunk)
         sniffed = await asyncio.to_thread(sniff_file, source)
-        pool = shared_pool(settings.evidence_workers, analysis_limits(settings))
+        pool = analysis_pool(settings, evidence.source)
         analysis = await pool.run(source, sniffed.kind, sniffed.pillow_format, workdir)
         if not analysis.get("ok"):
             raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))

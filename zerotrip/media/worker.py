@@ -166,16 +166,20 @@ class AnalysisPool:
             worker.kill()
 
 
-_pools: dict[Limits, AnalysisPool] = {}
+_pools: dict[tuple[Limits, str], AnalysisPool] = {}
 _pools_lock = threading.Lock()
 
 
-def shared_pool(size: int, limits: Limits) -> AnalysisPool:
-    """One pool per set of limits for the whole process (the server has one)."""
+def shared_pool(size: int, limits: Limits, lane: str = "interactive") -> AnalysisPool:
+    """One pool per set of limits and lane for the whole process.
+
+    Lanes keep work someone is waiting for (photos, stills) from queueing behind background work
+    (a minute of recorded video from every live session, all closing around the same time).
+    """
     with _pools_lock:
-        pool = _pools.get(limits)
+        pool = _pools.get((limits, lane))
         if pool is None:
-            pool = _pools[limits] = AnalysisPool(size, limits)
+            pool = _pools[(limits, lane)] = AnalysisPool(size, limits)
         return pool
 
 

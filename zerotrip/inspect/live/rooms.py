@@ -49,7 +49,7 @@ class Rooms:
             assert case is not None
             room = Room(self, live_id, live.case_id, (case.premises_lat, case.premises_lon))
             self.rooms[live_id] = room
-            warm_analysis(self.settings)  # the first still should not wait for a worker to start
+            warm_analysis(self.settings, "live_still", "recording")  # no start-up wait later
             return room
 
     def forget(self, room: Room) -> None:
