@@ -174,9 +174,15 @@ async def frame_mean(page: Any, selector: str = "#preview") -> list[float]:
 
 
 async def open_phone(
-    browser: Any, base: str, booked: Booked, fix: dict[str, float], errors: list[str]
+    browser: Any,
+    base: str,
+    booked: Booked,
+    fix: dict[str, float],
+    errors: list[str],
+    join: bool = True,
 ) -> tuple[Any, Any]:
-    """The applicant's live page on a phone-sized context at ``fix``, joined and connected."""
+    """The applicant's live page on a phone-sized context at ``fix``, joined and connected
+    (or, with ``join=False``, just opened, for the readiness check)."""
     context = await browser.new_context(
         geolocation=fix,
         permissions=["geolocation", "camera", "microphone"],
@@ -187,6 +193,8 @@ async def open_phone(
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"phone: {exc}"))
     await page.goto(f"{base}/a/{booked.token}/live/{booked.session['id']}")
+    if not join:
+        return context, page
     await page.click("#join")
     await page.wait_for_function(
         "() => window.liveApplicant.pc?.connectionState === 'connected'", timeout=20_000

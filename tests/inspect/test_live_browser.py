@@ -22,6 +22,7 @@ from tests.inspect.live_helpers import (
     evidence_of,
     frame_mean,
     open_console,
+    open_phone,
     until,
 )
 from zerotrip.api.keys import STORAGE
@@ -48,16 +49,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     os.makedirs(SHOTS, exist_ok=True)
     errors: list[str] = []
 
-    phone_ctx = await browser.new_context(
-        geolocation=FIX,
-        permissions=["geolocation", "camera", "microphone"],
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        locale="zh-CN",
-    )
-    phone = await phone_ctx.new_page()
-    phone.on("pageerror", lambda exc: errors.append(f"phone: {exc}"))
-    await phone.goto(f"{base}/a/{booked.token}/live/{sid}")
+    phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors, join=False)
     await phone.click("#run-check")
     await phone.wait_for_function("() => document.querySelectorAll('#checks li').length === 4")
     checks = await phone.eval_on_selector_all(
