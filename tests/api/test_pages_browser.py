@@ -59,7 +59,8 @@ def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     page.click("#login-form button[type=submit]")
     page.wait_for_url(f"{base}/staff")
     page.wait_for_selector("#whoami:has-text('受理人员')")
-    assert "没有符合条件的办件" in page.inner_text("#cases tbody")
+    # The case list loads after the page: wait for it rather than read it as soon as it shows.
+    page.wait_for_selector("#cases tbody:has-text('没有符合条件的办件')")
 
     # File an application on the applicant's behalf (帮代办).
     page.click("#new-case")
