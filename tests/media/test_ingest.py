@@ -15,10 +15,11 @@ from sqlmodel import select
 from tests.factories import apply
 from tests.media import samples
 from zerotrip.cases.audit import Actor, case_events, verify_case
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.media.ingest import analysis_pool, ingest_file, warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.media.worker import close_pools
 from zerotrip.problems import InvalidInput, UnsupportedMedia
 
 APPLICANT = Actor("applicant", "link:1", "applicant")
@@ -263,31 +264,30 @@ async def test_derived_copies_are_regenerated_identically_from_the_original(
     )
 
 
-async def test_a_still_does_not_queue_behind_recordings(client, db, settings, tmp_path):
+async def test_a_still_does_not_queue_behind_recordings(settings, tmp_path):
     """Recordings are analysed in their own lane: with one interactive worker, a still sent
     after three slow recordings does not wait for them (in one queue it would come last)."""
     one = dataclasses.replace(settings, evidence_workers=1)
-    storage = LocalStorage(one.media_dir)
     warm_analysis(one, "live_still", "recording")  # no worker start-up in the race
-    case, checkpoint = await _case(client)
     finished: list[str] = []
 
-    async def ingest(name: str, data: bytes, origin: str, checkpoint_id: int | None) -> None:
+    async def analyse(name: str, data: bytes, fmt: str, origin: str) -> None:
         folder = tmp_path / name
         folder.mkdir()
-        await ingest_file(
-            db, storage, one, case_id=case["id"], checkpoint_id=checkpoint_id,
-            path=_write(folder, data), origin=origin, actor=APPLICANT,
-        )  # fmt: skip
+        result = await analysis_pool(one, origin).run(_write(folder, data), "image", fmt, folder)
+        assert result["ok"], result
         finished.append(name)
 
     slow = [samples.png_bytes((4000, 3000), seed=n) for n in range(3)]  # full decodes, no draft
-    recordings = [
-        asyncio.create_task(ingest(f"recording-{n}", data, "recording", None))
-        for n, data in enumerate(slow)
-    ]
-    await asyncio.sleep(0.3)  # the recordings are queued for analysis first
-    await ingest("still", samples.jpeg_bytes((640, 480), seed=9), "live_still", checkpoint)
-    await asyncio.gather(*recordings)
+    try:
+        recordings = [
+            asyncio.create_task(analyse(f"recording-{n}", data, "PNG", "recording"))
+            for n, data in enumerate(slow)
+        ]
+        await asyncio.sleep(0.3)  # the recordings are queued for analysis first
+        await analyse("still", samples.jpeg_bytes((640, 480), seed=9), "JPEG", "live_still")
+        await asyncio.gather(*recordings)
+    finally:
+        close_pools()
     # recording-1 waits for recording-0 in the recordings' single worker; the still waits for none
     assert finished.index("still") < finished.index("recording-1"), finished
