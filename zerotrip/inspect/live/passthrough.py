@@ -115,6 +115,7 @@ def passthrough_worker(
     this thread from the loop, so the thread then finishes the hand-over itself.
     """
     done = threading.Event()
+    switched = threading.Event()  # the loop took the queue over: only the end is left to wait for
     finished = threading.Event()  # the thread forwarded the end itself; switch must not run
 
     def forward(item: Any) -> None:  # in the loop
@@ -137,9 +138,10 @@ def passthrough_worker(
             except queue.Empty:
                 break
         input_q.put = direct_put  # type: ignore[method-assign]
+        switched.set()
 
     loop.call_soon_threadsafe(switch)
-    while not done.wait(0.2):
+    while not switched.is_set() and not done.wait(0.05):
         with input_q.mutex:
             stopping = bool(input_q.queue) and input_q.queue[-1] is None
         if stopping:  # the loop is blocked joining this thread: drain and end from here
@@ -154,6 +156,7 @@ def passthrough_worker(
                 for item in items:
                     loop.call_soon_threadsafe(forward, item)
             return
+    done.wait()  # no polling for the rest of the stream
 
 
 def _packet(codec: Any, encoded_frame: Any) -> av.Packet:
