@@ -95,6 +95,14 @@ class AnalysisPool:
         with self._lock:
             self._all.discard(worker)
 
+    def _running(self, worker: _Worker | None) -> _Worker:
+        """``worker`` if it is alive, else a fresh one in its place."""
+        if worker is not None and worker.process.is_alive():
+            return worker
+        if worker is not None:
+            self._discard(worker)
+        return self._spawn()
+
     def warm(self) -> None:
         """Start the workers that are not running yet, in the background.
 
@@ -111,11 +119,7 @@ class AnalysisPool:
             except queue.Empty:
                 break
         try:
-            for n, worker in enumerate(taken):
-                if worker is None or not worker.process.is_alive():
-                    if worker is not None:
-                        self._discard(worker)
-                    taken[n] = self._spawn()
+            taken = [self._running(worker) for worker in taken]
         finally:
             for worker in taken:
                 self._idle.put(worker)
@@ -123,10 +127,7 @@ class AnalysisPool:
     def run_blocking(self, path: Path, kind: str, fmt: str | None, workdir: Path) -> dict[str, Any]:
         worker = self._idle.get()
         try:
-            if worker is None or not worker.process.is_alive():
-                if worker is not None:
-                    self._discard(worker)
-                worker = self._spawn()
+            worker = self._running(worker)
             job = (str(path), kind, fmt, str(workdir), self.limits.max_pixels)
             try:
                 worker.conn.send(job)
