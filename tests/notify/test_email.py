@@ -210,3 +210,20 @@ async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_an_offline_reminder_of_a_cancelled_inspection_is_withdrawn(office_client, db, clock):
+    """On the record-only channel a reminder is recorded at booking; cancelling before it is due
+    withdraws it, while the booking announcement stays recorded."""
+    async with office_client(notifier="record") as client:
+        case, inspector, _start, live = await _book_in_three_days(client, db, clock)
+        resp = await client.post(
+            f"/api/live/sessions/{live['id']}/cancel", headers=inspector.headers
+        )
+        assert resp.status == 200
+        notes = await (
+            await client.get(f"/api/cases/{case['id']}/notifications", headers=inspector.headers)
+        ).json()
+        status = {n["topic"]: n["status"] for n in notes["items"]}
+        assert status["inspection.reminder"] == "withdrawn"
+        assert status["inspection.booked"] == "recorded"

@@ -11,7 +11,7 @@ outbox's dead letter).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -90,13 +90,20 @@ async def queue_notification(
     return note
 
 
-async def withdraw_notification(session: AsyncSession, dedupe_key: str) -> bool:
-    """Stop a queued message that no longer holds (a cancelled inspection's reminder); a message
-    already sent or recorded stays as it is. True when one was withdrawn."""
+async def withdraw_notification(session: AsyncSession, dedupe_key: str, now: datetime) -> bool:
+    """Stop a message that no longer holds (a cancelled inspection's reminder): one still queued,
+    or one only recorded (the offline channel) that was not due yet. A message already sent, or
+    recorded and due, stays as it is. True when one was withdrawn."""
     note = (
         await session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key))
     ).first()
-    if note is None or note.status != "queued":
+    if note is None:
+        return False
+    due = note.not_before
+    if due is not None and due.tzinfo is None:  # SQLite returns naive UTC
+        due = due.replace(tzinfo=UTC)
+    not_due_yet = due is not None and due > now
+    if not (note.status == "queued" or (note.status == "recorded" and not_due_yet)):
         return False
     note.status = "withdrawn"
     session.add(note)

@@ -107,7 +107,7 @@ async def queue_inspection_booked(
 
 async def withdraw_inspection_reminder(session: AsyncSession, live: Any) -> None:
     """A session that ended or was cancelled: its reminder, if not sent yet, must not go out."""
-    await withdraw_notification(session, f"inspection.reminder:{live.id}")
+    await withdraw_notification(session, f"inspection.reminder:{live.id}", live.ended_at)
 
 
 async def queue_courier_pickup(
