@@ -5,6 +5,9 @@ import { api } from "./api.js";
 import { fmtDate, fmtTime, h } from "./dom.js";
 import { t } from "./i18n.js";
 
+// Sent and recorded messages are fine (green); a withdrawn one is neutral (grey).
+const STATUS_BADGE = { failed: "bad", queued: "warn", withdrawn: "" };
+
 function section(id, title, ...children) {
   let card = document.getElementById(id);
   if (!card) {
@@ -21,7 +24,7 @@ async function render(c) {
         h("td", {}, fmtTime(n.created_at)),
         h("td", {}, h("strong", {}, n.subject), h("div", { class: "muted", style: "white-space: pre-line" }, n.text)),
         h("td", {}, n.channel, n.recipient ? h("div", { class: "muted" }, n.recipient) : null),
-        h("td", {}, h("span", { class: `badge ${n.status === "failed" ? "bad" : n.status === "queued" ? "warn" : "ok"}` }, t(`msg.status.${n.status}`)), n.last_error ? h("div", { class: "muted" }, n.last_error) : null)))))
+        h("td", {}, h("span", { class: `badge ${STATUS_BADGE[n.status] ?? "ok"}` }, t(`msg.status.${n.status}`)), n.last_error ? h("div", { class: "muted" }, n.last_error) : null)))))
     : h("p", { class: "muted" }, t("msg.empty")));
   if (ratings.items.length) {
     section("ratings-card", t("ratings.title"), h("table", {}, h("tbody", {}, ...ratings.items.map((r) => h("tr", {},
