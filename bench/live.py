@@ -31,8 +31,8 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from zerotrip.inspect.live import passthrough
-from zerotrip.inspect.live.synthetic import (
+from zerotrip.live import passthrough
+from zerotrip.live.synthetic import (
     ClipTrack,
     Participant,
     client_configuration,

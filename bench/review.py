@@ -2,13 +2,13 @@
 the naive way measured in the same run.
 
 * ``flatten``: a 1600 px display copy with 20 shapes (rectangles, ellipses, arrows, freehand,
-  Chinese labels, blur regions) drawn by :func:`zerotrip.inspect.flatten.flatten_bytes`; naive:
+  Chinese labels, blur regions) drawn by :func:`zerotrip.review.flatten.flatten_bytes`; naive:
   the same drawing started from the 12-megapixel original decoded in full (no ``draft``, which is
   what an uncached render without a display copy costs);
-* ``report``: :func:`zerotrip.inspect.report.render_report` for 20 checkpoints, each with an
+* ``report``: :func:`zerotrip.review.report.render_report` for 20 checkpoints, each with an
   annotated image from the flatten cache; naive: every image flattened again from its original
   before rendering (no cache);
-* ``bundle verify``: :func:`zerotrip.inspect.bundle.verify_bundle` streaming each member through
+* ``bundle verify``: :func:`zerotrip.review.bundle.verify_bundle` streaming each member through
   SHA-256 in 1 MiB chunks; naive: reading every member whole into memory first. The bundle is a
   real export (SQLite case, LocalStorage originals, audit chain) of ~120 MB of originals.
 
@@ -34,14 +34,14 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, create_case, lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
-from zerotrip.inspect.annotations import AnnotationInput, to_document
-from zerotrip.inspect.bundle import export_bundle, verify_bundle
-from zerotrip.inspect.flatten import flatten_bytes
-from zerotrip.inspect.fonts import find_font
-from zerotrip.inspect.report import CheckpointFacts, EvidenceFacts, ReportData, render_report
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
+from zerotrip.review.annotations import AnnotationInput, to_document
+from zerotrip.review.bundle import export_bundle, verify_bundle
+from zerotrip.review.flatten import flatten_bytes
+from zerotrip.review.fonts import find_font
+from zerotrip.review.report import CheckpointFacts, EvidenceFacts, ReportData, render_report
 
 
 def phone_jpeg(width: int, height: int, seed: int) -> bytes:

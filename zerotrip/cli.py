@@ -113,7 +113,7 @@ async def _export_bundle(settings: Settings, case_id: int, out: str | None, shar
     from pathlib import Path
 
     from zerotrip.api.app import make_storage
-    from zerotrip.inspect.bundle import export_bundle
+    from zerotrip.review.bundle import export_bundle
 
     db = Database(settings)
     try:
@@ -129,7 +129,7 @@ def _verify_bundle(path: str) -> int:
     """Offline: needs only the zip, never the database."""
     from pathlib import Path
 
-    from zerotrip.inspect.bundle import verify_bundle
+    from zerotrip.review.bundle import verify_bundle
 
     report = verify_bundle(Path(path), progress=progress)
     for member, problem in report.problems:

@@ -3,15 +3,15 @@
 from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
-from zerotrip.identity.models import IdentityAccess
-from zerotrip.inspect.live.models import LiveChallenge, LiveFix, LiveSession
-from zerotrip.inspect.models import Annotation, Certificate, Report, VerdictRecord
+from zerotrip.identity_check.models import IdentityAccess
+from zerotrip.live.models import LiveChallenge, LiveFix, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.ratings.models import Rating
-from zerotrip.tasks.models import StaffTask
+from zerotrip.review.models import Annotation, Certificate, Report, VerdictRecord
+from zerotrip.worklist.models import StaffTask
 
 __all__ = [
     "Annotation",

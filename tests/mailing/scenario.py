@@ -23,7 +23,7 @@ from zerotrip.mailing.reconcile import poll_quiet_orders
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.tasks.models import StaffTask
+from zerotrip.worklist.models import StaffTask
 
 STAFF = Actor("staff", "1", "clerk")
 APPLICANT = {

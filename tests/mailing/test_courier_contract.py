@@ -10,10 +10,10 @@ import pytest
 from zerotrip.mailing.interfaces import (
     Address,
     Booking,
-    Checkpoint,
     OrderRequest,
     Parcel,
     Permanent,
+    RemoteIds,
     TrackingUpdate,
 )
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
@@ -49,7 +49,7 @@ async def test_booking_gives_a_waybill_and_rebooking_adopts_it(
     name, mailing, shippo_standin, courier_standin
 ):
     courier = mailing.couriers[name]
-    ck = Checkpoint()
+    ck = RemoteIds()
     first = await courier.book(_request("zt-o1-a1"), ck)
     assert isinstance(first, Booking) and first.waybill and first.remote_id
     assert first.status == OrderStatus.booked
@@ -65,7 +65,7 @@ async def test_a_pickup_with_a_window_is_scheduled(name, mailing):
         _request(
             "zt-o2-a1", OrderKind.pickup, window_start=start, window_end=start + timedelta(hours=4)
         ),
-        Checkpoint(),
+        RemoteIds(),
     )
     assert booking.status == OrderStatus.pickup_scheduled
     assert not booking.attention
@@ -75,7 +75,7 @@ async def test_a_pickup_with_a_window_is_scheduled(name, mailing):
 async def test_an_address_without_a_street_is_refused_permanently(name, mailing):
     nowhere = Address("李娜", "", "Hangzhou", "ZJ", "310012", "CN")
     with pytest.raises(Permanent):
-        await mailing.couriers[name].book(_request("zt-o3-a1", recipient=nowhere), Checkpoint())
+        await mailing.couriers[name].book(_request("zt-o3-a1", recipient=nowhere), RemoteIds())
 
 
 @pytest.mark.parametrize("name", COURIERS)
@@ -83,8 +83,8 @@ async def test_cancel_is_idempotent_and_cancelling_nothing_is_fine(
     name, mailing, shippo_standin, courier_standin
 ):
     courier = mailing.couriers[name]
-    await courier.cancel(_request("zt-o4-a1"), Checkpoint())  # never booked
-    ck = Checkpoint()
+    await courier.cancel(_request("zt-o4-a1"), RemoteIds())  # never booked
+    ck = RemoteIds()
     await courier.book(_request("zt-o5-a1"), ck)
     await courier.cancel(_request("zt-o5-a1"), ck)
     await courier.cancel(_request("zt-o5-a1"), ck)
@@ -97,7 +97,7 @@ async def test_cancel_is_idempotent_and_cancelling_nothing_is_fine(
 @pytest.mark.parametrize("name", COURIERS)
 async def test_track_returns_scans_with_courier_times(name, mailing, courier_standin):
     courier = mailing.couriers[name]
-    ck = Checkpoint()
+    ck = RemoteIds()
     booking = await courier.book(_request("zt-o6-a1"), ck)
     await ck.save(waybill=booking.waybill)
     if name == "webhook":

@@ -35,7 +35,7 @@ from zerotrip.db import Database
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder
-from zerotrip.tasks.models import StaffTask
+from zerotrip.worklist.models import StaffTask
 
 
 async def _one_order(mailing, courier):

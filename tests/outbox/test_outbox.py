@@ -15,7 +15,7 @@ from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.service import count_by_state, enqueue, messages_for, requeue
 from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.tasks.models import StaffTask
+from zerotrip.worklist.models import StaffTask
 
 
 def _worker(db, settings, clock, **overrides) -> OutboxWorker:
@@ -194,7 +194,7 @@ async def test_unknown_topics_are_left_for_their_owner(db, settings, clock):
 
 async def test_tasks_route_lists_and_closes(client, db):
     clerk = await make_staff(db, "clerk")
-    from zerotrip.tasks.service import open_task
+    from zerotrip.worklist.service import open_task
 
     async with db.transaction() as session:
         task = await open_task(session, kind="outbox.dead", title="Check order", detail="x")

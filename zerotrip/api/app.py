@@ -27,7 +27,7 @@ from zerotrip.api.routes import (
     cases,
     dashboard,
     evidence,
-    identity,
+    identity_check,
     live,
     mailing,
     mailing_callbacks,
@@ -35,7 +35,7 @@ from zerotrip.api.routes import (
     notify,
     ratings,
     review,
-    tasks,
+    worklist,
 )
 from zerotrip.api.routing import RouteTable, add_operations
 from zerotrip.cases.catalogue import load_catalogue
@@ -44,12 +44,12 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.dashboard import facts as dashboard_facts
 from zerotrip.db import Database
-from zerotrip.inspect import certificate, fonts
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
 from zerotrip.notify import triggers as notify_triggers
 from zerotrip.outbox.worker import OutboxWorker
+from zerotrip.review import certificate, fonts
 
 log = logging.getLogger("zerotrip")
 
@@ -57,7 +57,7 @@ ROUTE_TABLES: list[RouteTable] = [
     meta.routes,
     accounts.routes,
     cases.routes,
-    tasks.routes,
+    worklist.routes,
     evidence.routes,
     mailing.routes,
     mailing_callbacks.routes,
@@ -66,7 +66,7 @@ ROUTE_TABLES: list[RouteTable] = [
     ratings.routes,
     dashboard.routes,
     notify.routes,
-    identity.routes,
+    identity_check.routes,
 ]
 
 # Domains register their outbox topics here: each is called with the worker and the app once the

@@ -2,7 +2,7 @@
 
 A handler may run twice for one message (a worker died after the courier answered), so it
 starts from the order's own record: an order that is booked, cancelled or re-assigned is left
-alone, and the courier call itself reconciles through the saved checkpoint.
+alone, and the courier call itself reconciles through the saved remote_ids.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from zerotrip.cases.store import lock_case
 from zerotrip.db import retry_on_conflict
 from zerotrip.mailing import interfaces as courier_errors
 from zerotrip.mailing.context import Mailing
-from zerotrip.mailing.interfaces import Booking, Checkpoint
+from zerotrip.mailing.interfaces import Booking, RemoteIds
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.mailing.orders import (
     CANCEL,
@@ -35,7 +35,7 @@ from zerotrip.notify.triggers import queue_courier_pickup
 from zerotrip.outbox import errors as outbox_errors
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.tasks.service import open_task
+from zerotrip.worklist.service import open_task
 
 SYSTEM = Actor("system", "", "mailing")
 
@@ -61,7 +61,7 @@ async def _load(mailing: Mailing, order_id: int) -> tuple[CourierOrder | None, C
         return order, case
 
 
-def _checkpoint(mailing: Mailing, order_id: int, attempt: int, data: dict[str, Any]) -> Checkpoint:
+def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, Any]) -> RemoteIds:
     async def save(values: dict[str, Any]) -> None:
         async def attempt_save() -> None:
             async with mailing.db.transaction() as session:
@@ -72,7 +72,7 @@ def _checkpoint(mailing: Mailing, order_id: int, attempt: int, data: dict[str, A
 
         await retry_on_conflict(attempt_save)
 
-    return Checkpoint(dict(data), save)
+    return RemoteIds(dict(data), save)
 
 
 def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
@@ -102,13 +102,13 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
     courier = mailing.couriers.get(order.courier)
     if courier is None:
         raise outbox_errors.Permanent(f"no courier {order.courier!r} is configured")
-    checkpoint = _checkpoint(mailing, order_id, attempt, order.remote)
+    remote_ids = _remote_ids(mailing, order_id, attempt, order.remote)
     try:
-        booking = await courier.book(order_request(order, case.reference), checkpoint)
+        booking = await courier.book(order_request(order, case.reference), remote_ids)
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc
     await retry_on_conflict(
-        lambda: _record_booking(mailing, order_id, attempt, order.courier, booking, checkpoint)
+        lambda: _record_booking(mailing, order_id, attempt, order.courier, booking, remote_ids)
     )
 
 
@@ -134,14 +134,14 @@ async def _record_booking(
     attempt: int,
     courier_name: str,
     booking: Booking,
-    checkpoint: Checkpoint,
+    remote_ids: RemoteIds,
 ) -> None:
     async with mailing.db.transaction() as session:
         peek = await session.get(CourierOrder, order_id)
         assert peek is not None
         case = await lock_case(session, peek.case_id)
         order = await lock_order(session, order_id)
-        remote = {**checkpoint.data, "remote_id": booking.remote_id, "waybill": booking.waybill}
+        remote = {**remote_ids.data, "remote_id": booking.remote_id, "waybill": booking.waybill}
         if order.attempt != attempt:  # re-assigned while the courier was booking: call it off
             await enqueue_cancel(
                 session, order, attempt=attempt, courier=courier_name, remote=remote
@@ -240,6 +240,6 @@ async def cancel_remote(mailing: Mailing, msg: OutboxMessage) -> None:
         remote = dict(msg.payload.get("remote") or {})
         request = replace(request, reference=f"zt-o{order.id}-a{attempt}")
     try:
-        await courier.cancel(request, Checkpoint(remote))
+        await courier.cancel(request, RemoteIds(remote))
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc

@@ -5,7 +5,7 @@ Errors say what the caller may do next, not what went wrong on the wire:
 * :class:`RetryLater`: nothing happened at the courier; try again (after ``retry_after``).
 * :class:`Permanent`: the courier refused these inputs; retrying the same call is pointless.
 * :class:`OutcomeUnknown`: the call may have taken effect (timeout after sending, 5xx on a
-  purchase, a response that cannot be parsed). Reconcile through the checkpoint before any retry.
+  purchase, a response that cannot be parsed). Reconcile through the remote_ids before any retry.
 * :class:`Configuration`: credentials or settings are wrong; every order will fail alike.
 """
 
@@ -99,15 +99,15 @@ class TrackingUpdate:
     location: str = ""
 
 
-SaveCheckpoint = Callable[[dict[str, Any]], Awaitable[None]]
+SaveRemoteIds = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 @dataclass
-class Checkpoint:
+class RemoteIds:
     """The order's remote ids; ``save`` persists them at once, before the next risky call."""
 
     data: dict[str, Any] = field(default_factory=dict)
-    saver: SaveCheckpoint | None = None
+    saver: SaveRemoteIds | None = None
 
     async def save(self, **values: Any) -> None:
         self.data.update(values)
@@ -118,15 +118,15 @@ class Checkpoint:
 class Courier(Protocol):
     name: str
 
-    async def book(self, request: OrderRequest, checkpoint: Checkpoint) -> Booking:
+    async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         """Create the order at the courier, or adopt the one an earlier attempt created."""
         ...
 
-    async def cancel(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
+    async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         """Call the order off (refund the label); cancelling twice is not an error."""
         ...
 
-    async def track(self, request: OrderRequest, checkpoint: Checkpoint) -> list[TrackingUpdate]:
+    async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         """The courier's scans so far (for reconciliation when pushes went missing)."""
         ...
 

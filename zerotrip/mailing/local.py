@@ -18,9 +18,9 @@ from sqlmodel import col, select
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.interfaces import (
     Booking,
-    Checkpoint,
     OrderRequest,
     Permanent,
+    RemoteIds,
     TrackingUpdate,
 )
 from zerotrip.mailing.models import CourierOrder
@@ -56,11 +56,11 @@ def local_waybill(reference: str) -> str:
 class LocalCourier:
     name = NAME
 
-    async def book(self, request: OrderRequest, checkpoint: Checkpoint) -> Booking:
+    async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         if not request.recipient.street1.strip() or not request.sender.street1.strip():
             raise Permanent("An address has no street.")
         waybill = local_waybill(request.reference)
-        await checkpoint.save(waybill=waybill)
+        await remote_ids.save(waybill=waybill)
         status = (
             OrderStatus.pickup_scheduled
             if request.kind == OrderKind.pickup and request.window_start
@@ -68,10 +68,10 @@ class LocalCourier:
         )
         return Booking(remote_id=waybill, waybill=waybill, status=status)
 
-    async def cancel(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
+    async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         return None  # the office's own messengers: nothing to call off remotely
 
-    async def track(self, request: OrderRequest, checkpoint: Checkpoint) -> list[TrackingUpdate]:
+    async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         return []  # every local step is pushed when it happens
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ from zerotrip.mailing.statuses import OrderStatus
 class CourierOrder(SQLModel, table=True):
     """A pickup of paper materials or a delivery of a certificate, carrier-neutral.
 
-    ``remote`` is the order's checkpoint with its courier: ids saved BEFORE each call that is not
+    ``remote`` is the order's remote_ids with its courier: ids saved BEFORE each call that is not
     idempotent (Shippo's shipment and rate before buying a label), so a retry reconciles
     instead of buying twice.
     """

@@ -305,7 +305,7 @@ async def enqueue_cancel(
 ) -> None:
     """Ask the courier to call off attempt ``attempt`` (default: the current one).
 
-    The handler reads the order's latest checkpoint when the attempt is still current; the
+    The handler reads the order's latest remote_ids when the attempt is still current; the
     payload keeps the ids of an attempt the order has since moved on from.
     """
     await enqueue(
@@ -325,7 +325,7 @@ async def enqueue_cancel(
 async def retry_order(
     session: AsyncSession, case: Case, order: CourierOrder, actor: Actor, now: datetime
 ) -> CourierOrder:
-    """Dispatch again now (after a dead letter); the checkpoint is kept: nothing bought twice."""
+    """Dispatch again now (after a dead letter); the remote_ids is kept: nothing bought twice."""
     if order.remote_id or order.status not in (OrderStatus.queued, OrderStatus.attention):
         raise Conflict(
             "Only an order that no courier has accepted yet can be retried.", status=order.status

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from zerotrip.cases.models import Case
 from zerotrip.mailing.context import Mailing
-from zerotrip.mailing.interfaces import Checkpoint, CourierError
+from zerotrip.mailing.interfaces import CourierError, RemoteIds
 from zerotrip.mailing.models import CourierOrder, InboundMessage
 from zerotrip.mailing.orders import order_request
 from zerotrip.mailing.statuses import OPEN, OrderStatus
@@ -51,7 +51,7 @@ async def poll_quiet_orders(mailing: Mailing, *, quiet_for: timedelta | None = N
             continue
         try:
             updates = await courier.track(
-                order_request(order, case_reference), Checkpoint(dict(order.remote))
+                order_request(order, case_reference), RemoteIds(dict(order.remote))
             )
         except CourierError as exc:
             log.info("poll of order %s failed: %s", order.id, exc)

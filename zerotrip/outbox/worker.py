@@ -37,7 +37,7 @@ from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
-from zerotrip.tasks.service import open_task
+from zerotrip.worklist.service import open_task
 
 log = logging.getLogger("zerotrip.outbox")
 

@@ -33,8 +33,8 @@ from zerotrip.ratings.models import (
     Rating,
     RatingLevel,
 )
-from zerotrip.tasks.models import StaffTask
-from zerotrip.tasks.service import close_task, open_task
+from zerotrip.worklist.models import StaffTask
+from zerotrip.worklist.service import close_task, open_task
 
 RECTIFICATION_TASK = "rating.rectification"
 

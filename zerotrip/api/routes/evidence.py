@@ -27,13 +27,13 @@ from zerotrip.api.routes.evidence_views import (
     EVIDENCE_SCHEMA,
     evidence_view,
 )
-from zerotrip.api.routes.identity import guard_evidence, may_see_identity
+from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import append_event, utcnow
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import retry_on_conflict
-from zerotrip.inspect.live import booking as live_booking
+from zerotrip.live import booking as live_booking
 from zerotrip.media.ingest import ingest_file, warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict

@@ -33,10 +33,10 @@ from zerotrip.api.principal import (
     resolve_principal,
 )
 from zerotrip.api.routing import RouteTable
-from zerotrip.inspect.live import booking, signalling
-from zerotrip.inspect.live.peers import ice_servers
-from zerotrip.inspect.live.room import Participant
-from zerotrip.inspect.live.rooms import Rooms
+from zerotrip.live import booking, signalling
+from zerotrip.live.peers import ice_servers
+from zerotrip.live.room import Participant
+from zerotrip.live.rooms import Rooms
 from zerotrip.media.models import Evidence
 from zerotrip.notify.triggers import queue_inspection_booked, withdraw_inspection_reminder
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated

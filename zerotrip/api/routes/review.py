@@ -17,24 +17,24 @@ from zerotrip.api.bodies import (
 )
 from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS, STORAGE
 from zerotrip.api.principal import authorize_case, resolve_principal
-from zerotrip.api.routes.identity import guard_evidence, may_see_identity
+from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import format_time
 from zerotrip.cases.store import checkpoints_of, get_case
 from zerotrip.db import retry_on_conflict
-from zerotrip.inspect import certificate as certs
-from zerotrip.inspect.annotation_store import (
+from zerotrip.media.models import Evidence
+from zerotrip.problems import InvalidInput, NotFound
+from zerotrip.review import certificate as certs
+from zerotrip.review.annotation_store import (
     annotation_version,
     latest_annotation,
     save_annotations,
 )
-from zerotrip.inspect.annotations import AnnotationInput
-from zerotrip.inspect.casefile import case_evidence
-from zerotrip.inspect.flatten import base_bytes, encode_jpeg, flattened, oriented_base
-from zerotrip.inspect.signing import latest_report, reports_of, sign_report
-from zerotrip.inspect.verdicts import VerdictInput, give_verdict, verdict_history
-from zerotrip.media.models import Evidence
-from zerotrip.problems import InvalidInput, NotFound
+from zerotrip.review.annotations import AnnotationInput
+from zerotrip.review.casefile import case_evidence
+from zerotrip.review.flatten import base_bytes, encode_jpeg, flattened, oriented_base
+from zerotrip.review.signing import latest_report, reports_of, sign_report
+from zerotrip.review.verdicts import VerdictInput, give_verdict, verdict_history
 
 routes = RouteTable("review")
 INSPECTORS = ("inspector", "admin")

@@ -1,6 +1,6 @@
 """The Shippo adapter: book a label (and a pickup), refund it, read its tracking.
 
-Shippo has no idempotency key, so booking is a sequence of checkpoints, each saved before the
+Shippo has no idempotency key, so booking is a sequence of steps, each id saved before the
 next call that could not be repeated safely:
 
 1. ``transaction_id`` known: fetch it, never buy again.
@@ -24,10 +24,10 @@ from shippo.models import components, operations
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
     Booking,
-    Checkpoint,
     OrderRequest,
     OutcomeUnknown,
     Permanent,
+    RemoteIds,
     RetryLater,
     TrackingUpdate,
 )
@@ -64,19 +64,19 @@ class ShippoCourier:
 
     # --- booking --------------------------------------------------------------------------
 
-    async def book(self, request: OrderRequest, checkpoint: Checkpoint) -> Booking:
-        ck = checkpoint.data
+    async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
+        ck = remote_ids.data
         if ck.get("transaction_id"):
             tid = ck["transaction_id"]
             txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
-            return await self._finish(request, checkpoint, txn)
+            return await self._finish(request, remote_ids, txn)
         if not ck.get("rate_id"):
-            await self._quote(request, checkpoint)  # a new rate: it cannot have been bought
+            await self._quote(request, remote_ids)  # a new rate: it cannot have been bought
         else:  # an earlier attempt may have bought this rate: adopt, never buy twice
             existing = await self._existing(ck["rate_id"], request.reference)
             if existing is not None:
-                await checkpoint.save(transaction_id=existing.object_id)
-                return await self._finish(request, checkpoint, existing)
+                await remote_ids.save(transaction_id=existing.object_id)
+                return await self._finish(request, remote_ids, existing)
         buy = components.TransactionCreateRequest(
             rate=ck["rate_id"],
             async_=False,
@@ -88,12 +88,12 @@ class ShippoCourier:
         )
         if exc is not None:
             if oid := raw_object_id(raw):  # bought, but the SDK could not read the answer
-                await checkpoint.save(transaction_id=oid)
+                await remote_ids.save(transaction_id=oid)
             raise classify(exc, acted=True) from exc
-        checkpoint.data["transaction_id"] = txn.object_id  # persisted with the booking
-        return await self._finish(request, checkpoint, txn)
+        remote_ids.data["transaction_id"] = txn.object_id  # persisted with the booking
+        return await self._finish(request, remote_ids, txn)
 
-    async def _quote(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
+    async def _quote(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         applicant = request.sender if request.kind == OrderKind.pickup else request.recipient
         addr = await self.proxy.call(
             lambda sdk: sdk.addresses.create(mapping.address_request(applicant, validate=True))
@@ -117,7 +117,7 @@ class ShippoCourier:
         rate = mapping.pick_rate(shp.rates, self.config.service_levels)
         if rate is None:
             raise Permanent("No rate for the configured service levels.")
-        await checkpoint.save(
+        await remote_ids.save(
             address_id=applicant_id,
             shipment_id=shp.object_id,
             rate_id=rate.object_id,
@@ -135,7 +135,7 @@ class ShippoCourier:
                 return txn
         return None
 
-    async def _finish(self, request: OrderRequest, checkpoint: Checkpoint, txn: Any) -> Booking:
+    async def _finish(self, request: OrderRequest, remote_ids: RemoteIds, txn: Any) -> Booking:
         status = _value(txn.status)
         if status == "ERROR":
             raise Permanent(f"Shippo could not make the label: {_messages(txn)}")
@@ -150,13 +150,11 @@ class ShippoCourier:
             tracking_url=txn.tracking_url_provider,
         )
         if request.kind == OrderKind.pickup and request.window_start and request.window_end:
-            await self._pickup(request, checkpoint, booking)
+            await self._pickup(request, remote_ids, booking)
         return booking
 
-    async def _pickup(
-        self, request: OrderRequest, checkpoint: Checkpoint, booking: Booking
-    ) -> None:
-        ck = checkpoint.data
+    async def _pickup(self, request: OrderRequest, remote_ids: RemoteIds, booking: Booking) -> None:
+        ck = remote_ids.data
         if ck.get("pickup_id"):
             booking.status = OrderStatus.pickup_scheduled
             return
@@ -165,7 +163,7 @@ class ShippoCourier:
                 "The pickup request's answer was lost; confirm the pickup with the carrier."
             )
             return
-        await checkpoint.save(pickup_requested=True)
+        await remote_ids.save(pickup_requested=True)
         pickup = components.PickupBase(
             carrier_account=ck.get("carrier_account") or "",
             location=components.Location(
@@ -180,7 +178,7 @@ class ShippoCourier:
         try:
             pk = await self.proxy.call(lambda sdk: sdk.pickups.create(pickup), acted=True)
         except RetryLater:
-            await checkpoint.save(pickup_requested=False)  # it never reached Shippo
+            await remote_ids.save(pickup_requested=False)  # it never reached Shippo
             raise
         except Permanent as exc:
             booking.attention = f"The carrier refused the pickup: {exc}"
@@ -188,7 +186,7 @@ class ShippoCourier:
         except OutcomeUnknown:
             booking.attention = "The pickup request's answer was lost; confirm it with the carrier."
             return
-        await checkpoint.save(pickup_id=pk.object_id, pickup_code=pk.confirmation_code)
+        await remote_ids.save(pickup_id=pk.object_id, pickup_code=pk.confirmation_code)
         if _value(pk.status) in ("CONFIRMED", "PENDING"):
             booking.status = OrderStatus.pickup_scheduled
         else:
@@ -198,8 +196,8 @@ class ShippoCourier:
 
     # --- cancelling and tracking ------------------------------------------------------------
 
-    async def cancel(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
-        ck = checkpoint.data
+    async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
+        ck = remote_ids.data
         tid = ck.get("transaction_id")
         if not tid and ck.get("rate_id"):
             found = await self._existing(ck["rate_id"], request.reference)
@@ -215,8 +213,8 @@ class ShippoCourier:
         if _value(refund.status) == "ERROR":
             raise Permanent(f"Shippo refused the refund of {tid}.")
 
-    async def track(self, request: OrderRequest, checkpoint: Checkpoint) -> list[TrackingUpdate]:
-        ck = checkpoint.data
+    async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
+        ck = remote_ids.data
         number = ck.get("waybill") or ck.get("tracking_number")
         carrier = ck.get("carrier") or "shippo"
         if not number:

@@ -21,12 +21,12 @@ import aiohttp
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
     Booking,
-    Checkpoint,
     Configuration,
     CourierError,
     OrderRequest,
     OutcomeUnknown,
     Permanent,
+    RemoteIds,
     RetryLater,
     TrackingUpdate,
 )
@@ -100,7 +100,7 @@ class WebhookCourier:
             data = {}
         return status, data
 
-    async def book(self, request: OrderRequest, checkpoint: Checkpoint) -> Booking:
+    async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         payload = {
             "reference": request.reference,
             "kind": request.kind.value,
@@ -117,7 +117,7 @@ class WebhookCourier:
         waybill = data.get("waybill") if isinstance(data, dict) else None
         if not isinstance(waybill, str) or not waybill:
             raise OutcomeUnknown("the courier's answer has no waybill")
-        await checkpoint.save(waybill=waybill, remote_id=str(data.get("id") or waybill))
+        await remote_ids.save(waybill=waybill, remote_id=str(data.get("id") or waybill))
         scheduled = data.get("status") == OrderStatus.pickup_scheduled.value
         return Booking(
             remote_id=str(data.get("id") or waybill),
@@ -126,7 +126,7 @@ class WebhookCourier:
             label_url=data.get("label_url") if isinstance(data.get("label_url"), str) else None,
         )
 
-    async def cancel(self, request: OrderRequest, checkpoint: Checkpoint) -> None:
+    async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         status, data = await self._send(
             "POST", f"/orders/{request.reference}/cancel", {}, acted=True
         )
@@ -135,7 +135,7 @@ class WebhookCourier:
         if status >= 400:
             raise Permanent(f"the courier refused to cancel ({status}): {str(data)[:300]}")
 
-    async def track(self, request: OrderRequest, checkpoint: Checkpoint) -> list[TrackingUpdate]:
+    async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         status, data = await self._send("GET", f"/orders/{request.reference}", None, acted=False)
         if status == 404:
             return []

@@ -1,0 +1,130 @@
+"""Checkpoint verdicts, the overall result they imply, and rectification rounds.
+
+An inspector judges each checkpoint pass / fail / rectify with a comment and the evidence the
+judgement rests on. The overall result is the worst verdict (fail > rectify > pass); the
+lifecycle's ``record_inspection`` refuses any other
+(:func:`zerotrip.cases.lifecycle.inspection_outcome`). A ``rectify`` result opens a new round for
+the checkpoints that did not pass (the lifecycle raises their round and clears their verdict),
+so the applicant re-submits evidence for exactly those
+(:func:`zerotrip.cases.lifecycle.evidence_round`, applied by the ingest pipeline) and the
+inspector judges them again with old and new side by side. Every verdict is kept
+(``VerdictRecord``) and written to the audit chain.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.lifecycle import evidence_round
+from zerotrip.cases.models import CaseState, Checkpoint
+from zerotrip.cases.store import lock_case
+from zerotrip.media.models import Evidence
+from zerotrip.problems import IllegalTransition, InvalidInput, NotFound
+from zerotrip.review.models import VerdictRecord
+
+
+class VerdictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    verdict: Literal["pass", "fail", "rectify"]
+    comment: str = Field(default="", max_length=4000)
+    evidence_ids: list[int] = Field(default_factory=list, max_length=100)
+
+    @model_validator(mode="after")
+    def _reason_for_failure(self) -> VerdictInput:
+        if self.verdict != "pass" and not self.comment:
+            raise ValueError("a fail or rectify verdict needs a comment saying what is wrong")
+        if len(set(self.evidence_ids)) != len(self.evidence_ids):
+            raise ValueError("evidence_ids lists an item twice")
+        return self
+
+
+async def checkpoint_of_case(session: AsyncSession, case_id: int, checkpoint_id: int) -> Checkpoint:
+    cp = await session.get(Checkpoint, checkpoint_id)
+    if cp is None or cp.case_id != case_id:
+        raise NotFound(f"Case {case_id} has no checkpoint {checkpoint_id}.")
+    return cp
+
+
+async def give_verdict(
+    session: AsyncSession,
+    case_id: int,
+    checkpoint_id: int,
+    body: VerdictInput,
+    *,
+    actor: Actor,
+    staff_id: int | None,
+) -> VerdictRecord:
+    """Record one checkpoint verdict in the caller's transaction, with its audit event."""
+    case = await lock_case(session, case_id)
+    if case.state != CaseState.inspecting:
+        raise IllegalTransition(
+            f"Verdicts are given while the case is inspecting; it is {case.state}.",
+            state=case.state,
+        )
+    cp = await checkpoint_of_case(session, case_id, checkpoint_id)
+    if body.evidence_ids:
+        rows = await session.exec(select(Evidence).where(col(Evidence.id).in_(body.evidence_ids)))
+        found = {e.id: e for e in rows.all()}
+        wrong = [i for i in body.evidence_ids if i not in found or found[i].case_id != case_id]
+        if wrong:
+            raise InvalidInput(
+                f"Evidence {wrong} does not belong to case {case_id}.", evidence=wrong
+            )
+        elsewhere = [i for i in body.evidence_ids if found[i].checkpoint_id not in (None, cp.id)]
+        if elsewhere:
+            raise InvalidInput(f"Evidence {elsewhere} belongs to another checkpoint.")
+    now = utcnow()
+    record = VerdictRecord(
+        case_id=case_id,
+        checkpoint_id=cp.id,
+        round=cp.round,
+        verdict=body.verdict,
+        comment=body.comment,
+        evidence_ids=body.evidence_ids,
+        given_by=staff_id,
+        given_at=now,
+    )
+    session.add(record)
+    cp.verdict, cp.verdict_comment, cp.verdict_by, cp.verdict_at = (
+        body.verdict,
+        body.comment,
+        staff_id,
+        now,
+    )
+    session.add(cp)
+    case.updated_at = now
+    append_event(
+        session,
+        case,
+        actor,
+        "checkpoint.verdict",
+        {
+            "checkpoint": cp.code,
+            "round": cp.round,
+            "verdict": body.verdict,
+            "comment": body.comment,
+            "evidence": body.evidence_ids,
+        },
+    )
+    return record
+
+
+async def verdict_history(session: AsyncSession, case_id: int) -> list[VerdictRecord]:
+    rows = await session.exec(
+        select(VerdictRecord)
+        .where(VerdictRecord.case_id == case_id)
+        .order_by(col(VerdictRecord.id))
+    )
+    return list(rows.all())
+
+
+async def require_open_for_evidence(session: AsyncSession, case_id: int, checkpoint_id: int) -> int:
+    """The round new evidence on a checkpoint belongs to; 409 when rectification excludes it."""
+    case = await lock_case(session, case_id)
+    return evidence_round(case, await checkpoint_of_case(session, case_id, checkpoint_id))
