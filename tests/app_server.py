@@ -20,9 +20,9 @@ from aiohttp import web
 from tests.databases import fresh_settings
 from zerotrip.api.app import create_app
 from zerotrip.api.keys import DB
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 T = TypeVar("T")
 

@@ -22,9 +22,9 @@ from tests.app_server import live_app, live_server  # noqa: F401  (shared fixtur
 from tests.browser import browser  # noqa: F401  (shared fixture)
 from tests.databases import fresh_settings, migrated_template
 from zerotrip.api.app import create_app
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

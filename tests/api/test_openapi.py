@@ -24,8 +24,8 @@ from tests.app_server import LiveServer
 from tests.factories import APPLICATION, make_staff
 from zerotrip.accounts.service import issue_applicant_link
 from zerotrip.api.keys import CATALOGUE
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.store import Application, create_case
+from zerotrip.kit.actor import Actor
 
 DOCUMENTED_PREFIXES = ("/api/", "/problems/")
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from zerotrip.accounts.models import ApplicantLink
 from zerotrip.accounts.service import issue_applicant_link, links_of, revoke_applicant_link
 from zerotrip.api.bodies import parse_body, parse_query, path_int, reply, validation_problem
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SETTINGS
+from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
 from zerotrip.api.principal import authorize_case, resolve_principal
 from zerotrip.api.routes.case_views import (
     CASE_DETAIL_SCHEMA,
@@ -22,7 +22,7 @@ from zerotrip.api.routes.case_views import (
     link_view,
 )
 from zerotrip.api.routing import RouteTable
-from zerotrip.cases.audit import Actor, append_event, case_events, verify_case
+from zerotrip.cases.audit import append_event, case_events, verify_case
 from zerotrip.cases.lifecycle import ACTIONS, parse_params, perform
 from zerotrip.cases.models import CaseMaterial, CaseState
 from zerotrip.cases.store import (
@@ -37,6 +37,7 @@ from zerotrip.cases.store import (
     materials_of,
 )
 from zerotrip.db import retry_on_conflict
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import InvalidInput
 
 routes = RouteTable("cases")
@@ -246,9 +247,7 @@ async def take_action(request: web.Request) -> web.Response:
                 params,
                 actor=principal.actor,
                 role=principal.role,
-                catalogue=app[CATALOGUE],
-                calendar=app[CALENDAR],
-                today=app[CLOCK].today(),
+                lifecycle=app[SERVICES].lifecycle,
             )
             return await _detail(request, session, case, principal.role)
 

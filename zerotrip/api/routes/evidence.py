@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import col, select
 
 from zerotrip.api.bodies import path_int, reply, validation_problem
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case, resolve_principal
 from zerotrip.api.routes.evidence_views import (
     EVIDENCE_LIST_SCHEMA,
@@ -29,12 +29,13 @@ from zerotrip.api.routes.evidence_views import (
 )
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
-from zerotrip.cases.audit import append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import retry_on_conflict
+from zerotrip.kit.clock import utcnow
 from zerotrip.live import booking as live_booking
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.nonce import find_nonce, issue_nonce
@@ -125,7 +126,7 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     case_id, checkpoint = await _checkpoint_for(request, principal)
     app = request.app
     minutes = app[SETTINGS].evidence_nonce_minutes
-    warm_analysis(app[SETTINGS])  # the photo follows within seconds
+    app[SERVICES].analysis.warm()  # the photo follows within seconds
 
     async def attempt() -> dict[str, Any]:
         async with app[DB].transaction() as session:
@@ -195,6 +196,7 @@ async def upload_evidence(request: web.Request) -> web.Response:
         app[DB],
         app[STORAGE],
         settings,
+        pools=app[SERVICES].analysis,
         case_id=case_id,
         checkpoint_id=checkpoint.id,
         path=received.path,

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from aiohttp import web
@@ -12,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from zerotrip.api.bodies import parse_body, path_int, reply
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OUTBOX, SETTINGS
+from zerotrip.api.keys import CLOCK, DB, MAILING, OUTBOX, SETTINGS
 from zerotrip.api.principal import authorize_case, resolve_principal
 from zerotrip.api.routes.mailing_views import ORDER_SCHEMA, order_view
 from zerotrip.api.routing import RouteTable
@@ -20,10 +18,7 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import retry_on_conflict
-from zerotrip.mailing import dispatch, triggers
-from zerotrip.mailing.context import Mailing
-from zerotrip.mailing.couriers import build_couriers
-from zerotrip.mailing.local import advance, run_simulator
+from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, OrderEvent
 from zerotrip.mailing.orders import (
     cancel_order,
@@ -34,48 +29,18 @@ from zerotrip.mailing.orders import (
     reassign_order,
     retry_order,
 )
-from zerotrip.mailing.reconcile import run_reconciler
 from zerotrip.mailing.statuses import OPEN, SCANNABLE, OrderStatus
-from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.problems import (
     Conflict,
     NotFound,
 )
 
 routes = RouteTable("mailing")
-MAILING = web.AppKey("mailing", Mailing)
 ORDERS_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["items"],
     "properties": {"items": {"type": "array", "items": ORDER_SCHEMA}},
 }
-
-
-# --- wiring -----------------------------------------------------------------------------------
-
-
-async def mailing_context(app: web.Application) -> AsyncIterator[None]:
-    """Couriers, lifecycle listeners, the local simulator and the reconciler for one app."""
-    settings = app[SETTINGS]
-    mailing = Mailing(app[DB], settings, app[CLOCK], app[CATALOGUE], app[CALENDAR])
-    mailing.couriers = build_couriers(settings)
-    app[MAILING] = mailing
-    uninstall = triggers.install(mailing)
-    stop = asyncio.Event()
-    tasks = []
-    if settings.local_courier_speed > 0:
-        tasks.append(asyncio.create_task(run_simulator(mailing, stop)))
-    if settings.outbox_worker:  # the same switch: tests drive background work by hand
-        tasks.append(asyncio.create_task(run_reconciler(mailing, stop)))
-    yield
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    uninstall()
-    await mailing.close()
-
-
-def register_outbox(worker: OutboxWorker, app: web.Application) -> None:
-    dispatch.register(worker, app[MAILING])
 
 
 def _wake(request: web.Request) -> None:

@@ -11,8 +11,7 @@ from aiohttp import web
 from sqlmodel import select
 
 from zerotrip.api.bodies import reply
-from zerotrip.api.keys import CLOCK, SETTINGS
-from zerotrip.api.routes.mailing import MAILING
+from zerotrip.api.keys import CLOCK, MAILING, SETTINGS
 from zerotrip.api.routing import RouteTable
 from zerotrip.mailing.models import InboundMessage
 from zerotrip.mailing.tracking import ingest

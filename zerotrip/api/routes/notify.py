@@ -12,17 +12,12 @@ from zerotrip.api.keys import DB, SETTINGS
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.store import get_case
 from zerotrip.db import retry_on_conflict
-from zerotrip.notify.channels import make_notifier
 from zerotrip.notify.service import (
-    TOPIC,
-    NotificationSender,
     notification_view,
     notifications_of,
     record_delivery_report,
-    use_channel,
 )
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.problems import TooLarge
 
 routes = RouteTable("notify")
@@ -33,14 +28,6 @@ class DeliveryReport(BaseModel):
 
     id: str = Field(min_length=1, max_length=128)
     status: str = Field(min_length=1, max_length=32)
-
-
-def setup_outbox(worker: OutboxWorker, app: web.Application) -> None:
-    settings = app[SETTINGS]
-    notifier = make_notifier(settings)
-    use_channel(notifier.channel)
-    sender = NotificationSender(app[DB], settings, notifier)
-    worker.register(TOPIC, sender, on_dead=sender.on_dead)
 
 
 @routes.get(

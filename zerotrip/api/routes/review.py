@@ -15,7 +15,7 @@ from zerotrip.api.bodies import (
     path_int,
     reply,
 )
-from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import authorize_case, resolve_principal
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
@@ -177,6 +177,7 @@ async def read_annotated_image(request: web.Request) -> web.Response:
         blob_key=evidence.blob_key,
         document=ann.document,
         document_sha256=ann.sha256,
+        font=request.app[SERVICES].font,
     )
     return _jpeg(image)
 
@@ -329,6 +330,7 @@ async def post_report(request: web.Request) -> web.Response:
         case_id,
         actor=principal.actor,
         staff_id=principal.user.id if principal.user else None,
+        font=app[SERVICES].font,
     )
     return reply(
         {
