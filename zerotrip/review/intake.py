@@ -38,6 +38,8 @@ async def upload_target(
         checkpoint = await session.get(Checkpoint, checkpoint_id)
     if checkpoint is None or checkpoint.case_id != case_id:
         raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
+    if checkpoint.restricted and not staff:  # identity: taken by staff, not shown
+        raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
     if not staff and case.state not in UPLOAD_STATES:
         raise Conflict(f"Evidence cannot be added while the case is {case.state}.")
     return checkpoint
