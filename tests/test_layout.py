@@ -186,7 +186,6 @@ def _route_sources() -> dict[str, str]:
     }
 
 
-@pytest.mark.xfail(strict=False, reason="handlers still query and write the chain themselves")
 @pytest.mark.parametrize("needle", ["select(", "append_event("])
 def test_handlers_leave_queries_and_the_audit_chain_to_the_domains(needle):
     assert sorted(name for name, text in _route_sources().items() if needle in text) == []

@@ -17,11 +17,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
-from tests.databases import fresh_settings
 from tests.factories import make_staff
+from tests.harness.databases import fresh_settings
 from tests.media import samples
 from tests.office_steps import walk
-from zerotrip.api.app import create_app
 from zerotrip.api.keys import SERVICES
 from zerotrip.cases.lifecycle import parse_params, perform
 from zerotrip.cases.models import AuditEvent
@@ -29,7 +28,6 @@ from zerotrip.config import Settings
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import Clock
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
@@ -110,10 +108,10 @@ def _analyse_one(services: Services, folder: Path) -> dict[str, object]:
     return services.analysis.lane("capture").run_blocking(photo, "image", "JPEG", folder)
 
 
-async def test_two_apps_in_one_process_issue_one_certificate_each(settings, db, tmp_path):
+async def test_two_apps_in_one_process_issue_one_certificate_each(apps, db, tmp_path):
     clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
-    first = TestClient(TestServer(create_app(settings, clock=Clock("Asia/Shanghai"))))
-    second = TestClient(TestServer(create_app(settings, clock=Clock("Asia/Shanghai"))))
+    first = TestClient(TestServer(apps.build(), host="127.0.0.1"))
+    second = TestClient(TestServer(apps.build(), host="127.0.0.1"))
     await first.start_server()
     await second.start_server()
     try:
