@@ -75,7 +75,7 @@ def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, A
 
 
 def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
-    if isinstance(exc, courier_errors.Permanent):
+    if isinstance(exc, courier_errors.CourierRefused):
         return outbox_errors.Permanent(str(exc))
     if isinstance(exc, courier_errors.Configuration):
         return outbox_errors.RetryLater(
@@ -83,7 +83,7 @@ def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
         )
     if isinstance(exc, courier_errors.OutcomeUnknown):
         return outbox_errors.RetryLater(f"outcome unknown, will reconcile: {exc}")
-    retry_after = exc.retry_after if isinstance(exc, courier_errors.RetryLater) else None
+    retry_after = exc.retry_after if isinstance(exc, courier_errors.CourierUnavailable) else None
     return outbox_errors.RetryLater(str(exc), retry_after=retry_after)
 
 
