@@ -45,7 +45,7 @@ from zerotrip.services import Services, build_services
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [
+ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
     cases.routes,
@@ -59,7 +59,7 @@ ROUTE_TABLES: list[RouteTable] = [
     dashboard.routes,
     notify.routes,
     identity_check.routes,
-]
+)
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
