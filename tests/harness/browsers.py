@@ -41,6 +41,7 @@ CHROMIUM_ARGS = (
     FAKE_MEDIA,
     "--use-fake-ui-for-media-stream",
 )
+OFFICE_ZONE = "Asia/Shanghai"  # pages show times in the office's zone, as the people there see
 PHONE = {"width": 390, "height": 844}
 CONSOLE = {"width": 1280, "height": 900}
 
@@ -75,23 +76,28 @@ async def applicant_page(
     geolocation: dict[str, float] | None = None,
     permissions: Sequence[str] = (),
     height: int = PHONE["height"],
+    errors: PageErrors | None = None,
 ) -> Page:
     """A phone opening ``url`` (a link the applicant was sent), in its own context; with
     ``url=None`` the page stays blank, so a test can route its requests before it loads.
 
     ``lang`` pins the page language the way the page's own switch does; otherwise the page
     follows ``locale``. ``geolocation`` needs ``"geolocation"`` in ``permissions``.
+    ``errors`` starts watching the page before it loads.
     """
     context = await browser.new_context(
         viewport={"width": PHONE["width"], "height": height},
         is_mobile=True,
         has_touch=True,
         locale=locale,
+        timezone_id=OFFICE_ZONE,
         geolocation=geolocation,
         permissions=list(permissions),
     )
     await _pin_language(context, lang)
     page = await context.new_page()
+    if errors is not None:
+        errors.watch(page, "applicant")
     if url is not None:
         await page.goto(url)
     return page
@@ -108,15 +114,20 @@ async def staff_page(
     width: int = CONSOLE["width"],
     height: int = CONSOLE["height"],
     permissions: Sequence[str] = (),
+    errors: PageErrors | None = None,
 ) -> Page:
     """A console page at ``path``, signed in as ``staff`` (a :class:`Staff` or a username).
 
     Signs in through the same ``/api/session`` call the login form makes (the form itself is
-    tested in its own page test), so the session cookie is the real one.
+    tested in its own page test), so the session cookie is the real one. ``errors`` starts
+    watching the page before it loads.
     """
     username = staff.username if isinstance(staff, Staff) else staff
     context = await browser.new_context(
-        viewport={"width": width, "height": height}, locale=locale, permissions=list(permissions)
+        viewport={"width": width, "height": height},
+        locale=locale,
+        timezone_id=OFFICE_ZONE,
+        permissions=list(permissions),
     )
     await _pin_language(context, lang)
     answer = await context.request.post(
@@ -124,6 +135,8 @@ async def staff_page(
     )
     assert answer.ok, f"signing in as {username}: {answer.status} {await answer.text()}"
     page = await context.new_page()
+    if errors is not None:
+        errors.watch(page, "staff")
     await page.goto(f"{base}{path}")
     return page
 
@@ -140,10 +153,11 @@ async def _pin_language(context: BrowserContext, lang: str | None) -> None:
 
 class PageErrors:
     """What the watched pages' JavaScript threw, and (with ``console``) what they logged as an
-    error, each prefixed with the page's label; a test ends with ``errors == []``."""
+    error, each prefixed with the page's label; a test ends with ``errors == []``. Pass
+    ``errors`` to collect into a list the test already holds."""
 
-    def __init__(self, *pages: Page, console: bool = True) -> None:
-        self.errors: list[str] = []
+    def __init__(self, *pages: Page, console: bool = True, errors: list[str] | None = None) -> None:
+        self.errors: list[str] = [] if errors is None else errors
         self._console = console
         for page in pages:
             self.watch(page)
