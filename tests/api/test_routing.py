@@ -4,6 +4,7 @@ document says it answers."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from tests.factories import applicant_headers, apply, make_staff
 from tests.office_steps import walk
+from zerotrip.api.keys import OPERATIONS
 from zerotrip.api.routing import RouteTable
 from zerotrip.problems import NotFound
 
@@ -68,6 +70,23 @@ async def test_the_caller_is_refused_before_the_body_is_read(client, db):
     )
     assert resp.status == 400
     assert resp.content_type == "application/problem+json"
+
+
+async def test_no_route_opens_another_case_to_an_applicant(client):
+    """Every route with a case in its path that an applicant may call at all, walked with the
+    link of another case: each looks absent (404), whatever its audience or method."""
+    case_a, _ = await apply(client)
+    _, token_b = await apply(client, applicant_name="王五")
+    values = {"case_id": case_a["id"], "action": "withdraw"}
+    walked = []
+    for op in client.app[OPERATIONS]:
+        if "{case_id}" not in op.path or op.audience not in ("case", "applicant"):
+            continue
+        path = re.sub(r"{(\w+)}", lambda m: str(values.get(m.group(1), 1)), op.path)
+        resp = await client.request(op.method, path, headers=applicant_headers(token_b), json={})
+        assert resp.status == 404, f"{op.method} {op.path}: {resp.status}"
+        walked.append(op.path)
+    assert len(walked) >= 10
 
 
 async def test_the_applicant_sees_no_staff_fields_and_staff_see_them_all(client, db):
