@@ -20,7 +20,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import ApplicantLink, Role, StaffToken, StaffUser
-from zerotrip.cases.audit import utcnow
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, Gone, InvalidInput, NotFound, Unauthenticated
 
 STAFF_PREFIX = "zts_"

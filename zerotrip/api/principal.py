@@ -18,7 +18,7 @@ from zerotrip.accounts.service import (
     token_digest,
 )
 from zerotrip.api.keys import CLOCK, CREDENTIALS, DB
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import Forbidden, NotFound, Unauthenticated
 
 SESSION_COOKIE = "zt_session"

@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.live import booking
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.nonce import IssuedNonce, find_nonce, issue_nonce
@@ -37,6 +38,8 @@ async def upload_target(
         case = await get_case(session, case_id)
         checkpoint = await session.get(Checkpoint, checkpoint_id)
     if checkpoint is None or checkpoint.case_id != case_id:
+        raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
+    if checkpoint.restricted and not staff:  # identity: taken by staff, not shown
         raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
     if not staff and case.state not in UPLOAD_STATES:
         raise Conflict(f"Evidence cannot be added while the case is {case.state}.")

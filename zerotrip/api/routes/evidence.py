@@ -20,13 +20,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zerotrip.api.bodies import path_int, validation_problem
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
-from zerotrip.cases.audit import utcnow
 from zerotrip.cases.models import Checkpoint
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.kit.clock import utcnow
+from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.receive import Received, incoming_dir, receive_stream
@@ -115,7 +115,7 @@ async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpo
 async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> CaptureNonce:
     checkpoint = await _checkpoint_for(request, principal)
     settings = request.app[SETTINGS]
-    warm_analysis(settings)  # the photo follows within seconds
+    request.app[SERVICES].analysis.warm()  # the photo follows within seconds
     issued = await intake.open_camera(
         request.app[DB],
         checkpoint,
@@ -167,6 +167,7 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
         app[DB],
         app[STORAGE],
         settings,
+        pools=app[SERVICES].analysis,
         case_id=checkpoint.case_id,
         checkpoint_id=checkpoint.id,
         path=received.path,

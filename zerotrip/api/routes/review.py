@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int
-from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
@@ -158,6 +158,7 @@ async def read_annotated_image(
         blob_key=evidence.blob_key,
         document=ann.document,
         document_sha256=ann.sha256,
+        font=request.app[SERVICES].font,
     )
     return _jpeg(image)
 
@@ -220,6 +221,7 @@ async def post_report(request: web.Request, *, principal: Principal) -> SignedRe
         path_int(request, "case_id"),
         actor=principal.actor,
         staff_id=_staff_id(principal),
+        font=app[SERVICES].font,
     )
     return SignedReport.of(rows[0], rows[1])  # the full copy, then the shared one
 
