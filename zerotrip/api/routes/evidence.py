@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
-from zerotrip.api.principal import Principal, authorize_case, resolve_principal
+from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
 from zerotrip.cases.models import Checkpoint
@@ -29,7 +29,7 @@ from zerotrip.kit.clock import utcnow
 from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
-from zerotrip.media.receive import incoming_dir, receive_stream
+from zerotrip.media.receive import Received, incoming_dir, receive_stream
 from zerotrip.media.schemas import EvidenceList, EvidenceView
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, TooLarge
 from zerotrip.review import intake
@@ -81,6 +81,18 @@ def _claims(request: web.Request) -> CaptureClaims:
     if claims.origin == "capture" and not claims.nonce:
         raise Forbidden("An in-page capture needs the capture nonce.", code="nonce_invalid")
     return claims
+
+
+async def _receive(request: web.Request) -> Received:
+    """Stream the body to a temporary file while hashing it, refusing it past the cap."""
+    settings = request.app[SETTINGS]
+    cap = settings.evidence_max_bytes
+    if request.content_length is not None and request.content_length > cap:
+        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
+    assert settings.media_dir is not None
+    return await receive_stream(
+        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
+    )
 
 
 async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpoint:
@@ -149,14 +161,8 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
     await intake.check_claims(
         app[DB], checkpoint, nonce=claims.nonce, live_session=claims.live_session
     )
-    cap = settings.evidence_max_bytes
-    if request.content_length is not None and request.content_length > cap:
-        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
-    assert settings.media_dir is not None
     started = utcnow()
-    received = await receive_stream(
-        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
-    )
+    received = await _receive(request)
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],
@@ -190,7 +196,7 @@ async def list_evidence(request: web.Request, *, principal: Principal) -> Eviden
     rows = await intake.case_evidence_list(
         request.app[DB],
         path_int(request, "case_id"),
-        see_restricted=staff and await may_see_identity(request),
+        see_restricted=staff and await may_see_identity(request, principal),
     )
     verdicts = (
         await intake.trust_verdicts(request.app[DB], [e.id or 0 for e in rows]) if staff else {}
@@ -200,12 +206,15 @@ async def list_evidence(request: web.Request, *, principal: Principal) -> Eviden
     )
 
 
-async def _evidence_for(request: web.Request, *, staff_only: bool, view: str) -> Evidence:
-    principal = await resolve_principal(request)
+async def _evidence_for(
+    request: web.Request, principal: Principal, *, staff_only: bool, view: str
+) -> Evidence:
     evidence_id = path_int(request, "evidence_id")
     evidence = await evidence_by_id(request.app[DB], evidence_id)
     if principal.is_staff:
-        await guard_evidence(request, evidence, view)  # identity evidence: audited, by access
+        await guard_evidence(
+            request, principal, evidence, view
+        )  # identity evidence: audited, by access
         return evidence
     if staff_only:
         raise Forbidden("Only office staff can open originals (they hold location data).")
@@ -238,8 +247,8 @@ _FILE_RESPONSE = {"type": "string", "format": "binary"}
 def _rendition_route(kind: str, key_of: Callable[[str], str], summary: str) -> None:
     """Register ``GET /api/evidence/{id}/<kind>`` for one derived copy (staff and applicant)."""
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        evidence = await _evidence_for(request, staff_only=False, view=kind)
+    async def handler(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+        evidence = await _evidence_for(request, principal, staff_only=False, view=kind)
         return await _serve(request, key_of(evidence.sha256), "image/jpeg")
 
     handler.__name__ = f"evidence_{kind}"
@@ -265,7 +274,7 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     response_content_type="application/octet-stream",
     errors=(401, 403, 404, 422),
 )
-async def evidence_original(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=True, view="original")
+async def evidence_original(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+    evidence = await _evidence_for(request, principal, staff_only=True, view="original")
     response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
     return response
