@@ -38,6 +38,7 @@ from zerotrip.api.routes import (
     worklist,
 )
 from zerotrip.api.routing import RouteTable, add_operations
+from zerotrip.api.throttling import THROTTLE, Throttle
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.clock import Clock
@@ -128,6 +129,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
     app[STORAGE] = make_storage(settings)
     app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
+    app[THROTTLE] = Throttle(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     dashboard_facts.install(settings.timezone)
     notify_triggers.install()

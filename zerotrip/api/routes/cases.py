@@ -22,6 +22,7 @@ from zerotrip.api.routes.case_views import (
     link_view,
 )
 from zerotrip.api.routing import RouteTable
+from zerotrip.api.throttling import limit_applications
 from zerotrip.cases.audit import Actor, append_event, case_events, verify_case
 from zerotrip.cases.lifecycle import ACTIONS, parse_params, perform
 from zerotrip.cases.models import CaseMaterial, CaseState
@@ -144,10 +145,11 @@ async def _detail(
     body=Application,
     response=CREATED_SCHEMA,
     status=201,
-    errors=(400, 413, 422),
+    errors=(400, 413, 422, 429),
 )
 async def submit_application(request: web.Request) -> web.Response:
     body = await parse_body(request, Application, request.app[SETTINGS].max_json_bytes)
+    await limit_applications(request)
     return await _created(request, body, staff=None)
 
 
