@@ -208,7 +208,7 @@ async def revoke_own_token(
             user_id=user_id,
             client=client,
             token=token_id,
-            kind=record.kind,
+            token_kind=record.kind,
         )
     return record
 
