@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
 from aiohttp import web
@@ -118,3 +118,10 @@ async def limit_applications(request: web.Request) -> None:
     client = throttle_.client_address(request)
     now = request.app[CLOCK].now()
     await count_attempt(request.app[DB], throttle_.limits.apply_ip, client, now)
+
+
+def upload_slot(request: web.Request, credential: str) -> AbstractContextManager[None]:
+    """Hold one of the caller's concurrent-upload slots while its body streams in (429 if
+    none is free); ``credential`` names the link or account the upload comes through."""
+    throttle_ = request.app[THROTTLE]
+    return throttle_.uploads.claim(credential, throttle_.client_address(request))

@@ -19,7 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlmodel import col, select
 
-from zerotrip.api.bodies import path_int, reply, validation_problem
+from zerotrip.api.bodies import paced_chunks, path_int, reply, validation_problem
 from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case, resolve_principal
 from zerotrip.api.routes.evidence_views import (
@@ -29,6 +29,7 @@ from zerotrip.api.routes.evidence_views import (
 )
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
+from zerotrip.api.throttling import upload_slot
 from zerotrip.cases.audit import append_event, utcnow
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
@@ -153,7 +154,7 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     response=EVIDENCE_SCHEMA,
     status=201,
     also=(200,),  # a retry of the same capture returns the evidence already stored
-    errors=(401, 403, 404, 409, 410, 413, 415, 422),
+    errors=(401, 403, 404, 408, 409, 410, 413, 415, 422, 429),
     extra={
         "description": __doc__,
         "parameters": [
@@ -188,9 +189,10 @@ async def upload_evidence(request: web.Request) -> web.Response:
         raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
     assert settings.media_dir is not None
     started = utcnow()
-    received = await receive_stream(
-        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
-    )
+    with upload_slot(request, principal.actor.id):
+        received = await receive_stream(
+            paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
+        )
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlmodel import select
 
-from zerotrip.api.bodies import reply
+from zerotrip.api.bodies import check_json_depth, paced_chunks, reply
 from zerotrip.api.keys import CLOCK, SETTINGS
 from zerotrip.api.routes.mailing import MAILING
 from zerotrip.api.routing import RouteTable
@@ -33,10 +33,11 @@ async def _raw_body(request: web.Request) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"A callback may be at most {limit} bytes.")
     raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
+    async for chunk in paced_chunks(request, 16 * 1024):
         raw += chunk
         if len(raw) > limit:
             raise TooLarge(f"A callback may be at most {limit} bytes.")
+    check_json_depth(bytes(raw))  # before any parser recurses into it
     return bytes(raw)
 
 
