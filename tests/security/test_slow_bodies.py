@@ -25,8 +25,8 @@ from sqlmodel import func, select
 from tests.factories import applicant_headers, apply
 from zerotrip.api.app import create_app
 from zerotrip.api.throttling import THROTTLE
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
+from zerotrip.kit.clock import Clock
 from zerotrip.mailing.webhook.signing import signed_headers
 from zerotrip.media.models import Evidence
 

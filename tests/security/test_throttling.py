@@ -27,8 +27,8 @@ from zerotrip.accounts.events import LOCKOUT, events_of_kind
 from zerotrip.accounts.models import StaffToken
 from zerotrip.api.app import create_app
 from zerotrip.cases.models import Case
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
+from zerotrip.kit.clock import Clock
 
 LIMITS: dict[str, Any] = {
     "trusted_proxies": ("127.0.0.1",),

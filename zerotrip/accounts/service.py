@@ -24,7 +24,7 @@ from zerotrip.accounts.passwords import (
     hash_password,
     verify_password,
 )
-from zerotrip.cases.audit import utcnow
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, Gone, InvalidInput, NotFound, Unauthenticated
 
 STAFF_PREFIX = "zts_"

@@ -8,21 +8,16 @@ argon2 check holds no database lock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts import events, throttle
 from zerotrip.accounts.models import StaffUser
 from zerotrip.accounts.service import IssuedToken, authenticate_password, issue_staff_token
 from zerotrip.accounts.throttle import Limits
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database
 from zerotrip.problems import Unauthenticated
-
-
-@dataclass(frozen=True)
-class SignedIn:
-    user: StaffUser
-    session: IssuedToken
 
 
 def account_subject(username: str) -> str:
@@ -38,22 +33,21 @@ async def sign_in(
     client: str,
     now: datetime,
     session_hours: int,
-) -> SignedIn:
+) -> tuple[StaffUser, IssuedToken]:
     """A new browser session for the right password; 401 for a wrong one; 429 while locked."""
     account = account_subject(username)
 
-    async def count_attempt() -> tuple[int, str]:
+    async def count_attempt(session: AsyncSession) -> tuple[int, str]:
         """The longest wait the attempt meets (0: go ahead) and the limit that imposes it."""
-        async with db.transaction() as session:
-            longest = (0, "")
-            for limit, subject in ((limits.login_ip, client), (limits.login_account, account)):
-                hit = await throttle.hit(session, limit, subject, now)
-                if hit.lockout is not None:
-                    events.record_lockout(session, hit.lockout, client, now)
-                longest = max(longest, (hit.wait_s, limit.scope))
-            return longest
+        longest = (0, "")
+        for limit, subject in ((limits.login_ip, client), (limits.login_account, account)):
+            hit = await throttle.hit(session, limit, subject, now)
+            if hit.lockout is not None:
+                events.record_lockout(session, hit.lockout, client, now)
+            longest = max(longest, (hit.wait_s, limit.scope))
+        return longest
 
-    wait, scope = await retry_on_conflict(count_attempt)
+    wait, scope = await db.run_in_transaction(count_attempt)
     if wait:
         raise throttle.refusal(scope, wait)
     async with db.session() as session:
@@ -62,10 +56,9 @@ async def sign_in(
         except Unauthenticated:
             raise Unauthenticated("Wrong username or password.", zh="用户名或密码错误。") from None
 
-    async def open_session() -> IssuedToken:
-        async with db.transaction() as session:
-            await throttle.forget(session, limits.login_account, account)
-            await throttle.undo(session, limits.login_ip, client)
-            return await issue_staff_token(session, user, "session", hours=session_hours)
+    async def open_session(session: AsyncSession) -> IssuedToken:
+        await throttle.forget(session, limits.login_account, account)
+        await throttle.undo(session, limits.login_ip, client)
+        return await issue_staff_token(session, user, "session", hours=session_hours)
 
-    return SignedIn(user, await retry_on_conflict(open_session))
+    return user, await db.run_in_transaction(open_session)

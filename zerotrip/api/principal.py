@@ -19,7 +19,7 @@ from zerotrip.accounts.service import (
 )
 from zerotrip.api.keys import CLOCK, CREDENTIALS, DB
 from zerotrip.api.throttling import THROTTLE, count_attempt, refuse_if_locked
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import Forbidden, NotFound, PasswordChangeRequired, Unauthenticated
 
 SESSION_COOKIE = "zt_session"

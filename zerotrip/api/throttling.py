@@ -15,12 +15,13 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
 from aiohttp import web
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts import events, throttle
 from zerotrip.accounts.throttle import Limit, Limits
 from zerotrip.api.keys import CLOCK, DB
 from zerotrip.config import Settings
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database
 from zerotrip.problems import RateLimited
 
 
@@ -93,14 +94,13 @@ async def count_attempt(
 ) -> None:
     """Count one attempt against ``limit``; a 429 when over it (a new lockout is audited)."""
 
-    async def attempt() -> throttle.Hit:
-        async with db.transaction() as session:
-            hit = await throttle.hit(session, limit, subject, now)
-            if hit.lockout is not None:
-                events.record_lockout(session, hit.lockout, client or subject, now)
-            return hit
+    async def attempt(session: AsyncSession) -> throttle.Hit:
+        hit = await throttle.hit(session, limit, subject, now)
+        if hit.lockout is not None:
+            events.record_lockout(session, hit.lockout, client or subject, now)
+        return hit
 
-    hit = await retry_on_conflict(attempt)
+    hit = await db.run_in_transaction(attempt)
     if hit.wait_s:
         raise throttle.refusal(limit.scope, hit.wait_s)
 
