@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.redaction import install_redaction
 
 T = TypeVar("T")
 
@@ -51,6 +52,8 @@ async def _bootstrap(settings: Settings) -> str | None:
 def cmd_serve(settings: Settings) -> int:
     from aiohttp import web
 
+    from zerotrip.accounts.first_admin import hand_over
+    from zerotrip.api.access_log import RedactingAccessLogger
     from zerotrip.api.app import create_app
 
     migrate(settings)
@@ -59,13 +62,18 @@ def cmd_serve(settings: Settings) -> int:
     print(f"zerotrip is serving at {url}/", flush=True)
     print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
     if password:
-        print(f"  first start: log in as 'admin' with the one-time password {password}", flush=True)
-        print("  (you will be asked to change it; it is not shown again)", flush=True)
+        hand_over(password, settings.data_dir, sys.stdout)
     else:
         print(
             "  log in with an existing staff account ('zerotrip user add' creates one)", flush=True
         )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
 
 
@@ -225,6 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    install_redaction()
     if args.command == "serve":
         return cmd_serve(settings)
     if args.command == "worker":

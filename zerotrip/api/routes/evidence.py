@@ -19,11 +19,12 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zerotrip.api.bodies import path_int, validation_problem
+from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
 from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
+from zerotrip.api.throttling import upload_slot
 from zerotrip.cases.models import Checkpoint
 from zerotrip.kit.clock import utcnow
 from zerotrip.media.ingest import ingest_file
@@ -91,7 +92,7 @@ async def _receive(request: web.Request) -> Received:
         raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
     assert settings.media_dir is not None
     return await receive_stream(
-        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
+        paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
     )
 
 
@@ -135,7 +136,7 @@ async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> 
     response=EvidenceView,
     status=201,
     also=(200,),  # a retry of the same capture returns the evidence already stored
-    errors=(401, 403, 404, 409, 410, 413, 415, 422),
+    errors=(401, 403, 404, 408, 409, 410, 413, 415, 422, 429),
     extra={
         "description": __doc__,
         "parameters": [
@@ -162,7 +163,8 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
         app[DB], checkpoint, nonce=claims.nonce, live_session=claims.live_session
     )
     started = utcnow()
-    received = await _receive(request)
+    with upload_slot(request, principal.actor.id):
+        received = await _receive(request)
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],
