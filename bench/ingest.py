@@ -41,8 +41,8 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, checkpoints_of, create_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.media.derive import fit
-from zerotrip.media.ingest import ingest_file
 from zerotrip.media.phash import dhash64
 from zerotrip.media.receive import hash_file
 from zerotrip.media.sniff import sniff_file

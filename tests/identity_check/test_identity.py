@@ -12,7 +12,7 @@ from tests.factories import applicant_headers, make_staff
 from tests.office_steps import walk
 from zerotrip.api.keys import STORAGE
 from zerotrip.cases.audit import Actor
-from zerotrip.media.ingest import ingest_file
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.review.bundle import export_bundle
 
 

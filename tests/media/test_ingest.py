@@ -15,7 +15,8 @@ from sqlmodel import select
 from tests.factories import apply
 from tests.media import samples
 from zerotrip.cases.audit import Actor, case_events, verify_case
-from zerotrip.media.ingest import analysis_pool, ingest_file, warm_analysis
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.media.ingest import analysis_pool, warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.storage_local import LocalStorage
@@ -219,7 +220,7 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
 async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
     client, db, settings, storage, tmp_path
 ):
-    from zerotrip.media.judge import reassess
+    from zerotrip.evidence.judging import reassess
     from zerotrip.media.trust import POLICY_VERSION
 
     case, checkpoint = await _case(client)

@@ -18,7 +18,7 @@ from zerotrip.cases.audit import Actor, append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.media.ingest import ingest_file
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage

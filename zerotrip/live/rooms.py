@@ -14,10 +14,11 @@ from zerotrip.cases.models import Case, Checkpoint
 from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.live import booking, passthrough
 from zerotrip.live.room import SYSTEM, Participant, Room
 from zerotrip.live.signalling import APPLICANT
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.media.ingest import warm_analysis
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
 from zerotrip.problems import NotFound, RateLimited

@@ -29,15 +29,16 @@ from zerotrip.api.routes.evidence_views import (
 )
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
-from zerotrip.cases.audit import append_event, utcnow
+from zerotrip.cases.audit import utcnow
 from zerotrip.cases.models import CaseState, Checkpoint
-from zerotrip.cases.store import get_case, lock_case
-from zerotrip.db import retry_on_conflict
+from zerotrip.cases.store import get_case
+from zerotrip.evidence import nonces as evidence_nonces
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.live import booking as live_booking
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.live.models import LiveState
+from zerotrip.media.ingest import warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.nonce import find_nonce, issue_nonce
 from zerotrip.media.receive import incoming_dir, receive_stream
 from zerotrip.problems import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 
@@ -95,6 +96,13 @@ def _claims(request: web.Request) -> CaptureClaims:
         raise InvalidInput("Send both lat and lon, or neither.")
     if claims.origin == "capture" and not claims.nonce:
         raise Forbidden("An in-page capture needs the capture nonce.", code="nonce_invalid")
+    if (claims.origin == "live_photo") != (claims.live_session is not None) or (
+        claims.origin == "live_photo" and not claims.nonce
+    ):
+        raise Forbidden(
+            "A live photo needs its live session and the nonce the session issued.",
+            code="live_photo_unbound",
+        )
     return claims
 
 
@@ -126,24 +134,16 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     principal = await resolve_principal(request)
     case_id, checkpoint = await _checkpoint_for(request, principal)
     app = request.app
-    minutes = app[SETTINGS].evidence_nonce_minutes
     warm_analysis(app[SETTINGS])  # the photo follows within seconds
-
-    async def attempt() -> dict[str, Any]:
-        async with app[DB].transaction() as session:
-            case = await lock_case(session, case_id)
-            issued = issue_nonce(session, case_id, checkpoint.id or 0, app[CLOCK].now(), minutes)
-            await session.flush()
-            append_event(
-                session,
-                case,
-                principal.actor,
-                "evidence.nonce_issued",
-                {"checkpoint": checkpoint.id, "nonce": issued.record.id},
-            )
-            return {"nonce": issued.token, "expires_at": issued.record.expires_at}
-
-    return reply(await retry_on_conflict(attempt), status=201)
+    issued = await evidence_nonces.issue_capture_nonce(
+        app[DB],
+        case_id=case_id,
+        checkpoint_id=checkpoint.id or 0,
+        actor=principal.actor,
+        now=app[CLOCK].now(),
+        minutes=app[SETTINGS].evidence_nonce_minutes,
+    )
+    return reply(issued, status=201)
 
 
 @routes.post(
@@ -179,12 +179,14 @@ async def upload_evidence(request: web.Request) -> web.Response:
     principal = await resolve_principal(request)
     case_id, checkpoint = await _checkpoint_for(request, principal)
     claims = _claims(request)
-    if claims.nonce:
-        async with app[DB].session() as session:  # refuse a wrong nonce before reading the body
-            await find_nonce(session, claims.nonce, case_id, checkpoint.id or 0)
-    if claims.live_session is not None:
+    if claims.live_session is not None:  # a live photo: the session must be live right now
         async with app[DB].session() as session:
-            await live_booking.load(session, claims.live_session, case_id)
+            live = await live_booking.load(session, claims.live_session, case_id)
+        if live.state != LiveState.live:
+            raise Conflict(
+                "The live session is not running with the applicant connected.",
+                code="live_session_not_live",
+            )
     cap = settings.evidence_max_bytes
     if request.content_length is not None and request.content_length > cap:
         raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)

@@ -1,0 +1,42 @@
+"""Issuing capture nonces, with the audit event that says who opened which camera.
+
+The applicant's capture screen asks for one per photo; a live room issues one with the
+inspector's request for a full-resolution photo, bound to that session (see
+:func:`zerotrip.media.nonce.check_binding`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.store import lock_case
+from zerotrip.db import Database, retry_on_conflict
+from zerotrip.media.nonce import issue_nonce
+
+
+async def issue_capture_nonce(
+    db: Database,
+    *,
+    case_id: int,
+    checkpoint_id: int,
+    actor: Actor,
+    now: datetime,
+    minutes: int,
+    live_session_id: int | None = None,
+) -> dict[str, Any]:
+    """A new nonce for one photo of ``checkpoint_id``: ``{"nonce", "expires_at"}``."""
+
+    async def attempt() -> dict[str, Any]:
+        async with db.transaction() as session:
+            case = await lock_case(session, case_id)
+            issued = issue_nonce(session, case_id, checkpoint_id, now, minutes, live_session_id)
+            await session.flush()
+            payload: dict[str, Any] = {"checkpoint": checkpoint_id, "nonce": issued.record.id}
+            if live_session_id is not None:
+                payload["live_session"] = live_session_id
+            append_event(session, case, actor, "evidence.nonce_issued", payload)
+            return {"nonce": issued.token, "expires_at": issued.record.expires_at}
+
+    return await retry_on_conflict(attempt)
