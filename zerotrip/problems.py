@@ -94,3 +94,11 @@ class RateLimited(Problem):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+
+class IntegrityFailure(Problem):
+    """Stored bytes no longer match the hash recorded for them: never served, never exported."""
+
+    status = 500
+    slug = "integrity-failure"
+    title = "Stored evidence failed its integrity check"

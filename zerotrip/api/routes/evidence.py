@@ -39,6 +39,7 @@ from zerotrip.live.models import LiveState
 from zerotrip.media.ingest import warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
+from zerotrip.media.originals import verify_original
 from zerotrip.media.receive import incoming_dir, receive_stream
 from zerotrip.problems import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
 
@@ -316,9 +317,10 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     audience="staff",
     response=_FILE_RESPONSE,
     response_content_type="application/octet-stream",
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 422, 500),
 )
 async def evidence_original(request: web.Request) -> web.StreamResponse:
     evidence = await _evidence_for(request, staff_only=True, view="original")
+    await verify_original(request.app[STORAGE], evidence.sha256)  # never pass on other bytes
     response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
     return response
