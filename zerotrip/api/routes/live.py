@@ -22,7 +22,7 @@ from zerotrip.accounts.service import (
     resolve_applicant_token,
     resolve_staff_token,
 )
-from zerotrip.api.bodies import parse_body, parse_query, path_int, reply
+from zerotrip.api.bodies import path_int, reply
 from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
@@ -89,16 +89,16 @@ def _session_view(request: web.Request, live: Any) -> dict[str, Any]:
     "/api/cases/{case_id}/live-sessions",
     summary="Book a live video inspection in a time slot",
     audience="staff",
+    roles=BOOK_ROLES,
     body=BookBody,
     response=SESSION_SCHEMA,
     status=201,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def book_session(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    require_role(principal, *BOOK_ROLES)
+async def book_session(
+    request: web.Request, *, principal: Principal, body: BookBody
+) -> web.Response:
     case_id = path_int(request, "case_id")
-    body = await parse_body(request, BookBody, request.app[SETTINGS].max_json_bytes)
     if body.slot_start.tzinfo is None or body.slot_end.tzinfo is None:
         raise InvalidInput("Give the slot times with a time zone offset.")
     assert principal.user is not None
@@ -217,8 +217,7 @@ async def get_still(request: web.Request) -> web.StreamResponse:
     response_content_type="application/octet-stream",
     errors=(401, 422),
 )
-async def connectivity(request: web.Request) -> web.Response:
-    query = parse_query(request, ConnectivityQuery)
+async def connectivity(request: web.Request, *, query: ConnectivityQuery) -> web.Response:
     return web.Response(body=os.urandom(query.bytes), content_type="application/octet-stream")
 
 
