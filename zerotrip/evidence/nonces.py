@@ -13,7 +13,7 @@ from typing import Any
 from zerotrip.cases.audit import Actor, append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database, retry_on_conflict
-from zerotrip.media.nonce import issue_nonce
+from zerotrip.media.nonce import IssuedNonce, issue_nonce
 
 
 async def issue_capture_nonce(
@@ -25,10 +25,10 @@ async def issue_capture_nonce(
     now: datetime,
     minutes: int,
     live_session_id: int | None = None,
-) -> dict[str, Any]:
-    """A new nonce for one photo of ``checkpoint_id``: ``{"nonce", "expires_at"}``."""
+) -> IssuedNonce:
+    """A new nonce for one photo of ``checkpoint_id`` (the token is shown once, never kept)."""
 
-    async def attempt() -> dict[str, Any]:
+    async def attempt() -> IssuedNonce:
         async with db.transaction() as session:
             case = await lock_case(session, case_id)
             issued = issue_nonce(session, case_id, checkpoint_id, now, minutes, live_session_id)
@@ -37,6 +37,6 @@ async def issue_capture_nonce(
             if live_session_id is not None:
                 payload["live_session"] = live_session_id
             append_event(session, case, actor, "evidence.nonce_issued", payload)
-            return {"nonce": issued.token, "expires_at": issued.record.expires_at}
+            return issued
 
     return await retry_on_conflict(attempt)

@@ -127,7 +127,7 @@ class Guidance:
         )  # fmt: skip
         await self._to_applicant(
             {"type": "photo_request", "checkpoint_id": message.checkpoint_id,
-             "case_id": self.case_id, "session_id": self.live_id, "nonce": issued["nonce"]}
+             "case_id": self.case_id, "session_id": self.live_id, "nonce": issued.token}
         )  # fmt: skip
         return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
 
