@@ -24,13 +24,14 @@ from typing import Any
 
 from sqlmodel import select
 
-from zerotrip.cases.audit import Actor, utcnow
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Case, Checkpoint
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.evidence.judging import gather_facts
 from zerotrip.evidence.recording import Claim, Received, Upload, record, record_refusal
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media import nonce as nonces
 from zerotrip.media.ingest import (
     ORIGINS,
@@ -49,6 +50,7 @@ from zerotrip.media.phash import to_signed
 from zerotrip.media.receive import hash_file
 from zerotrip.media.sniff import sniff_file
 from zerotrip.media.trust import assess
+from zerotrip.media.worker import AnalysisPools
 from zerotrip.problems import Forbidden, InvalidInput, NotFound
 
 
@@ -57,6 +59,7 @@ async def ingest_file(
     storage: Storage,
     settings: Settings,
     *,
+    pools: AnalysisPools,
     case_id: int,
     checkpoint_id: int | None,
     path: Path,
@@ -87,7 +90,7 @@ async def ingest_file(
             return claim.existing
         await store_original(storage, sha, path)
         async with analysis_workdir(settings) as workdir:
-            analysis = await analyse(settings, origin, path, received.sniffed, workdir)
+            analysis = await analyse(pools, origin, path, received.sniffed, workdir)
             if refused(analysis):
                 await retry_on_conflict(
                     lambda: record_refusal(db, upload, claim, received, analysis)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.actor import Actor
 from zerotrip.media.nonce import IssuedNonce, issue_nonce
 
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlmodel import select
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM, Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media import nonce as nonces
 from zerotrip.media.judge import verdict_payload
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -116,11 +118,11 @@ async def record(
             },
         )  # fmt: skip
         append_event(
-            session, case, Actor.system(), "evidence.verdict", verdict_payload(evidence.id, judged)
+            session, case, SYSTEM, "evidence.verdict", verdict_payload(evidence.id, judged)
         )
         if derived:
             append_event(
-                session, case, Actor.system(), "evidence.derived",
+                session, case, SYSTEM, "evidence.derived",
                 {"evidence": evidence.id, **derived},
             )  # fmt: skip
         return evidence

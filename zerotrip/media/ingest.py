@@ -25,7 +25,7 @@ from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.receive import incoming_dir
 from zerotrip.media.sniff import Sniffed, sniff_file
-from zerotrip.media.worker import AnalysisPool, Limits, shared_pool
+from zerotrip.media.worker import AnalysisPools, Limits
 from zerotrip.problems import InvalidInput
 
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
@@ -41,18 +41,9 @@ def analysis_limits(settings: Settings) -> Limits:
     )
 
 
-def analysis_pool(settings: Settings, origin: str) -> AnalysisPool:
-    """Recordings are analysed in a lane of their own (one worker): a still or a photo someone
-    is waiting for never queues behind them."""
-    if origin == "recording":
-        return shared_pool(1, analysis_limits(settings), lane="recordings")
-    return shared_pool(settings.evidence_workers, analysis_limits(settings))
-
-
-def warm_analysis(settings: Settings, *origins: str) -> None:
-    """Start the analysis workers before the first file arrives (``AnalysisPool.warm``)."""
-    for origin in origins or ("capture",):
-        analysis_pool(settings, origin).warm()
+def analysis_pools(settings: Settings) -> AnalysisPools:
+    """The pools a service analyses evidence in (built once by the composition root)."""
+    return AnalysisPools(settings.evidence_workers, analysis_limits(settings))
 
 
 def evidence_kind(origin: str, sniffed: Sniffed) -> str:
@@ -85,11 +76,11 @@ async def store_original(storage: Storage, sha: str, path: Path) -> None:
 
 
 async def analyse(
-    settings: Settings, origin: str, path: Path, sniffed: Sniffed, workdir: Path
+    pools: AnalysisPools, origin: str, path: Path, sniffed: Sniffed, workdir: Path
 ) -> dict[str, Any]:
-    """Decode, read metadata and make the derived copies in a bounded worker (into ``workdir``)."""
-    pool = analysis_pool(settings, origin)
-    return await pool.run(path, sniffed.kind, sniffed.pillow_format, workdir)
+    """Decode, read metadata and make the derived copies in a bounded worker (into ``workdir``);
+    recordings go to their own lane, so a photo someone waits for never queues behind them."""
+    return await pools.lane(origin).run(path, sniffed.kind, sniffed.pillow_format, workdir)
 
 
 async def store_derived(storage: Storage, sha: str, analysis: dict[str, Any]) -> dict[str, str]:
@@ -117,7 +108,9 @@ def analysis_meta(
     return meta
 
 
-async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> dict[str, str]:
+async def rederive(
+    storage: Storage, settings: Settings, evidence: Evidence, *, pools: AnalysisPools
+) -> dict[str, str]:
     """Make the display copy and thumbnail again from the stored original (they are caches)."""
     async with analysis_workdir(settings, "rederive-") as workdir:
         source = workdir / "original"
@@ -125,7 +118,7 @@ async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> 
             async for chunk in storage.read(evidence.blob_key):
                 await out.write(chunk)
         sniffed = await asyncio.to_thread(sniff_file, source)
-        analysis = await analyse(settings, evidence.source, source, sniffed, workdir)
+        analysis = await analyse(pools, evidence.source, source, sniffed, workdir)
         if not analysis.get("ok"):
             raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))
         return await store_derived(storage, evidence.sha256, analysis)
