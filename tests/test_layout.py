@@ -21,6 +21,7 @@ DOMAINS = frozenset(
         "accounts",
         "cases",
         "dashboard",
+        "evidence",
         "identity_check",
         "live",
         "mailing",
@@ -174,7 +175,6 @@ def test_only_the_composition_root_and_the_api_import_the_composition_root():
     )
 
 
-@pytest.mark.xfail(strict=False, reason="evidence intake still takes the case lock and chain")
 def test_media_imports_no_other_domain():
     assert _offenders("media", set(DOMAINS) - {"media"}) == []
 

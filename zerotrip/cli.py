@@ -137,6 +137,19 @@ async def _export_bundle(settings: Settings, case_id: int, out: str | None, shar
     return 0
 
 
+async def _check_storage(settings: Settings) -> int:
+    from zerotrip.api.app import make_storage
+    from zerotrip.evidence.storage_check import check_storage
+
+    db = Database(settings)
+    try:
+        report = await check_storage(db, make_storage(settings))
+    finally:
+        await db.dispose()
+    print("\n".join(report.lines()))
+    return 0 if report.clean else 1
+
+
 def _verify_bundle(path: str) -> int:
     """Offline: needs only the zip, never the database."""
     from pathlib import Path
@@ -227,6 +240,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboard = sub.add_parser("dashboard", help="service dashboard tools")
     dash_sub = dashboard.add_subparsers(dest="dashboard_command", required=True)
     dash_sub.add_parser("rebuild", help="derive every finished case's facts again from its chain")
+    storage = sub.add_parser("storage", help="evidence storage tools")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True)
+    storage_sub.add_parser("check", help="list objects without rows and rows without objects")
     args = parser.parse_args(argv)
     if args.command == "bundle" and args.bundle_command == "verify":
         return _verify_bundle(args.file)
@@ -250,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_add_user(settings, args.username, args.name, args.role, args.password))
     if args.command == "dashboard":
         return asyncio.run(_rebuild_dashboard(settings))
+    if args.command == "storage":
+        return asyncio.run(_check_storage(settings))
     return 2
 
 

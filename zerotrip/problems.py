@@ -127,3 +127,11 @@ class RateLimited(Problem):
 
     def headers(self) -> dict[str, str]:
         return {} if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
+
+
+class IntegrityFailure(Problem):
+    """Stored bytes no longer match the hash recorded for them: never served, never exported."""
+
+    status = 500
+    slug = "integrity-failure"
+    title = "Stored evidence failed its integrity check"

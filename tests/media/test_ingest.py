@@ -16,8 +16,9 @@ from tests.factories import apply
 from tests.media import samples
 from zerotrip.api.keys import SERVICES
 from zerotrip.cases.audit import case_events, verify_case
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import Actor
-from zerotrip.media.ingest import analysis_pools, ingest_file
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.storage_local import LocalStorage
@@ -245,7 +246,7 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
 async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
     client, db, settings, storage, pools, tmp_path
 ):
-    from zerotrip.media.judge import reassess
+    from zerotrip.evidence.judging import reassess
     from zerotrip.media.trust import POLICY_VERSION
 
     case, checkpoint = await _case(client)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import SYSTEM_LIVE, Actor
 from zerotrip.live import booking
 from zerotrip.live.guidance import Guidance, Participant
@@ -22,7 +23,6 @@ from zerotrip.live.peers import answer_codec, new_peer, validate_offer, video_pr
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message
 from zerotrip.live.stills import StillGrabber
-from zerotrip.media.ingest import ingest_file
 from zerotrip.problems import Conflict, InvalidInput
 
 if TYPE_CHECKING:

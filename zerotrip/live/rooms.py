@@ -13,13 +13,13 @@ from typing import Any
 from zerotrip.cases.models import Case, Checkpoint
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import SYSTEM_LIVE
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking, passthrough
 from zerotrip.live.room import Participant, Room
 from zerotrip.live.signalling import APPLICANT
-from zerotrip.media.ingest import ingest_file
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
 from zerotrip.media.worker import AnalysisPools
