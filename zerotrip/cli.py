@@ -111,11 +111,15 @@ async def _verify(settings: Settings, case_id: int | None) -> int:
 
 async def _add_user(settings: Settings, username: str, name: str, role: str, password: str) -> int:
     from zerotrip.accounts.service import create_staff
+    from zerotrip.problems import Problem
 
     db = Database(settings)
     try:
         async with db.transaction() as session:
             await create_staff(session, username, name, role, password)
+    except Problem as problem:  # a weak password, a taken username: say so, no traceback
+        print(f"not created: {problem.detail}", file=sys.stderr)
+        return 2
     finally:
         await db.dispose()
     print(f"created {role} {username}")
