@@ -23,6 +23,8 @@ from zerotrip.live.models import (
 )
 from zerotrip.problems import Gone, IllegalTransition, InvalidInput, NotFound
 
+# The actor of what a session does by itself: storing its recording, ending when nobody rejoins.
+SESSION_ACTOR = Actor.system("live session")
 BOOKABLE = frozenset({CaseState.accepted, CaseState.inspecting, CaseState.rectifying})
 MAX_SLOT = timedelta(hours=4)
 
