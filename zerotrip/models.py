@@ -4,7 +4,7 @@ from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
-from zerotrip.live.models import LiveChallenge, LiveFix, LiveSession
+from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
@@ -30,6 +30,7 @@ __all__ = [
     "InboundMessage",
     "LiveChallenge",
     "LiveFix",
+    "LiveProcess",
     "LiveSession",
     "Notification",
     "OrderEvent",

@@ -72,6 +72,15 @@ class IllegalTransition(Conflict):
     title = "That step is not possible in the case's current state"
 
 
+class Misdirected(Problem):
+    """Served by another process (e.g. a live session's owner); retry, the proxy routes again.
+    Give ``retry_after`` (seconds): it becomes the ``Retry-After`` header."""
+
+    status = 421
+    slug = "misdirected"
+    title = "Served by another server; retry"
+
+
 class Gone(Problem):
     status = 410
     slug = "gone"

@@ -41,7 +41,10 @@ def problem_response(status: int, body: dict[str, Any]) -> web.Response:
 def render_problem(problem: Problem, request: web.Request) -> web.Response:
     body = problem.as_dict()
     body["instance"] = request.path
-    return problem_response(problem.status, body)
+    response = problem_response(problem.status, body)
+    if isinstance(retry_after := problem.extensions.get("retry_after"), int | float):
+        response.headers["Retry-After"] = str(max(1, round(retry_after)))
+    return response
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ Nothing reaches back through a parent or a registry."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -63,7 +63,7 @@ class Room:
         archive: RecordingArchive,
         ingest: IngestFile,
         on_ended: SessionEnded,
-        on_closed: Callable[[Room], None],
+        on_closed: Callable[[Room], Awaitable[None]],
         workdir: Path,
     ) -> None:
         self.live_id = live_id = session.live_id
@@ -229,7 +229,7 @@ class Room:
         finally:
             for hub in (self.video, self.mic, self.voice, self.discard):
                 hub.close()
-            self.on_closed(self)
+            await self.on_closed(self)
 
     async def interrupt(self, reason: str) -> None:
         """The process is going away: the session stays rejoinable after a restart."""

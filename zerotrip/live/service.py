@@ -1,13 +1,21 @@
 """The live service: the one object the API calls for live sessions (booking, views,
-cancelling, joining a room, stills) and that runs the process's rooms from start to stop."""
+cancelling, joining a room, stills) and that runs the process's rooms from start to stop.
+
+Across processes, each running room has one owner (see :mod:`zerotrip.live.ownership`): the
+session's routes answer only there, control from elsewhere reaches it through the control
+channel, and each heartbeat also closes rooms whose session ended elsewhere and takes over
+the recordings of processes that died."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import Actor
 from zerotrip.cases.models import Case
@@ -15,17 +23,26 @@ from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.live import booking, passthrough, references
+from zerotrip.live.control import (
+    ControlChannel,
+    ControlMessage,
+    PostgresControl,
+    SingleProcessControl,
+)
 from zerotrip.live.interfaces import IngestFile, SessionBooked, SessionEnded
-from zerotrip.live.models import LiveSession
+from zerotrip.live.models import FINISHED, LiveSession
+from zerotrip.live.ownership import Ownership, new_process_id
 from zerotrip.live.participant import Participant
 from zerotrip.live.peers import Peers, ice_servers
 from zerotrip.live.recordings import RecordingArchive
-from zerotrip.live.recovery import recover_orphans
+from zerotrip.live.recovery import OrphanRecovery
 from zerotrip.live.room import Room, RoomSession
 from zerotrip.live.rooms import Rooms
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import InvalidInput, NotFound
+
+log = logging.getLogger("zerotrip.live")
 
 
 class LiveService:
@@ -53,25 +70,76 @@ class LiveService:
         self.peers = Peers(settings)
         self.rooms = Rooms(settings.live_max_sessions)
         self.archive = RecordingArchive(db, ingest)
+        self.ownership = Ownership(
+            db, clock, process_id=new_process_id(), address=settings.live_advertise_address,
+            heartbeat=timedelta(seconds=settings.live_heartbeat_seconds),
+            expiry=timedelta(seconds=settings.live_owner_expiry_seconds),
+        )  # fmt: skip
+        self.control: ControlChannel = (
+            SingleProcessControl() if settings.is_sqlite else PostgresControl(settings.database_url)
+        )
         self.workroot = Path(settings.data_dir) / "live"
-        self._recovery: asyncio.Task[int] | None = None
+        self.workdir = self.workroot / self.ownership.process_id  # this process's recordings
+        self.recovery = OrphanRecovery(self.workroot, self.workdir, self.archive, self.ownership)
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._stopped = False
 
     # --- the process's life --------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take over what a crashed run left behind, in the background."""
-        self._recovery = asyncio.create_task(self.recover_orphans())
+        """Register as a live process, listen for control, and beat (the first beat takes
+        over what a crashed run left behind)."""
+        await self.ownership.register()
+        await self.control.start(self._on_control)
+        self._heartbeat = asyncio.create_task(self._beat_forever())
 
     async def stop(self, reason: str) -> None:
-        """Tell participants, finalize every recording (a recovery under way finishes its
-        hand-over first)."""
-        if self._recovery is not None:
-            with contextlib.suppress(Exception):
-                await self._recovery
+        """Tell participants, finalize every recording, give up every claim. Idempotent."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._heartbeat
         await self.rooms.close_all(reason)
+        if not self._stopped:
+            self._stopped = True
+            await self.control.stop()
+            await self.ownership.retire()
+
+    async def _beat_forever(self) -> None:
+        while True:
+            try:
+                await self.beat()
+            except Exception:
+                log.exception("live: heartbeat failed")
+            await asyncio.sleep(self.settings.live_heartbeat_seconds)
+
+    async def beat(self) -> None:
+        """One heartbeat: prove this process alive, keep the control listener up, close rooms
+        whose session ended (or moved) elsewhere, take over dead processes' recordings."""
+        await self.ownership.beat()
+        await self.control.check()
+        await self._close_stale_rooms()
+        await self.recover_orphans()
 
     async def recover_orphans(self) -> int:
-        return await recover_orphans(self.workroot, self.archive, self.rooms)
+        return await self.recovery.sweep()
+
+    async def _close_stale_rooms(self) -> None:
+        """A missed notification must not leave a room relaying a session that has ended."""
+        running = list(self.rooms)
+        for live_id, (owner, state) in (await self.ownership.owners_of(running)).items():
+            room = self.rooms.get(live_id)
+            if room is None or room.closed:
+                continue
+            if state in FINISHED:
+                await room.close("ended elsewhere", state=state)
+            elif owner != self.ownership.process_id:
+                await room.close("taken over by another server", state="interrupted")
+
+    async def _on_control(self, message: ControlMessage) -> None:
+        room = self.rooms.get(message.live_id)
+        if room is not None and message.action == "end":
+            await room.end(message.reason, message.actor)
 
     # --- booking and views ---------------------------------------------------------------
 
@@ -94,7 +162,9 @@ class LiveService:
         return [self.view(live) for live in sessions]
 
     async def session(self, live_id: int, viewer: Viewer) -> SessionView:
-        return self.view(await self._visible(live_id, viewer))
+        live = await self._visible(live_id, viewer)
+        await self.ownership.ensure_here(live_id)
+        return self.view(live)
 
     def view(self, live: LiveSession) -> SessionView:
         room = self.rooms.get(live.id or 0)
@@ -110,22 +180,27 @@ class LiveService:
 
     async def still(self, live_id: int, evidence_id: int, viewer: Viewer) -> bytes:
         await self._visible(live_id, viewer)
+        await self.ownership.ensure_here(live_id)
         evidence = await references.session_still(self.db, live_id, evidence_id, viewer.staff)
         return await self.storage.read_bytes(evidence.blob_key)
 
     # --- control -------------------------------------------------------------------------
 
     async def cancel(self, live_id: int, actor: Actor, viewer: Viewer) -> SessionView:
-        """Cancel a booked session or end a running one (its room closes, wherever it runs)."""
+        """Cancel a booked session or end a running one (its room closes, wherever it runs:
+        here directly, elsewhere through the control channel, sent with the change)."""
         await self._visible(live_id, viewer)
         reason = "cancelled by the office"
         room = self.rooms.get(live_id)
         if room is not None:
             await room.end(reason, actor)
         else:
-            await booking.end(
-                self.db, live_id, actor, reason, self.clock.now(), on_ended=self.on_ended
-            )
+
+            async def ended(session: AsyncSession, live: LiveSession) -> None:
+                await self.on_ended(session, live)
+                await self.control.publish(session, ControlMessage.end(live_id, reason, actor))
+
+            await booking.end(self.db, live_id, actor, reason, self.clock.now(), on_ended=ended)
         async with self.db.session() as session:
             return self.view(await booking.load(session, live_id))
 
@@ -134,7 +209,8 @@ class LiveService:
     async def join(
         self, live_id: int, viewer: Viewer, participant: Participant
     ) -> tuple[Room, SessionView]:
-        """Open (or find) the session's room and admit the participant to it."""
+        """Open (or find) the session's room and admit the participant to it; the first
+        process to open it becomes its owner, another refuses (421, retry)."""
         live = await self._visible(live_id, viewer)
         booking.ensure_joinable(
             live, self.clock.now(), timedelta(minutes=self.settings.live_join_early_minutes)
@@ -147,6 +223,7 @@ class LiveService:
             live = await booking.load(session, live_id)
             case = await session.get(Case, live.case_id)
         assert case is not None
+        await self.ownership.claim(live_id)
         self.warm_up()  # no analysis start-up wait at the first still or segment
         return Room(
             RoomSession(live_id, live.case_id, (case.premises_lat, case.premises_lon)),
@@ -157,6 +234,13 @@ class LiveService:
             archive=self.archive,
             ingest=self.ingest,
             on_ended=self.on_ended,
-            on_closed=self.rooms.forget,
-            workdir=self.workroot / str(live_id),
+            on_closed=self._room_closed,
+            workdir=self.workdir / str(live_id),
         )
+
+    async def _room_closed(self, room: Room) -> None:
+        """Give up the claim first: a room gone from the registry is no longer owned here."""
+        try:
+            await self.ownership.release(room.live_id)
+        finally:
+            self.rooms.forget(room)
