@@ -20,8 +20,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.app_server import LiveServer
 from tests.factories import APPLICATION, make_staff
+from tests.harness.apps import LiveServer
 from zerotrip.accounts.service import issue_applicant_link
 from zerotrip.api.keys import CATALOGUE
 from zerotrip.cases.audit import Actor

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.app_server import LiveServer
 from tests.factories import PASSWORD, make_staff
+from tests.harness.apps import LiveServer
 
 pytestmark = pytest.mark.browser
 

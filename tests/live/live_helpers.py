@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
 import shutil
 from collections.abc import AsyncIterator
@@ -15,14 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import PASSWORD, Staff, act, apply, make_staff
-from zerotrip.api.app import create_app
 from zerotrip.cases.models import AuditEvent
-from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.live.synthetic import Clip, SyntheticClient, make_clip
 from zerotrip.media.models import Evidence
@@ -109,16 +106,6 @@ async def until(condition: Any, within: float = 30, step: float = 0.05) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polling server-side state from the test
             await asyncio.sleep(step)
-
-
-@contextlib.asynccontextmanager
-async def live_client(
-    settings: Settings, clock: Any, **overrides: Any
-) -> AsyncIterator[TestClient]:
-    """A test server whose live settings differ (short segments, tiny queues...)."""
-    app = create_app(dataclasses.replace(settings, **overrides), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
-        yield test_client
 
 
 async def audit_kinds(db: Database, case_id: int) -> list[str]:

@@ -18,7 +18,6 @@ from tests.live.live_helpers import (
     booked_session,
     clip,
     evidence_of,
-    live_client,
     participant,
     until,
 )
@@ -28,10 +27,10 @@ from zerotrip.problems import Misdirected
 
 
 @contextlib.asynccontextmanager
-async def two_processes(settings: Any, clock: Any, **overrides: Any) -> AsyncIterator[Any]:
+async def two_processes(apps: Any, **overrides: Any) -> AsyncIterator[Any]:
     async with (
-        live_client(settings, clock, **overrides) as first,
-        live_client(settings, clock, **overrides) as second,
+        apps.client(**overrides) as first,
+        apps.client(**overrides) as second,
     ):
         yield first, second
 
@@ -46,8 +45,10 @@ async def owner_of(db: Any, live_id: int) -> str | None:
     return live.owner_process
 
 
-async def test_the_first_process_to_open_a_room_owns_it_and_the_other_refuses(settings, db, clock):
-    async with two_processes(settings, clock) as (owner, other):
+async def test_the_first_process_to_open_a_room_owns_it_and_the_other_refuses(
+    apps, settings, db, clock
+):
+    async with two_processes(apps) as (owner, other):
         booked = await booked_session(owner, db, clock)
         sid = booked.session["id"]
         async with participant(owner, booked.ws_path, booked.token) as applicant:
@@ -75,11 +76,12 @@ async def test_the_first_process_to_open_a_room_owns_it_and_the_other_refuses(se
             assert await owner_of(db, sid) == service(owner).ownership.process_id
 
 
-async def test_a_dead_owner_s_session_is_taken_over(settings, db, clock):
+async def test_a_dead_owner_s_session_is_taken_over(apps, settings, db, clock):
     """An owner whose heartbeat expired (it died) no longer blocks its session."""
-    async with two_processes(
-        settings, clock, live_heartbeat_seconds=60, live_owner_expiry_seconds=120
-    ) as (first, second):
+    async with two_processes(apps, live_heartbeat_seconds=60, live_owner_expiry_seconds=120) as (
+        first,
+        second,
+    ):
         booked = await booked_session(first, db, clock)
         sid = booked.session["id"]
         await service(first).ownership.claim(sid)
@@ -94,8 +96,8 @@ async def test_a_dead_owner_s_session_is_taken_over(settings, db, clock):
             await service(first).ownership.ensure_here(sid)
 
 
-async def test_concurrent_claims_have_exactly_one_winner(settings, db, clock):
-    async with two_processes(settings, clock) as (first, second):
+async def test_concurrent_claims_have_exactly_one_winner(apps, settings, db, clock):
+    async with two_processes(apps) as (first, second):
         booked = await booked_session(first, db, clock)
         sid = booked.session["id"]
         services = (service(first), service(second))
@@ -111,14 +113,16 @@ async def test_concurrent_claims_have_exactly_one_winner(settings, db, clock):
             assert await owner_of(db, sid) is None
 
 
-async def test_a_cancel_sent_to_a_non_owner_ends_the_room_on_its_owner(settings, db, clock):
-    """On PostgreSQL the cancel travels as a notification, within a second, though the
-    heartbeat (the fallback that would also catch it) is a minute away; SQLite is one
-    process, so there the heartbeat is the only way and is made short."""
-    beat = 0.2 if settings.is_sqlite else 60
-    async with two_processes(
-        settings, clock, live_heartbeat_seconds=beat, live_owner_expiry_seconds=max(2, beat * 2)
-    ) as (owner, other):
+async def test_a_cancel_sent_to_a_non_owner_ends_the_room_on_its_owner(apps, settings, db, clock):
+    """The cancel travels as a PostgreSQL notification: the room ends within seconds though
+    the heartbeat (the fallback that would also catch it) is a minute away. SQLite serves one
+    process, whose cancel ends its own room directly (tests/live/test_live_session.py)."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite runs one process: there is no other owner to reach")
+    async with two_processes(apps, live_heartbeat_seconds=60, live_owner_expiry_seconds=120) as (
+        owner,
+        other,
+    ):
         booked = await booked_session(owner, db, clock)
         sid = booked.session["id"]
         async with (
@@ -146,3 +150,18 @@ async def test_a_cancel_sent_to_a_non_owner_ends_the_room_on_its_owner(settings,
         recordings = await evidence_of(db, booked.case["id"], "recording")
         assert recordings and all(r.live_session_id == sid for r in recordings)
         assert room.recorder.segments  # finalized on the owner, nothing left open
+
+
+async def test_a_cancel_on_the_owner_ends_its_room_directly(client, db, clock):
+    """One process (the ``all`` role on SQLite): no notification needed, the room ends at once."""
+    booked = await booked_session(client, db, clock)
+    sid = booked.session["id"]
+    async with participant(client, booked.ws_path, booked.token) as applicant:
+        await applicant.connect()
+        room = service(client).rooms[sid]
+        resp = await client.post(f"/api/live/sessions/{sid}/cancel", headers=booked.clerk.headers)
+        assert resp.status == 200
+        assert (await resp.json())["state"] == "cancelled"  # nobody else had joined
+        assert room.closed and sid not in service(client).rooms
+        assert (await applicant.expect("ended", within=5))["state"] == "cancelled"
+    assert await owner_of(db, sid) is None

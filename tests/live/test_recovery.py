@@ -13,7 +13,6 @@ from tests.live.live_helpers import (
     booked_session,
     clip,
     evidence_of,
-    live_client,
     participant,
     until,
 )
@@ -32,10 +31,10 @@ def files(folder: Path) -> set[str]:
     return {p.name for p in folder.rglob("segment-*.mkv")}
 
 
-async def test_living_processes_never_take_each_other_s_recordings(settings, db, clock):
+async def test_living_processes_never_take_each_other_s_recordings(apps, settings, db, clock):
     async with (
-        live_client(settings, clock, **QUIET) as first,
-        live_client(settings, clock, **QUIET) as second,
+        apps.client(**QUIET) as first,
+        apps.client(**QUIET) as second,
     ):
         sessions = [await booked_session(c, db, clock) for c in (first, second)]
         async with contextlib.AsyncExitStack() as stack:
@@ -62,10 +61,12 @@ async def test_living_processes_never_take_each_other_s_recordings(settings, db,
         assert {r.live_session_id for r in recordings} == {booked.session["id"]}
 
 
-async def test_a_dead_process_s_segments_are_taken_a_living_one_s_are_not(settings, db, clock):
+async def test_a_dead_process_s_segments_are_taken_a_living_one_s_are_not(
+    apps, settings, db, clock
+):
     async with (
-        live_client(settings, clock, **QUIET) as dying,
-        live_client(settings, clock, **QUIET) as survivor,
+        apps.client(**QUIET) as dying,
+        apps.client(**QUIET) as survivor,
     ):
         booked = await booked_session(dying, db, clock)
         sid = booked.session["id"]

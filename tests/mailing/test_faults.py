@@ -16,7 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from tests.databases import truncate_postgresql
+from tests.harness.databases import truncate_postgresql
 from tests.mailing.conftest import SECRET
 from tests.mailing.scenario import (
     drive,

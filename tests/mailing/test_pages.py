@@ -8,12 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from tests.factories import PASSWORD, act, apply, make_staff
-from tests.mailing.conftest import drain
+from tests.harness.outbox import drain
 from tests.mailing.test_flow import walk_to_delivered
-from zerotrip.api.app import create_app
 
 pytestmark = pytest.mark.browser
 ARGS = [
@@ -42,10 +40,8 @@ def shots() -> Path:
 
 
 @pytest.fixture
-async def served(mail_settings, clock):
-    app = create_app(mail_settings, clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        yield client
+async def served(mail_client):
+    return mail_client
 
 
 async def test_applicant_sees_both_orders_of_a_delivered_case(served, db, clock, browser, shots):

@@ -6,7 +6,6 @@ temporary upload, no partial file in storage.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import random
@@ -14,12 +13,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
 from tests.factories import applicant_headers, apply, make_staff
 from tests.media import samples
-from zerotrip.api.app import create_app
 from zerotrip.media.models import Evidence
 
 
@@ -210,9 +207,9 @@ async def test_garbage_and_cyclic_exif_are_refused(client, db, settings):
     await _nothing_stored(settings, db)
 
 
-async def test_upload_beyond_the_size_cap_is_413(settings, db, clock):
-    small = dataclasses.replace(settings, evidence_max_bytes=50_000)
-    async with TestClient(TestServer(create_app(small, clock=clock), host="127.0.0.1")) as client:
+async def test_upload_beyond_the_size_cap_is_413(apps, db):
+    small = apps.settings_with(evidence_max_bytes=50_000)
+    async with apps.client(small) as client:
         case, checkpoint, headers = await _setup(client)
         big = samples.jpeg_bytes((1600, 1200), seed=8, quality=95)
         assert len(big) > 50_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -32,13 +32,18 @@ _AUDIENCE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
-def _schema(source: dict[str, Any] | type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+def _schema(
+    source: dict[str, Any] | type[BaseModel],
+    components: dict[str, Any],
+    mode: Literal["validation", "serialization"] = "validation",
+) -> dict[str, Any]:
+    """A body's schema as it is read, a response's as it is written; models become components
+    (one name, one schema: two different models may not share a name)."""
     if isinstance(source, dict):
         return source
-    schema = source.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[source.__name__] = schema
+    schema = source.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    for name, sub in [*schema.pop("$defs", {}).items(), (source.__name__, schema)]:
+        assert components.setdefault(name, sub) == sub, f"two schemas named {name}"
     return {"$ref": f"#/components/schemas/{source.__name__}"}
 
 
@@ -100,7 +105,9 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
         success = {
             "description": "OK",
             "content": {
-                op.response_content_type: {"schema": _schema(op.response or {}, components)}
+                op.response_content_type: {
+                    "schema": _schema(op.response or {}, components, "serialization")
+                }
             },
         }
         responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import Actor, append_event, utcnow
 from zerotrip.cases.models import Case
-from zerotrip.cases.store import lock_case
+from zerotrip.cases.store import get_case, lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.notify.interfaces import Notifier, OutgoingMessage
@@ -272,18 +272,16 @@ async def record_delivery_report(
     return note
 
 
-def notification_view(note: Notification) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "topic": note.topic,
-        "channel": note.channel,
-        "recipient": note.recipient,
-        "subject": note.subject,
-        "text": note.body.replace("{link}", "/a/…"),
-        "status": note.status,
-        "attempts": note.attempts,
-        "last_error": note.last_error,
-        "delivery_status": note.delivery_status,
-        "created_at": note.created_at,
-        "sent_at": note.sent_at,
-    }
+async def case_notifications(db: Database, case_id: int) -> list[Notification]:
+    async with db.session() as session:
+        await get_case(session, case_id)
+        return await notifications_of(session, case_id)
+
+
+async def delivery_reported(db: Database, provider_ref: str, status: str) -> Notification:
+    """Record a verified delivery report in its own transaction."""
+
+    async def work(session: AsyncSession) -> Notification:
+        return await record_delivery_report(session, provider_ref, status)
+
+    return await db.run_in_transaction(work)

@@ -22,7 +22,7 @@ from zerotrip.accounts.service import (
     resolve_applicant_token,
     resolve_staff_token,
 )
-from zerotrip.api.bodies import parse_body, parse_query, path_int, reply
+from zerotrip.api.bodies import path_int, reply
 from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
@@ -62,10 +62,6 @@ def _viewer(principal: Principal) -> Viewer:
     return Viewer(staff=principal.is_staff, case_id=principal.case_id)
 
 
-def _json(view: BaseModel, status: int = 200) -> web.Response:
-    return web.Response(status=status, text=view.model_dump_json(), content_type="application/json")
-
-
 @routes.post(
     "/api/cases/{case_id}/live-sessions",
     summary="Book a live video inspection in a time slot",
@@ -76,14 +72,13 @@ def _json(view: BaseModel, status: int = 200) -> web.Response:
     status=201,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def book_session(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    body = await parse_body(request, BookRequest, request.app[SETTINGS].max_json_bytes)
+async def book_session(
+    request: web.Request, *, principal: Principal, body: BookRequest
+) -> SessionView:
     staff_id = principal.user.id if principal.user else None
-    view = await request.app[LIVE].book(
+    return await request.app[LIVE].book(
         path_int(request, "case_id"), principal.actor, staff_id, body
     )
-    return _json(view, status=201)
 
 
 @routes.get(
@@ -93,9 +88,10 @@ async def book_session(request: web.Request) -> web.Response:
     response={"type": "array", "items": SessionView.model_json_schema()},
     errors=(401, 404, 410, 422),
 )
-async def list_sessions(request: web.Request) -> web.Response:
-    viewer = _viewer(await resolve_principal(request))
-    views = await request.app[LIVE].sessions_of_case(path_int(request, "case_id"), viewer)
+async def list_sessions(request: web.Request, *, principal: Principal) -> web.Response:
+    views = await request.app[LIVE].sessions_of_case(
+        path_int(request, "case_id"), _viewer(principal)
+    )
     return reply([view.model_dump(mode="json") for view in views])
 
 
@@ -104,27 +100,24 @@ async def list_sessions(request: web.Request) -> web.Response:
     summary="A live session's state, who is connected and the ICE servers to use",
     audience="case",
     response=SessionView,
-    errors=(401, 404, 410, 422),
+    errors=(401, 404, 410, 421, 422),
 )
-async def get_session(request: web.Request) -> web.Response:
-    viewer = _viewer(await resolve_principal(request))
-    return _json(await request.app[LIVE].session(path_int(request, "session_id"), viewer))
+async def get_session(request: web.Request, *, principal: Principal) -> SessionView:
+    return await request.app[LIVE].session(path_int(request, "session_id"), _viewer(principal))
 
 
 @routes.post(
     "/api/live/sessions/{session_id}/cancel",
-    summary="Cancel a booked session, or end a running one",
+    summary="Cancel a booked session, or end a running one (wherever its room runs)",
     audience="staff",
     roles=BOOK_ROLES,
     response=SessionView,
     errors=(401, 403, 404, 422),
 )
-async def cancel_session(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    view = await request.app[LIVE].cancel(
+async def cancel_session(request: web.Request, *, principal: Principal) -> SessionView:
+    return await request.app[LIVE].cancel(
         path_int(request, "session_id"), principal.actor, _viewer(principal)
     )
-    return _json(view)
 
 
 @routes.get(
@@ -133,12 +126,11 @@ async def cancel_session(request: web.Request) -> web.Response:
     audience="case",
     response={"type": "string", "format": "binary"},
     response_content_type="image/jpeg",
-    errors=(401, 404, 410, 422),
+    errors=(401, 404, 410, 421, 422),
 )
-async def get_still(request: web.Request) -> web.StreamResponse:
-    viewer = _viewer(await resolve_principal(request))
+async def get_still(request: web.Request, *, principal: Principal) -> web.StreamResponse:
     data = await request.app[LIVE].still(
-        path_int(request, "session_id"), path_int(request, "evidence_id"), viewer
+        path_int(request, "session_id"), path_int(request, "evidence_id"), _viewer(principal)
     )
     return web.Response(body=data, content_type="image/jpeg")
 
@@ -152,8 +144,7 @@ async def get_still(request: web.Request) -> web.StreamResponse:
     response_content_type="application/octet-stream",
     errors=(401, 422),
 )
-async def connectivity(request: web.Request) -> web.Response:
-    query = parse_query(request, ConnectivityQuery)
+async def connectivity(request: web.Request, *, query: ConnectivityQuery) -> web.Response:
     return web.Response(body=os.urandom(query.bytes), content_type="application/octet-stream")
 
 
@@ -284,7 +275,7 @@ async def _converse(
     audience="public",
     response={"description": "Switching Protocols to a WebSocket"},
     status=101,
-    errors=(400, 401, 403, 404, 409, 410, 422),
+    errors=(400, 401, 403, 404, 409, 410, 421, 422),
 )
 async def session_socket(request: web.Request) -> web.StreamResponse:
     """``GET /api/live/sessions/{session_id}/ws``: the participant's signalling channel."""
