@@ -67,15 +67,21 @@ class OrphanRecovery:
             if not folder.is_dir() or folder.name in alive:
                 continue
             if folder.name.isdigit():  # the older layout: live/<session id>/segment-*.mkv
-                found = [(int(folder.name), path) for path in folder.glob("segment-*.mkv")]
+                found = [
+                    (folder.name, int(folder.name), path) for path in folder.glob("segment-*.mkv")
+                ]
             else:
                 found = [
-                    (int(path.parent.name), path)
+                    (folder.name, int(path.parent.name), path)
                     for path in folder.glob("*/segment-*.mkv")
                     if path.parent.name.isdigit()
+                ] + [  # what it had itself taken over from another, and died before storing
+                    (path.parent.parent.name, int(path.parent.name), path)
+                    for path in folder.glob(f"{RECOVERED}/*/*/segment-*.mkv")
+                    if path.parent.name.isdigit()
                 ]
-            for live_id, path in sorted(found):
-                target = self.own_dir / RECOVERED / folder.name / str(live_id) / path.name
+            for origin, live_id, path in sorted(found):
+                target = self.own_dir / RECOVERED / origin / str(live_id) / path.name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with contextlib.suppress(FileNotFoundError):  # another process took it first
                     path.rename(target)

@@ -82,6 +82,7 @@ class LiveService:
         self.workdir = self.workroot / self.ownership.process_id  # this process's recordings
         self.recovery = OrphanRecovery(self.workroot, self.workdir, self.archive, self.ownership)
         self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._stopped = False
 
     # --- the process's life --------------------------------------------------------------
@@ -94,9 +95,10 @@ class LiveService:
         self._heartbeat = asyncio.create_task(self._beat_forever())
 
     async def stop(self, reason: str) -> None:
-        """Tell participants, finalize every recording, give up every claim. Idempotent."""
+        """Tell participants, finalize every recording, give up every claim. Idempotent.
+        A beat under way finishes first (a recovery hands its files over whole)."""
+        self._stopping.set()
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._heartbeat
         await self.rooms.close_all(reason)
@@ -106,12 +108,13 @@ class LiveService:
             await self.ownership.retire()
 
     async def _beat_forever(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.beat()
             except Exception:
                 log.exception("live: heartbeat failed")
-            await asyncio.sleep(self.settings.live_heartbeat_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.settings.live_heartbeat_seconds)
 
     async def beat(self) -> None:
         """One heartbeat: prove this process alive, keep the control listener up, close rooms
