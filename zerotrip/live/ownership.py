@@ -110,6 +110,16 @@ class Ownership:
 
     async def claim(self, live_id: int) -> None:
         """Become the session's owner, unless a live process already is (then refuse)."""
+        for _ in range(2):  # the owner may die between the UPDATE and the look at who it is
+            if await self._try_claim(live_id):
+                return
+            await self.ensure_here(live_id)
+        raise Misdirected(
+            f"Live session {live_id} is being opened on another server; retry.",
+            retry_after=self.retry_after,
+        )
+
+    async def _try_claim(self, live_id: int) -> bool:
         async with self.db.transaction() as session:
             result = await session.execute(
                 sa.update(LiveSession)
@@ -122,9 +132,7 @@ class Ownership:
                 )
                 .values(owner_process=self.process_id)
             )
-        if not result.rowcount:
-            await self.ensure_here(live_id)  # refuses, unless the owner died meanwhile
-            await self.claim(live_id)
+        return bool(result.rowcount)
 
     async def release(self, live_id: int) -> None:
         async with self.db.transaction() as session:

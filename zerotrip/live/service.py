@@ -82,6 +82,7 @@ class LiveService:
         self.workdir = self.workroot / self.ownership.process_id  # this process's recordings
         self.recovery = OrphanRecovery(self.workroot, self.workdir, self.archive, self.ownership)
         self._heartbeat: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[int] | None = None
         self._stopping = asyncio.Event()
         self._stopped = False
 
@@ -96,11 +97,12 @@ class LiveService:
 
     async def stop(self, reason: str) -> None:
         """Tell participants, finalize every recording, give up every claim. Idempotent.
-        A beat under way finishes first (a recovery hands its files over whole)."""
+        A beat or a sweep under way finishes first (a recovery hands its files over whole)."""
         self._stopping.set()
-        if self._heartbeat is not None:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._heartbeat
+        for task in (self._heartbeat, self._sweep):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         await self.rooms.close_all(reason)
         if not self._stopped:
             self._stopped = True
@@ -113,19 +115,28 @@ class LiveService:
                 await self.beat()
             except Exception:
                 log.exception("live: heartbeat failed")
+            if self._sweep is None or self._sweep.done():  # never delays the next beat
+                self._sweep = asyncio.create_task(self._sweep_logged())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.settings.live_heartbeat_seconds)
 
     async def beat(self) -> None:
         """One heartbeat: prove this process alive, keep the control listener up, close rooms
-        whose session ended (or moved) elsewhere, take over dead processes' recordings."""
+        whose session ended (or moved) elsewhere. Each beat also starts a sweep that takes
+        over dead processes' recordings, unless the last one is still running."""
         await self.ownership.beat()
         await self.control.check()
         await self._close_stale_rooms()
-        await self.recover_orphans()
 
     async def recover_orphans(self) -> int:
         return await self.recovery.sweep()
+
+    async def _sweep_logged(self) -> int:
+        try:
+            return await self.recover_orphans()
+        except Exception:
+            log.exception("live: recovery sweep failed")
+            return 0
 
     async def _close_stale_rooms(self) -> None:
         """A missed notification must not leave a room relaying a session that has ended."""
