@@ -7,8 +7,9 @@ creates its own database there and drops it afterwards, so parallel runs never c
 Fixtures: ``settings``, ``db`` and ``clock`` for one test; ``apps`` builds and serves the app
 on them (``async with apps.client(outbox_worker=False) as client``) and ``client`` is the app on
 the test's own settings; ``live_app`` and ``live_server`` serve it from a background thread for
-sync clients (:mod:`tests.harness.apps`); ``browser``, headless Chromium through Playwright
-(:mod:`tests.browser`).
+sync clients (:mod:`tests.harness.apps`); ``browser`` (headless Chromium, async Playwright;
+``@pytest.mark.cameras(3)`` for more fake cameras) and ``shots`` (screenshots) for page tests
+(:mod:`tests.harness.browsers`).
 """
 
 from __future__ import annotations
@@ -18,17 +19,29 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser
 
-from tests.browser import browser  # noqa: F401  (shared fixture)
 from tests.harness.apps import AppFactory, LiveServer
+from tests.harness.browsers import Screenshots, launch_chromium
 from tests.harness.databases import fresh_settings, migrated_template
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--db", default="sqlite", choices=["sqlite", "postgresql"])
+    parser.addoption(
+        "--screenshots",
+        default=None,
+        help="folder for the page tests' screenshots (default: var/screenshots)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "cameras(n): the browser fixture's fake media device has n cameras"
+    )
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -81,6 +94,21 @@ def live_app(database_template: str, tmp_path: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+async def browser(request: pytest.FixtureRequest) -> AsyncIterator[Browser]:
+    """Headless Chromium for one test (each page helper opens its own context)."""
+    marker = request.node.get_closest_marker("cameras")
+    async with launch_chromium(cameras=marker.args[0] if marker else 1) as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def shots(pytestconfig: pytest.Config) -> Screenshots:
+    """``await shots(page, "dashboard")`` writes ``dashboard.png`` for a person to look at."""
+    folder = pytestconfig.getoption("--screenshots")
+    return Screenshots(Path(folder) if folder else pytestconfig.rootpath / "var" / "screenshots")
 
 
 @pytest.fixture

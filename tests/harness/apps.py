@@ -27,12 +27,12 @@ from typing import Any, TypeVar
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from tests.harness.databases import fresh_settings
+from tests.harness.databases import UNSERVED_URL, fresh_settings
 from zerotrip.api.app import create_app
 from zerotrip.api.keys import DB
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 T = TypeVar("T")
 
@@ -61,10 +61,26 @@ class AppFactory:
     async def client(
         self, base: Settings | None = None, **overrides: Any
     ) -> AsyncIterator[TestClient]:
-        """The app served on loopback, started before and cleaned up after the block."""
-        app = self.build(base, **overrides)
-        async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        """The app served on loopback, started before and cleaned up after the block.
+
+        Unless the test chose a ``public_url``, the app's is the address it is served on, so
+        the links it writes (applicant links, verification URLs) open in a browser.
+        """
+        settings = self.settings_with(base, **overrides)
+        port = 0
+        if settings.public_url == UNSERVED_URL:
+            port = free_port()
+            settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}")
+        app = build_app(settings, self.clock)
+        async with TestClient(TestServer(app, host="127.0.0.1", port=port or None)) as client:
             yield client
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def base_url(client: TestClient) -> str:

@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from tests.live.live_helpers import booked_session, clip, participant, until
-from zerotrip.api.routes.live import LIVE
+from zerotrip.api.keys import LIVE
 
 CYCLES = int(__import__("os").environ.get("LIVE_CYCLES", 200))
 WARM_UP = 10

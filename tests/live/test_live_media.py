@@ -24,8 +24,7 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import LIVE
+from zerotrip.api.keys import LIVE, STORAGE
 from zerotrip.live.hub import HubTrack
 
 

@@ -21,7 +21,7 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.routes.live import LIVE
+from zerotrip.api.keys import LIVE
 from zerotrip.live.models import LiveSession
 from zerotrip.problems import Misdirected
 

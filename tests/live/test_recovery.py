@@ -16,7 +16,7 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.routes.live import LIVE
+from zerotrip.api.keys import LIVE
 from zerotrip.live.models import LiveProcess
 
 # Heartbeats far apart: the test decides when a process stops beating and time moves on.

@@ -19,7 +19,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import Actor
 
 log = logging.getLogger("zerotrip.live")
 CHANNEL = "zerotrip_live_control"

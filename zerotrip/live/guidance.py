@@ -13,8 +13,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from zerotrip.clock import Clock
 from zerotrip.db import Database
+from zerotrip.evidence.nonces import issue_capture_nonce
+from zerotrip.kit.clock import Clock
 from zerotrip.live import booking, references
 from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.presence import distance_to_premises, new_challenge_code
@@ -47,6 +48,7 @@ class Guidance:
         db: Database,
         clock: Clock,
         video_offset_ms: Callable[[float], int | None],
+        nonce_minutes: int,
     ) -> None:
         self.live_id = live_id
         self.case_id = case_id
@@ -55,6 +57,7 @@ class Guidance:
         self.db = db
         self.clock = clock
         self.video_offset_ms = video_offset_ms
+        self.nonce_minutes = nonce_minutes
         self.capabilities: dict[str, Any] = {}
         self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
         self.presence: dict[str, Any] | None = None  # ... as last shown to the console
@@ -117,10 +120,23 @@ class Guidance:
         )
 
     async def on_photo_request(self, participant: Participant, message: PhotoRequest) -> Reply:
-        await references.checkpoint_of_case(self.db, self.case_id, message.checkpoint_id)
+        checkpoint = await references.checkpoint_of_case(
+            self.db, self.case_id, message.checkpoint_id
+        )
+        if checkpoint.restricted:  # the applicant cannot upload there: take a still instead
+            raise Conflict("Identity evidence is taken as a still, not asked for as a photo.")
+        if APPLICANT not in self.seats:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        # The one-time nonce binds the photo to this request of this session (only the phone
+        # receives it); the upload is accepted as a live photo only while the session is live.
+        issued = await issue_capture_nonce(
+            self.db, case_id=self.case_id, checkpoint_id=message.checkpoint_id,
+            actor=participant.actor, now=self.clock.now(), minutes=self.nonce_minutes,
+            live_session_id=self.live_id,
+        )  # fmt: skip
         await self.seats.to_applicant(
             {"type": "photo_request", "checkpoint_id": message.checkpoint_id,
-             "case_id": self.case_id, "session_id": self.live_id}
+             "case_id": self.case_id, "session_id": self.live_id, "nonce": issued.token}
         )  # fmt: skip
         return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
 

@@ -1,17 +1,12 @@
-"""What the live domain is given by the composition root: how a file becomes evidence, and
-the reactions other domains attach to booking and ending a session (e.g. the applicant's
-notification and the withdrawal of its reminder). The live domain imports neither."""
+"""What the live domain is given by the composition root: how a file becomes evidence (the
+media pipeline, with the process's analysis pools bound in)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from zerotrip.cases.audit import Actor
-from zerotrip.cases.models import Case
-from zerotrip.live.models import LiveSession
+from zerotrip.kit.actor import Actor
 from zerotrip.media.models import Evidence
 
 
@@ -31,15 +26,3 @@ class IngestFile(Protocol):
         video_offset_ms: int | None = None,
         restricted: bool = False,
     ) -> Evidence: ...
-
-
-class SessionBooked(Protocol):
-    """Runs in the booking's transaction."""
-
-    async def __call__(self, session: AsyncSession, case: Case, live: LiveSession) -> None: ...
-
-
-class SessionEnded(Protocol):
-    """Runs in the transaction that ends or cancels the session."""
-
-    async def __call__(self, session: AsyncSession, live: LiveSession) -> None: ...

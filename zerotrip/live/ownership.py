@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from zerotrip.clock import Clock
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 from zerotrip.live.models import FINISHED, LiveProcess, LiveSession
 from zerotrip.problems import Misdirected
 

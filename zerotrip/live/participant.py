@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCPeerConnection
 
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import Actor
 from zerotrip.live.signalling import APPLICANT, INSPECTOR
 from zerotrip.problems import Conflict
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM_LIVE
 from zerotrip.live import booking
-from zerotrip.live.booking import SESSION_ACTOR
 from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.recorder import Segment
 from zerotrip.media.models import Evidence
@@ -44,11 +44,11 @@ class RecordingArchive:
         try:
             evidence = await self.ingest(
                 case_id=case_id, checkpoint_id=None, path=segment.path,
-                origin="recording", actor=SESSION_ACTOR, live_session_id=live_id,
+                origin="recording", actor=SYSTEM_LIVE, live_session_id=live_id,
                 video_offset_ms=segment.start_offset_ms, capture=facts,
             )  # fmt: skip
             await booking.counted(
-                self.db, live_id, SESSION_ACTOR, "live.recording_finalized",
+                self.db, live_id, SYSTEM_LIVE, "live.recording_finalized",
                 {"evidence": evidence.id, "sha256": evidence.sha256, **facts},
                 segments=1, recording_ms=segment.duration_ms,
             )  # fmt: skip
@@ -63,11 +63,11 @@ class RecordingArchive:
             live = await booking.load(session, live_id)
         evidence = await self.ingest(
             case_id=live.case_id, checkpoint_id=None, path=path, origin="recording",
-            actor=SESSION_ACTOR, live_session_id=live_id,
+            actor=SYSTEM_LIVE, live_session_id=live_id,
             capture={"recovered_after_crash": True, "file": file_name},
         )  # fmt: skip
         await booking.counted(
-            self.db, live_id, SESSION_ACTOR, "live.recording_finalized",
+            self.db, live_id, SYSTEM_LIVE, "live.recording_finalized",
             {"evidence": evidence.id, "sha256": evidence.sha256, "recovered": True},
             segments=1,
         )  # fmt: skip

@@ -4,7 +4,7 @@ signalling message does.
 
 A room gets every collaborator through its constructor (aiortc style): the settings, the
 database, the clock, the peer factory, the recording archive, the ingest function for stills,
-the hook that runs when the session ends, and the callback that tells its registry it closed.
+the reactions other domains attach to its end, and the callback that tells its registry it closed.
 Nothing reaches back through a parent or a registry."""
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from zerotrip.cases.audit import Actor
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM_LIVE, Actor
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking
-from zerotrip.live.booking import SESSION_ACTOR
 from zerotrip.live.dispatch import MessageTable
 from zerotrip.live.guidance import Guidance
 from zerotrip.live.hub import Hub, HubTrack
-from zerotrip.live.interfaces import IngestFile, SessionEnded
+from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.models import LiveSession
 from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.passthrough import mark_encoded, on_keyframe_request
@@ -62,7 +62,7 @@ class Room:
         peers: Peers,
         archive: RecordingArchive,
         ingest: IngestFile,
-        on_ended: SessionEnded,
+        reactions: Reactions,
         on_closed: Callable[[Room], Awaitable[None]],
         workdir: Path,
     ) -> None:
@@ -73,7 +73,7 @@ class Room:
         self.clock = clock
         self.peers = peers
         self.archive = archive
-        self.on_ended = on_ended
+        self.reactions = reactions
         self.on_closed = on_closed
         self.workdir = workdir
         self.video = Hub("video", f"{live_id}-camera")
@@ -98,6 +98,7 @@ class Room:
         self.guidance = Guidance(
             live_id, session.case_id, session.premises, seats=self.seats, db=db, clock=clock,
             video_offset_ms=self.recorder.offset_ms,
+            nonce_minutes=settings.evidence_nonce_minutes,
         )  # fmt: skip
         self.stills = StillGrabber(self.video, settings.live_still_timeout_ms / 1000)
         self.capture = StillCapture(
@@ -194,11 +195,11 @@ class Room:
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         if not len(self.seats) and not self.closed:
-            await self.end("nobody rejoined", SESSION_ACTOR)
+            await self.end("nobody rejoined", SYSTEM_LIVE)
 
     async def end(self, reason: str, actor: Actor) -> None:
         live = await booking.end(
-            self.db, self.live_id, actor, reason, self.clock.now(), on_ended=self.on_ended
+            self.db, self.live_id, actor, reason, self.clock.now(), self.reactions
         )
         await self.close(reason, state=live.state)
 

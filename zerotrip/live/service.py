@@ -15,13 +15,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.models import Case
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM_LIVE, Actor
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking, passthrough, references
 from zerotrip.live.control import (
     ControlChannel,
@@ -29,7 +28,8 @@ from zerotrip.live.control import (
     PostgresControl,
     SingleProcessControl,
 )
-from zerotrip.live.interfaces import IngestFile, SessionBooked, SessionEnded
+from zerotrip.live.events import InspectionEnded
+from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.models import FINISHED, LiveSession
 from zerotrip.live.ownership import Ownership, new_process_id
 from zerotrip.live.participant import Participant
@@ -54,8 +54,7 @@ class LiveService:
         storage: Storage,
         *,
         ingest: IngestFile,
-        on_booked: SessionBooked,
-        on_ended: SessionEnded,
+        reactions: Reactions,
         warm_up: Callable[[], None] = lambda: None,
     ) -> None:
         passthrough.install()
@@ -64,8 +63,7 @@ class LiveService:
         self.clock = clock
         self.storage = storage
         self.ingest = ingest
-        self.on_booked = on_booked
-        self.on_ended = on_ended
+        self.reactions = reactions
         self.warm_up = warm_up
         self.peers = Peers(settings)
         self.rooms = Rooms(settings.live_max_sessions)
@@ -85,6 +83,7 @@ class LiveService:
         self._sweep: asyncio.Task[int] | None = None
         self._stopping = asyncio.Event()
         self._stopped = False
+        reactions.on(InspectionEnded, self._announce_end)
 
     # --- the process's life --------------------------------------------------------------
 
@@ -150,9 +149,16 @@ class LiveService:
             elif owner != self.ownership.process_id:
                 await room.close("taken over by another server", state="interrupted")
 
+    async def _announce_end(self, event: InspectionEnded) -> None:
+        """Whoever ends a session, in whichever process, tells its room's owner, in the same
+        transaction (a notification is delivered only if the end commits)."""
+        live = event.live
+        message = ControlMessage.end(live.id or 0, live.end_reason, SYSTEM_LIVE)
+        await self.control.publish(event.session, message)
+
     async def _on_control(self, message: ControlMessage) -> None:
         room = self.rooms.get(message.live_id)
-        if room is not None and message.action == "end":
+        if room is not None and not room.closed and message.action == "end":
             await room.end(message.reason, message.actor)
 
     # --- booking and views ---------------------------------------------------------------
@@ -164,7 +170,7 @@ class LiveService:
             raise InvalidInput("Give the slot times with a time zone offset.")
         live = await booking.book(
             self.db, case_id, actor, staff_id, request.slot_start, request.slot_end,
-            request.note, self.clock.now(), on_booked=self.on_booked,
+            request.note, self.clock.now(), self.reactions,
         )  # fmt: skip
         return self.view(live)
 
@@ -202,19 +208,14 @@ class LiveService:
 
     async def cancel(self, live_id: int, actor: Actor, viewer: Viewer) -> SessionView:
         """Cancel a booked session or end a running one (its room closes, wherever it runs:
-        here directly, elsewhere through the control channel, sent with the change)."""
+        here directly, elsewhere through the control channel; see :meth:`_announce_end`)."""
         await self._visible(live_id, viewer)
         reason = "cancelled by the office"
         room = self.rooms.get(live_id)
         if room is not None:
             await room.end(reason, actor)
         else:
-
-            async def ended(session: AsyncSession, live: LiveSession) -> None:
-                await self.on_ended(session, live)
-                await self.control.publish(session, ControlMessage.end(live_id, reason, actor))
-
-            await booking.end(self.db, live_id, actor, reason, self.clock.now(), on_ended=ended)
+            await booking.end(self.db, live_id, actor, reason, self.clock.now(), self.reactions)
         async with self.db.session() as session:
             return self.view(await booking.load(session, live_id))
 
@@ -247,7 +248,7 @@ class LiveService:
             peers=self.peers,
             archive=self.archive,
             ingest=self.ingest,
-            on_ended=self.on_ended,
+            reactions=self.reactions,
             on_closed=self._room_closed,
             workdir=self.workdir / str(live_id),
         )

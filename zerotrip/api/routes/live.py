@@ -23,7 +23,7 @@ from zerotrip.accounts.service import (
     resolve_staff_token,
 )
 from zerotrip.api.bodies import path_int, reply
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, LIVE, SERVICES, SETTINGS
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
     SESSION_COOKIE,
@@ -32,20 +32,17 @@ from zerotrip.api.principal import (
     resolve_principal,
 )
 from zerotrip.api.routing import RouteTable
-from zerotrip.cases.models import Case
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.live import signalling
-from zerotrip.live.models import LiveSession
 from zerotrip.live.participant import Participant
 from zerotrip.live.room import Room
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
 from zerotrip.live.service import LiveService
-from zerotrip.media.ingest import ingest_file, warm_analysis
-from zerotrip.notify.triggers import queue_inspection_booked, withdraw_inspection_reminder
 from zerotrip.problems import Forbidden, InvalidInput, Problem, Unauthenticated
+from zerotrip.services import Services
 
 log = logging.getLogger("zerotrip.live")
 routes = RouteTable("live")
-LIVE = web.AppKey("live", LiveService)
 AUTH_TIMEOUT_S = 10
 SHUTDOWN = "server shutting down"
 JOIN_ROLES = ("inspector", "admin")
@@ -310,28 +307,22 @@ def _page(name: str) -> Any:
     return handler
 
 
-def build_live(app: web.Application) -> LiveService:
-    """The live service of this app, with the media pipeline and the notification reactions
-    it is given (the live domain imports neither)."""
-    settings, clock = app[SETTINGS], app[CLOCK]
-
-    async def on_booked(session: Any, case: Case, live: LiveSession) -> None:
-        await queue_inspection_booked(
-            session, case, live, reminder_hours=settings.notify_reminder_hours,
-            zone=clock.zone, now=clock.now(),
-        )  # fmt: skip
-
+def build_live(services: Services) -> LiveService:
+    """The live service of this app, on the process's services (the media pipeline and its
+    analysis pools, the reactions other domains registered)."""
+    settings = services.settings
     return LiveService(
-        settings, app[DB], clock, app[STORAGE],
-        ingest=functools.partial(ingest_file, app[DB], app[STORAGE], settings),
-        on_booked=on_booked,
-        on_ended=withdraw_inspection_reminder,
-        warm_up=lambda: warm_analysis(settings, "live_still", "recording"),
+        settings, services.db, services.clock, services.storage,
+        ingest=functools.partial(
+            ingest_file, services.db, services.storage, settings, pools=services.analysis
+        ),
+        reactions=services.reactions,
+        warm_up=lambda: services.analysis.warm("live_still", "recording"),
     )  # fmt: skip
 
 
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[LIVE] = build_live(app)
+    app[LIVE] = build_live(app[SERVICES])
     await app[LIVE].start()
     yield
     await app[LIVE].stop(SHUTDOWN)  # (already done on_shutdown unless that failed)
