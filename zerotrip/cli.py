@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO, TypeVar
 
 from sqlmodel import col, select
 
-from zerotrip.config import Settings
-from zerotrip.db import Database, migrate
+from zerotrip.config import ROLES, Settings, SettingsError
+from zerotrip.db import Database, migrate, schema_is_current
+from zerotrip.logs import configure_logging
 
 T = TypeVar("T")
 
@@ -43,15 +43,19 @@ async def _bootstrap(settings: Settings) -> str | None:
         await db.dispose()
 
 
-def cmd_serve(settings: Settings) -> int:
+def cmd_serve(settings: Settings, *, migrate_first: bool = True) -> int:
     from aiohttp import web
 
     from zerotrip.api.app import create_app
 
-    migrate(settings)
+    if migrate_first:
+        migrate(settings)
+    elif not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first", flush=True)
+        return 3
     password = asyncio.run(_bootstrap(settings))
     url = settings.public_url
-    print(f"zerotrip is serving at {url}/", flush=True)
+    print(f"zerotrip is serving at {url}/ (role {settings.role})", flush=True)
     print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
     if password:
         print(f"  first start: log in as 'admin' with the one-time password {password}", flush=True)
@@ -62,6 +66,14 @@ def cmd_serve(settings: Settings) -> int:
         )
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    db = Database(settings)
+    try:
+        return await schema_is_current(db)
+    finally:
+        await db.dispose()
 
 
 async def _verify(settings: Settings, case_id: int | None) -> int:
@@ -169,7 +181,17 @@ async def _rebuild_dashboard(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve = sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="which part of the service this process runs (default: ZEROTRIP_ROLE, else all)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate (a deployment runs 'zerotrip migrate' once, before the processes)",
+    )
     sub.add_parser("migrate", help="bring the database schema up to date")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -199,14 +221,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bundle" and args.bundle_command == "verify":
         return _verify_bundle(args.file)
 
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    overrides = {"role": args.role} if args.command == "serve" and args.role else {}
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"zerotrip: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
     if args.command == "serve":
-        return cmd_serve(settings)
-    migrate(settings)
+        return cmd_serve(settings, migrate_first=not args.no_migrate)
     if args.command == "migrate":
+        migrate(settings)
         print("schema is up to date")
         return 0
+    # Every other command works on the schema as it is: only 'migrate' and 'serve' change it.
+    if not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first")
+        return 3
     if args.command == "audit":
         return asyncio.run(_verify(settings, args.case_id))
     if args.command == "bundle":
