@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.app_server import live_app, live_server  # noqa: F401  (shared fixtures)
 from tests.browser import browser  # noqa: F401  (shared fixture)
 from tests.databases import fresh_settings, migrated_template
+from tests.seaweedfs import s3_server, storage_kind  # noqa: F401  (shared fixtures)
 from zerotrip.api.app import create_app
 from zerotrip.clock import Clock
 from zerotrip.config import Settings

@@ -124,14 +124,16 @@ async def _add_user(settings: Settings, username: str, name: str, role: str, pas
 async def _export_bundle(settings: Settings, case_id: int, out: str | None, shared: bool) -> int:
     from pathlib import Path
 
-    from zerotrip.api.app import make_storage
+    from zerotrip.api.app import close_storage, make_storage
     from zerotrip.review.bundle import export_bundle
 
     db = Database(settings)
+    storage = make_storage(settings)
     try:
         target = Path(out or f"case-{case_id}-bundle.zip")
-        manifest = await export_bundle(db, make_storage(settings), case_id, target, shared=shared)
+        manifest = await export_bundle(db, storage, case_id, target, shared=shared)
     finally:
+        await close_storage(storage)
         await db.dispose()
     print(f"wrote {target}: {len(manifest['files'])} files, audit head {manifest['audit_head']}")
     return 0

@@ -18,7 +18,6 @@ from zerotrip.cases.audit import Actor, case_events, verify_case
 from zerotrip.media.ingest import analysis_pool, ingest_file, warm_analysis
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.worker import close_pools
 from zerotrip.problems import InvalidInput, UnsupportedMedia
 
@@ -26,8 +25,12 @@ APPLICANT = Actor("applicant", "link:1", "applicant")
 
 
 @pytest.fixture
-def storage(settings):
-    return LocalStorage(settings.media_dir)
+def storage(storage_kind):
+    """Local by default; tests marked ``BOTH_STORES`` also run with S3 (SeaweedFS) as the store."""
+    return storage_kind
+
+
+BOTH_STORES = pytest.mark.parametrize("storage_kind", ["local", "s3"], indirect=True)
 
 
 async def _case(client):
@@ -67,6 +70,7 @@ async def _verdict(db, evidence_id: int) -> TrustVerdict:
         return rows.one()
 
 
+@BOTH_STORES
 async def test_jpeg_is_stored_judged_derived_and_audited(client, db, settings, storage, tmp_path):
     case, checkpoint = await _case(client)
     data = samples.jpeg_bytes((2400, 1800), exif=samples.exif_for(orientation=6))
@@ -109,6 +113,7 @@ async def test_same_bytes_twice_are_one_object_and_one_row(client, db, settings,
     assert len([p for p in originals if p.is_file()]) == 1
 
 
+@BOTH_STORES
 async def test_heic_png_and_webm_are_accepted(client, db, settings, storage, tmp_path):
     case, checkpoint = await _case(client)
     kw = dict(case_id=case["id"], checkpoint_id=checkpoint, origin="gallery", actor=APPLICANT)

@@ -105,7 +105,23 @@ def make_storage(settings: Settings) -> Storage:
     if settings.storage == "local":
         assert settings.media_dir is not None
         return LocalStorage(settings.media_dir)
+    if settings.storage == "s3":
+        from zerotrip.media.storage_s3 import S3Storage
+
+        return S3Storage(settings)
     raise ValueError(f"unknown storage backend {settings.storage!r}")
+
+
+async def close_storage(storage: Storage) -> None:
+    """Backends with connections (S3) close them; the local one has nothing to close."""
+    aclose = getattr(storage, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await close_storage(app[STORAGE])
 
 
 async def review_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -150,6 +166,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             await task
 
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(review_ctx)
     app.cleanup_ctx.append(evidence_workers)
     app.cleanup_ctx.append(mailing.mailing_context)
