@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.databases import PG_ADMIN_URL
+from tests.harness.databases import PG_ADMIN_URL
 from zerotrip.config import Settings
 from zerotrip.db import Database, schema_is_current
 

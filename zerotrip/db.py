@@ -87,6 +87,18 @@ class Database:
         async with self._writer() as session, session.begin():
             yield session
 
+    async def run_in_transaction(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, tries: int = 8
+    ) -> T:
+        """Run ``work(session)`` in one write transaction, again from the start on a write
+        conflict: the one place a domain service gets its transaction and its retry."""
+
+        async def attempt() -> T:
+            async with self.transaction() as session:
+                return await work(session)
+
+        return await retry_on_conflict(attempt, tries=tries)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.write_engine is not self.engine:

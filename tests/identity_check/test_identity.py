@@ -10,9 +10,9 @@ from PIL import Image
 
 from tests.factories import applicant_headers, make_staff
 from tests.office_steps import walk
-from zerotrip.api.keys import STORAGE
-from zerotrip.cases.audit import Actor
-from zerotrip.media.ingest import ingest_file
+from zerotrip.api.keys import SERVICES, STORAGE
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.kit.actor import Actor
 from zerotrip.review.bundle import export_bundle
 
 
@@ -35,12 +35,14 @@ async def _case_with_identity_still(client, db, settings, tmp_path):
     assert "identity" not in [c["code"] for c in mine["checkpoints"]]
     actor = Actor("staff", "2", "Inspector (inspector)")
     still = await ingest_file(
-        db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=identity["id"],
+        db, client.app[STORAGE], settings, pools=client.app[SERVICES].analysis,
+        case_id=case["id"], checkpoint_id=identity["id"],
         path=_jpeg(tmp_path, "id.jpg", (200, 30, 30)), origin="live_still", actor=actor,
         restricted=identity["restricted"],
     )  # fmt: skip
     photo = await ingest_file(
-        db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=shopfront["id"],
+        db, client.app[STORAGE], settings, pools=client.app[SERVICES].analysis,
+        case_id=case["id"], checkpoint_id=shopfront["id"],
         path=_jpeg(tmp_path, "shop.jpg", (30, 200, 30)), origin="live_still", actor=actor,
     )  # fmt: skip
     return case, token, clerk, inspector, still, photo

@@ -21,12 +21,10 @@ from tests.live.live_helpers import (
     call,
     clip,
     evidence_of,
-    live_client,
     participant,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import ROOMS, STORAGE
 from zerotrip.live.hub import HubTrack
 from zerotrip.live.peers import open_peer_count
 
@@ -68,8 +66,8 @@ def stored(client, evidence) -> Path:
     return Path(client.server.app[STORAGE].local_path(evidence.blob_key))
 
 
-async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clock):
-    async with live_client(settings, clock, live_segment_seconds=1) as client:
+async def test_recording_is_segmented_finalized_and_plays_back(apps, settings, db, clock):
+    async with apps.client(live_segment_seconds=1) as client:
         booked = await booked_session(client, db, clock)
         async with call(client, booked) as (applicant, inspector):
             rooms = client.server.app[ROOMS]
@@ -106,8 +104,8 @@ async def test_recording_is_segmented_finalized_and_plays_back(settings, db, clo
     assert open_peer_count() == 0
 
 
-async def test_the_inspectors_voice_is_recorded_as_a_second_audio_track(settings, db, clock):
-    async with live_client(settings, clock, live_segment_seconds=60) as client:
+async def test_the_inspectors_voice_is_recorded_as_a_second_audio_track(apps, settings, db, clock):
+    async with apps.client(live_segment_seconds=60) as client:
         booked = await booked_session(client, db, clock)
         rooms = client.server.app[ROOMS]
         async with (
@@ -264,8 +262,8 @@ async def test_a_vanished_applicant_is_cleaned_up(client, db, clock):
     assert recordings and play(stored(client, recordings[0]))[0] > 0
 
 
-async def test_shutdown_mid_call_finalizes_the_recording(settings, db, clock):
-    async with live_client(settings, clock) as client:
+async def test_shutdown_mid_call_finalizes_the_recording(apps, settings, db, clock):
+    async with apps.client() as client:
         booked = await booked_session(client, db, clock)
         applicant_cm = participant(client, booked.ws_path, booked.token)
         inspector_cm = participant(client, booked.ws_path, booked.inspector.token)
@@ -296,9 +294,9 @@ async def test_shutdown_mid_call_finalizes_the_recording(settings, db, clock):
     await asyncio.sleep(0)
 
 
-async def test_segments_left_by_a_crash_are_recovered_at_startup(settings, db, clock):
+async def test_segments_left_by_a_crash_are_recovered_at_startup(apps, settings, db, clock):
     """A segment cut short mid-write (the process died) is still evidence after a restart."""
-    async with live_client(settings, clock, live_segment_seconds=60) as client:
+    async with apps.client(live_segment_seconds=60) as client:
         booked = await booked_session(client, db, clock)
         async with participant(client, booked.ws_path, booked.token) as applicant:
             await applicant.connect()
@@ -312,7 +310,7 @@ async def test_segments_left_by_a_crash_are_recovered_at_startup(settings, db, c
             crashed.write_bytes(data[: int(len(data) * 0.7)])  # ...minus the unwritten tail
             open_segment.unlink()
             room.recorder._open = None
-    async with live_client(settings, clock) as client:
+    async with apps.client() as client:
         rooms = client.server.app[ROOMS]
         await until(lambda: not crashed.exists())
         await asyncio.sleep(0)

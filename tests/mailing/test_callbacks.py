@@ -11,7 +11,8 @@ from datetime import timedelta
 from sqlmodel import select
 
 from tests.factories import act, applicant_headers, apply, make_staff
-from tests.mailing.conftest import SECRET, TOKEN, drain
+from tests.harness.outbox import drain
+from tests.mailing.conftest import SECRET, TOKEN
 from zerotrip.mailing.models import InboundMessage
 from zerotrip.mailing.reconcile import poll_quiet_orders
 from zerotrip.mailing.webhook.signing import signed_headers

@@ -16,7 +16,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from tests.databases import truncate_postgresql
+from tests.harness.databases import truncate_postgresql
 from tests.mailing.conftest import SECRET
 from tests.mailing.scenario import (
     drive,
@@ -29,9 +29,9 @@ from tests.standins.courier import CourierStandIn
 from tests.standins.shippo import ShippoStandIn
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder

@@ -3,14 +3,10 @@ the applicant's choices (window, hand-in, self-collection)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
-from aiohttp.test_utils import TestClient, TestServer
-
 from tests.factories import act, applicant_headers, apply, judge_all, make_staff
-from tests.mailing.conftest import drain
-from zerotrip.api.app import create_app
+from tests.harness.outbox import drain
 
 
 async def _mailing(client, cid, headers):
@@ -206,12 +202,11 @@ async def test_self_collection_creates_no_delivery_order(mail_client, db, clock)
     assert resp.status == 409
 
 
-async def test_the_app_runs_its_own_outbox_worker(settings, clock, db):
+async def test_the_app_runs_its_own_outbox_worker(apps, clock, db):
     """With the worker on (the default), a chosen pickup is booked without anyone driving it."""
     import asyncio
 
-    app = create_app(dataclasses.replace(settings, outbox_poll_s=0.05), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+    async with apps.client(outbox_poll_s=0.05) as client:
         clerk = await make_staff(db, "clerk")
         case, token = await apply(client)
         await act(client, case["id"], "prereview", clerk.headers, outcome="accept")

@@ -13,7 +13,7 @@ from email.message import Message
 from aiosmtpd.smtp import SMTP
 
 from tests.factories import APPLICATION, act, applicant_headers, apply, make_staff
-from tests.notify.conftest import drain
+from tests.harness.outbox import drain
 from zerotrip.api.keys import SETTINGS
 
 
@@ -54,12 +54,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def test_prereview_result_arrives_by_email_with_the_case_link(office_client, db):
+async def test_prereview_result_arrives_by_email_with_the_case_link(apps, db):
     inbox = Inbox()
     server = await smtp_server(inbox)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with office_client(notifier="email", smtp_port=port) as client:
+        async with apps.client(outbox_worker=False, notifier="email", smtp_port=port) as client:
             clerk = await make_staff(db, "clerk")
             case, _ = await apply(client)
             due = (date.today() + timedelta(days=20)).isoformat()
@@ -109,10 +109,12 @@ async def test_prereview_result_arrives_by_email_with_the_case_link(office_clien
         await server.wait_closed()
 
 
-async def test_mail_server_down_retries_without_blocking_the_case(office_client, db, clock):
+async def test_mail_server_down_retries_without_blocking_the_case(apps, db, clock):
     port = free_port()
     inbox = Inbox()
-    async with office_client(notifier="email", smtp_port=port, smtp_timeout_s=2.0) as client:
+    async with apps.client(
+        outbox_worker=False, notifier="email", smtp_port=port, smtp_timeout_s=2.0
+    ) as client:
         clerk = await make_staff(db, "clerk")
         case, _ = await apply(client)
         view = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
@@ -158,12 +160,12 @@ async def _book_in_three_days(client, db, clock):
     return case, inspector, start, await resp.json()
 
 
-async def test_a_cancelled_inspection_is_never_reminded(office_client, db, clock):
+async def test_a_cancelled_inspection_is_never_reminded(apps, db, clock):
     inbox = Inbox()
     server = await smtp_server(inbox)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with office_client(notifier="email", smtp_port=port) as client:
+        async with apps.client(outbox_worker=False, notifier="email", smtp_port=port) as client:
             case, inspector, _start, live = await _book_in_three_days(client, db, clock)
             await drain(client)
             assert len(about(inbox, "远程踏勘已预约")) == 1
@@ -186,14 +188,12 @@ async def test_a_cancelled_inspection_is_never_reminded(office_client, db, clock
         await server.wait_closed()
 
 
-async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
-    office_client, db, clock
-):
+async def test_booked_inspection_is_announced_and_reminded_before_the_slot(apps, db, clock):
     inbox = Inbox()
     server = await smtp_server(inbox)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with office_client(notifier="email", smtp_port=port) as client:
+        async with apps.client(outbox_worker=False, notifier="email", smtp_port=port) as client:
             _case, _inspector, start, _live = await _book_in_three_days(client, db, clock)
             await drain(client)
             [booked] = about(inbox, "远程踏勘已预约")
@@ -212,10 +212,10 @@ async def test_booked_inspection_is_announced_and_reminded_before_the_slot(
         await server.wait_closed()
 
 
-async def test_an_offline_reminder_of_a_cancelled_inspection_is_withdrawn(office_client, db, clock):
+async def test_an_offline_reminder_of_a_cancelled_inspection_is_withdrawn(apps, db, clock):
     """On the record-only channel a reminder is recorded at booking; cancelling before it is due
     withdraws it, while the booking announcement stays recorded."""
-    async with office_client(notifier="record") as client:
+    async with apps.client(outbox_worker=False, notifier="record") as client:
         case, inspector, _start, live = await _book_in_three_days(client, db, clock)
         resp = await client.post(
             f"/api/live/sessions/{live['id']}/cancel", headers=inspector.headers

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.factories import act, applicant_headers, judge_all, make_staff
-from tests.notify.conftest import drain
+from tests.harness.outbox import drain
 from tests.office_steps import walk
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign, verify
 
@@ -58,11 +58,11 @@ def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:
     }
 
 
-async def test_sms_goes_through_the_signed_gateway_and_reports_come_back_signed(
-    office_client, db, gateway
-):
+async def test_sms_goes_through_the_signed_gateway_and_reports_come_back_signed(apps, db, gateway):
     url, received = gateway
-    async with office_client(notifier="sms", sms_gateway_url=url, sms_secret=SECRET) as client:
+    async with apps.client(
+        outbox_worker=False, notifier="sms", sms_gateway_url=url, sms_secret=SECRET
+    ) as client:
         clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
         case, _ = await walk(client, clerk, inspector, until="inspecting")
         await judge_all(client, case["id"], inspector.headers, "rectify")
@@ -115,8 +115,8 @@ async def test_sms_goes_through_the_signed_gateway_and_reports_come_back_signed(
         ]
 
 
-async def test_default_notifier_records_messages_for_staff_only(office_client, db):
-    async with office_client() as client:
+async def test_default_notifier_records_messages_for_staff_only(apps, db):
+    async with apps.client(outbox_worker=False) as client:
         clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
         case, token = await walk(client, clerk, inspector, until="delivered")
         await drain(client)

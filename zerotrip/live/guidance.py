@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCPeerConnection
 
-from zerotrip.cases.audit import Actor
+from zerotrip.evidence.nonces import issue_capture_nonce
+from zerotrip.kit.actor import Actor
 from zerotrip.live import booking
 from zerotrip.live.presence import distance_to_premises, new_challenge_code
 from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message
@@ -112,10 +113,21 @@ class Guidance:
         await self._to_inspector({"type": "control_result", **message.model_dump(exclude={"type"})})
 
     async def on_photo_request(self, participant: Participant, message: Any) -> dict[str, Any]:
-        await self.rooms.checkpoint(self.case_id, message.checkpoint_id)
+        checkpoint = await self.rooms.checkpoint(self.case_id, message.checkpoint_id)
+        if checkpoint.restricted:  # the applicant cannot upload there: take a still instead
+            raise Conflict("Identity evidence is taken as a still, not asked for as a photo.")
+        if APPLICANT not in self.participants:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        # The one-time nonce binds the photo to this request of this session (only the phone
+        # receives it); the upload is accepted as a live photo only while the session is live.
+        issued = await issue_capture_nonce(
+            self.rooms.db, case_id=self.case_id, checkpoint_id=message.checkpoint_id,
+            actor=participant.actor, now=self.rooms.clock.now(),
+            minutes=self.rooms.settings.evidence_nonce_minutes, live_session_id=self.live_id,
+        )  # fmt: skip
         await self._to_applicant(
             {"type": "photo_request", "checkpoint_id": message.checkpoint_id,
-             "case_id": self.case_id, "session_id": self.live_id}
+             "case_id": self.case_id, "session_id": self.live_id, "nonce": issued.token}
         )  # fmt: skip
         return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
 

@@ -20,6 +20,8 @@ from zerotrip.config import Settings
 from zerotrip.db import migrate
 
 PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# The public URL of an app not yet served: the server that serves it puts its own address here.
+UNSERVED_URL = "http://127.0.0.1:0"
 
 
 async def _pg_admin(sql: str) -> None:
@@ -57,7 +59,7 @@ async def truncate_postgresql(url: str) -> None:
 
 
 async def fresh_settings(
-    database_template: str, tmp_path: Path, public_url: str = "http://127.0.0.1:0"
+    database_template: str, tmp_path: Path, public_url: str = UNSERVED_URL
 ) -> Settings:
     """Settings for one test: its own empty database and media folder."""
     if database_template.startswith("sqlite"):
