@@ -167,8 +167,10 @@ class Services:
         except Exception:
             log.exception("closing the couriers failed; the rest is released anyway")
         self.analysis.close()
-        with contextlib.suppress(Exception):
+        try:
             await close_storage(self.storage)
+        except Exception:
+            log.exception("closing the storage backend failed; the rest is released anyway")
         await self.db.dispose()
 
     async def __aenter__(self) -> Services:
