@@ -39,13 +39,14 @@ from zerotrip.api.routes import (
     worklist,
 )
 from zerotrip.api.routing import RouteTable, add_operations
+from zerotrip.api.throttling import THROTTLE, Throttle
 from zerotrip.config import Settings
 from zerotrip.kit.clock import Clock
 from zerotrip.services import Services, build_services
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [
+ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
     cases.routes,
@@ -59,7 +60,7 @@ ROUTE_TABLES: list[RouteTable] = [
     dashboard.routes,
     notify.routes,
     identity_check.routes,
-]
+)
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -98,6 +99,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[OUTBOX] = services.outbox
     app[MAILING] = services.mailing
     app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
+    app[THROTTLE] = Throttle(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     pages.add_routes(app)
     app.cleanup_ctx.append(_running(services))

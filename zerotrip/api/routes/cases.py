@@ -12,6 +12,7 @@ from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
+from zerotrip.api.throttling import limit_applications
 from zerotrip.cases import service
 from zerotrip.cases.lifecycle import ACTIONS, parse_params
 from zerotrip.cases.models import CaseState
@@ -82,9 +83,10 @@ def _created(request: web.Request, found: CaseFile, token: str, role: str) -> Ca
     body=Application,
     response=CaseCreated,
     status=201,
-    errors=(400, 413, 422),
+    errors=(400, 413, 422, 429),
 )
 async def submit_application(request: web.Request, *, body: Application) -> CaseCreated:
+    await limit_applications(request)
     found, token = await service.open_case(
         request.app[DB],
         request.app[CATALOGUE],

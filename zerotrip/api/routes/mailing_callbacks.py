@@ -7,6 +7,7 @@ import hmac
 
 from aiohttp import web
 
+from zerotrip.api.bodies import check_json_depth, paced_chunks
 from zerotrip.api.keys import CLOCK, MAILING, SETTINGS
 from zerotrip.api.routing import RouteTable
 from zerotrip.kit.bodies import read_capped
@@ -21,8 +22,10 @@ routes = RouteTable("mailing")
 
 async def _raw_body(request: web.Request) -> bytes:
     limit = request.app[SETTINGS].max_courier_callback_bytes
-    chunks = request.content.iter_chunked(16 * 1024)
-    return await read_capped(chunks, limit, declared=request.content_length)
+    chunks = paced_chunks(request, 16 * 1024)
+    raw = await read_capped(chunks, limit, declared=request.content_length)
+    check_json_depth(raw)  # before any parser recurses into it
+    return raw
 
 
 def _receipt(result: Applied) -> CallbackReceipt:
