@@ -8,8 +8,7 @@ import zipfile
 
 from PIL import Image
 
-from tests.factories import applicant_headers, make_staff
-from tests.office_steps import walk
+from tests.factories import applicant_headers, make_staff, walk
 from zerotrip.api.keys import STORAGE
 from zerotrip.cases.audit import Actor
 from zerotrip.media.ingest import ingest_file
