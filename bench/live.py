@@ -85,7 +85,7 @@ async def serve(data_dir: str, naive: bool, database_url: str = "") -> None:
 async def real_app(data_dir: str, database_url: str = "") -> web.Application:
     from zerotrip.accounts.service import create_staff, issue_staff_token
     from zerotrip.api.app import create_app
-    from zerotrip.api.routes.live import ROOMS
+    from zerotrip.api.keys import ROOMS
     from zerotrip.config import Settings
     from zerotrip.db import Database, migrate
 

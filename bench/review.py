@@ -29,11 +29,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, create_case, lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.kit.actor import Actor
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage

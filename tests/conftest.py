@@ -24,9 +24,9 @@ from playwright.async_api import Browser
 from tests.harness.apps import AppFactory, LiveServer
 from tests.harness.browsers import Screenshots, launch_chromium
 from tests.harness.databases import fresh_settings, migrated_template
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,5 +1,10 @@
-"""``zerotrip serve | migrate | audit verify | user add | bundle export | bundle verify``: the
-operator's and the auditor's commands."""
+"""``zerotrip serve | worker | migrate | audit verify | user add | bundle export | bundle verify |
+dashboard rebuild``: the operator's and the auditor's commands.
+
+A command that touches the service's data runs on a ``cli`` (or ``worker``) build of the same
+composition root as the web app (:func:`zerotrip.services.build_services`), so whatever it does
+triggers the same reactions.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from sqlmodel import col, select
 
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.redaction import install_redaction
 
 T = TypeVar("T")
 
@@ -46,6 +52,8 @@ async def _bootstrap(settings: Settings) -> str | None:
 def cmd_serve(settings: Settings) -> int:
     from aiohttp import web
 
+    from zerotrip.accounts.first_admin import hand_over
+    from zerotrip.api.access_log import RedactingAccessLogger
     from zerotrip.api.app import create_app
 
     migrate(settings)
@@ -54,13 +62,18 @@ def cmd_serve(settings: Settings) -> int:
     print(f"zerotrip is serving at {url}/", flush=True)
     print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
     if password:
-        print(f"  first start: log in as 'admin' with the one-time password {password}", flush=True)
-        print("  (you will be asked to change it; it is not shown again)", flush=True)
+        hand_over(password, settings.data_dir, sys.stdout)
     else:
         print(
             "  log in with an existing staff account ('zerotrip user add' creates one)", flush=True
         )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
 
 
@@ -112,15 +125,14 @@ async def _add_user(settings: Settings, username: str, name: str, role: str, pas
 async def _export_bundle(settings: Settings, case_id: int, out: str | None, shared: bool) -> int:
     from pathlib import Path
 
-    from zerotrip.api.app import make_storage
     from zerotrip.review.bundle import export_bundle
+    from zerotrip.services import build_services
 
-    db = Database(settings)
-    try:
-        target = Path(out or f"case-{case_id}-bundle.zip")
-        manifest = await export_bundle(db, make_storage(settings), case_id, target, shared=shared)
-    finally:
-        await db.dispose()
+    target = Path(out or f"case-{case_id}-bundle.zip")
+    async with build_services(settings, role="cli") as services:
+        manifest = await export_bundle(
+            services.db, services.storage, case_id, target, shared=shared, font=services.font
+        )
     print(f"wrote {target}: {len(manifest['files'])} files, audit head {manifest['audit_head']}")
     return 0
 
@@ -146,23 +158,42 @@ def _verify_bundle(path: str) -> int:
 
 
 async def _rebuild_dashboard(settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
-    from zerotrip.cases.catalogue import load_catalogue
-    from zerotrip.cases.deadlines import WorkingCalendar
     from zerotrip.dashboard.facts import rebuild_all
+    from zerotrip.services import build_services
 
-    db = Database(settings)
-    try:
+    async with build_services(settings, role="cli") as services:
         count = await rebuild_all(
-            db,
-            catalogue=load_catalogue(),
-            calendar=WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays),
-            zone=ZoneInfo(settings.timezone),
+            services.db,
+            catalogue=services.catalogue,
+            calendar=services.calendar,
+            zone=services.clock.zone,
         )
-    finally:
-        await db.dispose()
     print(f"dashboard facts derived again for {count} finished cases")
+    return 0
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The ``worker`` role until ``stop``: the outbox, the reconciler and the local courier."""
+    from zerotrip.services import build_services
+
+    async with build_services(settings, role="worker"):
+        await stop.wait()
+
+
+def cmd_worker(settings: Settings) -> int:
+    import signal
+
+    migrate(settings)
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("zerotrip worker running (outbox, reconciler); stop with Ctrl-C", flush=True)
+        await run_worker(settings, stop)
+
+    asyncio.run(until_signalled())
     return 0
 
 
@@ -170,6 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="migrate, then serve the API and pages")
+    sub.add_parser("worker", help="migrate, then run background work (outbox, reconciler)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -201,8 +233,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    install_redaction()
     if args.command == "serve":
         return cmd_serve(settings)
+    if args.command == "worker":
+        return cmd_worker(settings)
     migrate(settings)
     if args.command == "migrate":
         print("schema is up to date")

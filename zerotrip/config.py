@@ -34,9 +34,32 @@ class Settings:
     applicant_link_days: int = 30
     cookie_secure: bool = False
     credential_cache_seconds: float = 5.0  # see zerotrip/api/credentials.py; 0 turns it off
+    api_token_hours: int = 24 * 90  # an API token's life when its creator names none
+    api_token_max_hours: int = 24 * 366
+    # Addresses of reverse proxies whose X-Forwarded-For names the real client (e.g. nginx's).
+    trusted_proxies: tuple[str, ...] = ()
+
+    # Throttling (see zerotrip/accounts/throttle.py): failures within a window, then a lockout
+    # that doubles with each repeat up to the cap. State is in the database, shared by processes.
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_window_s: float = 900.0
+    token_failures_per_ip: int = 20  # wrong bearer tokens / applicant links from one address
+    token_window_s: float = 600.0
+    applications_per_ip: int = 30  # new applications from one address
+    applications_window_s: float = 3600.0
+    lockout_base_s: float = 60.0
+    lockout_cap_s: float = 3600.0
 
     # Request limits.
     max_json_bytes: int = 64 * 1024
+    # Slow bodies: a read that waits longer than this for the next bytes, or a body that arrives
+    # slower than the minimum rate once the grace period is over, is cut with a 408.
+    body_idle_timeout_s: float = 20.0
+    body_min_bytes_per_s: int = 2048
+    body_rate_grace_s: float = 10.0
+    uploads_per_link: int = 3  # concurrent evidence uploads through one applicant link / staff user
+    uploads_per_ip: int = 8  # concurrent evidence uploads from one address
 
     # Working-day deadlines: ISO dates, comma-separated, that are holidays / extra workdays.
     holidays: tuple[str, ...] = ()

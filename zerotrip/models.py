@@ -1,6 +1,12 @@
 """Every table of the service, imported in one place for Alembic and the test harness."""
 
-from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
+from zerotrip.accounts.models import (
+    ApplicantLink,
+    SecurityEvent,
+    StaffToken,
+    StaffUser,
+    ThrottleCounter,
+)
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
@@ -36,9 +42,11 @@ __all__ = [
     "OutboxMessage",
     "Rating",
     "Report",
+    "SecurityEvent",
     "StaffTask",
     "StaffToken",
     "StaffUser",
+    "ThrottleCounter",
     "TrustVerdict",
     "VerdictRecord",
 ]

@@ -14,8 +14,8 @@ from playwright.async_api import Browser, Dialog
 from tests.factories import PASSWORD, make_staff
 from tests.harness.apps import base_url
 from tests.harness.browsers import CONSOLE, PageErrors, Screenshots, applicant_page
-from zerotrip.clock import Clock
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 pytestmark = pytest.mark.browser
 

@@ -30,9 +30,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.harness.databases import UNSERVED_URL, fresh_settings
 from zerotrip.api.app import create_app
 from zerotrip.api.keys import DB
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 T = TypeVar("T")
 

@@ -9,8 +9,8 @@ import zipfile
 from PIL import Image
 
 from tests.factories import applicant_headers, make_staff, walk
-from zerotrip.api.keys import STORAGE
-from zerotrip.cases.audit import Actor
+from zerotrip.api.keys import SERVICES, STORAGE
+from zerotrip.kit.actor import Actor
 from zerotrip.media.ingest import ingest_file
 from zerotrip.review.bundle import export_bundle
 
@@ -34,12 +34,14 @@ async def _case_with_identity_still(client, db, settings, tmp_path):
     assert "identity" not in [c["code"] for c in mine["checkpoints"]]
     actor = Actor("staff", "2", "Inspector (inspector)")
     still = await ingest_file(
-        db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=identity["id"],
+        db, client.app[STORAGE], settings, pools=client.app[SERVICES].analysis,
+        case_id=case["id"], checkpoint_id=identity["id"],
         path=_jpeg(tmp_path, "id.jpg", (200, 30, 30)), origin="live_still", actor=actor,
         restricted=identity["restricted"],
     )  # fmt: skip
     photo = await ingest_file(
-        db, client.app[STORAGE], settings, case_id=case["id"], checkpoint_id=shopfront["id"],
+        db, client.app[STORAGE], settings, pools=client.app[SERVICES].analysis,
+        case_id=case["id"], checkpoint_id=shopfront["id"],
         path=_jpeg(tmp_path, "shop.jpg", (30, 200, 30)), origin="live_still", actor=actor,
     )  # fmt: skip
     return case, token, clerk, inspector, still, photo

@@ -21,8 +21,7 @@ from tests.live.live_helpers import (
     open_phone,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import ROOMS, STORAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")

@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from tests.live.live_helpers import booked_session, clip, participant, until
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import ROOMS
 from zerotrip.live.peers import open_peer_count
 
 CYCLES = int(__import__("os").environ.get("LIVE_CYCLES", 200))

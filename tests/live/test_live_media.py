@@ -24,8 +24,7 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import ROOMS, STORAGE
 from zerotrip.live.hub import HubTrack
 from zerotrip.live.peers import open_peer_count
 

@@ -4,7 +4,7 @@ the inspector receives it and DECODES it (proof the passthrough stream is valid 
 from __future__ import annotations
 
 from tests.live.live_helpers import booked_session, clip, participant, until
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import ROOMS
 
 
 async def test_inspector_receives_and_decodes_the_applicants_video(client, db, clock):

@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 
 from tests.factories import Staff, advance, make_staff, walk
 from tests.harness.outbox import drain
-from zerotrip.clock import Clock
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 
 
 async def mailing_of(client: TestClient, cid: int, headers: dict[str, str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from tests.mailing.order_requests import order_request as _request
 from zerotrip.mailing.interfaces import (
     Address,
     Booking,
-    Permanent,
+    CourierRefused,
     RemoteIds,
     TrackingUpdate,
 )
@@ -58,7 +58,7 @@ async def test_a_pickup_with_a_window_is_scheduled(name, mailing):
 @pytest.mark.parametrize("name", COURIERS)
 async def test_an_address_without_a_street_is_refused_permanently(name, mailing):
     nowhere = Address("李娜", "", "Hangzhou", "ZJ", "310012", "CN")
-    with pytest.raises(Permanent):
+    with pytest.raises(CourierRefused):
         await mailing.couriers[name].book(_request("zt-o3-a1", recipient=nowhere), RemoteIds())
 
 

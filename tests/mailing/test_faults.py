@@ -29,9 +29,9 @@ from tests.standins.courier import CourierStandIn
 from tests.standins.shippo import ShippoStandIn
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder

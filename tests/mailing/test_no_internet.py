@@ -28,12 +28,12 @@ async def test_the_shippo_sdk_default_server_is_never_reached(mailing, loopback_
 
     from tests.mailing.order_requests import order_request
     from zerotrip.mailing.couriers import build_couriers
-    from zerotrip.mailing.interfaces import RemoteIds, RetryLater
+    from zerotrip.mailing.interfaces import CourierUnavailable, RemoteIds
 
     live = dataclasses.replace(mailing.settings, shippo_base_url="")
     courier = build_couriers(live)["shippo"]
     try:
-        with pytest.raises(RetryLater):  # a connect error before sending: nothing happened
+        with pytest.raises(CourierUnavailable):  # a connect error before sending: nothing happened
             await courier.book(order_request("zt-o9-a1"), RemoteIds())
     finally:
         await courier.close()

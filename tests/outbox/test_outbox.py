@@ -16,13 +16,16 @@ from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.service import count_by_state, enqueue, messages_for, requeue
 from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.worklist.models import StaffTask
+from zerotrip.worklist.wiring import open_dead_letter_task
 
 
 def _worker(db, settings, clock, **overrides) -> OutboxWorker:
     cfg = dataclasses.replace(
         settings, outbox_max_attempts=3, outbox_backoff_base_s=1, outbox_lease_s=30, **overrides
     )
-    return OutboxWorker(db, cfg, clock, rng=random.Random(7))
+    worker = OutboxWorker(db, cfg, clock, rng=random.Random(7))
+    worker.on_dead_letter(open_dead_letter_task)  # as the worklist's setup registers it
+    return worker
 
 
 async def _all(db) -> list[OutboxMessage]:

@@ -14,11 +14,12 @@ from aiohttp.test_utils import TestClient
 from PIL import Image, ImageDraw
 
 from tests.factories import Staff, act, make_staff, walk
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.media.ingest import ingest_file
+from zerotrip.kit.actor import Actor
+from zerotrip.media.ingest import analysis_pools, ingest_file
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
@@ -59,18 +60,23 @@ async def add_evidence(
         source = Path(tmp) / "upload"
         source.write_bytes(data)
         if kind == "photo":
-            return await ingest_file(
-                db,
-                storage,
-                settings,
-                case_id=case_id,
-                checkpoint_id=checkpoint_id,
-                path=source,
-                origin="capture",
-                actor=Actor("applicant", "", "applicant"),
-                capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
-                restricted=restricted,
-            )
+            pools = analysis_pools(settings)  # this helper runs outside any app's services
+            try:
+                return await ingest_file(
+                    db,
+                    storage,
+                    settings,
+                    pools=pools,
+                    case_id=case_id,
+                    checkpoint_id=checkpoint_id,
+                    path=source,
+                    origin="capture",
+                    actor=Actor("applicant", "", "applicant"),
+                    capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
+                    restricted=restricted,
+                )
+            finally:
+                pools.close()
         sha = hashlib.sha256(data).hexdigest()
         await storage.put_file(original_key(sha), source)
     now = datetime.now(UTC)

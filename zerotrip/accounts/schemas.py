@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,3 +35,20 @@ class IssuedApiToken(BaseModel):
     id: int
     token: str
     expires_at: datetime | None
+
+
+class TokenView(BaseModel):
+    """One of the caller's sessions or API tokens, never the secret itself."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: Literal["session", "api"]
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    current: bool = False  # the credential making this request
+
+
+class TokenList(BaseModel):
+    items: list[TokenView]

@@ -70,13 +70,14 @@ def implied_errors(op: Operation, path_params: list[str]) -> set[int]:
     the body, the query and path parameters, and refusing the caller."""
     found: set[int] = set()
     if op.body is not None:
-        found |= {400, 413, 415, 422}
+        found |= {400, 408, 413, 415, 422}  # 408: a body that arrives too slowly
     if op.query is not None or path_params:
         found.add(422)
     if path_params:
         found.add(404)
     if op.audience != "public":
         found |= {401, 403}  # 403 also for a cookie session that left out its CSRF token
+        found.add(429)  # too many wrong tokens from the caller's address
     if op.audience in {"case", "applicant"}:
         found |= {404, 410}  # another case looks absent; an expired or revoked link is gone
     return found

@@ -106,7 +106,8 @@ def _guard(op: Operation, fn: DeclaredHandler) -> Handler:
     wanted = set(inspect.signature(fn).parameters) & INJECTED
     assert ("body" in wanted) == op.parses_body, f"{fn.__name__}: body declared vs parameter"
     assert ("query" in wanted) == (op.query is not None), f"{fn.__name__}: query vs parameter"
-    checks_case = op.audience == "case" and "{case_id}" in op.path
+    # A case in the path is the case the caller must be allowed: an applicant only their own.
+    checks_case = "{case_id}" in op.path and op.audience not in ("public", "signed")
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         principal = await require(request, op.audience)

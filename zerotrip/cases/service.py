@@ -10,10 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import ApplicantLink
 from zerotrip.accounts.service import issue_applicant_link, links_of, revoke_applicant_link
-from zerotrip.cases.audit import Actor, ChainReport, append_event, case_events, verify_case
+from zerotrip.cases.audit import ChainReport, append_event, case_events, verify_case
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.lifecycle import perform
+from zerotrip.cases.lifecycle import Lifecycle, perform
 from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.cases.schemas import CaseFile
 from zerotrip.cases.store import (
@@ -28,6 +28,7 @@ from zerotrip.cases.store import (
     materials_of,
 )
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import NotFound
 
 
@@ -80,23 +81,13 @@ async def take_step(
     *,
     actor: Actor,
     role: str,
-    catalogue: Catalogue,
-    calendar: WorkingCalendar,
-    today: date,
+    lifecycle: Lifecycle,
 ) -> CaseFile:
-    """One step of the lifecycle, and the case file as the step left it."""
+    """One step of the lifecycle with its reactions, and the case file as the step left it."""
 
     async def work(session: AsyncSession) -> CaseFile:
         case = await perform(
-            session,
-            case_id,
-            action,
-            params,
-            actor=actor,
-            role=role,
-            catalogue=catalogue,
-            calendar=calendar,
-            today=today,
+            session, case_id, action, params, actor=actor, role=role, lifecycle=lifecycle
         )
         return await case_file(session, case)
 

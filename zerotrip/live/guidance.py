@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCPeerConnection
 
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import Actor
 from zerotrip.live import booking
 from zerotrip.live.presence import distance_to_premises, new_challenge_code
 from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from zerotrip.cases.audit import Actor
+from zerotrip.kit.actor import SYSTEM_LIVE, Actor
 from zerotrip.live import booking
 from zerotrip.live.guidance import Guidance, Participant
 from zerotrip.live.hub import Hub, HubTrack
@@ -23,7 +23,6 @@ from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message
 from zerotrip.live.stills import StillGrabber
 from zerotrip.media.ingest import ingest_file
-from zerotrip.notify.triggers import withdraw_inspection_reminder
 from zerotrip.problems import Conflict, InvalidInput
 
 if TYPE_CHECKING:
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("zerotrip.live")
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-SYSTEM = Actor.system("live session")
 
 
 class Room(Guidance):
@@ -134,12 +132,12 @@ class Room(Guidance):
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         if not self.participants and not self.closed:
-            await self.end("nobody rejoined", SYSTEM)
+            await self.end("nobody rejoined", SYSTEM_LIVE)
 
     async def end(self, reason: str, actor: Actor) -> None:
         live = await booking.end(
             self.rooms.db, self.live_id, actor, reason, self.rooms.clock.now(),
-            on_ended=withdraw_inspection_reminder,
+            self.rooms.reactions,
         )  # fmt: skip
         await self.close(reason, state=live.state)
 
@@ -270,13 +268,13 @@ class Room(Guidance):
         }
         try:
             evidence = await ingest_file(
-                self.rooms.db, self.rooms.storage, self.settings,
+                self.rooms.db, self.rooms.storage, self.settings, pools=self.rooms.pools,
                 case_id=self.case_id, checkpoint_id=None, path=segment.path,
-                origin="recording", actor=SYSTEM, live_session_id=self.live_id,
+                origin="recording", actor=SYSTEM_LIVE, live_session_id=self.live_id,
                 video_offset_ms=segment.start_offset_ms, capture=meta,
             )  # fmt: skip
             await booking.counted(
-                self.rooms.db, self.live_id, SYSTEM, "live.recording_finalized",
+                self.rooms.db, self.live_id, SYSTEM_LIVE, "live.recording_finalized",
                 {"evidence": evidence.id, "sha256": evidence.sha256, **meta},
                 segments=1, recording_ms=segment.duration_ms,
             )  # fmt: skip

@@ -11,27 +11,40 @@ from pathlib import Path
 from typing import Any
 
 from zerotrip.cases.models import Case, Checkpoint
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM_LIVE
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking, passthrough
-from zerotrip.live.room import SYSTEM, Participant, Room
+from zerotrip.live.room import Participant, Room
 from zerotrip.live.signalling import APPLICANT
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.media.ingest import ingest_file
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.models import Evidence
+from zerotrip.media.worker import AnalysisPools
 from zerotrip.problems import NotFound, RateLimited
 
 log = logging.getLogger("zerotrip.live")
 
 
 class Rooms:
-    def __init__(self, settings: Settings, db: Database, storage: Storage, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        storage: Storage,
+        clock: Clock,
+        pools: AnalysisPools,
+        reactions: Reactions,
+    ) -> None:
         passthrough.install()
         self.settings = settings
         self.db = db
         self.storage = storage
         self.clock = clock
+        self.pools = pools
+        self.reactions = reactions
         self.rooms: dict[int, Room] = {}
         self._lock = asyncio.Lock()
 
@@ -49,7 +62,7 @@ class Rooms:
             assert case is not None
             room = Room(self, live_id, live.case_id, (case.premises_lat, case.premises_lon))
             self.rooms[live_id] = room
-            warm_analysis(self.settings, "live_still", "recording")  # no start-up wait later
+            self.pools.warm("live_still", "recording")  # no start-up wait later
             return room
 
     def forget(self, room: Room) -> None:
@@ -80,13 +93,13 @@ class Rooms:
                 async with self.db.session() as session:
                     live = await booking.load(session, live_id)
                 evidence = await ingest_file(
-                    self.db, self.storage, self.settings,
+                    self.db, self.storage, self.settings, pools=self.pools,
                     case_id=live.case_id, checkpoint_id=None, path=path, origin="recording",
-                    actor=SYSTEM, live_session_id=live_id,
+                    actor=SYSTEM_LIVE, live_session_id=live_id,
                     capture={"recovered_after_crash": True, "file": path.name},
                 )  # fmt: skip
                 await booking.counted(
-                    self.db, live_id, SYSTEM, "live.recording_finalized",
+                    self.db, live_id, SYSTEM_LIVE, "live.recording_finalized",
                     {"evidence": evidence.id, "sha256": evidence.sha256, "recovered": True},
                     segments=1,
                 )  # fmt: skip
@@ -131,7 +144,7 @@ class Rooms:
             **(room.last_fix or {}),
         }
         evidence = await ingest_file(
-            self.db, self.storage, self.settings,
+            self.db, self.storage, self.settings, pools=self.pools,
             case_id=room.case_id, checkpoint_id=checkpoint_id, path=path,
             origin="live_still", actor=participant.actor, live_session_id=room.live_id,
             video_offset_ms=offset, capture=capture, restricted=checkpoint.restricted,

@@ -13,12 +13,14 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import lock_case
 from zerotrip.db import retry_on_conflict
+from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing import interfaces as courier_errors
 from zerotrip.mailing.context import Mailing
+from zerotrip.mailing.events import PickupBooked
 from zerotrip.mailing.interfaces import Booking, RemoteIds
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.mailing.orders import (
@@ -31,13 +33,10 @@ from zerotrip.mailing.orders import (
     set_status,
 )
 from zerotrip.mailing.statuses import OrderStatus
-from zerotrip.notify.triggers import queue_courier_pickup
 from zerotrip.outbox import errors as outbox_errors
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.worklist.service import open_task
-
-SYSTEM = Actor("system", "", "mailing")
 
 
 def register(worker: OutboxWorker, mailing: Mailing) -> None:
@@ -76,7 +75,7 @@ def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, A
 
 
 def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
-    if isinstance(exc, courier_errors.Permanent):
+    if isinstance(exc, courier_errors.CourierRefused):
         return outbox_errors.Permanent(str(exc))
     if isinstance(exc, courier_errors.Configuration):
         return outbox_errors.RetryLater(
@@ -84,7 +83,7 @@ def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
         )
     if isinstance(exc, courier_errors.OutcomeUnknown):
         return outbox_errors.RetryLater(f"outcome unknown, will reconcile: {exc}")
-    retry_after = exc.retry_after if isinstance(exc, courier_errors.RetryLater) else None
+    retry_after = exc.retry_after if isinstance(exc, courier_errors.CourierUnavailable) else None
     return outbox_errors.RetryLater(str(exc), retry_after=retry_after)
 
 
@@ -173,7 +172,7 @@ async def _record_booking(
         append_event(
             session,
             case,
-            SYSTEM,
+            SYSTEM_MAILING,
             "mailing.booked",
             {
                 "order": order.id,
@@ -186,7 +185,7 @@ async def _record_booking(
             },
         )
         if order.kind == "pickup" and not booking.attention:  # tell the applicant when
-            await queue_courier_pickup(session, case, order, zone=mailing.clock.zone)
+            await mailing.reactions.emit(PickupBooked(session, case, order))
         if booking.attention:
             await open_task(
                 session,
@@ -219,7 +218,7 @@ async def dispatch_dead(session: AsyncSession, msg: OutboxMessage, error: str) -
     append_event(
         session,
         case,
-        SYSTEM,
+        SYSTEM_MAILING,
         "mailing.dispatch_failed",
         {"order": order.id, "from": before, "error": error[:500]},
     )

@@ -12,10 +12,11 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent

@@ -27,12 +27,14 @@ import aiofiles  # type: ignore[import-untyped]
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.actor import SYSTEM, Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.judge import gather_facts, verdict_payload
 from zerotrip.media.keys import display_key, original_key, thumb_key
@@ -42,7 +44,7 @@ from zerotrip.media.phash import to_signed
 from zerotrip.media.receive import hash_file, incoming_dir
 from zerotrip.media.sniff import Sniffed, sniff_file
 from zerotrip.media.trust import assess
-from zerotrip.media.worker import AnalysisPool, Limits, shared_pool
+from zerotrip.media.worker import AnalysisPools, Limits
 from zerotrip.problems import InvalidInput, NotFound
 
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
@@ -58,18 +60,9 @@ def analysis_limits(settings: Settings) -> Limits:
     )
 
 
-def analysis_pool(settings: Settings, origin: str) -> AnalysisPool:
-    """Recordings are analysed in a lane of their own (one worker): a still or a photo someone
-    is waiting for never queues behind them."""
-    if origin == "recording":
-        return shared_pool(1, analysis_limits(settings), lane="recordings")
-    return shared_pool(settings.evidence_workers, analysis_limits(settings))
-
-
-def warm_analysis(settings: Settings, *origins: str) -> None:
-    """Start the analysis workers before the first file arrives (``AnalysisPool.warm``)."""
-    for origin in origins or ("capture",):
-        analysis_pool(settings, origin).warm()
+def analysis_pools(settings: Settings) -> AnalysisPools:
+    """The pools a service analyses evidence in (built once by the composition root)."""
+    return AnalysisPools(settings.evidence_workers, analysis_limits(settings))
 
 
 def evidence_kind(origin: str, sniffed: Sniffed) -> str:
@@ -158,6 +151,7 @@ async def ingest_file(
     storage: Storage,
     settings: Settings,
     *,
+    pools: AnalysisPools,
     case_id: int,
     checkpoint_id: int | None,
     path: Path,
@@ -190,7 +184,7 @@ async def ingest_file(
                 prefix="analysis-", dir=incoming_dir(settings.media_dir or settings.data_dir)
             )
         )
-        pool = analysis_pool(settings, origin)
+        pool = pools.lane(origin)
         analysis = await pool.run(path, sniffed.kind, sniffed.pillow_format, workdir)
         if not analysis.get("ok") and analysis.get("code") in REFUSALS:
             await _refuse(db, case_id, actor, sha, size, sniffed, analysis)
@@ -330,7 +324,7 @@ async def _record(
         append_event(
             session,
             case,
-            Actor.system(),
+            SYSTEM,
             "evidence.verdict",
             verdict_payload(evidence.id, judged),
         )
@@ -338,14 +332,16 @@ async def _record(
             append_event(
                 session,
                 case,
-                Actor.system(),
+                SYSTEM,
                 "evidence.derived",
                 {"evidence": evidence.id, **derived},
             )
         return evidence
 
 
-async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> dict[str, str]:
+async def rederive(
+    storage: Storage, settings: Settings, evidence: Evidence, *, pools: AnalysisPools
+) -> dict[str, str]:
     """Make the display copy and thumbnail again from the stored original (they are caches)."""
     assert settings.media_dir is not None
     workdir = Path(tempfile.mkdtemp(prefix="rederive-", dir=incoming_dir(settings.media_dir)))
@@ -355,10 +351,10 @@ async def rederive(storage: Storage, settings: Settings, evidence: Evidence) -> 
             async for chunk in storage.read(evidence.blob_key):
                 await out.write(chunk)
         sniffed = await asyncio.to_thread(sniff_file, source)
-        pool = analysis_pool(settings, evidence.source)
-        analysis = await pool.run(source, sniffed.kind, sniffed.pillow_format, workdir)
-        if not analysis.get("ok"):
-            raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))
-        return await store_derived(storage, evidence.sha256, analysis)
+        pool = pools.lane(evidence.source)
+        result = await pool.run(source, sniffed.kind, sniffed.pillow_format, workdir)
+        if not result.get("ok"):
+            raise InvalidInput(result.get("detail", "The original cannot be decoded."))
+        return await store_derived(storage, evidence.sha256, result)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -15,11 +15,13 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.media.phash import hamming
 from zerotrip.media.trust import POLICY_VERSION, Facts, assess

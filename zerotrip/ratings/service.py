@@ -20,11 +20,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import Role, StaffUser
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import AuditEvent
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.ratings.models import (
     DISSATISFIED,

@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.live import booking
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.media.nonce import IssuedNonce, find_nonce, issue_nonce

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import checkpoints_of, get_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.media.models import Evidence
 from zerotrip.problems import NotFound
 from zerotrip.review import certificate as certs

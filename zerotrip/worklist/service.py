@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import utcnow
 from zerotrip.db import Database
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, NotFound
 from zerotrip.worklist.models import StaffTask, TaskState
 

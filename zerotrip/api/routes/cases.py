@@ -9,11 +9,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zerotrip.api.bodies import path_int, validation_problem
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SETTINGS
+from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
+from zerotrip.api.throttling import limit_applications
 from zerotrip.cases import service
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.lifecycle import ACTIONS, parse_params
 from zerotrip.cases.models import CaseState
 from zerotrip.cases.schemas import (
@@ -31,6 +31,7 @@ from zerotrip.cases.schemas import (
     LinkView,
 )
 from zerotrip.cases.store import Application, CaseFilter
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import InvalidInput
 
 routes = RouteTable("cases")
@@ -82,9 +83,10 @@ def _created(request: web.Request, found: CaseFile, token: str, role: str) -> Ca
     body=Application,
     response=CaseCreated,
     status=201,
-    errors=(400, 413, 422),
+    errors=(400, 413, 422, 429),
 )
 async def submit_application(request: web.Request, *, body: Application) -> CaseCreated:
+    await limit_applications(request)
     found, token = await service.open_case(
         request.app[DB],
         request.app[CATALOGUE],
@@ -186,9 +188,7 @@ async def take_action(
         params,
         actor=principal.actor,
         role=principal.role,
-        catalogue=viewing.catalogue,
-        calendar=viewing.calendar,
-        today=viewing.today,
+        lifecycle=request.app[SERVICES].lifecycle,
     )
     return CaseDetail.of(found, viewing, role=principal.role)
 

@@ -19,17 +19,18 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zerotrip.api.bodies import path_int, validation_problem
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
-from zerotrip.api.principal import Principal, authorize_case, resolve_principal
+from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
+from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
-from zerotrip.cases.audit import utcnow
+from zerotrip.api.throttling import upload_slot
 from zerotrip.cases.models import Checkpoint
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.kit.clock import utcnow
+from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
-from zerotrip.media.receive import incoming_dir, receive_stream
+from zerotrip.media.receive import Received, incoming_dir, receive_stream
 from zerotrip.media.schemas import EvidenceList, EvidenceView
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, TooLarge
 from zerotrip.review import intake
@@ -83,6 +84,18 @@ def _claims(request: web.Request) -> CaptureClaims:
     return claims
 
 
+async def _receive(request: web.Request) -> Received:
+    """Stream the body to a temporary file while hashing it, refusing it past the cap."""
+    settings = request.app[SETTINGS]
+    cap = settings.evidence_max_bytes
+    if request.content_length is not None and request.content_length > cap:
+        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
+    assert settings.media_dir is not None
+    return await receive_stream(
+        paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
+    )
+
+
 async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpoint:
     return await intake.upload_target(
         request.app[DB],
@@ -103,7 +116,7 @@ async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpo
 async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> CaptureNonce:
     checkpoint = await _checkpoint_for(request, principal)
     settings = request.app[SETTINGS]
-    warm_analysis(settings)  # the photo follows within seconds
+    request.app[SERVICES].analysis.warm()  # the photo follows within seconds
     issued = await intake.open_camera(
         request.app[DB],
         checkpoint,
@@ -123,7 +136,7 @@ async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> 
     response=EvidenceView,
     status=201,
     also=(200,),  # a retry of the same capture returns the evidence already stored
-    errors=(401, 403, 404, 409, 410, 413, 415, 422),
+    errors=(401, 403, 404, 408, 409, 410, 413, 415, 422, 429),
     extra={
         "description": __doc__,
         "parameters": [
@@ -149,18 +162,14 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
     await intake.check_claims(
         app[DB], checkpoint, nonce=claims.nonce, live_session=claims.live_session
     )
-    cap = settings.evidence_max_bytes
-    if request.content_length is not None and request.content_length > cap:
-        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
-    assert settings.media_dir is not None
     started = utcnow()
-    received = await receive_stream(
-        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
-    )
+    with upload_slot(request, principal.actor.id):
+        received = await _receive(request)
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],
         settings,
+        pools=app[SERVICES].analysis,
         case_id=checkpoint.case_id,
         checkpoint_id=checkpoint.id,
         path=received.path,
@@ -189,7 +198,7 @@ async def list_evidence(request: web.Request, *, principal: Principal) -> Eviden
     rows = await intake.case_evidence_list(
         request.app[DB],
         path_int(request, "case_id"),
-        see_restricted=staff and await may_see_identity(request),
+        see_restricted=staff and await may_see_identity(request, principal),
     )
     verdicts = (
         await intake.trust_verdicts(request.app[DB], [e.id or 0 for e in rows]) if staff else {}
@@ -199,12 +208,15 @@ async def list_evidence(request: web.Request, *, principal: Principal) -> Eviden
     )
 
 
-async def _evidence_for(request: web.Request, *, staff_only: bool, view: str) -> Evidence:
-    principal = await resolve_principal(request)
+async def _evidence_for(
+    request: web.Request, principal: Principal, *, staff_only: bool, view: str
+) -> Evidence:
     evidence_id = path_int(request, "evidence_id")
     evidence = await evidence_by_id(request.app[DB], evidence_id)
     if principal.is_staff:
-        await guard_evidence(request, evidence, view)  # identity evidence: audited, by access
+        await guard_evidence(
+            request, principal, evidence, view
+        )  # identity evidence: audited, by access
         return evidence
     if staff_only:
         raise Forbidden("Only office staff can open originals (they hold location data).")
@@ -237,8 +249,8 @@ _FILE_RESPONSE = {"type": "string", "format": "binary"}
 def _rendition_route(kind: str, key_of: Callable[[str], str], summary: str) -> None:
     """Register ``GET /api/evidence/{id}/<kind>`` for one derived copy (staff and applicant)."""
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        evidence = await _evidence_for(request, staff_only=False, view=kind)
+    async def handler(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+        evidence = await _evidence_for(request, principal, staff_only=False, view=kind)
         return await _serve(request, key_of(evidence.sha256), "image/jpeg")
 
     handler.__name__ = f"evidence_{kind}"
@@ -264,7 +276,7 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     response_content_type="application/octet-stream",
     errors=(401, 403, 404, 422),
 )
-async def evidence_original(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=True, view="original")
+async def evidence_original(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+    evidence = await _evidence_for(request, principal, staff_only=True, view="original")
     response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
     return response

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from zerotrip.api.bodies import path_int
 from zerotrip.api.keys import CLOCK, DB, SETTINGS
-from zerotrip.api.principal import Principal, resolve_principal
+from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.identity_check import service
 from zerotrip.identity_check.access import Viewer, guard
@@ -26,18 +26,18 @@ def viewer_of(principal: Principal) -> Viewer:
     )
 
 
-async def may_see_identity(request: web.Request) -> bool:
+async def may_see_identity(request: web.Request, principal: Principal) -> bool:
     """Whether the caller may see restricted (identity) evidence at all (no audit: listings)."""
-    principal = await resolve_principal(request)
     roles = request.app[SETTINGS].identity_roles
     return await service.may_see(request.app[DB], viewer_of(principal), roles)
 
 
-async def guard_evidence(request: web.Request, evidence: Evidence, view: str) -> None:
+async def guard_evidence(
+    request: web.Request, principal: Principal, evidence: Evidence, view: str
+) -> None:
     """Before serving restricted evidence: allow (audited) or refuse (audited, 403/404)."""
     if not evidence.restricted:
         return
-    principal = await resolve_principal(request)
     await guard(
         request.app[DB],
         viewer_of(principal),

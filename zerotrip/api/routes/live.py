@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from zerotrip.accounts.service import (
     resolve_staff_token,
 )
 from zerotrip.api.bodies import path_int, reply
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, ROOMS, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
     SESSION_COOKIE,
@@ -38,12 +37,10 @@ from zerotrip.live.peers import ice_servers
 from zerotrip.live.room import Participant
 from zerotrip.live.rooms import Rooms
 from zerotrip.media.models import Evidence
-from zerotrip.notify.triggers import queue_inspection_booked, withdraw_inspection_reminder
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
 
 log = logging.getLogger("zerotrip.live")
 routes = RouteTable("live")
-ROOMS = web.AppKey("live_rooms", Rooms)
 AUTH_TIMEOUT_S = 10
 SHUTDOWN = "server shutting down"
 JOIN_ROLES = ("inspector", "admin")
@@ -103,15 +100,9 @@ async def book_session(
         raise InvalidInput("Give the slot times with a time zone offset.")
     assert principal.user is not None
     clock = request.app[CLOCK]
-    notify = functools.partial(
-        queue_inspection_booked,
-        reminder_hours=request.app[SETTINGS].notify_reminder_hours,
-        zone=clock.zone,
-        now=clock.now(),
-    )
     live = await booking.book(
         request.app[DB], case_id, principal.actor, principal.user.id,
-        body.slot_start, body.slot_end, body.note, clock.now(), on_booked=notify,
+        body.slot_start, body.slot_end, body.note, clock.now(), request.app[SERVICES].reactions,
     )  # fmt: skip
     return reply(_session_view(request, live), status=201)
 
@@ -176,7 +167,7 @@ async def cancel_session(request: web.Request) -> web.Response:
     else:
         await booking.end(
             request.app[DB], live.id, principal.actor, "cancelled by the office",
-            request.app[CLOCK].now(), on_ended=withdraw_inspection_reminder,
+            request.app[CLOCK].now(), request.app[SERVICES].reactions,
         )  # fmt: skip
     async with request.app[DB].session() as session:
         live = await booking.load(session, live.id)
@@ -366,7 +357,8 @@ async def session_socket(request: web.Request) -> web.StreamResponse:
 
 
 async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[ROOMS] = Rooms(app[SETTINGS], app[DB], app[STORAGE], app[CLOCK])
+    s = app[SERVICES]
+    app[ROOMS] = Rooms(s.settings, s.db, s.storage, s.clock, s.analysis, s.reactions)
     recovery = asyncio.create_task(app[ROOMS].recover_orphans())
     yield
     with contextlib.suppress(Exception):

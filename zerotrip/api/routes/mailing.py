@@ -3,24 +3,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-from collections.abc import AsyncIterator
 from typing import Literal
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, DB, OUTBOX, SETTINGS
+from zerotrip.api.keys import CLOCK, DB, MAILING, OUTBOX
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
-from zerotrip.mailing import dispatch, service, triggers
-from zerotrip.mailing.context import Mailing
-from zerotrip.mailing.couriers import build_couriers
-from zerotrip.mailing.local import run_simulator
+from zerotrip.mailing import service
 from zerotrip.mailing.orders import cancel_order, reassign_order, retry_order
-from zerotrip.mailing.reconcile import run_reconciler
 from zerotrip.mailing.schemas import (
     CaseMailing,
     DeliveryPreferenceView,
@@ -29,37 +23,8 @@ from zerotrip.mailing.schemas import (
     OrderView,
 )
 from zerotrip.mailing.statuses import SCANNABLE, OrderStatus
-from zerotrip.outbox.worker import OutboxWorker
 
 routes = RouteTable("mailing")
-MAILING = web.AppKey("mailing", Mailing)
-
-
-# --- wiring -----------------------------------------------------------------------------------
-
-
-async def mailing_context(app: web.Application) -> AsyncIterator[None]:
-    """Couriers, lifecycle listeners, the local simulator and the reconciler for one app."""
-    settings = app[SETTINGS]
-    mailing = Mailing(app[DB], settings, app[CLOCK], app[CATALOGUE], app[CALENDAR])
-    mailing.couriers = build_couriers(settings)
-    app[MAILING] = mailing
-    uninstall = triggers.install(mailing)
-    stop = asyncio.Event()
-    tasks = []
-    if settings.local_courier_speed > 0:
-        tasks.append(asyncio.create_task(run_simulator(mailing, stop)))
-    if settings.outbox_worker:  # the same switch: tests drive background work by hand
-        tasks.append(asyncio.create_task(run_reconciler(mailing, stop)))
-    yield
-    stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    uninstall()
-    await mailing.close()
-
-
-def register_outbox(worker: OutboxWorker, app: web.Application) -> None:
-    dispatch.register(worker, app[MAILING])
 
 
 def _wake(request: web.Request) -> None:

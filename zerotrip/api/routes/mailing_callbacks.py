@@ -7,28 +7,25 @@ import hmac
 
 from aiohttp import web
 
-from zerotrip.api.keys import CLOCK, SETTINGS
-from zerotrip.api.routes.mailing import MAILING
+from zerotrip.api.bodies import check_json_depth, paced_chunks
+from zerotrip.api.keys import CLOCK, MAILING, SETTINGS
 from zerotrip.api.routing import RouteTable
+from zerotrip.kit.bodies import read_capped
 from zerotrip.mailing import service
 from zerotrip.mailing.schemas import CallbackReceipt
 from zerotrip.mailing.tracking import Applied
 from zerotrip.mailing.webhook.signing import verify
-from zerotrip.problems import TooLarge, Unauthenticated
+from zerotrip.problems import Unauthenticated
 
 routes = RouteTable("mailing")
 
 
 async def _raw_body(request: web.Request) -> bytes:
     limit = request.app[SETTINGS].max_courier_callback_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise TooLarge(f"A callback may be at most {limit} bytes.")
-    raw = bytearray()
-    async for chunk in request.content.iter_chunked(16 * 1024):
-        raw += chunk
-        if len(raw) > limit:
-            raise TooLarge(f"A callback may be at most {limit} bytes.")
-    return bytes(raw)
+    chunks = paced_chunks(request, 16 * 1024)
+    raw = await read_capped(chunks, limit, declared=request.content_length)
+    check_json_depth(raw)  # before any parser recurses into it
+    return raw
 
 
 def _receipt(result: Applied) -> CallbackReceipt:

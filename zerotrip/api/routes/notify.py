@@ -10,20 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import DB, SETTINGS
 from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
-from zerotrip.notify.channels import make_notifier
+from zerotrip.kit.bodies import read_capped
 from zerotrip.notify.schemas import NotificationList, NotificationView
 from zerotrip.notify.service import (
-    TOPIC,
-    NotificationSender,
     case_notifications,
     delivery_reported,
-    use_channel,
 )
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.problems import TooLarge
 
 routes = RouteTable("notify")
+REPORT_MAX_BYTES = 16 * 1024
 
 
 class DeliveryReport(BaseModel):
@@ -31,14 +27,6 @@ class DeliveryReport(BaseModel):
 
     id: str = Field(min_length=1, max_length=128)
     status: str = Field(min_length=1, max_length=32)
-
-
-def setup_outbox(worker: OutboxWorker, app: web.Application) -> None:
-    settings = app[SETTINGS]
-    notifier = make_notifier(settings)
-    use_channel(notifier.channel)
-    sender = NotificationSender(app[DB], settings, notifier)
-    worker.register(TOPIC, sender, on_dead=sender.on_dead)
 
 
 @routes.get(
@@ -64,11 +52,8 @@ async def list_notifications(request: web.Request) -> NotificationList:
 )
 async def sms_delivery_report(request: web.Request) -> Acknowledged:
     settings = request.app[SETTINGS]
-    if request.content_length is not None and request.content_length > 16 * 1024:
-        raise TooLarge("A delivery report is at most 16 KiB.")
-    raw = await request.content.read(16 * 1024 + 1)
-    if len(raw) > 16 * 1024:
-        raise TooLarge("A delivery report is at most 16 KiB.")
+    chunks = request.content.iter_chunked(16 * 1024)
+    raw = await read_capped(chunks, REPORT_MAX_BYTES, declared=request.content_length)
     verify(
         settings.sms_secret,
         request.headers.get(TIMESTAMP_HEADER),

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int
-from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable
@@ -65,11 +65,13 @@ def _staff_id(principal: Principal) -> int | None:
     return principal.user.id if principal.user else None
 
 
-async def _evidence(request: web.Request) -> Evidence:
+async def _evidence(request: web.Request, principal: Principal) -> Evidence:
     """The evidence named in the path, for staff only (an applicant never sees this API)."""
     evidence = await service.evidence_by_id(request.app[DB], path_int(request, "evidence_id"))
     # Identity evidence: only staff with identity access, and every look is audited.
-    await guard_evidence(request, evidence, view=f"review-{request.path.rsplit('/', 1)[-1]}")
+    await guard_evidence(
+        request, principal, evidence, view=f"review-{request.path.rsplit('/', 1)[-1]}"
+    )
     return evidence
 
 
@@ -91,8 +93,8 @@ async def _upright(request: web.Request, evidence: Evidence) -> web.Response:
     response_content_type=JPEG,
     errors=(401, 403, 404, 422),
 )
-async def read_base_image(request: web.Request) -> web.Response:
-    return await _upright(request, await _evidence(request))
+async def read_base_image(request: web.Request, *, principal: Principal) -> web.Response:
+    return await _upright(request, await _evidence(request, principal))
 
 
 @routes.get(
@@ -103,8 +105,10 @@ async def read_base_image(request: web.Request) -> web.Response:
     response=AnnotationView,
     errors=(401, 403, 404, 422),
 )
-async def read_annotations(request: web.Request, *, query: VersionQuery) -> AnnotationView:
-    evidence = await _evidence(request)
+async def read_annotations(
+    request: web.Request, *, principal: Principal, query: VersionQuery
+) -> AnnotationView:
+    evidence = await _evidence(request, principal)
     assert evidence.id is not None
     return AnnotationView.of(
         await service.annotation_of(request.app[DB], evidence.id, query.version)
@@ -125,7 +129,7 @@ async def read_annotations(request: web.Request, *, query: VersionQuery) -> Anno
 async def save_annotation_version(
     request: web.Request, *, principal: Principal, body: AnnotationInput
 ) -> AnnotationView:
-    evidence = await _evidence(request)
+    evidence = await _evidence(request, principal)
     ann = await service.annotate(
         request.app[DB], evidence, body, actor=principal.actor, staff_id=_staff_id(principal)
     )
@@ -140,8 +144,10 @@ async def save_annotation_version(
     response_content_type=JPEG,
     errors=(401, 403, 404, 422),
 )
-async def read_annotated_image(request: web.Request, *, query: VersionQuery) -> web.Response:
-    evidence = await _evidence(request)
+async def read_annotated_image(
+    request: web.Request, *, principal: Principal, query: VersionQuery
+) -> web.Response:
+    evidence = await _evidence(request, principal)
     assert evidence.id is not None
     ann = await service.annotation_of(request.app[DB], evidence.id, query.version)
     if ann is None:
@@ -152,6 +158,7 @@ async def read_annotated_image(request: web.Request, *, query: VersionQuery) -> 
         blob_key=evidence.blob_key,
         document=ann.document,
         document_sha256=ann.sha256,
+        font=request.app[SERVICES].font,
     )
     return _jpeg(image)
 
@@ -163,11 +170,11 @@ async def read_annotated_image(request: web.Request, *, query: VersionQuery) -> 
     response=ReviewSheetView,
     errors=(401, 403, 404, 422),
 )
-async def read_review(request: web.Request) -> ReviewSheetView:
+async def read_review(request: web.Request, *, principal: Principal) -> ReviewSheetView:
     sheet = await service.review_sheet(
         request.app[DB],
         path_int(request, "case_id"),
-        see_restricted=await may_see_identity(request),
+        see_restricted=await may_see_identity(request, principal),
     )
     return ReviewSheetView.of(sheet)
 
@@ -214,6 +221,7 @@ async def post_report(request: web.Request, *, principal: Principal) -> SignedRe
         path_int(request, "case_id"),
         actor=principal.actor,
         staff_id=_staff_id(principal),
+        font=app[SERVICES].font,
     )
     return SignedReport.of(rows[0], rows[1])  # the full copy, then the shared one
 
@@ -239,7 +247,9 @@ async def download_report(
     request: web.Request, *, principal: Principal, query: ReportQuery
 ) -> web.Response:
     shared = query.shared or not principal.is_staff
-    shared = shared or not await may_see_identity(request)  # the full copy shows ID stills
+    shared = shared or not await may_see_identity(
+        request, principal
+    )  # the full copy shows ID stills
     case_id = path_int(request, "case_id")
     case, report = await service.latest_signed_report(request.app[DB], case_id, shared=shared)
     return await _pdf(request, report.blob_key, f"{case.reference}-report-v{report.version}.pdf")

@@ -24,11 +24,11 @@ from shippo.models import components, operations
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
     Booking,
+    CourierRefused,
+    CourierUnavailable,
     OrderRequest,
     OutcomeUnknown,
-    Permanent,
     RemoteIds,
-    RetryLater,
     TrackingUpdate,
 )
 from zerotrip.mailing.shippo import mapping
@@ -100,7 +100,7 @@ class ShippoCourier:
         )
         results = addr.validation_results
         if results is not None and results.is_valid is False:
-            raise Permanent(f"Shippo finds the address invalid: {_messages(results)}")
+            raise CourierRefused(f"Shippo finds the address invalid: {_messages(results)}")
         applicant_id = addr.object_id
         other = request.recipient if request.kind == OrderKind.pickup else request.sender
         other_req = mapping.address_request(other, validate=False)
@@ -113,10 +113,10 @@ class ShippoCourier:
         )
         shp = await self.proxy.call(lambda sdk: sdk.shipments.create(shipment))
         if _value(shp.status) != "SUCCESS" or not shp.rates:
-            raise Permanent(f"Shippo has no rates for this shipment: {_messages(shp)}")
+            raise CourierRefused(f"Shippo has no rates for this shipment: {_messages(shp)}")
         rate = mapping.pick_rate(shp.rates, self.config.service_levels)
         if rate is None:
-            raise Permanent("No rate for the configured service levels.")
+            raise CourierRefused("No rate for the configured service levels.")
         await remote_ids.save(
             address_id=applicant_id,
             shipment_id=shp.object_id,
@@ -138,11 +138,11 @@ class ShippoCourier:
     async def _finish(self, request: OrderRequest, remote_ids: RemoteIds, txn: Any) -> Booking:
         status = _value(txn.status)
         if status == "ERROR":
-            raise Permanent(f"Shippo could not make the label: {_messages(txn)}")
+            raise CourierRefused(f"Shippo could not make the label: {_messages(txn)}")
         if status in ("QUEUED", "WAITING"):
             raise OutcomeUnknown("the label is still being made")
         if status != "SUCCESS":
-            raise Permanent(f"the label is {status.lower()}")
+            raise CourierRefused(f"the label is {status.lower()}")
         booking = Booking(
             remote_id=txn.object_id,
             waybill=txn.tracking_number or txn.object_id,
@@ -177,10 +177,10 @@ class ShippoCourier:
         )
         try:
             pk = await self.proxy.call(lambda sdk: sdk.pickups.create(pickup), acted=True)
-        except RetryLater:
+        except CourierUnavailable:
             await remote_ids.save(pickup_requested=False)  # it never reached Shippo
             raise
-        except Permanent as exc:
+        except CourierRefused as exc:
             booking.attention = f"The carrier refused the pickup: {exc}"
             return
         except OutcomeUnknown:
@@ -211,7 +211,7 @@ class ShippoCourier:
             lambda sdk: sdk.refunds.create(transaction=tid, async_=False), acted=True
         )
         if _value(refund.status) == "ERROR":
-            raise Permanent(f"Shippo refused the refund of {tid}.")
+            raise CourierRefused(f"Shippo refused the refund of {tid}.")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         ck = remote_ids.data

@@ -23,11 +23,11 @@ from zerotrip.mailing.interfaces import (
     Booking,
     Configuration,
     CourierError,
+    CourierRefused,
+    CourierUnavailable,
     OrderRequest,
     OutcomeUnknown,
-    Permanent,
     RemoteIds,
-    RetryLater,
     TrackingUpdate,
 )
 from zerotrip.mailing.statuses import OrderStatus
@@ -81,22 +81,26 @@ class WebhookCourier:
                 text = await resp.text()
                 status = resp.status
         except aiohttp.ClientConnectorError as exc:
-            raise RetryLater(f"courier unreachable: {exc}") from exc
+            raise CourierUnavailable(f"courier unreachable: {exc}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             error = f"courier {type(exc).__name__}: {exc}"
-            raise (OutcomeUnknown(error) if acted else RetryLater(error)) from exc
+            raise (OutcomeUnknown(error) if acted else CourierUnavailable(error)) from exc
         if status in (401, 403):
             raise Configuration(f"the courier refused our signature ({status})")
         if status == 429:
-            raise RetryLater("courier rate limit", retry_after=_seconds(resp.headers))
+            raise CourierUnavailable("courier rate limit", retry_after=_seconds(resp.headers))
         if status >= 500:
-            raise OutcomeUnknown(f"courier {status}") if acted else RetryLater(f"courier {status}")
+            raise (
+                OutcomeUnknown(f"courier {status}")
+                if acted
+                else CourierUnavailable(f"courier {status}")
+            )
         try:
             data = json.loads(text) if text.strip() else {}
         except ValueError as exc:
             error = f"courier answered {status} with unreadable JSON"
             if status < 400:
-                raise (OutcomeUnknown(error) if acted else RetryLater(error)) from exc
+                raise (OutcomeUnknown(error) if acted else CourierUnavailable(error)) from exc
             data = {}
         return status, data
 
@@ -113,7 +117,7 @@ class WebhookCourier:
         }
         status, data = await self._send("POST", "/orders", payload, acted=True)
         if status >= 400:
-            raise Permanent(f"the courier refused the order ({status}): {str(data)[:300]}")
+            raise CourierRefused(f"the courier refused the order ({status}): {str(data)[:300]}")
         waybill = data.get("waybill") if isinstance(data, dict) else None
         if not isinstance(waybill, str) or not waybill:
             raise OutcomeUnknown("the courier's answer has no waybill")
@@ -133,7 +137,7 @@ class WebhookCourier:
         if status == 404:
             return  # the courier never had it: nothing to call off
         if status >= 400:
-            raise Permanent(f"the courier refused to cancel ({status}): {str(data)[:300]}")
+            raise CourierRefused(f"the courier refused to cancel ({status}): {str(data)[:300]}")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         status, data = await self._send("GET", f"/orders/{request.reference}", None, acted=False)
