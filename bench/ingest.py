@@ -40,9 +40,10 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, checkpoints_of, create_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import Actor
 from zerotrip.media.derive import fit
-from zerotrip.media.ingest import analysis_pools, ingest_file
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.phash import dhash64
 from zerotrip.media.receive import hash_file
 from zerotrip.media.sniff import sniff_file

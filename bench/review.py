@@ -159,9 +159,10 @@ async def build_bundle(root: Path, megabytes: int) -> Path:
     for n in range(megabytes // 3):
         data = os.urandom(size)
         sha = hashlib.sha256(data).hexdigest()
-        src = root / "blob"
+        src = root / f"blob-{n}"  # a new file each time: a handed-over path is never rewritten
         src.write_bytes(data)
         await storage.put_file(original_key(sha), src)
+        src.unlink()
         async with db.transaction() as session:
             case = await lock_case(session, cid)
             session.add(

@@ -10,8 +10,8 @@ from PIL import Image
 
 from tests.factories import applicant_headers, make_staff, walk
 from zerotrip.api.keys import SERVICES, STORAGE
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import Actor
-from zerotrip.media.ingest import ingest_file
 from zerotrip.review.bundle import export_bundle
 
 

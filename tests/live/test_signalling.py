@@ -231,7 +231,9 @@ async def test_only_a_photo_taken_for_the_session_answers_a_photo_request(client
         refused = await applicant.request({**message, "evidence_id": gallery["id"]})
         assert refused["type"] == "error" and refused["status"] == 404
 
-        photo = await upload(32, origin="live_photo", live_session=booked.session["id"])
+        photo = await upload(
+            32, origin="live_photo", live_session=booked.session["id"], nonce=request["nonce"]
+        )
         await applicant.send({**message, "evidence_id": photo["id"]})
         shown = await inspector.expect("photo")
         assert shown["evidence_id"] == photo["id"]  # the refused one never reached the console

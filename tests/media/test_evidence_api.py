@@ -257,13 +257,14 @@ async def test_restricted_evidence_is_hidden_from_the_applicant(client, db, sett
         cp = await session.get(Checkpoint, checkpoint)
         cp.restricted = True
         session.add(cp)
-    resp = await _upload(client, case["id"], checkpoint, headers, samples.jpeg_bytes())
+    # The applicant cannot upload there (tests/security/test_evidence_binding.py); staff can.
+    staff = await make_staff(db, "inspector")
+    resp = await _upload(client, case["id"], checkpoint, staff.headers, samples.jpeg_bytes())
     assert resp.status == 201
     ev = await resp.json()
     listing = await (await client.get(f"/api/cases/{case['id']}/evidence", headers=headers)).json()
     assert listing["items"] == []
     assert (await client.get(f"/api/evidence/{ev['id']}/display", headers=headers)).status == 404
-    staff = await make_staff(db, "inspector")
     assert (
         await client.get(f"/api/evidence/{ev['id']}/display", headers=staff.headers)
     ).status == 200

@@ -3,22 +3,28 @@
 Fixed seed (``derandomize=True``) and bounded example counts keep it to about a minute. The
 properties: exifread on a raw EXIF block never raises out; analysis in the bounded worker
 always returns a result (never an exception, never past its time limit); the API answers every
-mutated upload with a success or a 4xx problem, never a 500.
+mutated upload with a success or a 4xx problem, never a 500; and mutated uploads racing for the
+same capture nonces leave storage and the database in agreement (``zerotrip storage check``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
 import json
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from PIL import Image
 
 from tests.factories import applicant_headers, apply
 from tests.media import samples
+from zerotrip.api.keys import DB, STORAGE
+from zerotrip.evidence.storage_check import check_storage
 from zerotrip.media.analyse import analyse_file
 from zerotrip.media.exif import capture_facts, read_exif
 from zerotrip.media.worker import AnalysisPool, Limits
@@ -167,3 +173,51 @@ async def test_api_never_answers_500_to_mutated_uploads(client):
         if resp.status >= 400:
             assert resp.content_type == "application/problem+json"
     assert statuses & {200, 201} and statuses & {415, 422}
+
+
+async def test_uploads_racing_for_one_nonce_leave_storage_and_database_agreeing(client, settings):
+    """Three nonces, six mutated bodies racing for each (some decodable, some not): at most one
+    evidence per nonce, every stored original accounted for, nothing left in the staging area."""
+    case, token = await apply(client)
+    headers = applicant_headers(token)
+    checkpoint = case["checkpoints"][0]["id"]
+    url = f"/api/cases/{case['id']}/checkpoints/{checkpoint}"
+    bodies: list[bytes] = []
+
+    @settings_(max_examples=18, derandomize=True, deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(kind=st.sampled_from(["jpeg", "heic"]), edits=mutations(2048),
+           cut=st.none() | st.integers(200, 100_000))  # fmt: skip
+    def collect(kind, edits, cut):
+        bodies.append(mutate(seeds()[kind], edits, cut))
+
+    collect()
+    bodies += [seeds()["jpeg"]] * 3  # one clean picture in each race
+    nonces = [
+        (await (await client.post(f"{url}/nonce", headers=headers)).json())["nonce"]
+        for _ in range(3)
+    ]
+
+    def capture(nonce: str) -> dict[str, str]:
+        claims = {"origin": "capture", "nonce": nonce, "taken_at": int(time.time() * 1000)}
+        return {**headers, "X-Capture": json.dumps(claims), "Content-Type": "image/jpeg"}
+
+    answers = await asyncio.gather(
+        *(
+            client.post(f"{url}/evidence", data=body, headers=capture(nonces[n % 3]))
+            for n, body in enumerate(bodies)
+        )
+    )
+    winners: dict[str, set[int]] = {nonce: set() for nonce in nonces}
+    for n, resp in enumerate(answers):
+        assert resp.status in (200, 201, 409, 415, 422), await resp.text()
+        if resp.status in (200, 201):
+            winners[nonces[n % 3]].add((await resp.json())["id"])
+        else:
+            assert resp.content_type == "application/problem+json"
+    assert all(len(ids) <= 1 for ids in winners.values()), winners
+    report = await check_storage(client.app[DB], client.app[STORAGE])
+    assert report.clean, report.lines()
+    assert report.rows == sum(len(ids) for ids in winners.values())
+    incoming = settings.media_dir / "incoming"
+    assert [p for p in incoming.rglob("*") if p.is_file()] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import Actor
-from zerotrip.media.ingest import analysis_pools, ingest_file
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
@@ -72,7 +74,13 @@ async def add_evidence(
                     path=source,
                     origin="capture",
                     actor=Actor("applicant", "", "applicant"),
-                    capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
+                    # at the premises, just now: consistent, so a verdict may rest on it as is
+                    capture={
+                        "lat": 30.2741,
+                        "lon": 120.1551,
+                        "accuracy": 12,
+                        "taken_at": int(time.time() * 1000),
+                    },
                     restricted=restricted,
                 )
             finally:

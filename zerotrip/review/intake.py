@@ -1,21 +1,16 @@
 """Evidence entering a case: which checklist item it is for, whether the case takes evidence
-now, the capture nonce the camera is opened with, and what the case's evidence list shows."""
+now, whether a live photo's session is live, and what the case's evidence list shows."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import CaseState, Checkpoint
-from zerotrip.cases.store import get_case, lock_case
+from zerotrip.cases.store import get_case
 from zerotrip.db import Database
-from zerotrip.kit.actor import Actor
 from zerotrip.live import booking
+from zerotrip.live.models import LiveState
 from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.nonce import IssuedNonce, find_nonce, issue_nonce
 from zerotrip.problems import Conflict, NotFound
 
 # The applicant adds evidence while the office waits for it; staff may add it at any time.
@@ -46,37 +41,16 @@ async def upload_target(
     return checkpoint
 
 
-async def open_camera(
-    db: Database, checkpoint: Checkpoint, *, actor: Actor, now: datetime, minutes: int
-) -> IssuedNonce:
-    """Issue a single-use capture nonce for the checklist item, audited on the case."""
-    assert checkpoint.id is not None
-
-    async def work(session: AsyncSession) -> IssuedNonce:
-        case = await lock_case(session, checkpoint.case_id)
-        issued = issue_nonce(session, checkpoint.case_id, checkpoint.id or 0, now, minutes)
-        await session.flush()
-        append_event(
-            session,
-            case,
-            actor,
-            "evidence.nonce_issued",
-            {"checkpoint": checkpoint.id, "nonce": issued.record.id},
-        )
-        return issued
-
-    return await db.run_in_transaction(work)
-
-
-async def check_claims(
-    db: Database, checkpoint: Checkpoint, *, nonce: str | None, live_session: int | None
-) -> None:
-    """Refuse a wrong nonce or a foreign live session before the body is read at all."""
+async def require_live_session(db: Database, checkpoint: Checkpoint, live_id: int) -> None:
+    """Before the body is read: a live photo is taken only while its session (of this case) is
+    live, both sides connected. The nonce itself is claimed once, by intake, after hashing."""
     async with db.session() as session:
-        if nonce:
-            await find_nonce(session, nonce, checkpoint.case_id, checkpoint.id or 0)
-        if live_session is not None:
-            await booking.load(session, live_session, checkpoint.case_id)
+        live = await booking.load(session, live_id, checkpoint.case_id)
+    if live.state != LiveState.live:
+        raise Conflict(
+            "The live session is not running with the applicant connected.",
+            code="live_session_not_live",
+        )
 
 
 async def trust_verdicts(db: Database, ids: list[int]) -> dict[int, list[TrustVerdict]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -85,6 +85,7 @@ class VerdictHistoryItem(BaseModel):
     verdict: str
     comment: str
     evidence_ids: list[int]
+    overrides: list[dict[str, Any]] | None = None  # reasons to rely on non-consistent evidence
     given_at: datetime
 
 

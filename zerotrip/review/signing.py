@@ -30,7 +30,7 @@ from zerotrip.review.blobs import put_bytes
 from zerotrip.review.casefile import case_evidence
 from zerotrip.review.flatten import base_bytes, encode_jpeg, flattened, oriented_base
 from zerotrip.review.fonts import FontChoice
-from zerotrip.review.models import Report
+from zerotrip.review.models import Report, VerdictRecord
 from zerotrip.review.report import (
     CheckpointFacts,
     EvidenceFacts,
@@ -38,6 +38,7 @@ from zerotrip.review.report import (
     describe_trust,
     render_report,
 )
+from zerotrip.review.verdicts import verdict_history
 
 SIGNABLE = frozenset(
     {
@@ -78,6 +79,21 @@ async def _image(storage: Storage, entry: object, font: FontChoice | None) -> by
         return None  # an unreadable image is listed by its facts, without a picture
 
 
+async def _overrides_in_force(
+    session: AsyncSession, case_id: int
+) -> dict[tuple[int | None, int | None], str]:
+    """(checkpoint, evidence) -> the override printed beside it, from each checkpoint's latest
+    verdict (an older round's reasons do not carry over)."""
+    latest: dict[int, VerdictRecord] = {}
+    for record in await verdict_history(session, case_id):
+        latest[record.checkpoint_id] = record
+    return {
+        (cp_id, o["evidence_id"]): f"{o['reason']} ({o['verdict']})"
+        for cp_id, record in latest.items()
+        for o in record.overrides or []
+    }
+
+
 async def gather(
     session: AsyncSession,
     storage: Storage,
@@ -91,6 +107,7 @@ async def gather(
 ) -> ReportData:
     matter = catalogue.get(case.matter_code)
     entries = await case_evidence(session, case.id, shared=shared)  # type: ignore[arg-type]
+    overrides = await _overrides_in_force(session, case.id)  # type: ignore[arg-type]
     checkpoints = []
     for cp in await checkpoints_of(session, case.id):  # type: ignore[arg-type]
         if shared and cp.restricted:
@@ -114,6 +131,7 @@ async def gather(
                     trust,
                     await _image(storage, entry, font),
                     entry.annotation.version if entry.annotation else None,
+                    overrides.get((cp.id, ev.id), "") if cp.verdict else "",
                 )
             )
         checkpoints.append(facts)

@@ -26,10 +26,12 @@ from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
 from zerotrip.api.throttling import upload_slot
 from zerotrip.cases.models import Checkpoint
+from zerotrip.evidence import nonces as evidence_nonces
+from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.clock import utcnow
-from zerotrip.media.ingest import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
+from zerotrip.media.originals import verify_original
 from zerotrip.media.receive import Received, incoming_dir, receive_stream
 from zerotrip.media.schemas import EvidenceList, EvidenceView
 from zerotrip.problems import Forbidden, InvalidInput, NotFound, TooLarge
@@ -81,6 +83,13 @@ def _claims(request: web.Request) -> CaptureClaims:
         raise InvalidInput("Send both lat and lon, or neither.")
     if claims.origin == "capture" and not claims.nonce:
         raise Forbidden("An in-page capture needs the capture nonce.", code="nonce_invalid")
+    if (claims.origin == "live_photo") != (claims.live_session is not None) or (
+        claims.origin == "live_photo" and not claims.nonce
+    ):
+        raise Forbidden(
+            "A live photo needs its live session and the nonce the session issued.",
+            code="live_photo_unbound",
+        )
     return claims
 
 
@@ -117,9 +126,10 @@ async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> 
     checkpoint = await _checkpoint_for(request, principal)
     settings = request.app[SETTINGS]
     request.app[SERVICES].analysis.warm()  # the photo follows within seconds
-    issued = await intake.open_camera(
+    issued = await evidence_nonces.issue_capture_nonce(
         request.app[DB],
-        checkpoint,
+        case_id=checkpoint.case_id,
+        checkpoint_id=checkpoint.id or 0,
         actor=principal.actor,
         now=request.app[CLOCK].now(),
         minutes=settings.evidence_nonce_minutes,
@@ -159,9 +169,8 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
     settings = app[SETTINGS]
     checkpoint = await _checkpoint_for(request, principal)
     claims = _claims(request)
-    await intake.check_claims(
-        app[DB], checkpoint, nonce=claims.nonce, live_session=claims.live_session
-    )
+    if claims.live_session is not None:  # a live photo: only while the session is live
+        await intake.require_live_session(app[DB], checkpoint, claims.live_session)
     started = utcnow()
     with upload_slot(request, principal.actor.id):
         received = await _receive(request)
@@ -274,9 +283,10 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     audience="staff",
     response=_FILE_RESPONSE,
     response_content_type="application/octet-stream",
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 422, 500),
 )
 async def evidence_original(request: web.Request, *, principal: Principal) -> web.StreamResponse:
     evidence = await _evidence_for(request, principal, staff_only=True, view="original")
+    await verify_original(request.app[STORAGE], evidence.sha256)  # never pass on other bytes
     response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
     return response
