@@ -138,14 +138,11 @@ async def _export_bundle(settings: Settings, case_id: int, out: str | None, shar
 
 
 async def _check_storage(settings: Settings) -> int:
-    from zerotrip.api.app import make_storage
     from zerotrip.evidence.storage_check import check_storage
+    from zerotrip.services import build_services
 
-    db = Database(settings)
-    try:
-        report = await check_storage(db, make_storage(settings))
-    finally:
-        await db.dispose()
+    async with build_services(settings, role="cli") as services:
+        report = await check_storage(services.db, services.storage)
     print("\n".join(report.lines()))
     return 0 if report.clean else 1
 
