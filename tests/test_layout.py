@@ -267,3 +267,17 @@ def test_the_walk_sees_the_package():
     assert "zerotrip.cases.audit" in imports_of("zerotrip.cases.lifecycle")
     assert "zerotrip.kit.reactions" in imports_of("zerotrip.services")
     assert "zerotrip.services" not in imports_of("zerotrip.review.wiring")  # TYPE_CHECKING only
+
+
+def test_shared_primitives_come_from_the_kit():
+    """``Actor``, the clock and canonical JSON are the kit's; nobody reaches into ``cases``
+    for them (``cases.audit`` uses them too, which makes the names importable from there)."""
+    moved = {"Actor", "utcnow", "canonical_json", "Clock"}
+    offenders = []
+    for name, path in modules().items():
+        for node in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("zerotrip."):
+                wrong = {a.name for a in node.names} & moved
+                if wrong and not node.module.startswith("zerotrip.kit"):  # type: ignore[union-attr]
+                    offenders.append(f"{name}: {node.module} {sorted(wrong)}")
+    assert offenders == []

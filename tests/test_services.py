@@ -9,6 +9,7 @@ per process (two apps: two certificates) or only by the web app (CLI: none).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import Counter
 from pathlib import Path
@@ -173,3 +174,28 @@ async def test_steps_taken_outside_the_app_react_exactly_as_through_the_api(
     assert other["facts"] == api["facts"] == ("approved", 2)
     for key in ("events", "certificates", "orders", "notifications", "outbox"):
         assert other[key] == api[key], key
+
+
+async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, settings):
+    """The web app runs no background loop here (``outbox_worker=False``); a ``worker`` built
+    from the same settings picks up the courier order the step queued, and stops when closed."""
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    async with apps.client() as client:
+        case, _ = await walk(client, clerk, inspector, until="certificate_issued")
+    worker = build_services(dataclasses.replace(settings, outbox_poll_s=0.1), role="worker")
+    assert [job.name for job in worker.background] == ["courier reconciler", "outbox"]
+    async with worker:
+        for _ in range(200):
+            async with db.session() as session:
+                delivery = (
+                    await session.exec(
+                        select(CourierOrder).where(
+                            CourierOrder.case_id == case["id"], CourierOrder.kind == "delivery"
+                        )
+                    )
+                ).one()
+            if delivery.remote_id:
+                break
+            await asyncio.sleep(0.1)
+    assert delivery.remote_id and delivery.status != "queued", delivery
+    assert worker._tasks == []  # closing stopped and awaited every loop

@@ -19,7 +19,7 @@ from tests.factories import Staff, act, apply, make_staff
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from zerotrip.cases.models import AuditEvent
 from zerotrip.db import Database
-from zerotrip.live.synthetic import Clip, Participant, make_clip
+from zerotrip.live.synthetic import Clip, SyntheticClient, make_clip
 from zerotrip.media.models import Evidence
 
 _CLIP: Clip | None = None
@@ -75,8 +75,8 @@ def ws_url(client: TestClient, path: str) -> str:
 @contextlib.asynccontextmanager
 async def participant(
     client: TestClient, path: str, token: str, **kw: Any
-) -> AsyncIterator[Participant]:
-    peer = Participant(client.session, ws_url(client, path), token, **kw)
+) -> AsyncIterator[SyntheticClient]:
+    peer = SyntheticClient(client.session, ws_url(client, path), token, **kw)
     try:
         yield peer
     finally:
@@ -86,7 +86,7 @@ async def participant(
 @contextlib.asynccontextmanager
 async def call(
     client: TestClient, booked: Booked
-) -> AsyncIterator[tuple[Participant, Participant]]:
+) -> AsyncIterator[tuple[SyntheticClient, SyntheticClient]]:
     """The applicant publishing the test clip, the inspector subscribed (counting packets)."""
     async with (
         participant(client, booked.ws_path, booked.token) as applicant,
