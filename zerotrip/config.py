@@ -196,6 +196,8 @@ class Settings:
 
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object a line, with the request id)
+    # /api/ready answers 503 when the oldest due outbox message has waited longer than this.
+    ready_max_outbox_lag_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
