@@ -19,6 +19,14 @@ class BookRequest(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
+class IceServer(BaseModel):
+    """A STUN/TURN server as the browser's ``RTCPeerConnection`` takes it."""
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
 class SessionView(BaseModel):
     """A live session: its booking, its state, who is connected and the ICE servers to use."""
 
@@ -37,7 +45,7 @@ class SessionView(BaseModel):
     recording_ms: int
     stills: int
     connected: list[str] = Field(default_factory=list)
-    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    ice_servers: list[IceServer] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -59,7 +67,7 @@ class SessionView(BaseModel):
             recording_ms=live.recording_ms,
             stills=live.stills,
             connected=connected,
-            ice_servers=ice_servers,
+            ice_servers=[IceServer.model_validate(server) for server in ice_servers],
         )
 
 

@@ -150,7 +150,7 @@ class S3Storage:
         s3 = await self._s3()
         claim = f"{self.prefix}.claims/{key}"
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + 2 * self.claim_stale_s
+        deadline = loop.time() + 2 * self.claim_stale_s + 30.0
         while loop.time() < deadline:
             if await self.exists(key):
                 return False
