@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from zerotrip.live.models import LiveSession
 
@@ -37,7 +37,8 @@ class SessionView(BaseModel):
     recording_ms: int
     stills: int
     connected: list[str] = Field(default_factory=list)
-    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    # STUN/TURN servers as the browser's RTCPeerConnection takes them (urls, username, credential)
+    ice_servers: list[dict[str, JsonValue]] = Field(default_factory=list)
 
     @classmethod
     def of(
