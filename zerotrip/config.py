@@ -185,6 +185,12 @@ class Settings:
     # ICE servers for browsers AND the server peer, as JSON: [{"urls": "turn:host:3478",
     # "username": "...", "credential": "..."}]. Empty: host candidates only, nothing public.
     live_ice_servers: str = "[]"
+    # TURN with time-limited credentials (coturn's use-auth-secret): the URLs browsers and the
+    # server peer relay through, the secret shared with coturn (static-auth-secret), and how long
+    # each handed-out credential stays valid. Preferred over long-term passwords in the list above.
+    live_turn_urls: tuple[str, ...] = ()  # e.g. turn:turn.example.gov.cn:3478?transport=udp
+    live_turn_secret: str = ""
+    live_turn_ttl_s: int = 3600
     live_ice_relay_only: bool = False  # force media through TURN (iceTransportPolicy=relay)
     live_segment_seconds: int = 60  # a recording segment is closed and stored this often
     live_queue_packets: int = 90  # per subscriber; on overflow drop to the next keyframe
@@ -200,6 +206,8 @@ class Settings:
 
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object a line, with the request id)
+    # /api/ready answers 503 when the oldest due outbox message has waited longer than this.
+    ready_max_outbox_lag_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

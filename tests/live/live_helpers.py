@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
-from tests.factories import Staff, act, apply, make_staff
+from tests.factories import Staff, make_staff, walk
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from zerotrip.cases.models import AuditEvent
 from zerotrip.db import Database
@@ -55,9 +55,7 @@ async def booked_session(client: TestClient, db: Database, clock: Any, **apply_k
     suffix = next(_SERIAL)
     clerk = await make_staff(db, "clerk", f"clerk{suffix}")
     inspector = await make_staff(db, "inspector", f"inspector{suffix}")
-    case, token = await apply(client, **apply_kw)
-    case = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    case = await act(client, case["id"], "start_inspection", inspector.headers)
+    case, token = await walk(client, clerk, inspector, until="inspecting", **apply_kw)
     now = clock.now()
     resp = await client.post(
         f"/api/cases/{case['id']}/live-sessions",

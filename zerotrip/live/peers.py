@@ -18,6 +18,7 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import SessionDescription
 
 from zerotrip.config import Settings
+from zerotrip.live.turn import turn_ice_servers
 from zerotrip.problems import InvalidInput, TooLarge
 
 VIDEO_ORDER = ("video/VP8", "video/H264")
@@ -31,7 +32,7 @@ def ice_servers(settings: Settings) -> list[dict[str, Any]]:
         raise ValueError(f"ZEROTRIP_LIVE_ICE_SERVERS is not JSON: {exc}") from None
     if not isinstance(servers, list):
         raise ValueError("ZEROTRIP_LIVE_ICE_SERVERS must be a JSON list")
-    return servers
+    return servers + turn_ice_servers(settings)
 
 
 def rtc_configuration(settings: Settings) -> RTCConfiguration:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.live.models import LiveSession
 
@@ -17,6 +17,14 @@ class BookRequest(BaseModel):
     slot_start: datetime
     slot_end: datetime
     note: str = Field(default="", max_length=500)
+
+
+class IceServer(BaseModel):
+    """A STUN/TURN server as the browser's ``RTCPeerConnection`` takes it."""
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class SessionView(BaseModel):
@@ -37,8 +45,7 @@ class SessionView(BaseModel):
     recording_ms: int
     stills: int
     connected: list[str] = Field(default_factory=list)
-    # STUN/TURN servers as the browser's RTCPeerConnection takes them (urls, username, credential)
-    ice_servers: list[dict[str, JsonValue]] = Field(default_factory=list)
+    ice_servers: list[IceServer] = Field(default_factory=list)
 
     @classmethod
     def of(
@@ -60,7 +67,7 @@ class SessionView(BaseModel):
             recording_ms=live.recording_ms,
             stills=live.stills,
             connected=connected,
-            ice_servers=ice_servers,
+            ice_servers=[IceServer.model_validate(server) for server in ice_servers],
         )
 
 

@@ -82,14 +82,14 @@ async def book_session(
     "/api/cases/{case_id}/live-sessions",
     summary="The live sessions booked for a case",
     audience="case",
-    response={"type": "array", "items": SessionView.model_json_schema()},
+    response={"type": "array", "items": {"$ref": "#/components/schemas/SessionView"}},
     errors=(401, 404, 410, 422),
 )
 async def list_sessions(request: web.Request, *, principal: Principal) -> web.Response:
     views = await request.app[LIVE].sessions_of_case(
         path_int(request, "case_id"), _viewer(principal)
     )
-    return reply([view.model_dump(mode="json") for view in views])
+    return reply([view.model_dump(mode="json", exclude_unset=True) for view in views])
 
 
 @routes.get(
@@ -226,9 +226,10 @@ async def _join(
         role, principal.actor, principal.user.id if principal.user else None, send, ws.close
     )
     room, view = await request.app[LIVE].join(live_id, _viewer(principal), participant)
+    session = view.model_dump(mode="json", exclude_unset=True)
     await send(
-        {"type": "welcome", "role": role, "session": view.model_dump(mode="json"),
-         "ice_servers": view.ice_servers, "peer_present": room.other(role) is not None}
+        {"type": "welcome", "role": role, "session": session,
+         "ice_servers": session["ice_servers"], "peer_present": room.other(role) is not None}
     )  # fmt: skip
     return room, participant
 
