@@ -225,11 +225,11 @@ async def metrics(request: web.Request) -> web.Response:
         ]
     except Exception:  # the database is down: the request figures are still worth having
         pass
-    rooms = len(request.app[LIVE].rooms) if LIVE in request.app else 0
+    rooms = request.app[LIVE].rooms if LIVE in request.app else {}
     lines += [
         "# HELP zerotrip_live_rooms Live inspection rooms open in this process.",
         "# TYPE zerotrip_live_rooms gauge",
-        f"zerotrip_live_rooms {rooms}",
+        f"zerotrip_live_rooms {len(rooms)}",
         "# HELP zerotrip_process_start_time_seconds Start of this process (Unix time).",
         "# TYPE zerotrip_process_start_time_seconds gauge",
         f"zerotrip_process_start_time_seconds {m.started:.3f}",
