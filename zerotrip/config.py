@@ -199,6 +199,10 @@ class Settings:
     live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe
     live_max_sdp_bytes: int = 16 * 1024
     live_max_sessions: int = 40  # concurrent rooms in this process
+    # Across processes: each session's room has one owner process, alive while it beats.
+    live_advertise_address: str = ""  # host:port other processes and the proxy reach this one at
+    live_heartbeat_seconds: float = 5.0
+    live_owner_expiry_seconds: float = 20.0  # an owner silent this long is presumed dead
 
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (one JSON object a line, with the request id)

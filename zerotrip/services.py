@@ -16,7 +16,6 @@ reactions yes, background work no).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -93,6 +92,8 @@ async def close_storage(storage: Storage) -> None:
 
 @dataclass(eq=False)
 class Services:
+    """What one process holds; domains add their parts in ``setup()``, nothing else does."""
+
     role: Role
     settings: Settings
     clock: Clock
@@ -161,11 +162,15 @@ class Services:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        with contextlib.suppress(Exception):
-            await self.mailing.close()
+        try:
+            await self.mailing.close()  # the couriers' HTTP sessions
+        except Exception:
+            log.exception("closing the couriers failed; the rest is released anyway")
         self.analysis.close()
-        with contextlib.suppress(Exception):
+        try:
             await close_storage(self.storage)
+        except Exception:
+            log.exception("closing the storage backend failed; the rest is released anyway")
         await self.db.dispose()
 
     async def __aenter__(self) -> Services:

@@ -64,6 +64,28 @@ async def test_concurrent_writers_of_one_key_store_it_once(storage, tmp_path):
     assert stored == sources[results.index(True)].read_bytes()
 
 
+async def test_a_stored_object_does_not_change_when_its_source_is_rewritten(storage, tmp_path):
+    """The store owns what it keeps: rewriting the handed-over path in place (same inode)
+    changes nothing stored."""
+    source = _file(tmp_path, b"received bytes")
+    assert await storage.put_file(original_key(SHA), source)
+    with open(source, "r+b") as fh:  # noqa: ASYNC230 - a careless caller, on purpose
+        fh.write(b"REWRITTEN")
+    assert await storage.read_bytes(original_key(SHA)) == b"received bytes"
+
+
+async def test_keys_lists_what_is_stored_under_a_prefix(storage, tmp_path):
+    other = "b" * 64
+    await storage.put_file(original_key(SHA), _file(tmp_path, b"one"))
+    await storage.put_file(original_key(other), _file(tmp_path, b"two", "two"))
+    await storage.replace_file(display_key(SHA), _file(tmp_path, b"display", "d"))
+    assert sorted([k async for k in storage.keys("originals/")]) == sorted(
+        [original_key(SHA), original_key(other)]
+    )
+    assert [k async for k in storage.keys("derived/")] == [display_key(SHA)]
+    assert [k async for k in storage.keys("reports/")] == []
+
+
 async def test_replace_file_overwrites_derived_copies(storage, tmp_path):
     key = display_key(SHA)
     await storage.replace_file(key, _file(tmp_path, b"v1"))

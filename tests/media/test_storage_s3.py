@@ -14,12 +14,12 @@ import zipfile
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from tests.factories import applicant_headers, apply, make_staff
+from tests.harness.apps import AppFactory
 from tests.media import samples
 from tests.seaweedfs import S3Server, s3_settings_for
-from zerotrip.api.app import create_app
 from zerotrip.api.keys import STORAGE
 from zerotrip.config import Settings
 from zerotrip.media.keys import original_key
@@ -33,8 +33,8 @@ def s3(settings: Settings, s3_server: S3Server) -> Settings:
 
 
 @pytest.fixture
-async def s3_client(s3: Settings, clock) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(s3, clock=clock), host="127.0.0.1")) as client:
+async def s3_client(apps: AppFactory, s3: Settings) -> AsyncIterator[TestClient]:
+    async with apps.client(s3) as client:
         yield client
 
 

@@ -280,6 +280,15 @@ class S3Storage:
             raise
         return response["Body"]
 
+    async def keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every stored key under ``prefix`` (a ListObjectsV2 walk; write claims live apart, under
+        ``.claims/``, so they are never listed as objects)."""
+        s3 = await self._s3()
+        paginator = s3.get_paginator("list_objects_v2")
+        async for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
+
     async def presigned_url(self, key: str, filename: str | None = None) -> str:
         """A URL that fetches ``key`` directly for ``s3_presign_seconds``, no credentials needed."""
         params: dict[str, str] = {"Bucket": self.bucket, "Key": self._key(key)}

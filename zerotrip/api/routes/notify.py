@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zerotrip.api.bodies import path_int, validation_problem
+from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
 from zerotrip.api.keys import DB, SETTINGS
 from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
 from zerotrip.kit.bodies import read_capped
@@ -52,7 +52,7 @@ async def list_notifications(request: web.Request) -> NotificationList:
 )
 async def sms_delivery_report(request: web.Request) -> Acknowledged:
     settings = request.app[SETTINGS]
-    chunks = request.content.iter_chunked(16 * 1024)
+    chunks = paced_chunks(request, 16 * 1024)
     raw = await read_capped(chunks, REPORT_MAX_BYTES, declared=request.content_length)
     verify(
         settings.sms_secret,
