@@ -31,10 +31,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.factories import applicant_headers, apply, make_staff
+from tests.factories import applicant_headers, apply, make_staff, walk
 from tests.harness.databases import PG_ADMIN_URL
 from tests.media import samples
-from tests.office_steps import walk
 from tests.seaweedfs import S3Server
 from zerotrip.config import Settings
 from zerotrip.db import Database
@@ -282,8 +281,8 @@ async def test_a_case_goes_from_application_to_delivered_through_nginx(cluster: 
             # The static files come from nginx, the pages from the app.
             page = await http.get("/apply")
             assert page.status == 200
-            view, _ = await walk(http, clerk, inspector, until="delivered")
-            assert view["state"] == "delivered"
+            walked = await walk(http, clerk, inspector, until="delivered")
+            assert walked.view["state"] == "delivered"
             # The applicant link issued by one process opens on every process (shared secret).
             for _ in range(4):
                 mine = await http.get(f"/api/cases/{case['id']}", headers=applicant_headers(token))
