@@ -24,6 +24,7 @@ from playwright.async_api import Browser
 from tests.harness.apps import AppFactory, LiveServer
 from tests.harness.browsers import Screenshots, launch_chromium
 from tests.harness.databases import fresh_settings, migrated_template
+from tests.seaweedfs import s3_server, storage_kind  # noqa: F401  (shared fixtures)
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.kit.clock import Clock

@@ -18,10 +18,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
-from tests.factories import make_staff
+from tests.factories import make_staff, walk
 from tests.harness.databases import fresh_settings
 from tests.media import samples
-from tests.office_steps import walk
 from zerotrip.api.keys import SERVICES
 from zerotrip.cases.lifecycle import parse_params, perform
 from zerotrip.cases.models import AuditEvent

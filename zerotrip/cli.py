@@ -1,5 +1,5 @@
-"""``zerotrip serve | worker | migrate | audit verify | user add | bundle export | bundle verify |
-dashboard rebuild``: the operator's and the auditor's commands.
+"""``zerotrip serve [--role] | worker | migrate | audit verify | user add | bundle export |
+bundle verify | dashboard rebuild``: the operator's and the auditor's commands.
 
 A command that touches the service's data runs on a ``cli`` (or ``worker``) build of the same
 composition root as the web app (:func:`zerotrip.services.build_services`), so whatever it does
@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO, TypeVar
 
 from sqlmodel import col, select
 
-from zerotrip.config import Settings
-from zerotrip.db import Database, migrate
+from zerotrip.config import ROLES, Settings, SettingsError
+from zerotrip.db import Database, migrate, schema_is_current
+from zerotrip.logs import configure_logging
 from zerotrip.redaction import install_redaction
 
 T = TypeVar("T")
@@ -49,17 +49,25 @@ async def _bootstrap(settings: Settings) -> str | None:
         await db.dispose()
 
 
-def cmd_serve(settings: Settings) -> int:
+def cmd_serve(settings: Settings, *, migrate_first: bool = True) -> int:
+    """Serve in ``settings.role``: ``all`` (one process does everything, the default), ``web``
+    or ``live`` (HTTP only; background work is the workers'), or ``worker`` (no HTTP)."""
     from aiohttp import web
 
     from zerotrip.accounts.first_admin import hand_over
     from zerotrip.api.access_log import RedactingAccessLogger
     from zerotrip.api.app import create_app
 
-    migrate(settings)
+    if migrate_first:
+        migrate(settings)
+    elif not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first", flush=True)
+        return 3
+    if settings.role == "worker":
+        return _run_worker_until_signalled(settings)
     password = asyncio.run(_bootstrap(settings))
     url = settings.public_url
-    print(f"zerotrip is serving at {url}/", flush=True)
+    print(f"zerotrip is serving at {url}/ (role {settings.role})", flush=True)
     print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
     if password:
         hand_over(password, settings.data_dir, sys.stdout)
@@ -75,6 +83,14 @@ def cmd_serve(settings: Settings) -> int:
         access_log_class=RedactingAccessLogger,
     )
     return 0
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    db = Database(settings)
+    try:
+        return await schema_is_current(db)
+    finally:
+        await db.dispose()
 
 
 async def _verify(settings: Settings, case_id: int | None) -> int:
@@ -142,13 +158,15 @@ async def _export_bundle(settings: Settings, case_id: int, out: str | None, shar
 
 
 async def _check_storage(settings: Settings) -> int:
-    from zerotrip.api.app import make_storage
     from zerotrip.evidence.storage_check import check_storage
+    from zerotrip.services import close_storage, make_storage
 
     db = Database(settings)
+    storage = make_storage(settings)
     try:
-        report = await check_storage(db, make_storage(settings))
+        report = await check_storage(db, storage)
     finally:
+        await close_storage(storage)
         await db.dispose()
     print("\n".join(report.lines()))
     return 0 if report.clean else 1
@@ -198,9 +216,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
 
 
 def cmd_worker(settings: Settings) -> int:
-    import signal
-
     migrate(settings)
+    return _run_worker_until_signalled(settings)
+
+
+def _run_worker_until_signalled(settings: Settings) -> int:
+    import signal
 
     async def until_signalled() -> None:
         stop = asyncio.Event()
@@ -217,7 +238,17 @@ def cmd_worker(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve = sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="which part of the service this process runs (default: ZEROTRIP_ROLE, else all)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate (a deployment runs 'zerotrip migrate' once, before the processes)",
+    )
     sub.add_parser("worker", help="migrate, then run background work (outbox, reconciler)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     audit = sub.add_parser("audit", help="audit trail tools")
@@ -251,17 +282,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bundle" and args.bundle_command == "verify":
         return _verify_bundle(args.file)
 
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    overrides = {"role": args.role} if args.command == "serve" and args.role else {}
+    if args.command == "worker":
+        overrides = {"role": "worker"}
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"zerotrip: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
     install_redaction()
     if args.command == "serve":
-        return cmd_serve(settings)
+        return cmd_serve(settings, migrate_first=not args.no_migrate)
     if args.command == "worker":
         return cmd_worker(settings)
-    migrate(settings)
     if args.command == "migrate":
+        migrate(settings)
         print("schema is up to date")
         return 0
+    # Every other command works on the schema as it is: only 'migrate' and 'serve' change it.
+    if not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first")
+        return 3
     if args.command == "audit":
         return asyncio.run(_verify(settings, args.case_id))
     if args.command == "bundle":

@@ -10,7 +10,7 @@ from zerotrip.accounts.models import (
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
-from zerotrip.live.models import LiveChallenge, LiveFix, LiveSession
+from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
@@ -36,6 +36,7 @@ __all__ = [
     "InboundMessage",
     "LiveChallenge",
     "LiveFix",
+    "LiveProcess",
     "LiveSession",
     "Notification",
     "OrderEvent",

@@ -77,6 +77,22 @@ class IllegalTransition(Conflict):
     title = "That step is not possible in the case's current state"
 
 
+class Misdirected(Problem):
+    """Served by another process (e.g. a live session's owner); retry, the proxy routes again.
+    ``retry_after`` (seconds) goes in the body and the ``Retry-After`` header."""
+
+    status = 421
+    slug = "misdirected"
+    title = "Served by another server; retry"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class Gone(Problem):
     status = 410
     slug = "gone"

@@ -16,7 +16,6 @@ reactions yes, background work no).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ from zerotrip.dashboard import wiring as dashboard_wiring
 from zerotrip.db import Database
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
+from zerotrip.leases import run_with_lease
 from zerotrip.mailing import wiring as mailing_wiring
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
@@ -69,17 +69,31 @@ class Background:
 
     name: str
     run: RunUntil
+    once_per_cluster: bool = False
 
 
 def make_storage(settings: Settings) -> Storage:
     if settings.storage == "local":
         assert settings.media_dir is not None
         return LocalStorage(settings.media_dir)
+    if settings.storage == "s3":
+        from zerotrip.media.storage_s3 import S3Storage
+
+        return S3Storage(settings)
     raise ValueError(f"unknown storage backend {settings.storage!r}")
+
+
+async def close_storage(storage: Storage) -> None:
+    """Backends with connections (S3) close them; the local one has nothing to close."""
+    aclose = getattr(storage, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 @dataclass(eq=False)
 class Services:
+    """What one process holds; domains add their parts in ``setup()``, nothing else does."""
+
     role: Role
     settings: Settings
     clock: Clock
@@ -111,10 +125,15 @@ class Services:
     def runs_workers(self) -> bool:
         """Whether this process runs the outbox and the reconciler (a worker always; the web
         app when configured to, which is the embedded one-process default)."""
-        return self.role == "worker" or (self.role == "web" and self.settings.outbox_worker)
+        if self.role == "worker":
+            return True
+        # A web or live process of a cluster (Settings.role) leaves background work to workers.
+        return self.role == "web" and self.settings.role == "all" and self.settings.outbox_worker
 
-    def add_background(self, name: str, run: RunUntil) -> None:
-        self.background.append(Background(name, run))
+    def add_background(self, name: str, run: RunUntil, *, once_per_cluster: bool = False) -> None:
+        """``once_per_cluster``: periodic work (a reconciler) that must not run in every process
+        at once; it runs only in the process holding its lease (see :mod:`zerotrip.leases`)."""
+        self.background.append(Background(name, run, once_per_cluster))
 
     async def start(self) -> None:
         """Start the background work this role runs (nothing for ``cli``)."""
@@ -124,7 +143,10 @@ class Services:
 
     async def _guarded(self, job: Background) -> None:
         try:
-            await job.run(self._stop)
+            if job.once_per_cluster:
+                await run_with_lease(self.db, job.name, job.run, self._stop)
+            else:
+                await job.run(self._stop)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -140,9 +162,15 @@ class Services:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
-        with contextlib.suppress(Exception):
-            await self.mailing.close()
+        try:
+            await self.mailing.close()  # the couriers' HTTP sessions
+        except Exception:
+            log.exception("closing the couriers failed; the rest is released anyway")
         self.analysis.close()
+        try:
+            await close_storage(self.storage)
+        except Exception:
+            log.exception("closing the storage backend failed; the rest is released anyway")
         await self.db.dispose()
 
     async def __aenter__(self) -> Services:

@@ -40,7 +40,7 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     await page.fill("#password", "wrong password")
     await page.click("#login-form button[type=submit]")
     await page.wait_for_selector("#login-error:not(.hidden)")
-    assert "Wrong username or password" in await page.inner_text("#login-error")
+    assert "用户名或密码错误" in await page.inner_text("#login-error")  # the page's language
     errors.errors.clear()  # the refused login logs its 401; nothing else may fail
     await page.fill("#password", PASSWORD)
     await page.click("#login-form button[type=submit]")

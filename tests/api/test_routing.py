@@ -12,8 +12,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
-from tests.factories import applicant_headers, apply, make_staff
-from tests.office_steps import walk
+from tests.factories import applicant_headers, apply, make_staff, walk
 from zerotrip.api.keys import OPERATIONS
 from zerotrip.api.routing import RouteTable
 from zerotrip.problems import NotFound

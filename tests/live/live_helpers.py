@@ -15,11 +15,11 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
-from tests.factories import Staff, act, apply, make_staff
+from tests.factories import Staff, make_staff, walk
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from zerotrip.cases.models import AuditEvent
 from zerotrip.db import Database
-from zerotrip.live.synthetic import Clip, Participant, make_clip
+from zerotrip.live.synthetic import Clip, SyntheticClient, make_clip
 from zerotrip.media.models import Evidence
 
 _CLIP: Clip | None = None
@@ -55,9 +55,7 @@ async def booked_session(client: TestClient, db: Database, clock: Any, **apply_k
     suffix = next(_SERIAL)
     clerk = await make_staff(db, "clerk", f"clerk{suffix}")
     inspector = await make_staff(db, "inspector", f"inspector{suffix}")
-    case, token = await apply(client, **apply_kw)
-    case = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    case = await act(client, case["id"], "start_inspection", inspector.headers)
+    case, token = await walk(client, clerk, inspector, until="inspecting", **apply_kw)
     now = clock.now()
     resp = await client.post(
         f"/api/cases/{case['id']}/live-sessions",
@@ -75,8 +73,8 @@ def ws_url(client: TestClient, path: str) -> str:
 @contextlib.asynccontextmanager
 async def participant(
     client: TestClient, path: str, token: str, **kw: Any
-) -> AsyncIterator[Participant]:
-    peer = Participant(client.session, ws_url(client, path), token, **kw)
+) -> AsyncIterator[SyntheticClient]:
+    peer = SyntheticClient(client.session, ws_url(client, path), token, **kw)
     try:
         yield peer
     finally:
@@ -86,7 +84,7 @@ async def participant(
 @contextlib.asynccontextmanager
 async def call(
     client: TestClient, booked: Booked
-) -> AsyncIterator[tuple[Participant, Participant]]:
+) -> AsyncIterator[tuple[SyntheticClient, SyntheticClient]]:
     """The applicant publishing the test clip, the inspector subscribed (counting packets)."""
     async with (
         participant(client, booked.ws_path, booked.token) as applicant,

@@ -23,7 +23,7 @@ from tests.live.live_helpers import (
     open_phone,
     until,
 )
-from zerotrip.api.keys import ROOMS, STORAGE
+from zerotrip.api.keys import LIVE, STORAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")
@@ -51,7 +51,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser, shots):
 
     # The inspector receives and decodes the phone's camera.
     desk_ctx, desk = await open_console(browser, base, booked, errors)
-    room = client.server.app[ROOMS].rooms[sid]
+    room = client.server.app[LIVE].rooms[sid]
     assert room.video.codec == "vp8" and room.video.stats.packets_out > 0
 
     # A prompt round-trips: shown large on the phone, acknowledged on the console.
@@ -99,7 +99,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser, shots):
     await desk.click("#end")
     await phone.wait_for_function("() => window.liveApplicant.ended === true")
     await desk.wait_for_function("() => window.liveConsole.ended === true")
-    await until(lambda: sid not in client.server.app[ROOMS].rooms)
+    await until(lambda: sid not in client.server.app[LIVE].rooms)
     # The segment open when the console joined was cut, so the console's microphone is a
     # second audio track from the next one on.
     recordings = await evidence_of(db, booked.case["id"], "recording")

@@ -21,7 +21,7 @@ from tests.live.live_helpers import (
     open_phone,
     until,
 )
-from zerotrip.api.keys import ROOMS, STORAGE
+from zerotrip.api.keys import LIVE, STORAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")
@@ -149,10 +149,10 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         )
         assert first["label"] == "fake_device_0"
         assert not first["torch"] and not first["zoom"] and first["facing"] == []
-        room = client.server.app[ROOMS].rooms[sid]
+        room = client.server.app[LIVE].rooms[sid]
         reported = {"switch_camera": True, "torch": False, "zoom": None, "take_photo": True}
-        await until(lambda: room.capabilities.get("facing") == "environment", within=10)
-        assert {k: room.capabilities[k] for k in reported} == reported
+        await until(lambda: room.guidance.capabilities.get("facing") == "environment", within=10)
+        assert {k: room.guidance.capabilities[k] for k in reported} == reported
         switch = desk.locator("#controls button")
         await switch.wait_for()
         assert await switch.count() == 1 and await switch.text_content() == "Switch camera"
@@ -175,7 +175,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         assert after["label"] == "fake_device_2" and after["id"] != first["id"]
         assert after["sent"] == after["id"] and after["live"] == "live" and after["tracks"] == 1
         assert after["facing"] == "user"
-        await until(lambda: room.capabilities.get("facing") == "user", within=10)
+        await until(lambda: room.guidance.capabilities.get("facing") == "user", within=10)
         assert await desk.evaluate("() => window.liveConsole.capabilities.facing") == "user"
         assert await desk.evaluate("() => window.liveConsole.controls.map((c) => c.value)") == [
             "user"
@@ -188,7 +188,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
 
         # ... and back: the facing mode asked for now brings the first camera.
         await switch.click()
-        await until(lambda: room.capabilities.get("facing") == "environment", within=10)
+        await until(lambda: room.guidance.capabilities.get("facing") == "environment", within=10)
         label = await phone.evaluate("() => window.liveApplicant.stream.getVideoTracks()[0].label")
         assert label == "fake_device_0"
         await _frames_grow(desk, 20)

@@ -11,7 +11,7 @@ from tests.factories import act, apply, make_staff
 from tests.harness.apps import base_url
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.harness.outbox import drain
-from tests.mailing.test_flow import walk_to_delivered
+from tests.mailing.by_courier import walk_to_delivered
 
 pytestmark = pytest.mark.browser
 

@@ -81,3 +81,33 @@ async def test_the_applicant_record_carries_no_office_detail(client, db):
     [record] = records
     assert record.message is None and record.case_reference is None
     assert record.events and all(e.order_id == record.order.id for e in record.events)
+
+
+async def test_staff_steps_change_the_order_once_and_refuse_what_no_longer_applies(client, db):
+    """Reassigning and cancelling answer with the order as staff see it, each step audited on
+    the case; a second cancel and a retry of a cancelled order are conflicts that change
+    nothing."""
+    clerk = await make_staff(db, "clerk")
+    case, _ = await _accepted_case(client, clerk)
+    [record] = await service.open_orders(db)
+    url = f"/api/mailing/orders/{record.order.id}"
+
+    resp = await client.post(f"{url}/reassign", json={"courier": "local"}, headers=clerk.headers)
+    assert resp.status == 200, await resp.text()
+    resp = await client.post(
+        f"{url}/cancel", json={"reason": "申请人自行递交"}, headers=clerk.headers
+    )
+    assert resp.status == 200, await resp.text()
+    cancelled = await resp.json()
+    assert cancelled["status"] == "cancelled" and cancelled["case_reference"] == case["reference"]
+    assert cancelled["can_cancel"] is False and cancelled["can_retry"] is False
+
+    for step, body in (("cancel", {"reason": "again"}), ("retry", None)):
+        resp = await client.post(f"{url}/{step}", json=body, headers=clerk.headers)
+        assert resp.status == 409, f"{step}: {resp.status}"
+        assert resp.content_type == "application/problem+json"
+    [after] = (await service.case_orders(db, case["id"], staff=True))[0]
+    assert after.order.status == "cancelled"
+    assert [e.status for e in after.events].count("cancelled") == 1
+    audit = await (await client.get(f"/api/cases/{case['id']}/audit", headers=clerk.headers)).json()
+    assert audit["verification"]["ok"]

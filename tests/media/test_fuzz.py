@@ -10,14 +10,15 @@ same capture nonces leave storage and the database in agreement (``zerotrip stor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import io
 import json
 import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import settings as settings_
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from PIL import Image
 
@@ -39,6 +40,13 @@ KNOWN_REFUSALS = {
     "memory_limit",
     "exif_unreadable",
 }
+
+
+@pytest.fixture
+async def settings(settings):
+    """Room for the races under test: more concurrent uploads through one link than the
+    per-link cap allows (that cap is tested in tests/security/test_slow_bodies.py)."""
+    return dataclasses.replace(settings, uploads_per_link=32, uploads_per_ip=32)
 
 
 @functools.cache
@@ -86,7 +94,7 @@ def mutate(data: bytes, edits, cut: int | None) -> bytes:
     return bytes(out)
 
 
-@settings(
+@examples(
     max_examples=400, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
 )
 @given(edits=mutations(4096), cut=st.none() | st.integers(1, 4096))
@@ -109,7 +117,7 @@ def pool():
 def test_bounded_analysis_always_returns(pool, tmp_path_factory, kind):
     workdir = tmp_path_factory.mktemp(f"fuzz-{kind}")
 
-    @settings(
+    @examples(
         max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(edits=mutations(4096), cut=st.none() | st.integers(16, 200_000))
@@ -129,7 +137,7 @@ def test_bounded_analysis_always_returns(pool, tmp_path_factory, kind):
 def test_in_process_analysis_never_raises(tmp_path):
     """The same property without the worker, so a failure shows its traceback."""
 
-    @settings(
+    @examples(
         max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(edits=mutations(8192), cut=st.none() | st.integers(16, 200_000))
@@ -149,7 +157,7 @@ async def test_api_never_answers_500_to_mutated_uploads(client):
     url = f"/api/cases/{case['id']}/checkpoints/{checkpoint}/evidence"
     bodies: list[bytes] = []
 
-    @settings(
+    @examples(
         max_examples=40,
         derandomize=True,
         deadline=None,
@@ -184,7 +192,7 @@ async def test_uploads_racing_for_one_nonce_leave_storage_and_database_agreeing(
     url = f"/api/cases/{case['id']}/checkpoints/{checkpoint}"
     bodies: list[bytes] = []
 
-    @settings_(max_examples=18, derandomize=True, deadline=None, database=None,
+    @examples(max_examples=18, derandomize=True, deadline=None, database=None,
                suppress_health_check=list(HealthCheck))  # fmt: skip
     @given(kind=st.sampled_from(["jpeg", "heic"]), edits=mutations(2048),
            cut=st.none() | st.integers(200, 100_000))  # fmt: skip

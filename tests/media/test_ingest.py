@@ -21,15 +21,18 @@ from zerotrip.kit.actor import Actor
 from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.storage_local import LocalStorage
 from zerotrip.problems import InvalidInput, UnsupportedMedia
 
 APPLICANT = Actor("applicant", "link:1", "applicant")
 
 
 @pytest.fixture
-def storage(settings):
-    return LocalStorage(settings.media_dir)
+def storage(storage_kind):
+    """Local by default; tests marked ``BOTH_STORES`` also run with S3 (SeaweedFS) as the store."""
+    return storage_kind
+
+
+BOTH_STORES = pytest.mark.parametrize("storage_kind", ["local", "s3"], indirect=True)
 
 
 @pytest.fixture
@@ -76,6 +79,7 @@ async def _verdict(db, evidence_id: int) -> TrustVerdict:
         return rows.one()
 
 
+@BOTH_STORES
 async def test_jpeg_is_stored_judged_derived_and_audited(
     client, db, settings, storage, pools, tmp_path
 ):
@@ -123,6 +127,7 @@ async def test_same_bytes_twice_are_one_object_and_one_row(
     assert len([p for p in originals if p.is_file()]) == 1
 
 
+@BOTH_STORES
 async def test_heic_png_and_webm_are_accepted(client, db, settings, storage, pools, tmp_path):
     case, checkpoint = await _case(client)
     kw = dict(case_id=case["id"], checkpoint_id=checkpoint, origin="gallery", actor=APPLICANT)

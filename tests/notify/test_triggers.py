@@ -8,9 +8,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from tests.factories import act, applicant_headers, apply, make_staff
+from tests.factories import act, applicant_headers, apply, make_staff, walk
 from tests.harness.outbox import drain
-from tests.office_steps import walk
 from zerotrip.notify.models import Notification
 
 

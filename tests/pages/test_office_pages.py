@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.dashboard.fixture import build
-from tests.factories import make_staff
+from tests.factories import make_staff, walk
 from tests.harness.apps import base_url
 from tests.harness.browsers import applicant_page, staff_page
-from tests.office_steps import walk
 from zerotrip.ratings.models import Rating
 
 pytestmark = pytest.mark.browser

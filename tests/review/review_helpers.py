@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from PIL import Image, ImageDraw
 
-from tests.factories import Staff, act, apply, make_staff
+from tests.factories import Staff, act, make_staff, walk
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
@@ -113,10 +113,14 @@ async def inspecting_case(client: TestClient, db: Database) -> dict[str, Any]:
     """A case accepted and under inspection, with its staff."""
     clerk = await make_staff(db, "clerk")
     inspector = await make_staff(db, "inspector")
-    case, token = await apply(client)
-    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    view = await act(client, case["id"], "start_inspection", inspector.headers)
-    return {"id": case["id"], "view": view, "token": token, "clerk": clerk, "inspector": inspector}
+    case = await walk(client, clerk, inspector, until="inspecting")
+    return {
+        "id": case.id,
+        "view": case.view,
+        "token": case.token,
+        "clerk": clerk,
+        "inspector": inspector,
+    }
 
 
 async def verdict(

@@ -14,10 +14,9 @@ import time
 import pytest
 from sqlmodel import select
 
-from tests.factories import applicant_headers, make_staff
+from tests.factories import applicant_headers, make_staff, walk
 from tests.live.live_helpers import booked_session, participant
 from tests.media import samples
-from tests.office_steps import walk
 from zerotrip.media.models import Evidence
 
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,6 +28,13 @@ from zerotrip.evidence.storage_check import check_storage
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
+
+
+@pytest.fixture
+async def settings(settings):
+    """Room for the races under test: more concurrent uploads through one link than the
+    per-link cap allows (that cap is tested in tests/security/test_slow_bodies.py)."""
+    return dataclasses.replace(settings, uploads_per_link=8, uploads_per_ip=8)
 
 
 def _capture(nonce: str) -> dict[str, str]:

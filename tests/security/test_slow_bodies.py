@@ -10,7 +10,6 @@ connection or an attacker would send them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import time
@@ -19,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlmodel import func, select
 
 from tests.factories import applicant_headers, apply
-from zerotrip.api.app import create_app
+from tests.harness.apps import AppFactory
 from zerotrip.api.throttling import THROTTLE
 from zerotrip.config import Settings
-from zerotrip.kit.clock import Clock
 from zerotrip.mailing.webhook.signing import signed_headers
 from zerotrip.media.models import Evidence
 
@@ -42,9 +40,8 @@ PACE: dict[str, Any] = {
 
 
 @pytest.fixture
-async def api(settings: Settings, clock: Clock) -> AsyncIterator[TestClient]:
-    app = create_app(dataclasses.replace(settings, **PACE), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+async def api(apps: AppFactory) -> AsyncIterator[TestClient]:
+    async with apps.client(**PACE) as test_client:
         yield test_client
 
 

@@ -11,7 +11,6 @@ security event.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,16 +18,14 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlmodel import func, select
 
 from tests.factories import APPLICATION, PASSWORD, make_staff
+from tests.harness.apps import AppFactory
 from zerotrip.accounts.events import LOCKOUT, events_of_kind
 from zerotrip.accounts.models import StaffToken
-from zerotrip.api.app import create_app
 from zerotrip.cases.models import Case
-from zerotrip.config import Settings
-from zerotrip.kit.clock import Clock
 
 LIMITS: dict[str, Any] = {
     "trusted_proxies": ("127.0.0.1",),
@@ -42,15 +39,14 @@ LIMITS: dict[str, Any] = {
 
 
 @asynccontextmanager
-async def serving(settings: Settings, clock: Clock) -> AsyncIterator[TestClient]:
-    app = create_app(dataclasses.replace(settings, **LIMITS), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+async def serving(apps: AppFactory) -> AsyncIterator[TestClient]:
+    async with apps.client(**LIMITS) as test_client:
         yield test_client
 
 
 @pytest.fixture
-async def api(settings: Settings, clock: Clock) -> AsyncIterator[TestClient]:
-    async with serving(settings, clock) as test_client:
+async def api(apps: AppFactory) -> AsyncIterator[TestClient]:
+    async with serving(apps) as test_client:
         yield test_client
 
 
@@ -128,10 +124,10 @@ async def test_one_address_guessing_many_accounts_is_locked_out_but_others_are_n
     assert (await log_in(api, "wang", PASSWORD, "198.51.100.2")).status == 200
 
 
-async def test_the_count_is_shared_by_two_processes_on_one_database(settings, clock, db):
+async def test_the_count_is_shared_by_two_processes_on_one_database(apps, db):
     """Two application instances (as two ``web`` processes) on the same database."""
     await make_staff(db, "clerk", "wang")
-    async with serving(settings, clock) as first, serving(settings, clock) as second:
+    async with serving(apps) as first, serving(apps) as second:
         for n in range(5):
             client = first if n % 2 else second
             assert (await log_in(client, "wang", "wrong guess", f"10.3.0.{n}")).status == 401
@@ -209,12 +205,10 @@ async def test_applications_per_address_are_limited(api, db):
         assert (await session.exec(select(func.count()).select_from(Case))).one() == 4
 
 
-async def test_an_untrusted_peer_cannot_pick_its_address_with_a_header(settings, clock, db):
+async def test_an_untrusted_peer_cannot_pick_its_address_with_a_header(apps, db):
     """Without a trusted proxy, X-Forwarded-For is ignored: rotating it does not help."""
     await make_staff(db, "clerk", "wang")
-    plain = dataclasses.replace(settings, **{**LIMITS, "trusted_proxies": ()})
-    app = create_app(plain, clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+    async with apps.client(**{**LIMITS, "trusted_proxies": ()}) as client:
         for n in range(8):
             assert (await log_in(client, f"user{n}", "wrong guess", f"10.8.0.{n}")).status == 401
         await assert_throttled(await log_in(client, "wang", PASSWORD, "10.8.1.1"))

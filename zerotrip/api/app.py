@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from zerotrip.api import pages
+from zerotrip.api import observability, pages
 from zerotrip.api.credentials import CredentialCache
 from zerotrip.api.keys import (
     CALENDAR,
@@ -22,6 +22,7 @@ from zerotrip.api.keys import (
     SETTINGS,
     STORAGE,
 )
+from zerotrip.api.observability import observe
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
@@ -85,7 +86,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     """Build the application on its own services; the schema must already be migrated
     (``zerotrip migrate``)."""
     app = web.Application(
-        middlewares=[security_headers, problem_middleware],
+        middlewares=[observe, security_headers, problem_middleware],
         client_max_size=settings.max_json_bytes,
     )
     services = build_services(settings, role="web", clock=clock)
@@ -102,6 +103,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[THROTTLE] = Throttle(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     pages.add_routes(app)
+    observability.setup(app)
     app.cleanup_ctx.append(_running(services))
     live.setup(app)  # after the services: its shutdown finalizes recordings first
     return app

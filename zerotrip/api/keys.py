@@ -14,7 +14,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.kit.clock import Clock
-from zerotrip.live.rooms import Rooms
+from zerotrip.live.service import LiveService
 from zerotrip.mailing.context import Mailing
 from zerotrip.media.interfaces import Storage
 from zerotrip.outbox.worker import OutboxWorker
@@ -31,4 +31,4 @@ STORAGE = web.AppKey("storage", Storage)
 CREDENTIALS = web.AppKey("credentials", CredentialCache)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 MAILING = web.AppKey("mailing", Mailing)
-ROOMS = web.AppKey("live_rooms", Rooms)
+LIVE = web.AppKey("live", LiveService)

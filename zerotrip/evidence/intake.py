@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Case, Checkpoint
 from zerotrip.config import Settings
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database
 from zerotrip.evidence.judging import gather_facts
 from zerotrip.evidence.recording import Claim, Received, Upload, record, record_refusal
 from zerotrip.kit.actor import Actor
@@ -85,15 +86,15 @@ async def ingest_file(
         )  # fmt: skip
         sha, size = digest or await asyncio.to_thread(hash_file, path)
         received = Received(sha, size, await asyncio.to_thread(sniff_file, path), utcnow())
-        claim = await retry_on_conflict(lambda: _claim(db, upload, received))
+        claim = await db.run_in_transaction(lambda session: _claim(session, upload, received))
         if claim.existing is not None:
             return claim.existing
         await store_original(storage, sha, path)
         async with analysis_workdir(settings) as workdir:
             analysis = await analyse(pools, origin, path, received.sniffed, workdir)
             if refused(analysis):
-                await retry_on_conflict(
-                    lambda: record_refusal(db, upload, claim, received, analysis)
+                await db.run_in_transaction(
+                    lambda session: record_refusal(session, upload, claim, received, analysis)
                 )
                 raise InvalidInput(analysis["detail"], code=analysis["code"])
             derived, facts = await asyncio.gather(  # disk writes and database reads overlap
@@ -106,7 +107,9 @@ async def ingest_file(
             )  # fmt: skip
         judged = assess(facts)
         fields = _fields(upload, received, analysis, judged, derived)
-        return await retry_on_conflict(lambda: record(db, upload, claim, fields, judged, derived))
+        return await db.run_in_transaction(
+            lambda session: record(session, upload, claim, fields, judged, derived)
+        )
     finally:
         path.unlink(missing_ok=True)
 
@@ -144,39 +147,36 @@ def _upload(
     )
 
 
-async def _claim(db: Database, upload: Upload, received: Received) -> Claim:
+async def _claim(session: AsyncSession, upload: Upload, received: Received) -> Claim:
     """Step 1: check where the file goes and reserve the nonce for its bytes (see above)."""
-    async with db.transaction() as session:
-        if upload.checkpoint_id is not None:
-            case = await session.get(Case, upload.case_id)
-            checkpoint = await session.get(Checkpoint, upload.checkpoint_id)
-            if case is None or checkpoint is None or checkpoint.case_id != upload.case_id:
-                raise NotFound(
-                    f"Case {upload.case_id} has no checklist item {upload.checkpoint_id}."
-                )
-            evidence_round(case, checkpoint)  # refused now, not after storing
-        if upload.nonce is not None and upload.checkpoint_id is not None:
-            record = await nonces.find_nonce(
-                session, upload.nonce, upload.case_id, upload.checkpoint_id, for_update=True
-            )
-            nonces.check_binding(record, upload.origin, upload.live_session_id)
-            if record.evidence_id is not None:
-                done = await session.get(Evidence, record.evidence_id)
-                if done is not None and done.sha256 == received.sha:
-                    return Claim(existing=done)
-            nonces.claim(record, received.sha, received.at)
-            session.add(record)
-            return Claim(existing=None, nonce_id=record.id, nonce_issued_at=record.issued_at)
-        if upload.nonce is not None:
-            raise Forbidden("A capture nonce belongs to a checklist item.", code="nonce_invalid")
-        same = await session.exec(
-            select(Evidence).where(
-                Evidence.case_id == upload.case_id,
-                Evidence.checkpoint_id == upload.checkpoint_id,
-                Evidence.sha256 == received.sha,
-            )
+    if upload.checkpoint_id is not None:
+        case = await session.get(Case, upload.case_id)
+        checkpoint = await session.get(Checkpoint, upload.checkpoint_id)
+        if case is None or checkpoint is None or checkpoint.case_id != upload.case_id:
+            raise NotFound(f"Case {upload.case_id} has no checklist item {upload.checkpoint_id}.")
+        evidence_round(case, checkpoint)  # refused now, not after storing
+    if upload.nonce is not None and upload.checkpoint_id is not None:
+        record = await nonces.find_nonce(
+            session, upload.nonce, upload.case_id, upload.checkpoint_id, for_update=True
         )
-        return Claim(existing=same.first())
+        nonces.check_binding(record, upload.origin, upload.live_session_id)
+        if record.evidence_id is not None:
+            done = await session.get(Evidence, record.evidence_id)
+            if done is not None and done.sha256 == received.sha:
+                return Claim(existing=done)
+        nonces.claim(record, received.sha, received.at)
+        session.add(record)
+        return Claim(existing=None, nonce_id=record.id, nonce_issued_at=record.issued_at)
+    if upload.nonce is not None:
+        raise Forbidden("A capture nonce belongs to a checklist item.", code="nonce_invalid")
+    same = await session.exec(
+        select(Evidence).where(
+            Evidence.case_id == upload.case_id,
+            Evidence.checkpoint_id == upload.checkpoint_id,
+            Evidence.sha256 == received.sha,
+        )
+    )
+    return Claim(existing=same.first())
 
 
 def _fields(

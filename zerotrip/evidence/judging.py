@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import utcnow
 from zerotrip.media.judge import stored_analysis, verdict_payload
@@ -143,30 +144,27 @@ async def reassess(
         )
     )
 
-    async def attempt() -> TrustVerdict:
-        async with db.transaction() as session:
-            case = await lock_case(session, evidence.case_id)
-            existing = (
-                await session.exec(
-                    select(TrustVerdict).where(
-                        TrustVerdict.evidence_id == evidence_id,
-                        TrustVerdict.policy_version == POLICY_VERSION,
-                    )
+    async def work(session: AsyncSession) -> TrustVerdict:
+        case = await lock_case(session, evidence.case_id)
+        existing = (
+            await session.exec(
+                select(TrustVerdict).where(
+                    TrustVerdict.evidence_id == evidence_id,
+                    TrustVerdict.policy_version == POLICY_VERSION,
                 )
-            ).first()
-            if existing is not None:
-                return existing
-            verdict = TrustVerdict(
-                evidence_id=evidence_id,
-                policy_version=judged["policy_version"],
-                verdict=judged["verdict"],
-                findings=judged["findings"],
-                created_at=utcnow(),
             )
-            session.add(verdict)
-            append_event(
-                session, case, actor, "evidence.verdict", verdict_payload(evidence_id, judged)
-            )
-            return verdict
+        ).first()
+        if existing is not None:
+            return existing
+        verdict = TrustVerdict(
+            evidence_id=evidence_id,
+            policy_version=judged["policy_version"],
+            verdict=judged["verdict"],
+            findings=judged["findings"],
+            created_at=utcnow(),
+        )
+        session.add(verdict)
+        append_event(session, case, actor, "evidence.verdict", verdict_payload(evidence_id, judged))
+        return verdict
 
-    return await retry_on_conflict(attempt)
+    return await db.run_in_transaction(work)

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
 from zerotrip.media.nonce import IssuedNonce, issue_nonce
 
@@ -29,15 +31,14 @@ async def issue_capture_nonce(
 ) -> IssuedNonce:
     """A new nonce for one photo of ``checkpoint_id`` (the token is shown once, never kept)."""
 
-    async def attempt() -> IssuedNonce:
-        async with db.transaction() as session:
-            case = await lock_case(session, case_id)
-            issued = issue_nonce(session, case_id, checkpoint_id, now, minutes, live_session_id)
-            await session.flush()
-            payload: dict[str, Any] = {"checkpoint": checkpoint_id, "nonce": issued.record.id}
-            if live_session_id is not None:
-                payload["live_session"] = live_session_id
-            append_event(session, case, actor, "evidence.nonce_issued", payload)
-            return issued
+    async def work(session: AsyncSession) -> IssuedNonce:
+        case = await lock_case(session, case_id)
+        issued = issue_nonce(session, case_id, checkpoint_id, now, minutes, live_session_id)
+        await session.flush()
+        payload: dict[str, Any] = {"checkpoint": checkpoint_id, "nonce": issued.record.id}
+        if live_session_id is not None:
+            payload["live_session"] = live_session_id
+        append_event(session, case, actor, "evidence.nonce_issued", payload)
+        return issued
 
-    return await retry_on_conflict(attempt)
+    return await db.run_in_transaction(work)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable
 
 from zerotrip.problems import TooLarge
 
 
 async def read_capped(
-    chunks: AsyncIterator[bytes], limit: int, *, declared: int | None = None
+    chunks: AsyncIterable[bytes], limit: int, *, declared: int | None = None
 ) -> bytes:
     """All of ``chunks`` (a body stream), or 413 as soon as more than ``limit`` bytes are
     declared (``Content-Length``) or have arrived."""

@@ -4,6 +4,7 @@ that locks the case, then the order, as every other writer does."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -20,7 +21,15 @@ from zerotrip.kit.actor import Actor
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
-from zerotrip.mailing.orders import DISPATCH, choose_pickup, lock_order, orders_of
+from zerotrip.mailing.orders import (
+    DISPATCH,
+    cancel_order,
+    choose_pickup,
+    lock_order,
+    orders_of,
+    reassign_order,
+    retry_order,
+)
 from zerotrip.mailing.schemas import OrderRecord
 from zerotrip.mailing.statuses import OPEN, OrderStatus
 from zerotrip.mailing.tracking import Applied, ingest
@@ -156,6 +165,23 @@ async def change_order(
         return await _record(session, order, staff=True)
 
     return await db.run_in_transaction(work)
+
+
+async def retry_dispatch(
+    db: Database, order_id: int, actor: Actor, *, now: datetime
+) -> OrderRecord:
+    return await change_order(db, order_id, actor, functools.partial(retry_order, now=now))
+
+
+async def cancel(db: Database, order_id: int, actor: Actor, *, reason: str) -> OrderRecord:
+    return await change_order(db, order_id, actor, functools.partial(cancel_order, reason=reason))
+
+
+async def hand_to_courier(
+    db: Database, order_id: int, actor: Actor, *, courier: str, now: datetime
+) -> OrderRecord:
+    change = functools.partial(reassign_order, courier=courier, now=now)
+    return await change_order(db, order_id, actor, change)
 
 
 async def advance_local(

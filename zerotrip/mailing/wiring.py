@@ -20,6 +20,10 @@ def setup(services: Services) -> None:
     OrderTriggers(mailing).register(services.lifecycle)
     dispatch.register(services.outbox, mailing)
     if services.settings.local_courier_speed > 0 and services.role != "cli":
-        services.add_background("local courier", functools.partial(run_simulator, mailing))
+        services.add_background(
+            "local courier", functools.partial(run_simulator, mailing), once_per_cluster=True
+        )
     if services.runs_workers:
-        services.add_background("courier reconciler", functools.partial(run_reconciler, mailing))
+        services.add_background(
+            "courier reconciler", functools.partial(run_reconciler, mailing), once_per_cluster=True
+        )

@@ -9,6 +9,7 @@ the follow-up call. Every change writes an audit event in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -359,3 +360,31 @@ async def change_rectification(db: Database, rating_id: int, change: RatingChang
         return await change(session, rating_id)
 
     return await db.run_in_transaction(work)
+
+
+async def reply_to_rating(
+    db: Database, rating_id: int, text: str, *, user: StaffUser, actor: Actor, now: datetime
+) -> Rating:
+    change = functools.partial(record_reply, text=text, user=user, actor=actor, now=now)
+    return await change_rectification(db, rating_id, change)
+
+
+async def note_follow_up_call(
+    db: Database,
+    rating_id: int,
+    outcome: str,
+    note: str,
+    *,
+    user: StaffUser,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    change = functools.partial(
+        record_call, outcome=outcome, note=note, user=user, actor=actor, now=now
+    )
+    return await change_rectification(db, rating_id, change)
+
+
+async def hand_over(db: Database, rating_id: int, owner_id: int, *, actor: Actor) -> Rating:
+    change = functools.partial(reassign, owner_id=owner_id, actor=actor)
+    return await change_rectification(db, rating_id, change)

@@ -67,10 +67,15 @@ async def trust_verdicts(db: Database, ids: list[int]) -> dict[int, list[TrustVe
     return found
 
 
-async def case_evidence_list(db: Database, case_id: int, *, see_restricted: bool) -> list[Evidence]:
+async def case_evidence_list(
+    db: Database, case_id: int, *, see_restricted: bool, with_verdicts: bool
+) -> list[tuple[Evidence, list[TrustVerdict]]]:
+    """The case's evidence, oldest first, each with its trust verdicts (staff) or none."""
     async with db.session() as session:
         await get_case(session, case_id)
         stmt = select(Evidence).where(Evidence.case_id == case_id)
         if not see_restricted:
             stmt = stmt.where(col(Evidence.restricted).is_(False))
-        return list((await session.exec(stmt.order_by(col(Evidence.id)))).all())
+        rows = list((await session.exec(stmt.order_by(col(Evidence.id)))).all())
+    verdicts = await trust_verdicts(db, [e.id or 0 for e in rows]) if with_verdicts else {}
+    return [(e, verdicts.get(e.id or 0, [])) for e in rows]

@@ -204,17 +204,13 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
 )
 async def list_evidence(request: web.Request, *, principal: Principal) -> EvidenceList:
     staff = principal.is_staff
-    rows = await intake.case_evidence_list(
+    found = await intake.case_evidence_list(
         request.app[DB],
         path_int(request, "case_id"),
         see_restricted=staff and await may_see_identity(request, principal),
+        with_verdicts=staff,
     )
-    verdicts = (
-        await intake.trust_verdicts(request.app[DB], [e.id or 0 for e in rows]) if staff else {}
-    )
-    return EvidenceList(
-        items=[EvidenceView.of(e, verdicts.get(e.id or 0, []), staff=staff) for e in rows]
-    )
+    return EvidenceList(items=[EvidenceView.of(e, v, staff=staff) for e, v in found])
 
 
 async def _evidence_for(

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 from aiohttp import web
@@ -14,7 +13,6 @@ from zerotrip.api.keys import CLOCK, DB, MAILING, OUTBOX
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.mailing import service
-from zerotrip.mailing.orders import cancel_order, reassign_order, retry_order
 from zerotrip.mailing.schemas import (
     CaseMailing,
     DeliveryPreferenceView,
@@ -31,6 +29,12 @@ def _wake(request: web.Request) -> None:
     worker = request.app.get(OUTBOX)
     if worker is not None:
         worker.wake()
+
+
+def _changed(request: web.Request, record: OrderRecord) -> OrderView:
+    """A staff step queued work for the courier: wake the outbox, show the order as staff."""
+    _wake(request)
+    return OrderView.of(record, staff=True)
 
 
 # --- the case's orders --------------------------------------------------------------------------
@@ -145,17 +149,6 @@ class AdvanceBody(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-async def _staff_change(
-    request: web.Request, principal: Principal, change: service.OrderChange
-) -> OrderView:
-    order_id = path_int(request, "order_id")
-    record: OrderRecord = await service.change_order(
-        request.app[DB], order_id, principal.actor, change
-    )
-    _wake(request)
-    return OrderView.of(record, staff=True)
-
-
 @routes.post(
     "/api/mailing/orders/{order_id}/retry",
     summary="Dispatch an order again now (after its dispatch failed)",
@@ -164,8 +157,13 @@ async def _staff_change(
     errors=(401, 403, 404, 409, 422),
 )
 async def retry(request: web.Request, *, principal: Principal) -> OrderView:
-    change = functools.partial(retry_order, now=request.app[CLOCK].now())
-    return await _staff_change(request, principal, change)
+    record = await service.retry_dispatch(
+        request.app[DB],
+        path_int(request, "order_id"),
+        principal.actor,
+        now=request.app[CLOCK].now(),
+    )
+    return _changed(request, record)
 
 
 @routes.post(
@@ -177,8 +175,10 @@ async def retry(request: web.Request, *, principal: Principal) -> OrderView:
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
 async def cancel(request: web.Request, *, principal: Principal, body: CancelBody) -> OrderView:
-    change = functools.partial(cancel_order, reason=body.reason)
-    return await _staff_change(request, principal, change)
+    record = await service.cancel(
+        request.app[DB], path_int(request, "order_id"), principal.actor, reason=body.reason
+    )
+    return _changed(request, record)
 
 
 @routes.post(
@@ -191,8 +191,14 @@ async def cancel(request: web.Request, *, principal: Principal, body: CancelBody
 )
 async def reassign(request: web.Request, *, principal: Principal, body: ReassignBody) -> OrderView:
     request.app[MAILING].courier(body.courier)  # 422 for an unknown courier
-    change = functools.partial(reassign_order, courier=body.courier, now=request.app[CLOCK].now())
-    return await _staff_change(request, principal, change)
+    record = await service.hand_to_courier(
+        request.app[DB],
+        path_int(request, "order_id"),
+        principal.actor,
+        courier=body.courier,
+        now=request.app[CLOCK].now(),
+    )
+    return _changed(request, record)
 
 
 @routes.post(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Literal
 
 from aiohttp import web
@@ -13,7 +12,7 @@ from zerotrip.api.keys import CALENDAR, CLOCK, DB, SETTINGS
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.ratings import service
-from zerotrip.ratings.models import RatedStep, RatingLevel
+from zerotrip.ratings.models import RatedStep, Rating, RatingLevel
 from zerotrip.ratings.schemas import CaseRatings, RatingView, RectificationPage
 
 routes = RouteTable("ratings")
@@ -121,10 +120,7 @@ async def list_open_rectifications(
     return RectificationPage(total=total, items=[RatingView.of(r, today) for r in items])
 
 
-async def _rectification_step(request: web.Request, change: service.RatingChange) -> RatingView:
-    rating = await service.change_rectification(
-        request.app[DB], path_int(request, "rating_id"), change
-    )
+def _staff_view(request: web.Request, rating: Rating) -> RatingView:
     return RatingView.of(rating, request.app[CLOCK].today())
 
 
@@ -140,14 +136,15 @@ async def reply_to_rating(
     request: web.Request, *, principal: Principal, body: ReplyBody
 ) -> RatingView:
     assert principal.user is not None
-    change = functools.partial(
-        service.record_reply,
-        text=body.text,
+    rating = await service.reply_to_rating(
+        request.app[DB],
+        path_int(request, "rating_id"),
+        body.text,
         user=principal.user,
         actor=principal.actor,
         now=request.app[CLOCK].now(),
     )
-    return await _rectification_step(request, change)
+    return _staff_view(request, rating)
 
 
 @routes.post(
@@ -162,15 +159,16 @@ async def record_follow_up_call(
     request: web.Request, *, principal: Principal, body: CallBody
 ) -> RatingView:
     assert principal.user is not None
-    change = functools.partial(
-        service.record_call,
-        outcome=body.outcome,
-        note=body.note,
+    rating = await service.note_follow_up_call(
+        request.app[DB],
+        path_int(request, "rating_id"),
+        body.outcome,
+        body.note,
         user=principal.user,
         actor=principal.actor,
         now=request.app[CLOCK].now(),
     )
-    return await _rectification_step(request, change)
+    return _staff_view(request, rating)
 
 
 @routes.put(
@@ -185,5 +183,7 @@ async def record_follow_up_call(
 async def reassign_rectification(
     request: web.Request, *, principal: Principal, body: OwnerBody
 ) -> RatingView:
-    change = functools.partial(service.reassign, owner_id=body.owner_id, actor=principal.actor)
-    return await _rectification_step(request, change)
+    rating = await service.hand_over(
+        request.app[DB], path_int(request, "rating_id"), body.owner_id, actor=principal.actor
+    )
+    return _staff_view(request, rating)

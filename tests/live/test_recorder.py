@@ -24,9 +24,8 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.keys import ROOMS, STORAGE
+from zerotrip.api.keys import LIVE, STORAGE
 from zerotrip.live.hub import HubTrack
-from zerotrip.live.peers import open_peer_count
 
 
 @dataclass
@@ -70,12 +69,12 @@ async def test_recording_is_segmented_finalized_and_plays_back(apps, settings, d
     async with apps.client(live_segment_seconds=1) as client:
         booked = await booked_session(client, db, clock)
         async with call(client, booked) as (applicant, inspector):
-            rooms = client.server.app[ROOMS]
-            room = rooms.rooms[booked.session["id"]]
+            live = client.server.app[LIVE]
+            room = live.rooms[booked.session["id"]]
             await until(lambda: room.video.stats.packets_in >= 90)  # ~3 s of video
             await inspector.send({"type": "end"})
             await applicant.expect("ended")
-            await until(lambda: room.closed and booked.session["id"] not in rooms.rooms)
+            await until(lambda: room.closed and booked.session["id"] not in live.rooms)
             frames_in = room.video.stats.packets_in
         recordings = await evidence_of(db, booked.case["id"], "recording")
         assert len(recordings) >= 2  # 1 s segments, each started on a requested keyframe
@@ -101,20 +100,20 @@ async def test_recording_is_segmented_finalized_and_plays_back(apps, settings, d
         live_dir = Path(settings.data_dir) / "live" / str(booked.session["id"])
         assert not list(live_dir.glob("*.mkv"))  # working files handed over
         assert not any(hub.sinks for hub in (room.video, room.mic, room.voice, room.discard))
-    assert open_peer_count() == 0
+    assert client.server.app[LIVE].peers.open_count() == 0
 
 
 async def test_the_inspectors_voice_is_recorded_as_a_second_audio_track(apps, settings, db, clock):
     async with apps.client(live_segment_seconds=60) as client:
         booked = await booked_session(client, db, clock)
-        rooms = client.server.app[ROOMS]
+        live = client.server.app[LIVE]
         async with (
             participant(client, booked.ws_path, booked.token) as applicant,
             participant(client, booked.ws_path, booked.inspector.token) as inspector,
         ):
             await applicant.connect()
             await applicant.publish(clip())
-            room = rooms.rooms[booked.session["id"]]
+            room = live.rooms[booked.session["id"]]
             await until(lambda: room.recorder.segments)  # recording, without the inspector yet
             await until(lambda: room.video.stats.packets_in >= 30)
             await inspector.connect()
@@ -126,7 +125,7 @@ async def test_the_inspectors_voice_is_recorded_as_a_second_audio_track(apps, se
             await applicant.wait_received("audio", 50)  # the voice reaches the phone too
             await inspector.send({"type": "end"})
             await applicant.expect("ended")
-            await until(lambda: room.closed and booked.session["id"] not in rooms.rooms)
+            await until(lambda: room.closed and booked.session["id"] not in live.rooms)
     first, both = await evidence_of(db, booked.case["id"], "recording")
     assert first.capture["closed_because"] == "audio tracks changed"
     assert first.capture["audio_tracks"] == ["applicant"] and first.capture["voice_packets"] == 0
@@ -183,7 +182,7 @@ async def test_overflow_drops_to_the_next_keyframe_and_asks_for_one(client, db, 
     async with participant(client, booked.ws_path, booked.token) as applicant:
         await applicant.connect()
         await applicant.publish(clip())
-        room = client.server.app[ROOMS].rooms[booked.session["id"]]
+        room = client.server.app[LIVE].rooms[booked.session["id"]]
         await until(lambda: room.video.stats.packets_in > 5)
         stalled = HubTrack(room.video, maxsize=5)  # a subscriber that stops reading
         asked = applicant.video_track.keyframe_requests
@@ -226,7 +225,7 @@ async def test_applicant_rejoins_and_the_inspector_keeps_decoding(client, db, cl
     kinds = await audit_kinds(db, booked.case["id"])
     assert kinds.count("live.joined") >= 3 and "live.left" in kinds
     # Each applicant connection's recording was finalized when it dropped.
-    room = client.server.app[ROOMS].rooms[booked.session["id"]]
+    room = client.server.app[LIVE].rooms[booked.session["id"]]
     await until(lambda: len(room.recorder.segments) >= 2 and not room.recorder._pending)
     assert len(await evidence_of(db, booked.case["id"], "recording")) >= 2
 
@@ -245,8 +244,8 @@ async def test_a_vanished_applicant_is_cleaned_up(client, db, clock):
         applicant.ws._response.connection.transport.abort()
         for transceiver in applicant.pc.getTransceivers():
             await transceiver.sender.stop()
-        room = client.server.app[ROOMS].rooms[booked.session["id"]]
-        await until(lambda: "applicant" not in room.participants)
+        room = client.server.app[LIVE].rooms[booked.session["id"]]
+        await until(lambda: "applicant" not in room.seats)
         await applicant_cm.__aexit__(None, None, None)
         message = await inspector.expect("peer")
         while message["present"]:  # (the join came first)
@@ -257,7 +256,7 @@ async def test_a_vanished_applicant_is_cleaned_up(client, db, clock):
                 room.recorder.segments and not room.recorder._open and not room.recorder._pending
             )
         )
-    await until(lambda: open_peer_count() == 0)
+    await until(lambda: client.server.app[LIVE].peers.open_count() == 0)
     recordings = await evidence_of(db, booked.case["id"], "recording")
     assert recordings and play(stored(client, recordings[0]))[0] > 0
 
@@ -290,7 +289,7 @@ async def test_shutdown_mid_call_finalizes_the_recording(apps, settings, db, clo
 
         live = await session.get(LiveSession, booked.session["id"])
     assert live.state == "interrupted"  # it can be rejoined after the restart
-    assert open_peer_count() == 0
+    assert client.server.app[LIVE].peers.open_count() == 0
     await asyncio.sleep(0)
 
 
@@ -301,7 +300,7 @@ async def test_segments_left_by_a_crash_are_recovered_at_startup(apps, settings,
         async with participant(client, booked.ws_path, booked.token) as applicant:
             await applicant.connect()
             await applicant.publish(clip())
-            room = client.server.app[ROOMS].rooms[booked.session["id"]]
+            room = client.server.app[LIVE].rooms[booked.session["id"]]
             await until(lambda: room.video.stats.packets_in >= 60)
             open_segment = room.recorder._open.segment.path
             crashed = open_segment.with_name("segment-0099.mkv")
@@ -311,7 +310,7 @@ async def test_segments_left_by_a_crash_are_recovered_at_startup(apps, settings,
             open_segment.unlink()
             room.recorder._open = None
     async with apps.client() as client:
-        rooms = client.server.app[ROOMS]
+        live = client.server.app[LIVE]
         await until(lambda: not crashed.exists())
         await asyncio.sleep(0)
     recordings = [
@@ -319,7 +318,7 @@ async def test_segments_left_by_a_crash_are_recovered_at_startup(apps, settings,
         for e in await evidence_of(db, booked.case["id"], "recording")
         if (e.capture or {}).get("recovered_after_crash")
     ]
-    assert [e.capture["file"] for e in recordings] == ["segment-0099.mkv"] and rooms is not None
+    assert [e.capture["file"] for e in recordings] == ["segment-0099.mkv"] and live is not None
     frames, _, size, _ = play(stored(client, recordings[0]))
     assert frames > 10 and size == (320, 240)
     assert "live.recording_finalized" in await audit_kinds(db, booked.case["id"])

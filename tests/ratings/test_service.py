@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.factories import applicant_headers, make_staff
-from tests.office_steps import walk
+from tests.factories import applicant_headers, make_staff, walk
 
 
 async def _staff(db):

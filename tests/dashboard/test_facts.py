@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from tests.dashboard.fixture import build
-from tests.factories import make_staff
-from tests.office_steps import walk
+from tests.factories import make_staff, walk
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.dashboard.facts import rebuild_all

@@ -3,55 +3,21 @@ a mail server that is down delays the message but never the case."""
 
 from __future__ import annotations
 
-import asyncio
-import email
 import re
-import socket
 from datetime import date, timedelta
 from email.message import Message
 
-from aiosmtpd.smtp import SMTP
-
 from tests.factories import APPLICATION, act, applicant_headers, apply, make_staff
+from tests.harness.apps import free_port
 from tests.harness.outbox import drain
+from tests.standins.smtp import Inbox, about, smtp_server, subject
 from zerotrip.api.keys import SETTINGS
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.envelopes: list[list[str]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content))
-        self.envelopes.append(list(envelope.rcpt_tos))
-        return "250 OK"
-
-
-async def smtp_server(inbox: Inbox, port: int = 0) -> asyncio.Server:
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: SMTP(inbox, hostname="localhost"), "127.0.0.1", port)
-
-
-def subject(msg: Message) -> str:
-    return str(email.header.make_header(email.header.decode_header(msg["Subject"])))
-
-
-def about(inbox: Inbox, words: str) -> list[Message]:
-    """The received messages whose subject has ``words`` (other steps may mail too)."""
-    return [m for m in inbox.messages if words in subject(m)]
 
 
 def _text(msg: Message) -> str:
     part = msg.get_body(preferencelist=("plain",)) if hasattr(msg, "get_body") else msg
     payload = (part or msg).get_payload(decode=True)
     return payload.decode("utf-8")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_prereview_result_arrives_by_email_with_the_case_link(apps, db):

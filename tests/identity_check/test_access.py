@@ -8,8 +8,7 @@ import zipfile
 
 from PIL import Image
 
-from tests.factories import applicant_headers, make_staff
-from tests.office_steps import walk
+from tests.factories import applicant_headers, make_staff, walk
 from zerotrip.api.keys import SERVICES, STORAGE
 from zerotrip.evidence.intake import ingest_file
 from zerotrip.kit.actor import Actor

@@ -4,7 +4,7 @@ the inspector receives it and DECODES it (proof the passthrough stream is valid 
 from __future__ import annotations
 
 from tests.live.live_helpers import booked_session, clip, participant, until
-from zerotrip.api.keys import ROOMS
+from zerotrip.api.keys import LIVE
 
 
 async def test_inspector_receives_and_decodes_the_applicants_video(client, db, clock):
@@ -17,7 +17,7 @@ async def test_inspector_receives_and_decodes_the_applicants_video(client, db, c
         assert welcome["type"] == "welcome" and welcome["role"] == "applicant"
         answer = await applicant.publish(clip())
         assert answer["type"] == "answer", answer
-        room = client.server.app[ROOMS].rooms[booked.session["id"]]
+        room = client.server.app[LIVE].rooms[booked.session["id"]]
         await until(lambda: room.video.stats.packets_in > 5)  # past the clip's first keyframe
         assert (await inspector.connect())["role"] == "inspector"
         assert (await inspector.subscribe(decode=True))["type"] == "answer"

@@ -13,8 +13,7 @@ import pytest
 from aiortc import RTCPeerConnection
 
 from tests.live.live_helpers import booked_session, clip, participant, until
-from zerotrip.api.keys import ROOMS
-from zerotrip.live.peers import open_peer_count
+from zerotrip.api.keys import LIVE
 
 CYCLES = int(__import__("os").environ.get("LIVE_CYCLES", 200))
 WARM_UP = 10
@@ -44,21 +43,21 @@ def _open_client_peers() -> int:
 @pytest.mark.slow
 async def test_connect_disconnect_cycles_leak_nothing(client, db, clock):
     booked = await booked_session(client, db, clock)
-    rooms = client.server.app[ROOMS]
+    live = client.server.app[LIVE]
 
     def frames_in() -> int:
-        room = rooms.rooms.get(booked.session["id"])
+        room = live.rooms.get(booked.session["id"])
         return room.video.stats.packets_in if room else 0
 
     process = psutil.Process()
     async with participant(client, booked.ws_path, booked.inspector.token) as inspector:
         await inspector.connect()
         await inspector.subscribe(decode=False, voice=clip())
-        room = rooms.rooms[booked.session["id"]]
+        room = live.rooms[booked.session["id"]]
         await until(lambda: room.voice.stats.packets_in > 0)
         for _ in range(WARM_UP):
             await _cycle(client, booked, frames_in)
-        await until(lambda: open_peer_count() == 1)  # the inspector's
+        await until(lambda: client.server.app[LIVE].peers.open_count() == 1)  # the inspector's
         gc.collect()
         rss_before = process.memory_info().rss
         tasks_before = len(asyncio.all_tasks())
@@ -74,7 +73,7 @@ async def test_connect_disconnect_cycles_leak_nothing(client, db, clock):
         assert all(s.audio_tracks == ["applicant", "inspector"] for s in segments)
         assert sum(s.voice_packets > 0 for s in segments) >= CYCLES // 2
 
-    await until(lambda: open_peer_count() == 0)
+    await until(lambda: client.server.app[LIVE].peers.open_count() == 0)
     try:
         await until(lambda: _media_threads() == 0, within=10)  # every receiver thread ended
     except TimeoutError:
@@ -82,8 +81,8 @@ async def test_connect_disconnect_cycles_leak_nothing(client, db, clock):
         raise AssertionError(f"threads left: {names}") from None
     gc.collect()
     assert _open_client_peers() == 0
-    assert rooms.rooms[booked.session["id"]] is room
-    assert not room.participants
+    assert live.rooms[booked.session["id"]] is room
+    assert not room.seats
     assert not room.video.subscriptions and not room.mic.subscriptions
     assert not room.voice.subscriptions
     assert not room.video.live and not room.mic.live and not room.voice.live
