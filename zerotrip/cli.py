@@ -17,7 +17,7 @@ from typing import TextIO, TypeVar
 from sqlmodel import col, select
 
 from zerotrip.config import ROLES, Settings, SettingsError
-from zerotrip.db import Database, migrate, schema_is_current
+from zerotrip.db import Database, migrate, retry_on_conflict, schema_is_current
 from zerotrip.logs import configure_logging
 from zerotrip.redaction import install_redaction
 
@@ -39,12 +39,18 @@ def progress(items: Sequence[T], label: str, out: TextIO = sys.stderr) -> Iterat
 
 
 async def _bootstrap(settings: Settings) -> str | None:
+    """The first admin, made by whichever process of a cluster starts first: the others lose
+    the race on the unique username, try again, and find the admin there."""
     from zerotrip.accounts.service import bootstrap_admin
 
     db = Database(settings)
-    try:
+
+    async def attempt() -> str | None:
         async with db.transaction() as session:
             return await bootstrap_admin(session)
+
+    try:
+        return await retry_on_conflict(attempt)
     finally:
         await db.dispose()
 
