@@ -30,6 +30,7 @@ import requests
 
 from zerotrip.accounts.first_admin import PASSWORD_FILE
 from zerotrip.config import Settings
+from zerotrip.logs import JsonFormatter
 from zerotrip.redaction import REDACTED, install_redaction, redact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,5 +195,7 @@ def test_redaction_covers_messages_arguments_and_tracebacks(caplog):
     text = caplog.text
     assert link not in text and "s3cret" not in text and "zts_abc" not in text
     assert text.count(REDACTED) >= 5
+    as_json = "\n".join(JsonFormatter("web").format(record) for record in caplog.records)
+    assert link not in as_json and "s3cret" not in as_json and REDACTED in as_json
     assert redact("GET /a/zta_abc-_9 HTTP/1.1") == f"GET /a/zta_{REDACTED} HTTP/1.1"
     assert redact("/x?page=2&token=abc") == f"/x?page=2&token={REDACTED}"
