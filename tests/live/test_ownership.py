@@ -142,9 +142,9 @@ async def test_a_cancel_sent_to_a_non_owner_ends_the_room_on_its_owner(apps, set
             assert resp.status == 200, await resp.text()
             assert (await resp.json())["state"] == "ended"
             for peer in (applicant, inspector):
-                ended = await peer.expect("ended", within=5)
+                ended = await peer.expect("ended", within=15)
                 assert ended["reason"] == "cancelled by the office"
-            await until(lambda: room.closed and sid not in service(owner).rooms, within=5)
+            await until(lambda: room.closed and sid not in service(owner).rooms, within=15)
         assert sid not in service(other).rooms
         assert await owner_of(db, sid) is None
         recordings = await evidence_of(db, booked.case["id"], "recording")
