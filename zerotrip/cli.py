@@ -42,12 +42,16 @@ async def _bootstrap(settings: Settings) -> str | None:
     """The first admin, made by whichever process of a cluster starts first: the others lose
     the race on the unique username, try again, and find the admin there."""
     from zerotrip.accounts.service import bootstrap_admin
+    from zerotrip.problems import Conflict
 
     db = Database(settings)
 
     async def attempt() -> str | None:
-        async with db.transaction() as session:
-            return await bootstrap_admin(session)
+        try:
+            async with db.transaction() as session:
+                return await bootstrap_admin(session)
+        except Conflict:  # another process made it between our check and our insert
+            return None
 
     try:
         return await retry_on_conflict(attempt)
