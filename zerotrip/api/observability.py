@@ -1,5 +1,5 @@
 """What an operator watches: request ids, Prometheus metrics at ``/metrics`` and readiness at
-``/api/ready`` (``/api/health`` stays a bare liveness answer).
+``/api/ready`` (declared with the other meta routes; ``/api/health`` stays a bare liveness answer).
 
 The counters live on a :class:`Metrics` object held by the app (one per process; Prometheus
 scrapes each process and sums). Gauges that describe shared state (outbox depth and lag) are
@@ -144,7 +144,7 @@ async def _outbox_figures(request: web.Request) -> tuple[int, float]:
     return int(depth), lag
 
 
-async def ready(request: web.Request) -> web.Response:
+async def readiness(request: web.Request) -> dict[str, Any]:
     """Ready to take traffic: the database answers, the store answers, the outbox is not far
     behind and (on a live process) there is room for another session. 503 names what is not."""
     services = request.app[SERVICES]
@@ -187,8 +187,7 @@ async def ready(request: web.Request) -> web.Response:
     ):
         results.update(part)
     ok = all(part["ok"] for part in results.values())
-    body = {"ready": ok, "role": settings.role, "checks": results}
-    return web.json_response(body, status=200 if ok else 503)
+    return {"ready": ok, "role": settings.role, "checks": results}
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -252,5 +251,4 @@ def _escape(value: str) -> str:
 def setup(app: web.Application) -> None:
     """Install the middleware's counters and the two endpoints on ``app``."""
     app[METRICS] = Metrics()
-    app.router.add_get("/api/ready", ready)
     app.router.add_get("/metrics", metrics)

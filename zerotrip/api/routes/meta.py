@@ -7,10 +7,11 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, JsonValue
 
+from zerotrip.api import observability
 from zerotrip.api.bodies import reply
 from zerotrip.api.keys import CATALOGUE, OPERATIONS, SETTINGS
 from zerotrip.api.openapi import build_openapi
-from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
+from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable, respond
 from zerotrip.cases.catalogue import Matter
 from zerotrip.problems import NotFound, Problem
 
@@ -25,6 +26,14 @@ class OpenApiDocument(BaseModel):
     servers: list[dict[str, JsonValue]]
     paths: dict[str, JsonValue]
     components: dict[str, JsonValue]
+
+
+class Readiness(BaseModel):
+    """Whether this process should take traffic, and each check behind the answer."""
+
+    ready: bool
+    role: str
+    checks: dict[str, dict[str, JsonValue]]
 
 
 class MatterList(BaseModel):
@@ -46,6 +55,18 @@ class ProblemType(BaseModel):
 )
 async def health(request: web.Request) -> Acknowledged:
     return ACKNOWLEDGED
+
+
+@routes.get(
+    "/api/ready",
+    summary="Readiness: database, storage, outbox lag and live capacity (503 names what is not)",
+    audience="public",
+    response=Readiness,
+    errors=(503,),
+)
+async def ready(request: web.Request) -> web.Response:
+    readiness = Readiness.model_validate(await observability.readiness(request))
+    return respond(readiness, 200 if readiness.ready else 503)
 
 
 @routes.get(
