@@ -1,15 +1,19 @@
 """The Shippo adapter: book a label (and a pickup), refund it, read its tracking.
 
 Shippo has no idempotency key, so booking is a sequence of steps, each id saved before the
-next call that could not be repeated safely:
+next call that could not be repeated safely, and every purchase tagged with our order reference
+(``metadata``):
 
-1. ``transaction_id`` known: fetch it, never buy again.
+1. ``transaction_id`` known: read it, never buy again.
 2. Otherwise validate the applicant's address and create a shipment (harmless to repeat), pick
    a rate, and save ``shipment_id`` + ``rate_id``.
-3. An attempt that finds a saved rate lists that rate's transactions and adopts any live one
-   (an earlier attempt whose answer was lost) instead of buying; a fresh rate skips this.
-4. Buy with ``async=False``. A failure after sending is :class:`OutcomeUnknown`, and an id in
-   the raw body (kept by the proxy even when the SDK cannot parse it) is saved at once.
+3. An attempt that finds a saved rate lists that rate's transactions and adopts any (an earlier
+   attempt whose answer was lost) instead of buying; a fresh rate skips this.
+4. Buy with ``async=False``, recorded as "sent" first. Transactions are read from the raw body
+   (3.9.0 cannot parse one without ``created_by`` or with a status it does not know), and their
+   id is saved before the answer is interpreted. Anything but ``SUCCESS`` with a tracking
+   number, or no answer at all, is :class:`OutcomeUnknown`: ``ERROR`` can still turn into
+   ``SUCCESS``. The dispatcher then reconciles through :meth:`find` over the settle window.
 5. Pickups cannot be listed or cancelled in the API, so one is requested at most once; if that
    answer is lost the order is booked but flagged for a person to confirm with the carrier.
 """
@@ -19,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shippo.models import components, operations
+from shippo.models import components, errors, operations
 
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
@@ -32,12 +36,12 @@ from zerotrip.mailing.interfaces import (
     TrackingUpdate,
 )
 from zerotrip.mailing.shippo import mapping
-from zerotrip.mailing.shippo.proxy import ShippoProxy, classify, raw_object_id
+from zerotrip.mailing.shippo.proxy import ShippoProxy, classify, raw_json
 from zerotrip.mailing.shippo.settings import ShippoSettings
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
-LIVE = {"SUCCESS", "QUEUED", "WAITING"}
 NAME = "shippo"
+PREFERENCE = {"SUCCESS": 0, "QUEUED": 1, "WAITING": 1}  # which of several to adopt first
 
 
 def _value(enum_or_str: Any) -> str:
@@ -45,11 +49,20 @@ def _value(enum_or_str: Any) -> str:
 
 
 def _messages(obj: Any) -> str:
+    if isinstance(obj, dict):
+        items = obj.get("messages") or []
+        return "; ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in items)
     return "; ".join(str(getattr(m, "text", m)) for m in (getattr(obj, "messages", None) or []))
+
+
+def _rate_of(txn: dict[str, Any]) -> str | None:
+    rate = txn.get("rate")
+    return rate.get("object_id") if isinstance(rate, dict) else rate
 
 
 class ShippoCourier:
     name = NAME
+    idempotent = False
 
     def __init__(self, config: ShippoSettings) -> None:
         self.config = config
@@ -67,31 +80,101 @@ class ShippoCourier:
     async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         ck = remote_ids.data
         if ck.get("transaction_id"):
-            tid = ck["transaction_id"]
-            txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
-            return await self._finish(request, remote_ids, txn)
+            found = await self.find(request, remote_ids)
+            if found is not None:
+                return found
+            raise OutcomeUnknown(f"transaction {ck['transaction_id']} is not found at Shippo")
         if not ck.get("rate_id"):
             await self._quote(request, remote_ids)  # a new rate: it cannot have been bought
         else:  # an earlier attempt may have bought this rate: adopt, never buy twice
-            existing = await self._existing(ck["rate_id"], request.reference)
-            if existing is not None:
-                await remote_ids.save(transaction_id=existing.object_id)
-                return await self._finish(request, remote_ids, existing)
+            found = await self.find(request, remote_ids)
+            if found is not None:
+                return found
         buy = components.TransactionCreateRequest(
             rate=ck["rate_id"],
             async_=False,
             label_file_type=components.LabelFileTypeEnum(self.config.label_file_type),
             metadata=request.reference,
         )
-        txn, raw, exc = await self.proxy.call_capturing(
+        await remote_ids.sending()
+        _, raw, exc = await self.proxy.call_capturing(
             lambda sdk: sdk.transactions.create(buy), "CreateTransaction"
         )
-        if exc is not None:
-            if oid := raw_object_id(raw):  # bought, but the SDK could not read the answer
-                await remote_ids.save(transaction_id=oid)
+        txn = raw_json(raw)
+        if txn is None or not txn.get("object_id"):
+            if exc is None:
+                raise OutcomeUnknown("Shippo's answer to the purchase has no transaction id")
             raise classify(exc, acted=True) from exc
-        remote_ids.data["transaction_id"] = txn.object_id  # persisted with the booking
-        return await self._finish(request, remote_ids, txn)
+        await remote_ids.save(transaction_id=txn["object_id"])  # before reading anything else
+        return await self._interpret(request, remote_ids, txn)
+
+    async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:
+        ck = remote_ids.data
+        if tid := ck.get("transaction_id"):
+            txn = await self._transaction(tid)
+            if txn is None:
+                return None
+        elif rate_id := ck.get("rate_id"):
+            mine = [
+                t
+                for t in await self._transactions(rate_id)
+                if t.get("object_id")
+                and (_rate_of(t) == rate_id or t.get("metadata") == request.reference)
+            ]
+            if not mine:
+                return None
+            txn = min(mine, key=lambda t: PREFERENCE.get(str(t.get("status")), 2))
+            await remote_ids.save(transaction_id=txn["object_id"])
+        else:
+            return None  # no rate was ever chosen: nothing can have been bought
+        return await self._interpret(request, remote_ids, txn)
+
+    async def _transaction(self, tid: str) -> dict[str, Any] | None:
+        _, raw, exc = await self.proxy.call_capturing(
+            lambda sdk: sdk.transactions.get(tid), "GetTransaction"
+        )
+        if isinstance(exc, errors.SDKError) and exc.status_code == 404:
+            return None
+        txn = raw_json(raw)
+        if txn is None:
+            raise classify(exc, acted=False) if exc else RetryLater("unreadable transaction")
+        return txn
+
+    async def _transactions(self, rate_id: str) -> list[dict[str, Any]]:
+        request = operations.ListTransactionsRequest(rate=rate_id, results=100)
+        _, raw, exc = await self.proxy.call_capturing(
+            lambda sdk: sdk.transactions.list(request), "ListTransactions"
+        )
+        listing = raw_json(raw)
+        if listing is None or not isinstance(listing.get("results"), list):
+            raise classify(exc, acted=False) if exc else RetryLater("unreadable listing")
+        return [t for t in listing["results"] if isinstance(t, dict)]
+
+    async def _interpret(
+        self, request: OrderRequest, remote_ids: RemoteIds, txn: dict[str, Any]
+    ) -> Booking:
+        tid, status = str(txn["object_id"]), str(txn.get("status") or "")
+        number = txn.get("tracking_number")
+        if status == "SUCCESS" and isinstance(number, str) and number:
+            booking = Booking(
+                remote_id=tid,
+                waybill=number,
+                label_url=txn.get("label_url") if isinstance(txn.get("label_url"), str) else None,
+                tracking_url=txn.get("tracking_url_provider")
+                if isinstance(txn.get("tracking_url_provider"), str)
+                else None,
+            )
+            await remote_ids.save(transaction_status=status, waybill=number)
+            if request.kind == OrderKind.pickup and request.window_start and request.window_end:
+                await self._pickup(request, remote_ids, booking)
+            return booking
+        if status in ("REFUNDED", "REFUNDPENDING"):
+            raise Permanent(f"Shippo holds transaction {tid} in status {status} (refunded)")
+        detail = _messages(txn)
+        raise OutcomeUnknown(
+            f"Shippo holds transaction {tid} in status {status or 'missing'}"
+            + (f": {detail}" if detail else "")
+        )
 
     async def _quote(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         applicant = request.sender if request.kind == OrderKind.pickup else request.recipient
@@ -124,34 +207,6 @@ class ShippoCourier:
             carrier_account=rate.carrier_account,
             carrier=str(rate.provider or "").lower(),
         )
-
-    async def _existing(self, rate_id: str, reference: str) -> Any | None:
-        listing = await self.proxy.call(
-            lambda sdk: sdk.transactions.list(operations.ListTransactionsRequest(rate=rate_id))
-        )
-        for txn in listing.results or []:
-            rate = txn.rate if isinstance(txn.rate, str) else getattr(txn.rate, "object_id", None)
-            if _value(txn.status) in LIVE and (rate == rate_id or txn.metadata == reference):
-                return txn
-        return None
-
-    async def _finish(self, request: OrderRequest, remote_ids: RemoteIds, txn: Any) -> Booking:
-        status = _value(txn.status)
-        if status == "ERROR":
-            raise Permanent(f"Shippo could not make the label: {_messages(txn)}")
-        if status in ("QUEUED", "WAITING"):
-            raise OutcomeUnknown("the label is still being made")
-        if status != "SUCCESS":
-            raise Permanent(f"the label is {status.lower()}")
-        booking = Booking(
-            remote_id=txn.object_id,
-            waybill=txn.tracking_number or txn.object_id,
-            label_url=txn.label_url,
-            tracking_url=txn.tracking_url_provider,
-        )
-        if request.kind == OrderKind.pickup and request.window_start and request.window_end:
-            await self._pickup(request, remote_ids, booking)
-        return booking
 
     async def _pickup(self, request: OrderRequest, remote_ids: RemoteIds, booking: Booking) -> None:
         ck = remote_ids.data
@@ -197,15 +252,17 @@ class ShippoCourier:
     # --- cancelling and tracking ------------------------------------------------------------
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
-        ck = remote_ids.data
-        tid = ck.get("transaction_id")
-        if not tid and ck.get("rate_id"):
-            found = await self._existing(ck["rate_id"], request.reference)
-            tid = found.object_id if found is not None else None
+        try:
+            found = await self.find(request, remote_ids)
+        except (OutcomeUnknown, Permanent):
+            found = None  # refunded already, or not final: read the transaction itself
+            if not remote_ids.data.get("transaction_id"):
+                return
+        tid = found.remote_id if found is not None else remote_ids.data.get("transaction_id")
         if not tid:
             return  # no label was bought: nothing to refund
-        txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
-        if _value(txn.status) in ("REFUNDED", "REFUNDPENDING", "ERROR"):
+        txn = await self._transaction(tid)
+        if txn is None or str(txn.get("status")) in ("REFUNDED", "REFUNDPENDING", "ERROR"):
             return
         refund = await self.proxy.call(
             lambda sdk: sdk.refunds.create(transaction=tid, async_=False), acted=True

@@ -141,19 +141,25 @@ def webhook_updates(body: str) -> list[TrackingUpdate]:
     if event == "track_updated":
         return track_updates(data)
     if event in ("transaction_updated", "transaction_created"):
-        status = {"REFUNDED": OrderStatus.cancelled, "ERROR": OrderStatus.attention}.get(
-            str(data.get("status"))
-        )
-        if status is None:
-            return []
-        return [
-            TrackingUpdate(
-                status=status,
-                occurred_at=_when(data.get("object_updated") or data.get("object_created")),
-                event_id=f"shippo-txn:{data.get('object_id')}:{data.get('status')}",
-                reference=str(data.get("metadata") or ""),
-                waybill=str(data.get("tracking_number") or ""),
-                description=f"label {str(data.get('status')).lower()}",
-            )
-        ]
+        return _transaction_update(data)
     return []
+
+
+def _transaction_update(data: dict[str, Any]) -> list[TrackingUpdate]:
+    """A label made (proof of the booking, with its id) or refunded; others wait for a check."""
+    status = {"SUCCESS": OrderStatus.booked, "REFUNDED": OrderStatus.cancelled}.get(
+        str(data.get("status"))
+    )
+    if status is None or not data.get("object_id"):
+        return []
+    return [
+        TrackingUpdate(
+            status=status,
+            occurred_at=_when(data.get("object_updated") or data.get("object_created")),
+            event_id=f"shippo-txn:{data.get('object_id')}:{data.get('status')}",
+            reference=str(data.get("metadata") or ""),
+            waybill=str(data.get("tracking_number") or ""),
+            remote_id=str(data["object_id"]),
+            description=f"label {str(data.get('status')).lower()}",
+        )
+    ]

@@ -72,15 +72,20 @@ class CaptureRaw(AfterSuccessHook):
         self._local.bodies = {}
 
 
-def raw_object_id(raw: str | None) -> str | None:
-    """The ``object_id`` of a body the SDK could not parse, if it is there at all."""
+def raw_json(raw: str | None) -> dict[str, Any] | None:
+    """A raw body as a JSON object, or None if it is not one (an HTML error page, nothing)."""
     if not raw:
         return None
     try:
         data = json.loads(raw)
     except ValueError:
         return None
-    value = data.get("object_id") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else None
+
+
+def raw_object_id(raw: str | None) -> str | None:
+    """The ``object_id`` of a body the SDK could not parse, if it is there at all."""
+    value = (raw_json(raw) or {}).get("object_id")
     return value if isinstance(value, str) and value else None
 
 
@@ -153,14 +158,15 @@ class ShippoProxy:
     async def call_capturing(
         self, fn: Callable[[Any], T], operation_id: str
     ) -> tuple[T | None, str | None, BaseException | None]:
-        """Run a state-changing call; on failure also return the raw body the server sent."""
+        """Run a call and return the raw body the server sent too, parsed by the SDK or not."""
 
         def run(sdk: Any) -> tuple[T | None, str | None, BaseException | None]:
             self.capture.clear()
             try:
-                return fn(sdk), None, None
+                result = fn(sdk)
             except Exception as exc:  # classified by the caller, with the raw body in hand
                 return None, self.capture.take(operation_id), exc
+            return result, self.capture.take(operation_id), None
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.pool, run, self.sdk)
