@@ -336,7 +336,7 @@ async def cancel_remote(mailing: Mailing, msg: OutboxMessage) -> None:
         await courier.cancel(request, RemoteIds(remote))
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc
-    if not current or courier.idempotent:
+    if not current:
         return
     await retry_on_conflict(lambda: _after_cancel(mailing, order.id or 0, msg))
 
