@@ -164,8 +164,8 @@ class World:
         for body in self.shippo.callbacks[self.shippo_seen :]:
             self.pending.append(("shippo", body))
         self.shippo_seen = len(self.shippo.callbacks)
-        for event in self.system.callbacks:
-            self.pending.append(("webhook", json.dumps({"events": [event]})))
+        for scan in self.system.callbacks:
+            self.pending.append(("webhook", json.dumps({"events": [scan]})))
         self.system.callbacks.clear()
 
     async def deliver(self, index: int, *, keep: bool) -> None:
@@ -409,12 +409,6 @@ def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
         def teardown(self) -> None:
             try:
                 self.run(self.world.churn(CHURN_ROUNDS))
-                print(
-                    "STATS",
-                    dict(self.world.injected),
-                    self.world.kills,
-                    dict(self.world.shippo.labels),
-                )
                 self.run(self.world.settle())
                 self.run(self.world.check_settled())
             finally:
