@@ -20,7 +20,6 @@ next call that could not be repeated safely, and every purchase tagged with our 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from shippo.models import components, errors, operations
@@ -42,10 +41,6 @@ from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
 NAME = "shippo"
 PREFERENCE = {"SUCCESS": 0, "QUEUED": 1, "WAITING": 1}  # which of several to adopt first
-
-
-def _value(enum_or_str: Any) -> str:
-    return str(getattr(enum_or_str, "value", enum_or_str) or "")
 
 
 def _messages(obj: Any) -> str:
@@ -84,19 +79,20 @@ class ShippoCourier:
             if found is not None:
                 return found
             raise OutcomeUnknown(f"transaction {ck['transaction_id']} is not found at Shippo")
+        quoted: dict[str, Any] = {}
         if not ck.get("rate_id"):
-            await self._quote(request, remote_ids)  # a new rate: it cannot have been bought
+            quoted = await self._quote(request)  # a new rate: it cannot have been bought
         else:  # an earlier attempt may have bought this rate: adopt, never buy twice
             found = await self.find(request, remote_ids)
             if found is not None:
                 return found
+        await remote_ids.sending(**quoted)  # the rate and "sent", in one write, before buying
         buy = components.TransactionCreateRequest(
             rate=ck["rate_id"],
             async_=False,
             label_file_type=components.LabelFileTypeEnum(self.config.label_file_type),
             metadata=request.reference,
         )
-        await remote_ids.sending()
         _, raw, exc = await self.proxy.call_capturing(
             lambda sdk: sdk.transactions.create(buy), "CreateTransaction"
         )
@@ -164,7 +160,7 @@ class ShippoCourier:
                 if isinstance(txn.get("tracking_url_provider"), str)
                 else None,
             )
-            await remote_ids.save(transaction_status=status, waybill=number)
+            remote_ids.data.update(transaction_status=status, waybill=number)  # saved on record
             if request.kind == OrderKind.pickup and request.window_start and request.window_end:
                 await self._pickup(request, remote_ids, booking)
             return booking
@@ -176,15 +172,17 @@ class ShippoCourier:
             + (f": {detail}" if detail else "")
         )
 
-    async def _quote(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
+    async def _quote(self, request: OrderRequest) -> dict[str, Any]:
+        """Validate the applicant's address, create a shipment, pick a rate: the ids to save."""
         applicant = request.sender if request.kind == OrderKind.pickup else request.recipient
-        addr = await self.proxy.call(
-            lambda sdk: sdk.addresses.create(mapping.address_request(applicant, validate=True))
+        addr = await self.proxy.json(
+            lambda sdk: sdk.addresses.create(mapping.address_request(applicant, validate=True)),
+            "CreateAddress",
         )
-        results = addr.validation_results
-        if results is not None and results.is_valid is False:
+        results = addr.get("validation_results") or {}
+        if results.get("is_valid") is False:
             raise Permanent(f"Shippo finds the address invalid: {_messages(results)}")
-        applicant_id = addr.object_id
+        applicant_id = str(addr.get("object_id") or "")
         other = request.recipient if request.kind == OrderKind.pickup else request.sender
         other_req = mapping.address_request(other, validate=False)
         shipment = components.ShipmentCreateRequest(
@@ -194,19 +192,22 @@ class ShippoCourier:
             async_=False,
             metadata=request.reference,
         )
-        shp = await self.proxy.call(lambda sdk: sdk.shipments.create(shipment))
-        if _value(shp.status) != "SUCCESS" or not shp.rates:
+        shp = await self.proxy.json(lambda sdk: sdk.shipments.create(shipment), "CreateShipment")
+        rates = [r for r in shp.get("rates") or [] if isinstance(r, dict)]
+        if shp.get("status") not in ("SUCCESS", "ERROR"):  # still working, or a new status
+            raise RetryLater(f"Shippo's shipment is {shp.get('status') or 'without a status'}")
+        if shp.get("status") == "ERROR" or not rates:
             raise Permanent(f"Shippo has no rates for this shipment: {_messages(shp)}")
-        rate = mapping.pick_rate(shp.rates, self.config.service_levels)
+        rate = mapping.pick_rate(rates, self.config.service_levels)
         if rate is None:
             raise Permanent("No rate for the configured service levels.")
-        await remote_ids.save(
-            address_id=applicant_id,
-            shipment_id=shp.object_id,
-            rate_id=rate.object_id,
-            carrier_account=rate.carrier_account,
-            carrier=str(rate.provider or "").lower(),
-        )
+        return {
+            "address_id": applicant_id,
+            "shipment_id": shp.get("object_id"),
+            "rate_id": rate["object_id"],
+            "carrier_account": rate.get("carrier_account"),
+            "carrier": str(rate.get("provider") or "").lower(),
+        }
 
     async def _pickup(self, request: OrderRequest, remote_ids: RemoteIds, booking: Booking) -> None:
         ck = remote_ids.data
@@ -231,7 +232,9 @@ class ShippoCourier:
             metadata=request.reference,
         )
         try:
-            pk = await self.proxy.call(lambda sdk: sdk.pickups.create(pickup), acted=True)
+            pk = await self.proxy.json(
+                lambda sdk: sdk.pickups.create(pickup), "CreatePickup", acted=True
+            )
         except RetryLater:
             await remote_ids.save(pickup_requested=False)  # it never reached Shippo
             raise
@@ -241,13 +244,14 @@ class ShippoCourier:
         except OutcomeUnknown:
             booking.attention = "The pickup request's answer was lost; confirm it with the carrier."
             return
-        await remote_ids.save(pickup_id=pk.object_id, pickup_code=pk.confirmation_code)
-        if _value(pk.status) in ("CONFIRMED", "PENDING"):
+        await remote_ids.save(
+            pickup_id=pk.get("object_id"), pickup_code=pk.get("confirmation_code")
+        )
+        status = str(pk.get("status") or "")
+        if status in ("CONFIRMED", "PENDING"):
             booking.status = OrderStatus.pickup_scheduled
         else:
-            booking.attention = (
-                f"Pickup {(_value(pk.status) or 'unknown').lower()}: {_messages(pk)}"
-            )
+            booking.attention = f"Pickup {(status or 'unknown').lower()}: {_messages(pk)}"
 
     # --- cancelling and tracking ------------------------------------------------------------
 
@@ -264,10 +268,12 @@ class ShippoCourier:
         txn = await self._transaction(tid)
         if txn is None or str(txn.get("status")) in ("REFUNDED", "REFUNDPENDING", "ERROR"):
             return
-        refund = await self.proxy.call(
-            lambda sdk: sdk.refunds.create(transaction=tid, async_=False), acted=True
+        refund = await self.proxy.json(
+            lambda sdk: sdk.refunds.create(transaction=tid, async_=False),
+            "CreateRefund",
+            acted=True,
         )
-        if _value(refund.status) == "ERROR":
+        if refund.get("status") == "ERROR":
             raise Permanent(f"Shippo refused the refund of {tid}.")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
@@ -276,11 +282,7 @@ class ShippoCourier:
         carrier = ck.get("carrier") or "shippo"
         if not number:
             return []
-
-        def fetch(sdk: Any) -> str | None:
-            self.proxy.capture.clear()
-            sdk.tracking_status.get(number, carrier)  # parsed to prove it is a Track
-            return self.proxy.capture.take("GetTrack")
-
-        raw = await self.proxy.call(fetch)
-        return mapping.track_updates(json.loads(raw or "{}"))
+        track = await self.proxy.json(
+            lambda sdk: sdk.tracking_status.get(number, carrier), "GetTrack"
+        )
+        return mapping.track_updates(track)

@@ -56,14 +56,17 @@ def parcel_request(parcel: Parcel) -> components.ParcelCreateRequest:
     )
 
 
-def pick_rate(rates: list[Any], allowed: tuple[str, ...]) -> Any | None:
+def pick_rate(rates: list[dict[str, Any]], allowed: tuple[str, ...]) -> dict[str, Any] | None:
     """The cheapest rate among the allowed service levels (all, if none are configured)."""
     usable = [
-        r for r in rates if not allowed or (r.servicelevel and r.servicelevel.token in allowed)
+        r
+        for r in rates
+        if r.get("object_id")
+        and (not allowed or (r.get("servicelevel") or {}).get("token") in allowed)
     ]
     if not usable:
         return None
-    return min(usable, key=lambda r: float(r.amount))
+    return min(usable, key=lambda r: float(r.get("amount") or "inf"))
 
 
 def tracking_status(
