@@ -46,23 +46,20 @@ def settings_for(data_dir: Path) -> Any:
 async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
     """Bulk-insert ``n_cases`` valid cases; return a staff token and ids to aim at."""
     from zerotrip.accounts.service import create_staff, issue_applicant_link, issue_staff_token
-    from zerotrip.cases.audit import (
-        GENESIS,
-        Actor,
-        canonical_json,
-        chain_hash,
-        event_body,
-        utcnow,
-    )
+    from zerotrip.cases.audit import GENESIS, chain_hash, event_body
     from zerotrip.cases.catalogue import load_catalogue
     from zerotrip.cases.deadlines import WorkingCalendar
     from zerotrip.cases.lifecycle import PrereviewParams, perform
     from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, CaseState, Checkpoint
     from zerotrip.cases.store import Application, create_case
-    from zerotrip.db import Database
+    from zerotrip.kit.actor import Actor
+    from zerotrip.kit.canonical import canonical_json
+    from zerotrip.kit.clock import utcnow
+    from zerotrip.services import build_services
 
     settings = settings_for(data_dir)
-    db = Database(settings)
+    services = build_services(settings, role="cli")  # the steps react as through the API
+    db, lifecycle = services.db, services.lifecycle
     catalogue = load_catalogue()
     calendar = WorkingCalendar()
     rng = random.Random(7)
@@ -93,9 +90,7 @@ async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
                 PrereviewParams(outcome="accept"),
                 actor=actor,
                 role="admin",
-                catalogue=catalogue,
-                calendar=calendar,
-                today=today,
+                lifecycle=lifecycle,
             )
 
     states = [CaseState.submitted, CaseState.accepted, CaseState.inspecting, CaseState.closed]
@@ -162,7 +157,7 @@ async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
         ):
             for start in range(0, len(rows), 5000):
                 await session.execute(sa.insert(table), rows[start : start + 5000])
-    await db.dispose()
+    await services.close()
     accepted = [c["id"] for c in cases if c["state"] == CaseState.accepted.value]
     return {
         "token": token,

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from zerotrip.cases.audit import Actor, canonical_json, chain_hash, event_body
+from zerotrip.cases.audit import chain_hash, event_body
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import AuditEvent, Case
@@ -40,6 +40,8 @@ from zerotrip.dashboard.facts import Event, derive
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.dashboard.queries import Period, figures
 from zerotrip.db import Database, migrate
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.canonical import canonical_json
 from zerotrip.ratings.models import LEVEL_SCORE, Rating, RatingLevel
 
 ZONE = ZoneInfo("Asia/Shanghai")

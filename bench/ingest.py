@@ -36,18 +36,19 @@ import exifread
 import psutil
 from PIL import Image, ImageDraw, ImageOps
 
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, checkpoints_of, create_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.kit.actor import Actor
 from zerotrip.media.derive import fit
-from zerotrip.media.ingest import ingest_file
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.phash import dhash64
 from zerotrip.media.receive import hash_file
 from zerotrip.media.sniff import sniff_file
 from zerotrip.media.storage_local import LocalStorage
-from zerotrip.media.worker import close_pools
+from zerotrip.media.worker import AnalysisPools
 
 PREMISES = (30.2741, 120.1551)
 
@@ -153,7 +154,9 @@ def naive_pipeline(photo: Path, storage_dir: Path, n: int) -> None:
     src.unlink()
 
 
-async def setup(root: Path, workers: int) -> tuple[Database, LocalStorage, Settings, int, int]:
+async def setup(
+    root: Path, workers: int
+) -> tuple[Database, LocalStorage, Settings, int, int, AnalysisPools]:
     settings = Settings(data_dir=root, secret_key="bench", evidence_workers=workers).resolved()
     await asyncio.to_thread(migrate, settings)
     db = Database(settings)
@@ -173,7 +176,8 @@ async def setup(root: Path, workers: int) -> tuple[Database, LocalStorage, Setti
         await session.flush()
         checkpoint = (await checkpoints_of(session, case.id))[0]
     assert settings.media_dir is not None
-    return db, LocalStorage(settings.media_dir), settings, case.id or 0, checkpoint.id or 0
+    storage = LocalStorage(settings.media_dir)
+    return db, storage, settings, case.id or 0, checkpoint.id or 0, analysis_pools(settings)
 
 
 def _as_received(photo: Path, path: Path) -> tuple[str, int]:
@@ -194,13 +198,13 @@ def in_subprocess(fn, *args):
 
 
 async def ingest_one(ctx, photo: Path, n: int) -> float:
-    db, storage, settings, case_id, checkpoint_id = ctx
+    db, storage, settings, case_id, checkpoint_id, pools = ctx
     path = Path(settings.media_dir or ".") / f"bench-{n}.upload"
     digest = await asyncio.to_thread(_as_received, photo, path)
     started = time.perf_counter()
-    await ingest_file(db, storage, settings, case_id=case_id, checkpoint_id=checkpoint_id,
-                      path=path, origin="gallery", actor=Actor("applicant", "bench"),
-                      digest=digest)  # fmt: skip
+    await ingest_file(db, storage, settings, pools=pools, case_id=case_id,
+                      checkpoint_id=checkpoint_id, path=path, origin="gallery",
+                      actor=Actor("applicant", "bench"), digest=digest)  # fmt: skip
     return (time.perf_counter() - started) * 1000
 
 
@@ -269,7 +273,7 @@ async def main() -> None:
             await asyncio.gather(*(bounded(n, p) for n, p in enumerate(batch)))
             wall = time.perf_counter() - started
         await load_ctx[0].dispose()
-        close_pools()
+        load_ctx[5].close()
 
         # One at a time on one worker, the naive pipeline interleaved photo by photo so both
         # see the same machine load.
@@ -284,7 +288,7 @@ async def main() -> None:
         heics = in_subprocess(make_heics, root, args.heics)
         heic_ms = [await ingest_one(ctx, h, 1000 + i) for i, h in enumerate(heics)]
         await ctx[0].dispose()
-        close_pools()
+        ctx[5].close()
 
     median_fast, median_naive = statistics.median(fast), statistics.median(naive)
     print(f"naive: {median_naive:.0f} ms/photo median (full decode, transpose first, details=True)")

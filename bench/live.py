@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from zerotrip.live import passthrough
 from zerotrip.live.synthetic import (
     ClipTrack,
-    Participant,
+    SyntheticClient,
     client_configuration,
     make_clip,
 )
@@ -85,7 +85,7 @@ async def serve(data_dir: str, naive: bool, database_url: str = "") -> None:
 async def real_app(data_dir: str, database_url: str = "") -> web.Application:
     from zerotrip.accounts.service import create_staff, issue_staff_token
     from zerotrip.api.app import create_app
-    from zerotrip.api.routes.live import ROOMS
+    from zerotrip.api.keys import LIVE
     from zerotrip.config import Settings
     from zerotrip.db import Database, migrate
 
@@ -108,7 +108,7 @@ async def real_app(data_dir: str, database_url: str = "") -> web.Application:
     app["bench_info"] = tokens
 
     def counters() -> dict[str, Any]:
-        rooms = app[ROOMS].rooms.values()
+        rooms = app[LIVE].rooms.values()
         return {
             "sessions": len(rooms),
             "frames_in": sum(r.video.stats.packets_in for r in rooms),
@@ -243,8 +243,8 @@ async def book(http: ClientSession, server: Server, n: int) -> tuple[int, str, i
 async def open_session(http: ClientSession, server: Server, clip: Any, n: int) -> dict[str, Any]:
     sid, token, checkpoint = await book(http, server, n)
     ws = f"{server.base.replace('http', 'ws')}/api/live/sessions/{sid}/ws"
-    applicant = Participant(http, ws, token)
-    inspector = Participant(http, ws, server.info["inspector"])
+    applicant = SyntheticClient(http, ws, token)
+    inspector = SyntheticClient(http, ws, server.info["inspector"])
     await applicant.connect()
     await applicant.publish(clip)
     await inspector.connect()

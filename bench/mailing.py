@@ -32,9 +32,9 @@ from tests.mailing.scenario import drive, make_orders, settle_and_check, worker_
 from tests.standins.shippo import ShippoStandIn
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.kit.clock import Clock
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder

@@ -29,11 +29,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.store import Application, create_case, lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, migrate
+from zerotrip.kit.actor import Actor
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
@@ -158,9 +159,10 @@ async def build_bundle(root: Path, megabytes: int) -> Path:
     for n in range(megabytes // 3):
         data = os.urandom(size)
         sha = hashlib.sha256(data).hexdigest()
-        src = root / "blob"
+        src = root / f"blob-{n}"  # a new file each time: a handed-over path is never rewritten
         src.write_bytes(data)
         await storage.put_file(original_key(sha), src)
+        src.unlink()
         async with db.transaction() as session:
             case = await lock_case(session, cid)
             session.add(

@@ -1,19 +1,25 @@
-"""``zerotrip serve | migrate | audit verify | user add | bundle export | bundle verify``: the
-operator's and the auditor's commands."""
+"""``zerotrip serve [--role] | worker | migrate | audit verify | user add | bundle export |
+bundle verify | dashboard rebuild``: the operator's and the auditor's commands.
+
+A command that touches the service's data runs on a ``cli`` (or ``worker``) build of the same
+composition root as the web app (:func:`zerotrip.services.build_services`), so whatever it does
+triggers the same reactions.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Iterator, Sequence
 from typing import TextIO, TypeVar
 
 from sqlmodel import col, select
 
-from zerotrip.config import Settings
-from zerotrip.db import Database, migrate
+from zerotrip.config import ROLES, Settings, SettingsError
+from zerotrip.db import Database, migrate, schema_is_current
+from zerotrip.logs import configure_logging
+from zerotrip.redaction import install_redaction
 
 T = TypeVar("T")
 
@@ -43,25 +49,48 @@ async def _bootstrap(settings: Settings) -> str | None:
         await db.dispose()
 
 
-def cmd_serve(settings: Settings) -> int:
+def cmd_serve(settings: Settings, *, migrate_first: bool = True) -> int:
+    """Serve in ``settings.role``: ``all`` (one process does everything, the default), ``web``
+    or ``live`` (HTTP only; background work is the workers'), or ``worker`` (no HTTP)."""
     from aiohttp import web
 
+    from zerotrip.accounts.first_admin import hand_over
+    from zerotrip.api.access_log import RedactingAccessLogger
     from zerotrip.api.app import create_app
 
-    migrate(settings)
+    if migrate_first:
+        migrate(settings)
+    elif not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first", flush=True)
+        return 3
+    if settings.role == "worker":
+        return _run_worker_until_signalled(settings)
     password = asyncio.run(_bootstrap(settings))
     url = settings.public_url
-    print(f"zerotrip is serving at {url}/", flush=True)
+    print(f"zerotrip is serving at {url}/ (role {settings.role})", flush=True)
     print(f"  staff console: {url}/staff/login    apply: {url}/apply", flush=True)
     if password:
-        print(f"  first start: log in as 'admin' with the one-time password {password}", flush=True)
-        print("  (you will be asked to change it; it is not shown again)", flush=True)
+        hand_over(password, settings.data_dir, sys.stdout)
     else:
         print(
             "  log in with an existing staff account ('zerotrip user add' creates one)", flush=True
         )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=RedactingAccessLogger,
+    )
     return 0
+
+
+async def _schema_is_current(settings: Settings) -> bool:
+    db = Database(settings)
+    try:
+        return await schema_is_current(db)
+    finally:
+        await db.dispose()
 
 
 async def _verify(settings: Settings, case_id: int | None) -> int:
@@ -98,11 +127,15 @@ async def _verify(settings: Settings, case_id: int | None) -> int:
 
 async def _add_user(settings: Settings, username: str, name: str, role: str, password: str) -> int:
     from zerotrip.accounts.service import create_staff
+    from zerotrip.problems import Problem
 
     db = Database(settings)
     try:
         async with db.transaction() as session:
             await create_staff(session, username, name, role, password)
+    except Problem as problem:  # a weak password, a taken username: say so, no traceback
+        print(f"not created: {problem.detail}", file=sys.stderr)
+        return 2
     finally:
         await db.dispose()
     print(f"created {role} {username}")
@@ -112,17 +145,31 @@ async def _add_user(settings: Settings, username: str, name: str, role: str, pas
 async def _export_bundle(settings: Settings, case_id: int, out: str | None, shared: bool) -> int:
     from pathlib import Path
 
-    from zerotrip.api.app import make_storage
     from zerotrip.review.bundle import export_bundle
+    from zerotrip.services import build_services
 
-    db = Database(settings)
-    try:
-        target = Path(out or f"case-{case_id}-bundle.zip")
-        manifest = await export_bundle(db, make_storage(settings), case_id, target, shared=shared)
-    finally:
-        await db.dispose()
+    target = Path(out or f"case-{case_id}-bundle.zip")
+    async with build_services(settings, role="cli") as services:
+        manifest = await export_bundle(
+            services.db, services.storage, case_id, target, shared=shared, font=services.font
+        )
     print(f"wrote {target}: {len(manifest['files'])} files, audit head {manifest['audit_head']}")
     return 0
+
+
+async def _check_storage(settings: Settings) -> int:
+    from zerotrip.evidence.storage_check import check_storage
+    from zerotrip.services import close_storage, make_storage
+
+    db = Database(settings)
+    storage = make_storage(settings)
+    try:
+        report = await check_storage(db, storage)
+    finally:
+        await close_storage(storage)
+        await db.dispose()
+    print("\n".join(report.lines()))
+    return 0 if report.clean else 1
 
 
 def _verify_bundle(path: str) -> int:
@@ -146,30 +193,63 @@ def _verify_bundle(path: str) -> int:
 
 
 async def _rebuild_dashboard(settings: Settings) -> int:
-    from zoneinfo import ZoneInfo
-
-    from zerotrip.cases.catalogue import load_catalogue
-    from zerotrip.cases.deadlines import WorkingCalendar
     from zerotrip.dashboard.facts import rebuild_all
+    from zerotrip.services import build_services
 
-    db = Database(settings)
-    try:
+    async with build_services(settings, role="cli") as services:
         count = await rebuild_all(
-            db,
-            catalogue=load_catalogue(),
-            calendar=WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays),
-            zone=ZoneInfo(settings.timezone),
+            services.db,
+            catalogue=services.catalogue,
+            calendar=services.calendar,
+            zone=services.clock.zone,
         )
-    finally:
-        await db.dispose()
     print(f"dashboard facts derived again for {count} finished cases")
+    return 0
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The ``worker`` role until ``stop``: the outbox, the reconciler and the local courier."""
+    from zerotrip.services import build_services
+
+    async with build_services(settings, role="worker"):
+        await stop.wait()
+
+
+def cmd_worker(settings: Settings) -> int:
+    migrate(settings)
+    return _run_worker_until_signalled(settings)
+
+
+def _run_worker_until_signalled(settings: Settings) -> int:
+    import signal
+
+    async def until_signalled() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print("zerotrip worker running (outbox, reconciler); stop with Ctrl-C", flush=True)
+        await run_worker(settings, stop)
+
+    asyncio.run(until_signalled())
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zerotrip", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve = sub.add_parser("serve", help="migrate, then serve the API and pages")
+    serve.add_argument(
+        "--role",
+        choices=ROLES,
+        help="which part of the service this process runs (default: ZEROTRIP_ROLE, else all)",
+    )
+    serve.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate (a deployment runs 'zerotrip migrate' once, before the processes)",
+    )
+    sub.add_parser("worker", help="migrate, then run background work (outbox, reconciler)")
     sub.add_parser("migrate", help="bring the database schema up to date")
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)
@@ -195,18 +275,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboard = sub.add_parser("dashboard", help="service dashboard tools")
     dash_sub = dashboard.add_subparsers(dest="dashboard_command", required=True)
     dash_sub.add_parser("rebuild", help="derive every finished case's facts again from its chain")
+    storage = sub.add_parser("storage", help="evidence storage tools")
+    storage_sub = storage.add_subparsers(dest="storage_command", required=True)
+    storage_sub.add_parser("check", help="list objects without rows and rows without objects")
     args = parser.parse_args(argv)
     if args.command == "bundle" and args.bundle_command == "verify":
         return _verify_bundle(args.file)
 
-    settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    overrides = {"role": args.role} if args.command == "serve" and args.role else {}
+    if args.command == "worker":
+        overrides = {"role": "worker"}
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"zerotrip: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    install_redaction()
     if args.command == "serve":
-        return cmd_serve(settings)
-    migrate(settings)
+        return cmd_serve(settings, migrate_first=not args.no_migrate)
+    if args.command == "worker":
+        return cmd_worker(settings)
     if args.command == "migrate":
+        migrate(settings)
         print("schema is up to date")
         return 0
+    # Every other command works on the schema as it is: only 'migrate' and 'serve' change it.
+    if not asyncio.run(_schema_is_current(settings)):
+        print("the database schema is not up to date: run 'zerotrip migrate' first")
+        return 3
     if args.command == "audit":
         return asyncio.run(_verify(settings, args.case_id))
     if args.command == "bundle":
@@ -215,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_add_user(settings, args.username, args.name, args.role, args.password))
     if args.command == "dashboard":
         return asyncio.run(_rebuild_dashboard(settings))
+    if args.command == "storage":
+        return asyncio.run(_check_storage(settings))
     return 2
 
 

@@ -4,19 +4,30 @@ Everything is read once from ``ZEROTRIP_*`` environment variables (or given dire
 no other module reads the environment. Embedded defaults make ``zerotrip serve`` work with no
 configuration at all: an SQLite file and a media folder under ``./var``, the local courier, and
 a secret key generated on first run and kept beside the database.
+
+A cluster is stricter. A ``ZEROTRIP_*`` variable that names no setting is an error (a typo such
+as ``ZEROTRIP_COOKIE_SECRUE`` would otherwise be silently ignored), and a deployment on a shared
+database refuses to generate its own secret key: every machine must sign links with the same one.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_type_hints
 
 PREFIX = "ZEROTRIP_"
+ROLES = ("all", "web", "live", "worker")
+STORAGES = ("local", "s3")
+
+
+class SettingsError(ValueError):
+    """The configuration cannot run; the message names the variable to fix."""
 
 
 @dataclass(frozen=True)
@@ -34,9 +45,32 @@ class Settings:
     applicant_link_days: int = 30
     cookie_secure: bool = False
     credential_cache_seconds: float = 5.0  # see zerotrip/api/credentials.py; 0 turns it off
+    api_token_hours: int = 24 * 90  # an API token's life when its creator names none
+    api_token_max_hours: int = 24 * 366
+    # Addresses of reverse proxies whose X-Forwarded-For names the real client (e.g. nginx's).
+    trusted_proxies: tuple[str, ...] = ()
+
+    # Throttling (see zerotrip/accounts/throttle.py): failures within a window, then a lockout
+    # that doubles with each repeat up to the cap. State is in the database, shared by processes.
+    login_failures_per_account: int = 5
+    login_failures_per_ip: int = 20
+    login_window_s: float = 900.0
+    token_failures_per_ip: int = 20  # wrong bearer tokens / applicant links from one address
+    token_window_s: float = 600.0
+    applications_per_ip: int = 30  # new applications from one address
+    applications_window_s: float = 3600.0
+    lockout_base_s: float = 60.0
+    lockout_cap_s: float = 3600.0
 
     # Request limits.
     max_json_bytes: int = 64 * 1024
+    # Slow bodies: a read that waits longer than this for the next bytes, or a body that arrives
+    # slower than the minimum rate once the grace period is over, is cut with a 408.
+    body_idle_timeout_s: float = 20.0
+    body_min_bytes_per_s: int = 2048
+    body_rate_grace_s: float = 10.0
+    uploads_per_link: int = 3  # concurrent evidence uploads through one applicant link / staff user
+    uploads_per_ip: int = 8  # concurrent evidence uploads from one address
 
     # Working-day deadlines: ISO dates, comma-separated, that are holidays / extra workdays.
     holidays: tuple[str, ...] = ()
@@ -44,9 +78,31 @@ class Settings:
     due_soon_working_days: int = 2
     timezone: str = "Asia/Shanghai"  # the office's local time, for dates and deadlines
 
+    # Which part of the service this process runs (see ``zerotrip serve --role``).
+    role: str = "all"  # all | web | live | worker
+
+    # Database connections per process (PostgreSQL); SQLite ignores them.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout_s: float = 30.0
+    # asyncpg's prepared-statement cache per connection; 0 behind PgBouncer (transaction mode).
+    db_statement_cache_size: int = 100
+
     # Backends, chosen by name.
-    storage: str = "local"
+    storage: str = "local"  # local | s3
     courier: str = "local"
+
+    # S3-compatible object storage (storage = "s3").
+    s3_endpoint_url: str = ""  # empty: AWS's own endpoint for the region
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    s3_prefix: str = ""  # keys are stored under this prefix (e.g. "zerotrip/")
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_addressing_style: str = "path"  # path | virtual (SeaweedFS, MinIO: path)
+    s3_part_size_mb: int = 16  # multipart upload part size; larger files go in parts
+    s3_presign_seconds: int = 300  # lifetime of a presigned download URL
+    s3_max_connections: int = 32
 
     # --- review ---
     annotation_max_bytes: int = 1024 * 1024  # one annotation save (freehand lines add up)
@@ -135,6 +191,12 @@ class Settings:
     # ICE servers for browsers AND the server peer, as JSON: [{"urls": "turn:host:3478",
     # "username": "...", "credential": "..."}]. Empty: host candidates only, nothing public.
     live_ice_servers: str = "[]"
+    # TURN with time-limited credentials (coturn's use-auth-secret): the URLs browsers and the
+    # server peer relay through, the secret shared with coturn (static-auth-secret), and how long
+    # each handed-out credential stays valid. Preferred over long-term passwords in the list above.
+    live_turn_urls: tuple[str, ...] = ()  # e.g. turn:turn.example.gov.cn:3478?transport=udp
+    live_turn_secret: str = ""
+    live_turn_ttl_s: int = 3600
     live_ice_relay_only: bool = False  # force media through TURN (iceTransportPolicy=relay)
     live_segment_seconds: int = 60  # a recording segment is closed and stored this often
     live_queue_packets: int = 90  # per subscriber; on overflow drop to the next keyframe
@@ -143,32 +205,56 @@ class Settings:
     live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe
     live_max_sdp_bytes: int = 16 * 1024
     live_max_sessions: int = 40  # concurrent rooms in this process
+    # Across processes: each session's room has one owner process, alive while it beats.
+    live_advertise_address: str = ""  # host:port other processes and the proxy reach this one at
+    live_heartbeat_seconds: float = 5.0
+    live_owner_expiry_seconds: float = 20.0  # an owner silent this long is presumed dead
 
     log_level: str = "INFO"
-
-    extra: Mapping[str, str] = field(default_factory=dict)
+    log_format: str = "text"  # text | json (one JSON object a line, with the request id)
+    # /api/ready answers 503 when the oldest due outbox message has waited longer than this.
+    ready_max_outbox_lag_s: float = 300.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from ``ZEROTRIP_*`` variables; unknown ones land in ``extra``."""
+        """Build settings from ``ZEROTRIP_*`` variables; a variable that names no setting, or a
+        value that does not parse, is a :class:`SettingsError` naming the variable."""
         env = os.environ if environ is None else environ
         hints = get_type_hints(cls)
         values: dict[str, Any] = {}
-        extra: dict[str, str] = {}
         for key, raw in env.items():
             if not key.startswith(PREFIX):
                 continue
             name = key[len(PREFIX) :].lower()
-            if name in hints and name != "extra":
+            if name not in hints:
+                raise SettingsError(f"{key} is not a zerotrip setting{_close_match(name, hints)}")
+            try:
                 values[name] = _coerce(hints[name], raw)
-            else:
-                extra[name] = raw
+            except ValueError as exc:
+                raise SettingsError(f"{key}={raw!r}: {exc}") from None
         values.update(overrides)
-        values.setdefault("extra", extra)
         return cls(**values).resolved()
 
     def resolved(self) -> Settings:
-        """Fill derived defaults (paths, URLs, the persisted secret key)."""
+        """Fill derived defaults (paths, URLs, the persisted secret key) and check the whole.
+
+        A shared (non-SQLite) database means more than one machine may serve: a secret key
+        generated here would differ from the others', and links signed on one would open nothing
+        on another, so it must be given.
+        """
+        if self.role not in ROLES:
+            raise SettingsError(f"ZEROTRIP_ROLE={self.role!r}: one of {', '.join(ROLES)}")
+        if self.storage not in STORAGES:
+            raise SettingsError(f"ZEROTRIP_STORAGE={self.storage!r}: one of {', '.join(STORAGES)}")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise SettingsError("ZEROTRIP_S3_BUCKET must be set when ZEROTRIP_STORAGE=s3")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"ZEROTRIP_LOG_FORMAT={self.log_format!r}: text or json")
+        if self.database_url and not self.is_sqlite and not self.secret_key:
+            raise SettingsError(
+                "ZEROTRIP_SECRET_KEY must be set with a shared database "
+                "(every process must sign with the same key; none is generated)"
+            )
         data_dir = Path(self.data_dir)
         changes: dict[str, Any] = {"data_dir": data_dir}
         if not self.database_url:
@@ -186,6 +272,11 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+def _close_match(name: str, known: Mapping[str, Any]) -> str:
+    match = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {PREFIX}{match[0].upper()}?)" if match else ""
+
+
 def _persisted_secret(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
@@ -201,10 +292,17 @@ def _persisted_secret(path: Path) -> str:
     return key
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
 def _coerce(hint: Any, raw: str) -> Any:
     text = str(hint)
     if hint is bool or text == "bool":
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
+        word = raw.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise ValueError("not a yes/no value (true/false, 1/0, yes/no, on/off)")
+        return word in _TRUE
     if hint is int or text == "int":
         return int(raw)
     if hint is float or text == "float":

@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -32,6 +34,9 @@ from zerotrip.config import Settings
 T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL advisory lock key held while migrating ("ztmigrat" as 8 ASCII bytes): several
+# machines starting at once migrate one after the other, and the later ones find nothing to do.
+MIGRATION_LOCK_KEY = int.from_bytes(b"ztmigrat", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class Database:
@@ -45,8 +50,20 @@ class Database:
             self.engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
         else:
+            cache = settings.db_statement_cache_size
             self.engine = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_timeout=settings.db_pool_timeout_s,
+                pool_pre_ping=True,
+                # Both asyncpg's cache and SQLAlchemy's own: behind PgBouncer in transaction
+                # mode a prepared statement may meet another server connection, so 0 turns
+                # both off.
+                connect_args={
+                    "statement_cache_size": cache,
+                    "prepared_statement_cache_size": cache,
+                },
             )
             self.write_engine = self.engine
         self._reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
@@ -69,6 +86,18 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on any error."""
         async with self._writer() as session, session.begin():
             yield session
+
+    async def run_in_transaction(
+        self, work: Callable[[AsyncSession], Awaitable[T]], *, tries: int = 8
+    ) -> T:
+        """Run ``work(session)`` in one write transaction, again from the start on a write
+        conflict: the one place a domain service gets its transaction and its retry."""
+
+        async def attempt() -> T:
+            async with self.transaction() as session:
+                return await work(session)
+
+        return await retry_on_conflict(attempt, tries=tries)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -138,7 +167,11 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def migrate(settings: Settings, revision: str = "heads") -> None:
-    """Bring the schema to ``revision``. Blocking: call it before the loop starts or in a thread."""
+    """Bring the schema to ``revision``. Blocking: call it before the loop starts or in a thread.
+
+    On PostgreSQL the whole upgrade runs in one transaction that first takes an advisory lock
+    (see ``migrations/env.py``), so concurrent ``zerotrip migrate`` runs never interleave.
+    """
     if settings.is_sqlite:
         path = Path(settings.database_url.split("///", 1)[1])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -147,3 +180,15 @@ def migrate(settings: Settings, revision: str = "heads") -> None:
         with contextlib.closing(sqlite3.connect(path, timeout=15)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
     command.upgrade(alembic_config(settings), revision)
+
+
+async def schema_is_current(db: Database) -> bool:
+    """True when the database is at the migrations' head (commands that do not migrate ask)."""
+    script = ScriptDirectory.from_config(alembic_config(db.settings))
+
+    def current(conn: Any) -> set[str]:
+        return set(MigrationContext.configure(conn).get_current_heads())
+
+    async with db.engine.connect() as conn:
+        heads = await conn.run_sync(current)
+    return heads == set(script.get_heads())

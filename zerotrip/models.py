@@ -1,10 +1,16 @@
 """Every table of the service, imported in one place for Alembic and the test harness."""
 
-from zerotrip.accounts.models import ApplicantLink, StaffToken, StaffUser
+from zerotrip.accounts.models import (
+    ApplicantLink,
+    SecurityEvent,
+    StaffToken,
+    StaffUser,
+    ThrottleCounter,
+)
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
-from zerotrip.live.models import LiveChallenge, LiveFix, LiveSession
+from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.notify.models import Notification
@@ -30,15 +36,18 @@ __all__ = [
     "InboundMessage",
     "LiveChallenge",
     "LiveFix",
+    "LiveProcess",
     "LiveSession",
     "Notification",
     "OrderEvent",
     "OutboxMessage",
     "Rating",
     "Report",
+    "SecurityEvent",
     "StaffTask",
     "StaffToken",
     "StaffUser",
+    "ThrottleCounter",
     "TrustVerdict",
     "VerdictRecord",
 ]

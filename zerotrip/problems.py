@@ -15,17 +15,22 @@ class Problem(Exception):
     slug: str = "bad-request"
     title: str = "Bad request"
 
-    def __init__(self, detail: str, **extensions: Any) -> None:
+    def __init__(self, detail: str, *, zh: str | None = None, **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.detail_zh = zh  # the same sentence in Chinese, for callers that prefer it
         self.extensions = extensions
 
-    def as_dict(self, base_url: str = "") -> dict[str, Any]:
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the response must carry besides the body (e.g. ``Retry-After``)."""
+        return {}
+
+    def as_dict(self, base_url: str = "", language: str = "en") -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": f"{base_url}/problems/{self.slug}",
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
+            "detail": self.detail_zh if language == "zh" and self.detail_zh else self.detail,
         }
         body.update(self.extensions)
         return body
@@ -72,6 +77,22 @@ class IllegalTransition(Conflict):
     title = "That step is not possible in the case's current state"
 
 
+class Misdirected(Problem):
+    """Served by another process (e.g. a live session's owner); retry, the proxy routes again.
+    ``retry_after`` (seconds) goes in the body and the ``Retry-After`` header."""
+
+    status = 421
+    slug = "misdirected"
+    title = "Served by another server; retry"
+
+    def __init__(self, detail: str, *, retry_after: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extensions)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class Gone(Problem):
     status = 410
     slug = "gone"
@@ -90,7 +111,43 @@ class UnsupportedMedia(Problem):
     title = "This kind of content is not accepted"
 
 
+class PasswordChangeRequired(Forbidden):
+    slug = "password-change-required"
+    title = "Change your password first"
+
+
+class RequestTimeout(Problem):
+    status = 408
+    slug = "request-timeout"
+    title = "The request body arrived too slowly"
+
+
+class ClientDisconnected(Problem):
+    """The caller hung up while sending its body: nobody is left to read the answer."""
+
+    status = 400
+    slug = "client-disconnected"
+    title = "The client closed the connection"
+
+
 class RateLimited(Problem):
     status = 429
     slug = "rate-limited"
     title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int | None = None, **extensions: Any) -> None:
+        if retry_after_s is not None:
+            extensions["retry_after"] = retry_after_s
+        super().__init__(detail, **extensions)
+        self.retry_after_s = retry_after_s
+
+    def headers(self) -> dict[str, str]:
+        return {} if self.retry_after_s is None else {"Retry-After": str(self.retry_after_s)}
+
+
+class IntegrityFailure(Problem):
+    """Stored bytes no longer match the hash recorded for them: never served, never exported."""
+
+    status = 500
+    slug = "integrity-failure"
+    title = "Stored evidence failed its integrity check"

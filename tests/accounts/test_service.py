@@ -21,7 +21,7 @@ from zerotrip.accounts.service import (
     revoke_staff_token,
     token_digest,
 )
-from zerotrip.cases.audit import utcnow
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, Gone, InvalidInput, Unauthenticated
 
 PASSWORD = "correct horse battery"

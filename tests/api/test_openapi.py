@@ -20,12 +20,12 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.app_server import LiveServer
 from tests.factories import APPLICATION, make_staff
+from tests.harness.apps import LiveServer
 from zerotrip.accounts.service import issue_applicant_link
 from zerotrip.api.keys import CATALOGUE
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.store import Application, create_case
+from zerotrip.kit.actor import Actor
 
 DOCUMENTED_PREFIXES = ("/api/", "/problems/")
 
@@ -142,3 +142,40 @@ def test_case_endpoints_keep_their_documented_promises(live_app):
             failures.append(f"{operation.method.upper()} {operation.path}:\n{exc}")
     assert fuzzed >= 8
     assert not failures, "\n\n".join(failures)
+
+
+def _untyped(schema: Any, where: str) -> list[str]:
+    """Places in a schema that promise nothing: an object without properties or a typed value
+    schema, an array without items."""
+    found = []
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        extra = schema.get("additionalProperties")
+        if "object" in kinds and "properties" not in schema and not isinstance(extra, dict):
+            found.append(where)
+        if "array" in kinds and "items" not in schema and "prefixItems" not in schema:
+            found.append(where)
+        for key, value in schema.items():
+            found += _untyped(value, f"{where}/{key}")
+    elif isinstance(schema, list):
+        for n, value in enumerate(schema):
+            found += _untyped(value, f"{where}/{n}")
+    return found
+
+
+async def test_every_json_answer_is_typed(client):
+    """No JSON success answer, and no model in the components, is a bare ``{"type": "object"}``
+    (or an array of anything): each says what it holds."""
+    doc = await (await client.get("/api/openapi.json")).json()
+    problems = []
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status, response in op["responses"].items():
+                schema = response.get("content", {}).get("application/json", {}).get("schema")
+                if schema is None or not status.startswith("2"):
+                    continue
+                problems += _untyped(schema, f"{method} {path} {status}")
+    for name, schema in doc["components"]["schemas"].items():
+        problems += _untyped(schema, name)
+    assert not problems, "\n".join(problems)

@@ -9,18 +9,13 @@ import sys
 
 import sqlalchemy as sa
 
-from tests.factories import act, apply, judge_all, make_staff
+from tests.factories import act, apply, make_staff, walk
 
 
 async def _walk(client, db):
     clerk = await make_staff(db, "clerk")
-    inspector = await make_staff(db, "inspector")
-    case, _ = await apply(client)
-    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    await act(client, case["id"], "start_inspection", inspector.headers)
-    await judge_all(client, case["id"], inspector.headers, "pass")
-    await act(client, case["id"], "record_inspection", inspector.headers, result="pass")
-    return case["id"], clerk
+    case = await walk(client, clerk, await make_staff(db, "inspector"), until="inspected")
+    return case.id, clerk
 
 
 def _cli(settings, *args):

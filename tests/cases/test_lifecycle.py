@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from tests.factories import act, applicant_headers, apply, judge_all, make_staff
+import pytest
+
+from tests.factories import act, applicant_headers, apply, judge_all, make_staff, walk
+from zerotrip.cases.models import CaseState
 
 
 async def test_case_walks_from_submission_to_closed(client, db, clock):
@@ -154,3 +157,45 @@ async def test_overdue_and_due_soon_lists(client, db, clock):
     resp = await client.get("/api/cases?due=soon", headers=clerk.headers)
     soon = await resp.json()
     assert [c["id"] for c in soon["items"]] == [b["id"]]
+
+
+async def _case_steps(client, case_id, staff) -> list[tuple[str, str | None]]:
+    resp = await client.get(f"/api/cases/{case_id}/audit", headers=staff.headers)
+    audit = await resp.json()
+    assert audit["verification"]["ok"] is True
+    events = sorted(audit["events"], key=lambda e: e["seq"])
+    return [
+        (e["kind"].removeprefix("case."), e["payload"].get("to"))
+        for e in events
+        if e["kind"].startswith("case.") and e["kind"] != "case.submitted"
+    ]
+
+
+@pytest.mark.parametrize("state", [s.value for s in CaseState])
+async def test_every_state_is_reached_by_real_steps(client, db, state):
+    """The shared walker reaches every state, and only by steps the lifecycle recorded."""
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    case = await walk(client, clerk, inspector, until=state)
+    assert case.view["state"] == state
+    again = await client.get(f"/api/cases/{case.id}", headers=case.applicant_headers)
+    assert again.status == 200 and (await again.json())["state"] == state
+    steps = await _case_steps(client, case.id, clerk)
+    moves = [to for _, to in steps if to is not None]
+    assert moves[-1:] == ([state] if state != "submitted" else [])
+    assert len(moves) == len(set(moves)), moves  # the ordinary route never goes round a loop
+
+
+async def test_walker_rectifies_and_fails_on_request(client, db):
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    twice = await walk(client, clerk, inspector, until="inspected", rectify_rounds=2)
+    moves = [to for _, to in await _case_steps(client, twice.id, clerk) if to is not None]
+    assert moves == [
+        "accepted",
+        "inspecting",
+        *["rectifying", "inspecting"] * 2,
+        "inspected",
+    ]
+    failed = await walk(client, clerk, inspector, until="rejected", result="fail")
+    moves = [to for _, to in await _case_steps(client, failed.id, clerk) if to is not None]
+    assert moves == ["accepted", "inspecting", "inspected", "rejected"]
+    assert failed.view["inspection_result"] == "fail"

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.service import create_staff
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import Case
 from zerotrip.dashboard.facts import record_facts
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.ratings.models import RatedStep, RatingLevel
 from zerotrip.ratings.service import RectificationPolicy, rate, record_call, record_reply
 

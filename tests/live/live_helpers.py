@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import itertools
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlmodel import select
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import PASSWORD, Staff, act, apply, make_staff
-from zerotrip.api.app import create_app
+from tests.factories import Staff, make_staff, walk
+from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from zerotrip.cases.models import AuditEvent
-from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.live.synthetic import Clip, Participant, make_clip
+from zerotrip.live.synthetic import Clip, SyntheticClient, make_clip
 from zerotrip.media.models import Evidence
 
 _CLIP: Clip | None = None
@@ -60,9 +55,7 @@ async def booked_session(client: TestClient, db: Database, clock: Any, **apply_k
     suffix = next(_SERIAL)
     clerk = await make_staff(db, "clerk", f"clerk{suffix}")
     inspector = await make_staff(db, "inspector", f"inspector{suffix}")
-    case, token = await apply(client, **apply_kw)
-    case = await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    case = await act(client, case["id"], "start_inspection", inspector.headers)
+    case, token = await walk(client, clerk, inspector, until="inspecting", **apply_kw)
     now = clock.now()
     resp = await client.post(
         f"/api/cases/{case['id']}/live-sessions",
@@ -80,8 +73,8 @@ def ws_url(client: TestClient, path: str) -> str:
 @contextlib.asynccontextmanager
 async def participant(
     client: TestClient, path: str, token: str, **kw: Any
-) -> AsyncIterator[Participant]:
-    peer = Participant(client.session, ws_url(client, path), token, **kw)
+) -> AsyncIterator[SyntheticClient]:
+    peer = SyntheticClient(client.session, ws_url(client, path), token, **kw)
     try:
         yield peer
     finally:
@@ -91,7 +84,7 @@ async def participant(
 @contextlib.asynccontextmanager
 async def call(
     client: TestClient, booked: Booked
-) -> AsyncIterator[tuple[Participant, Participant]]:
+) -> AsyncIterator[tuple[SyntheticClient, SyntheticClient]]:
     """The applicant publishing the test clip, the inspector subscribed (counting packets)."""
     async with (
         participant(client, booked.ws_path, booked.token) as applicant,
@@ -109,16 +102,6 @@ async def until(condition: Any, within: float = 30, step: float = 0.05) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - polling server-side state from the test
             await asyncio.sleep(step)
-
-
-@contextlib.asynccontextmanager
-async def live_client(
-    settings: Settings, clock: Any, **overrides: Any
-) -> AsyncIterator[TestClient]:
-    """A test server whose live settings differ (short segments, tiny queues...)."""
-    app = create_app(dataclasses.replace(settings, **overrides), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
-        yield test_client
 
 
 async def audit_kinds(db: Database, case_id: int) -> list[str]:
@@ -139,26 +122,7 @@ async def evidence_of(db: Database, case_id: int, kind: str) -> list[Evidence]:
         return list(rows.all())
 
 
-# --- the live pages in headless Chromium ---------------------------------------------------
-
-FAKE_CAMERA = "--use-fake-device-for-media-stream"
-
-
-@contextlib.asynccontextmanager
-async def chromium(cameras: int = 1) -> AsyncIterator[Any]:
-    """Headless Chromium (async Playwright) whose fake media device has ``cameras`` cameras."""
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip("chromium is not installed")
-    from playwright.async_api import async_playwright
-
-    fake = FAKE_CAMERA if cameras == 1 else f"{FAKE_CAMERA}=device-count={cameras}"
-    args = [fake if a == FAKE_CAMERA else a for a in CHROMIUM_ARGS]
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+# --- the live pages in headless Chromium (the ``browser`` fixture) ---------------------------
 
 
 async def frame_mean(page: Any, selector: str = "#preview") -> list[float]:
@@ -183,16 +147,14 @@ async def open_phone(
 ) -> tuple[Any, Any]:
     """The applicant's live page on a phone-sized context at ``fix``, joined and connected
     (or, with ``join=False``, just opened, for the readiness check)."""
-    context = await browser.new_context(
+    page = await applicant_page(
+        browser,
+        f"{base}/a/{booked.token}/live/{booked.session['id']}",
         geolocation=fix,
         permissions=["geolocation", "camera", "microphone"],
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        locale="zh-CN",
+        errors=PageErrors(console=False, errors=errors),
     )
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"phone: {exc}"))
-    await page.goto(f"{base}/a/{booked.token}/live/{booked.session['id']}")
+    context = page.context
     if not join:
         return context, page
     await page.click("#join")
@@ -206,17 +168,16 @@ async def open_console(
     browser: Any, base: str, booked: Booked, errors: list[str]
 ) -> tuple[Any, Any]:
     """The inspector's console, signed in, joined and decoding the phone's video."""
-    context = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", permissions=["microphone"]
+    page = await staff_page(
+        browser,
+        base,
+        booked.inspector,
+        f"/staff/live/{booked.session['id']}",
+        locale="en-GB",
+        permissions=["microphone"],
+        errors=PageErrors(console=False, errors=errors),
     )
-    login = await context.request.post(
-        f"{base}/api/session",
-        data={"username": booked.inspector.username, "password": PASSWORD},
-    )
-    assert login.ok
-    page = await context.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"console: {exc}"))
-    await page.goto(f"{base}/staff/live/{booked.session['id']}")
+    context = page.context
     await page.click("#join")
     await page.wait_for_function(
         "() => document.querySelector('#remote').videoWidth > 0"

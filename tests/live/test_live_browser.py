@@ -6,47 +6,36 @@ the recording of the session plays back. And the live section of the two case pa
 from __future__ import annotations
 
 import io
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import av
 import pytest
 from PIL import Image, ImageStat
 
-from tests.factories import PASSWORD
+from tests.harness.apps import base_url
+from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.live.live_helpers import (
     booked_session,
-    chromium,
     evidence_of,
     frame_mean,
     open_console,
     open_phone,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import LIVE, STORAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")
 
-SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 PREMISES = (30.2741, 120.1551)
 FIX = {"latitude": PREMISES[0] + 0.0004, "longitude": PREMISES[1], "accuracy": 15}
 
 
-@pytest.fixture
-async def browser():
-    async with chromium() as instance:
-        yield instance
-
-
-async def test_two_browsers_inspect_live(client, db, clock, browser):
-    base = str(client.make_url("")).rstrip("/")
+async def test_two_browsers_inspect_live(client, db, clock, browser, shots):
+    base = base_url(client)
     booked = await booked_session(client, db, clock)
     sid = booked.session["id"]
-    os.makedirs(SHOTS, exist_ok=True)
     errors: list[str] = []
 
     phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors, join=False)
@@ -56,13 +45,13 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
         "#checks li", "els => els.map(e => [e.dataset.check, e.dataset.ok])"
     )
     assert dict(checks) == {"camera": "true", "mic": "true", "location": "true", "network": "true"}
-    await phone.screenshot(path=str(SHOTS / "live-applicant-ready.png"), full_page=True)
+    await shots(phone, "live-applicant-ready")
     await phone.click("#join")
     await phone.wait_for_function("() => window.liveApplicant.pc?.connectionState === 'connected'")
 
     # The inspector receives and decodes the phone's camera.
     desk_ctx, desk = await open_console(browser, base, booked, errors)
-    room = client.server.app[ROOMS].rooms[sid]
+    room = client.server.app[LIVE].rooms[sid]
     assert room.video.codec == "vp8" and room.video.stats.packets_out > 0
 
     # A prompt round-trips: shown large on the phone, acknowledged on the console.
@@ -103,14 +92,14 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await desk.wait_for_function(
         "() => document.querySelector('#q-phone')?.textContent.includes('fps')"
     )
-    await desk.screenshot(path=str(SHOTS / "live-console.png"), full_page=True)
-    await phone.screenshot(path=str(SHOTS / "live-applicant-call.png"), full_page=True)
+    await shots(desk, "live-console")
+    await shots(phone, "live-applicant-call")
 
     # End the session: both pages say so and the recording is finalized as evidence.
     await desk.click("#end")
     await phone.wait_for_function("() => window.liveApplicant.ended === true")
     await desk.wait_for_function("() => window.liveConsole.ended === true")
-    await until(lambda: sid not in client.server.app[ROOMS].rooms)
+    await until(lambda: sid not in client.server.app[LIVE].rooms)
     # The segment open when the console joined was cut, so the console's microphone is a
     # second audio track from the next one on.
     recordings = await evidence_of(db, booked.case["id"], "recording")
@@ -131,24 +120,17 @@ async def test_two_browsers_inspect_live(client, db, clock, browser):
     await desk_ctx.close()
 
 
-async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, browser):
+async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, browser, shots):
     """The live section of both case pages: staff see the booked slot with the console link,
     book another from the form and cancel it; the applicant sees the slots and the join link."""
-    base = str(client.make_url("")).rstrip("/")
+    base = base_url(client)
     booked = await booked_session(client, db, clock)
     sid, case_id = booked.session["id"], booked.case["id"]
-    os.makedirs(SHOTS, exist_ok=True)
-    errors: list[str] = []
-    office = await browser.new_context(
-        viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="Asia/Shanghai"
+    watch = PageErrors(console=False)
+    errors = watch.errors
+    page = await staff_page(
+        browser, base, booked.clerk, f"/staff/cases/{case_id}", locale="en-GB", errors=watch
     )
-    login = await office.request.post(
-        f"{base}/api/session", data={"username": booked.clerk.username, "password": PASSWORD}
-    )
-    assert login.ok
-    page = await office.new_page()
-    page.on("pageerror", lambda exc: errors.append(f"staff: {exc}"))
-    await page.goto(f"{base}/staff/cases/{case_id}")
     first = page.locator(f"#live-sessions p[data-session='{sid}']")
     await first.wait_for()
     assert "Scheduled" in await first.text_content()
@@ -170,7 +152,7 @@ async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, 
     assert end - datetime.fromisoformat(added["slot_start"]) == timedelta(minutes=45)
     second = page.locator(f"#live-sessions p[data-session='{added['id']}']")
     assert "09:30" in await second.text_content() and "10:15" in await second.text_content()
-    await page.locator("#live-sessions").screenshot(path=str(SHOTS / "live-case-staff.png"))
+    await shots(page.locator("#live-sessions"), "live-case-staff")
 
     # Cancel it, once the clerk confirms: the row says so and offers neither the console nor
     # a second cancel.
@@ -196,17 +178,9 @@ async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, 
     assert await second.locator("a, button").count() == 0
     assert await rows.count() == 2 and len(cancels) == 1
     assert await page.is_hidden("#case-error")
-    await page.screenshot(path=str(SHOTS / "live-case-staff-page.png"), full_page=True)
+    await shots(page, "live-case-staff-page")
 
-    phone = await browser.new_context(
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-    )
-    own = await phone.new_page()
-    own.on("pageerror", lambda exc: errors.append(f"applicant: {exc}"))
-    await own.goto(f"{base}/a/{booked.token}")
+    own = await applicant_page(browser, f"{base}/a/{booked.token}", errors=watch)
     join = own.locator(f"#live-sessions p[data-session='{sid}'] a")
     await join.wait_for()
     assert await join.get_attribute("href") == f"/a/{booked.token}/live/{sid}"
@@ -215,10 +189,8 @@ async def test_case_pages_list_book_and_cancel_live_sessions(client, db, clock, 
     assert "已取消" in await cancelled.text_content()
     assert await cancelled.locator("a, button").count() == 0
     assert await own.locator("#live-sessions form").count() == 0  # booking is for staff
-    await own.locator("#live-sessions").screenshot(path=str(SHOTS / "live-case-applicant.png"))
+    await shots(own.locator("#live-sessions"), "live-case-applicant")
     await join.click()
     await own.wait_for_url(f"**/a/{booked.token}/live/{sid}")
     await own.wait_for_selector("#session-state")
     assert errors == []
-    await office.close()
-    await phone.close()

@@ -7,29 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import time
-from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
 
+from tests.harness.apps import base_url
 from tests.live.live_helpers import (
     booked_session,
-    chromium,
     evidence_of,
     frame_mean,
     open_console,
     open_phone,
     until,
 )
-from zerotrip.api.keys import STORAGE
-from zerotrip.api.routes.live import ROOMS
+from zerotrip.api.keys import LIVE, STORAGE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")
 
-SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 PREMISES = (30.2741, 120.1551)
 FIX = {"latitude": PREMISES[0] - 0.0003, "longitude": PREMISES[1] + 0.0002, "accuracy": 12}
 
@@ -65,14 +61,13 @@ def _looks_like_the_fake_camera(image: Image.Image, preview: list[float]) -> Non
     assert all(abs(a - b) < 40 for a, b in zip(stat.mean, preview, strict=True))
 
 
-async def test_inspector_asks_for_full_resolution_photos(client, db, clock):
-    base = str(client.make_url("")).rstrip("/")
+async def test_inspector_asks_for_full_resolution_photos(client, db, clock, browser, shots):
+    base = base_url(client)
     booked = await booked_session(client, db, clock)
     sid = booked.session["id"]
     first, second = (cp["id"] for cp in booked.case["checkpoints"][:2])
-    os.makedirs(SHOTS, exist_ok=True)
     errors: list[str] = []
-    async with asyncio.timeout(120), chromium() as browser:
+    async with asyncio.timeout(120):
         phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors)
         desk_ctx, desk = await open_console(browser, base, booked, errors)
         await phone.wait_for_function("() => window.liveApplicant.lastFix != null")
@@ -98,7 +93,7 @@ async def test_inspector_asks_for_full_resolution_photos(client, db, clock):
         assert f"{photo.width}×{photo.height}" in await figure.text_content()
         await phone.wait_for_selector("#notice:not(.hidden)")
         assert await phone.text_content("#notice") == "照片已上传"
-        await desk.screenshot(path=str(SHOTS / "live-console-photo.png"), full_page=True)
+        await shots(desk, "live-console-photo")
 
         # Without ImageCapture the page grabs the preview frame at the camera's size (JPEG).
         await phone.evaluate("() => { window.ImageCapture = undefined; }")
@@ -133,13 +128,15 @@ async def _frames_grow(desk, by: int, within_s: float = 15) -> None:
     assert await desk.eval_on_selector("#remote", "v => v.currentTime") > shown
 
 
-async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(client, db, clock):
-    base = str(client.make_url("")).rstrip("/")
+@pytest.mark.cameras(3)
+async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
+    client, db, clock, browser, shots
+):
+    base = base_url(client)
     booked = await booked_session(client, db, clock)
     sid = booked.session["id"]
-    os.makedirs(SHOTS, exist_ok=True)
     errors: list[str] = []
-    async with asyncio.timeout(120), chromium(cameras=3) as browser:
+    async with asyncio.timeout(120):
         phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors)
         desk_ctx, desk = await open_console(browser, base, booked, errors)
         # Chromium's fake cameras: no torch, no zoom, no facing mode. Of the three, the second
@@ -152,10 +149,10 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         )
         assert first["label"] == "fake_device_0"
         assert not first["torch"] and not first["zoom"] and first["facing"] == []
-        room = client.server.app[ROOMS].rooms[sid]
+        room = client.server.app[LIVE].rooms[sid]
         reported = {"switch_camera": True, "torch": False, "zoom": None, "take_photo": True}
-        await until(lambda: room.capabilities.get("facing") == "environment", within=10)
-        assert {k: room.capabilities[k] for k in reported} == reported
+        await until(lambda: room.guidance.capabilities.get("facing") == "environment", within=10)
+        assert {k: room.guidance.capabilities[k] for k in reported} == reported
         switch = desk.locator("#controls button")
         await switch.wait_for()
         assert await switch.count() == 1 and await switch.text_content() == "Switch camera"
@@ -178,7 +175,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         assert after["label"] == "fake_device_2" and after["id"] != first["id"]
         assert after["sent"] == after["id"] and after["live"] == "live" and after["tracks"] == 1
         assert after["facing"] == "user"
-        await until(lambda: room.capabilities.get("facing") == "user", within=10)
+        await until(lambda: room.guidance.capabilities.get("facing") == "user", within=10)
         assert await desk.evaluate("() => window.liveConsole.capabilities.facing") == "user"
         assert await desk.evaluate("() => window.liveConsole.controls.map((c) => c.value)") == [
             "user"
@@ -187,11 +184,11 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         await phone.wait_for_selector("#notice:not(.hidden)")
         assert await phone.text_content("#notice") == "检查员切换了摄像头"
         assert _preview_is_live(await frame_mean(phone))
-        await phone.screenshot(path=str(SHOTS / "live-applicant-switched.png"), full_page=True)
+        await shots(phone, "live-applicant-switched")
 
         # ... and back: the facing mode asked for now brings the first camera.
         await switch.click()
-        await until(lambda: room.capabilities.get("facing") == "environment", within=10)
+        await until(lambda: room.guidance.capabilities.get("facing") == "environment", within=10)
         label = await phone.evaluate("() => window.liveApplicant.stream.getVideoTracks()[0].label")
         assert label == "fake_device_0"
         await _frames_grow(desk, 20)
@@ -228,7 +225,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         )
         assert results[-2:] == [["torch", False, True], ["zoom", False, 3]]
         assert "Unsupported constraint" in await desk.text_content("#prompt-state")
-        await desk.screenshot(path=str(SHOTS / "live-console-controls.png"), full_page=True)
+        await shots(desk, "live-console-controls")
         await _frames_grow(desk, 10)
         assert errors == []
         print(f"camera switch, click to confirmed: {took:.2f} s")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.live_helpers import booked_session, clip, live_client, participant
+from tests.live.live_helpers import booked_session, clip, participant
 
 TURNSERVER = shutil.which("turnserver")
 
@@ -74,7 +74,7 @@ def _candidate_types(sdp: str) -> set[str]:
     return set(re.findall(r"a=candidate:.* typ (\w+)", sdp))
 
 
-async def test_media_flows_through_turn_with_relay_only_ice(settings, db, clock, turn):
+async def test_media_flows_through_turn_with_relay_only_ice(apps, settings, db, clock, turn):
     ice = [
         {
             "urls": f"turn:127.0.0.1:{turn['port']}?transport=udp",
@@ -83,9 +83,7 @@ async def test_media_flows_through_turn_with_relay_only_ice(settings, db, clock,
         }
     ]
     await asyncio.sleep(0.5)  # coturn binds its port
-    async with live_client(
-        settings, clock, live_ice_servers=json.dumps(ice), live_ice_relay_only=True
-    ) as client:
+    async with apps.client(live_ice_servers=json.dumps(ice), live_ice_relay_only=True) as client:
         booked = await booked_session(client, db, clock)
         async with (
             participant(client, booked.ws_path, booked.token, relay_only=True) as applicant,

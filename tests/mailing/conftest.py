@@ -9,7 +9,9 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from aiohttp.test_utils import TestClient
 
+from tests.harness.apps import AppFactory
 from tests.standins.courier import CourierStandIn
 from tests.standins.shippo import ShippoStandIn
 from zerotrip.cases.catalogue import load_catalogue
@@ -120,26 +122,7 @@ async def mailing(db, mail_settings: Settings, clock) -> AsyncIterator[Mailing]:
 
 
 @pytest.fixture
-async def mail_client(mail_settings: Settings, clock) -> AsyncIterator:
+async def mail_client(apps: AppFactory, mail_settings: Settings) -> AsyncIterator[TestClient]:
     """The real app on loopback with all couriers configured (outbox driven by hand)."""
-    from aiohttp.test_utils import TestClient, TestServer
-
-    from zerotrip.api.app import create_app
-
-    app = create_app(mail_settings, clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+    async with apps.client(mail_settings) as client:
         yield client
-
-
-async def drain(client, *, rounds: int = 20) -> int:
-    """Run the app's outbox worker until nothing is due."""
-    from zerotrip.api.keys import OUTBOX
-
-    worker = client.server.app[OUTBOX]
-    total = 0
-    for _ in range(rounds):
-        n = await worker.run_once()
-        total += n
-        if not n:
-            break
-    return total

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from zerotrip.cases.audit import Actor
 from zerotrip.cases.store import Application, create_case, lock_case
+from zerotrip.kit.actor import Actor
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.dispatch import register
 from zerotrip.mailing.models import CourierOrder
@@ -24,6 +24,7 @@ from zerotrip.mailing.statuses import OrderKind, OrderStatus
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.worklist.models import StaffTask
+from zerotrip.worklist.wiring import open_dead_letter_task
 
 STAFF = Actor("staff", "1", "clerk")
 APPLICANT = {
@@ -208,5 +209,6 @@ async def settle_and_check(
 
 def worker_for(mailing: Mailing, rng: random.Random) -> OutboxWorker:
     worker = OutboxWorker(mailing.db, mailing.settings, mailing.clock, rng=rng)
+    worker.on_dead_letter(open_dead_letter_task)  # as the worklist's setup registers it
     register(worker, mailing)
     return worker

@@ -7,33 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.mailing.order_requests import order_request as _request
 from zerotrip.mailing.interfaces import (
     Address,
     Booking,
-    OrderRequest,
-    Parcel,
-    Permanent,
+    CourierRefused,
     RemoteIds,
     TrackingUpdate,
 )
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
 COURIERS = ["local", "shippo", "webhook"]
-APPLICANT = Address("李娜", "文三路 90 号", "Hangzhou", "ZJ", "310012", "CN", "+86 138 0000 0000")
-OFFICE = Address("Permit Office", "1 Office Road", "Hangzhou", "ZJ", "310000", "CN", "+86 571 1")
-
-
-def _request(ref: str, kind: OrderKind = OrderKind.delivery, **kw) -> OrderRequest:
-    sender, recipient = (APPLICANT, OFFICE) if kind == OrderKind.pickup else (OFFICE, APPLICANT)
-    return OrderRequest(
-        reference=ref,
-        kind=kind,
-        sender=kw.pop("sender", sender),
-        recipient=kw.pop("recipient", recipient),
-        parcel=Parcel(),
-        case_reference="ZT261122-ABCDEF",
-        **kw,
-    )
 
 
 def _remote_creations(name, ref, shippo_standin, courier_standin) -> int:
@@ -74,7 +58,7 @@ async def test_a_pickup_with_a_window_is_scheduled(name, mailing):
 @pytest.mark.parametrize("name", COURIERS)
 async def test_an_address_without_a_street_is_refused_permanently(name, mailing):
     nowhere = Address("李娜", "", "Hangzhou", "ZJ", "310012", "CN")
-    with pytest.raises(Permanent):
+    with pytest.raises(CourierRefused):
         await mailing.couriers[name].book(_request("zt-o3-a1", recipient=nowhere), RemoteIds())
 
 

@@ -3,72 +3,11 @@ the applicant's choices (window, hand-in, self-collection)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
-from aiohttp.test_utils import TestClient, TestServer
-
-from tests.factories import act, applicant_headers, apply, judge_all, make_staff
-from tests.mailing.conftest import drain
-from zerotrip.api.app import create_app
-
-
-async def _mailing(client, cid, headers):
-    resp = await client.get(f"/api/cases/{cid}/mailing", headers=headers)
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
-
-
-async def _advance(client, order_id, status, headers):
-    resp = await client.post(
-        f"/api/mailing/orders/{order_id}/advance", json={"status": status}, headers=headers
-    )
-    assert resp.status == 200, await resp.text()
-    return await resp.json()
-
-
-async def walk_to_delivered(client, db, clock):
-    clerk = await make_staff(db, "clerk")
-    inspector = await make_staff(db, "inspector")
-    case, token = await apply(client)
-    cid, me = case["id"], applicant_headers(token)
-    await act(client, cid, "prereview", clerk.headers, outcome="accept")
-
-    [pickup] = (await _mailing(client, cid, me))["orders"]
-    assert pickup["kind"] == "pickup" and pickup["status"] == "awaiting_choice"
-    assert pickup["can_choose"] is True
-    start = (clock.now() + timedelta(days=1)).replace(microsecond=0)
-    resp = await client.post(
-        f"/api/cases/{cid}/mailing/orders/{pickup['id']}/choice",
-        json={
-            "window_start": start.isoformat(),
-            "window_end": (start + timedelta(hours=3)).isoformat(),
-        },
-        headers=me,
-    )
-    assert resp.status == 200, await resp.text()
-    assert (await resp.json())["status"] == "queued"
-    assert await drain(client) == 1
-    [pickup] = (await _mailing(client, cid, clerk.headers))["orders"]
-    assert pickup["status"] == "pickup_scheduled"
-    assert pickup["waybill"].startswith("LOCAL-")
-    for status in ("picked_up", "in_transit", "delivered"):
-        await _advance(client, pickup["id"], status, clerk.headers)
-    view = await (await client.get(f"/api/cases/{cid}", headers=clerk.headers)).json()
-    assert {m["code"]: m["status"] for m in view["materials"]}["application-form"] == "received"
-
-    await act(client, cid, "start_inspection", inspector.headers)
-    await judge_all(client, cid, inspector.headers, "pass")
-    await act(client, cid, "record_inspection", inspector.headers, result="pass")
-    await act(client, cid, "approve", clerk.headers)
-    await act(client, cid, "issue_certificate", clerk.headers)
-    orders = (await _mailing(client, cid, clerk.headers))["orders"]
-    delivery = orders[1]
-    assert delivery["kind"] == "delivery" and delivery["status"] == "queued"
-    assert await drain(client) == 1
-    for status in ("picked_up", "in_transit", "out_for_delivery", "delivered"):
-        await _advance(client, delivery["id"], status, clerk.headers)
-    return cid, token, clerk
+from tests.factories import act, advance, applicant_headers, apply, make_staff
+from tests.harness.outbox import drain
+from tests.mailing.by_courier import mailing_of, walk_to_delivered
 
 
 async def test_case_goes_from_prereview_to_delivered_certificate(mail_client, db, clock):
@@ -76,7 +15,7 @@ async def test_case_goes_from_prereview_to_delivered_certificate(mail_client, db
     view = await (await mail_client.get(f"/api/cases/{cid}", headers=clerk.headers)).json()
     assert view["state"] == "delivered"
 
-    mine = await _mailing(mail_client, cid, applicant_headers(token))
+    mine = await mailing_of(mail_client, cid, applicant_headers(token))
     assert [(o["kind"], o["status"]) for o in mine["orders"]] == [
         ("pickup", "delivered"),
         ("delivery", "delivered"),
@@ -98,7 +37,7 @@ async def test_hand_in_cancels_the_pickup_and_nothing_is_booked(mail_client, db,
     clerk = await make_staff(db, "clerk")
     case, token = await apply(mail_client)
     await act(mail_client, case["id"], "prereview", clerk.headers, outcome="accept")
-    [order] = (await _mailing(mail_client, case["id"], applicant_headers(token)))["orders"]
+    [order] = (await mailing_of(mail_client, case["id"], applicant_headers(token)))["orders"]
     resp = await mail_client.post(
         f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
         json={"hand_in": True},
@@ -107,7 +46,7 @@ async def test_hand_in_cancels_the_pickup_and_nothing_is_booked(mail_client, db,
     assert (await resp.json())["status"] == "cancelled"
     clock.advance(timedelta(days=2))
     await drain(mail_client)
-    [order] = (await _mailing(mail_client, case["id"], clerk.headers))["orders"]
+    [order] = (await mailing_of(mail_client, case["id"], clerk.headers))["orders"]
     assert order["status"] == "cancelled" and order["waybill"] is None
     again = await mail_client.post(
         f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
@@ -124,7 +63,7 @@ async def test_no_choice_in_time_books_the_next_days_window(mail_client, db, clo
     assert await drain(mail_client) == 0  # the applicant still has time to choose
     clock.advance(timedelta(hours=25))
     assert await drain(mail_client) == 1
-    [order] = (await _mailing(mail_client, case["id"], clerk.headers))["orders"]
+    [order] = (await mailing_of(mail_client, case["id"], clerk.headers))["orders"]
     assert order["status"] == "pickup_scheduled" and order["window_start"]
 
 
@@ -133,7 +72,7 @@ async def test_bad_choices_are_refused_clearly(mail_client, db, clock):
     case, token = await apply(mail_client)
     me = applicant_headers(token)
     await act(mail_client, case["id"], "prereview", clerk.headers, outcome="accept")
-    [order] = (await _mailing(mail_client, case["id"], me))["orders"]
+    [order] = (await mailing_of(mail_client, case["id"], me))["orders"]
     url = f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice"
     start = clock.now() + timedelta(days=1)
     bad = [
@@ -166,7 +105,7 @@ async def test_bad_choices_are_refused_clearly(mail_client, db, clock):
         headers=applicant_headers(other_token),
     )
     assert resp.status == 404  # another case's order does not exist for this applicant
-    [order] = (await _mailing(mail_client, case["id"], me))["orders"]
+    [order] = (await mailing_of(mail_client, case["id"], me))["orders"]
     assert order["status"] == "awaiting_choice"
 
 
@@ -181,20 +120,8 @@ async def test_self_collection_creates_no_delivery_order(mail_client, db, clock)
         headers=applicant_headers(token),
     )
     assert resp.status == 200
-    await act(mail_client, cid, "prereview", clerk.headers, outcome="accept")
-    await act(
-        mail_client,
-        cid,
-        "receive_materials",
-        clerk.headers,
-        codes=["application-form", "layout-plan"],
-    )
-    await act(mail_client, cid, "start_inspection", inspector.headers)
-    await judge_all(mail_client, cid, inspector.headers, "pass")
-    await act(mail_client, cid, "record_inspection", inspector.headers, result="pass")
-    await act(mail_client, cid, "approve", clerk.headers)
-    await act(mail_client, cid, "issue_certificate", clerk.headers)
-    kinds = [o["kind"] for o in (await _mailing(mail_client, cid, clerk.headers))["orders"]]
+    await advance(mail_client, cid, clerk, inspector, until="certificate_issued")
+    kinds = [o["kind"] for o in (await mailing_of(mail_client, cid, clerk.headers))["orders"]]
     assert kinds == ["pickup"]
     audit = await (await mail_client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)).json()
     assert "mailing.self_collect" in [e["kind"] for e in audit["events"]]
@@ -206,16 +133,15 @@ async def test_self_collection_creates_no_delivery_order(mail_client, db, clock)
     assert resp.status == 409
 
 
-async def test_the_app_runs_its_own_outbox_worker(settings, clock, db):
+async def test_the_app_runs_its_own_outbox_worker(apps, clock, db):
     """With the worker on (the default), a chosen pickup is booked without anyone driving it."""
     import asyncio
 
-    app = create_app(dataclasses.replace(settings, outbox_poll_s=0.05), clock=clock)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+    async with apps.client(outbox_poll_s=0.05) as client:
         clerk = await make_staff(db, "clerk")
         case, token = await apply(client)
         await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-        [order] = (await _mailing(client, case["id"], clerk.headers))["orders"]
+        [order] = (await mailing_of(client, case["id"], clerk.headers))["orders"]
         start = (clock.now() + timedelta(days=1)).replace(microsecond=0)
         await client.post(
             f"/api/cases/{case['id']}/mailing/orders/{order['id']}/choice",
@@ -226,7 +152,7 @@ async def test_the_app_runs_its_own_outbox_worker(settings, clock, db):
             headers=applicant_headers(token),
         )
         for _ in range(200):
-            [order] = (await _mailing(client, case["id"], clerk.headers))["orders"]
+            [order] = (await mailing_of(client, case["id"], clerk.headers))["orders"]
             if order["status"] != "queued":
                 break
             await asyncio.sleep(0.05)

@@ -44,7 +44,7 @@ from hypothesis.stateful import (
 from sqlalchemy import event
 from sqlmodel import col, select
 
-from tests.databases import truncate_postgresql
+from tests.harness.databases import truncate_postgresql
 from tests.mailing.conftest import SECRET
 from tests.mailing.scenario import STAFF, make_orders, worker_for
 from tests.standins.courier import CourierStandIn
@@ -52,9 +52,9 @@ from tests.standins.shippo import PURCHASE_FAULTS, ShippoStandIn
 from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.store import lock_case
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder

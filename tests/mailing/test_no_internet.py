@@ -26,15 +26,15 @@ async def test_the_shippo_sdk_default_server_is_never_reached(mailing, loopback_
     """A Shippo courier without a base URL would call api.goshippo.com: the guard stops it."""
     import dataclasses
 
-    from tests.mailing.test_courier_contract import _request
+    from tests.mailing.order_requests import order_request
     from zerotrip.mailing.couriers import build_couriers
-    from zerotrip.mailing.interfaces import RemoteIds, RetryLater
+    from zerotrip.mailing.interfaces import CourierUnavailable, RemoteIds
 
     live = dataclasses.replace(mailing.settings, shippo_base_url="")
     courier = build_couriers(live)["shippo"]
     try:
-        with pytest.raises(RetryLater):  # a connect error before sending: nothing happened
-            await courier.book(_request("zt-o9-a1"), RemoteIds())
+        with pytest.raises(CourierUnavailable):  # a connect error before sending: nothing happened
+            await courier.book(order_request("zt-o9-a1"), RemoteIds())
     finally:
         await courier.close()
     assert loopback_only, "the SDK should have tried (and been refused) to leave loopback"

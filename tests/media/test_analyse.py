@@ -39,6 +39,51 @@ def test_derived_copies_carry_no_exif_or_gps_but_keep_icc(tmp_path):
         assert copy.getexif() == {} and copy.info.get("icc_profile") == icc
 
 
+def _segments(data: bytes) -> list[tuple[int, bytes]]:
+    """(marker, first bytes of the payload) of every JPEG segment before the scan data."""
+    assert data[:2] == b"\xff\xd8"
+    out, at = [], 2
+    while data[at] == 0xFF and data[at + 1] != 0xDA:
+        marker, length = data[at + 1], int.from_bytes(data[at + 2 : at + 4], "big")
+        out.append((marker, data[at + 4 : at + 4 + min(length - 2, 12)]))
+        at += 2 + length
+    return out
+
+
+def _with_segments(jpeg: bytes, *segments: tuple[int, bytes]) -> bytes:
+    extra = b"".join(
+        b"\xff" + bytes([m]) + (len(body) + 2).to_bytes(2, "big") + body for m, body in segments
+    )
+    return jpeg[:2] + extra + jpeg[2:]
+
+
+@pytest.mark.parametrize("size", [(2000, 1500), (800, 600)])  # resized, and kept at its size
+def test_derived_copies_carry_only_pixels_and_icc(tmp_path, size):
+    """COM (camera text, an HTML payload from a polyglot), XMP, Photoshop and vendor segments of
+    the original never reach a display copy or a thumbnail; only the encoder's own JFIF header
+    and the ICC profile do."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    out = io.BytesIO()
+    samples.picture(size, 6).save(out, "JPEG", icc_profile=icc, dpi=(300, 300))
+    hostile = _with_segments(
+        out.getvalue(),
+        (0xFE, b"<script>alert(1)</script> CAMERA TEXT"),
+        (0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>secret</x:xmpmeta>"),
+        (0xED, b"Photoshop 3.0\x008BIM secret"),
+        (0xEC, b"Ducky secret"),
+        (0xEB, b"JP vendor secret"),
+    )
+    result = _analyse(tmp_path, hostile)
+    assert result["ok"], result
+    for kind in ("display", "thumb"):
+        data = Path(result[kind]["path"]).read_bytes()
+        assert b"secret" not in data and b"script" not in data and b"CAMERA" not in data
+        app = [(m, head) for m, head in _segments(data) if m == 0xFE or 0xE0 <= m <= 0xEF]
+        assert [m for m, _ in app] in ([0xE0, 0xE2], [0xE0, 0xE2, 0xE2]), app
+        assert app[0][1].startswith(b"JFIF\x00") and app[1][1].startswith(b"ICC_PROFILE")
+        assert Image.open(io.BytesIO(data)).info.get("dpi") in (None, (1, 1), (72, 72))
+
+
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
 def test_orientation_is_applied_after_the_small_decode(tmp_path, orientation):
     base = samples.picture((1600, 1200), 9)

@@ -6,7 +6,6 @@ temporary upload, no partial file in storage.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import random
@@ -14,12 +13,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import select
 
 from tests.factories import applicant_headers, apply, make_staff
 from tests.media import samples
-from zerotrip.api.app import create_app
 from zerotrip.media.models import Evidence
 
 
@@ -210,9 +207,9 @@ async def test_garbage_and_cyclic_exif_are_refused(client, db, settings):
     await _nothing_stored(settings, db)
 
 
-async def test_upload_beyond_the_size_cap_is_413(settings, db, clock):
-    small = dataclasses.replace(settings, evidence_max_bytes=50_000)
-    async with TestClient(TestServer(create_app(small, clock=clock), host="127.0.0.1")) as client:
+async def test_upload_beyond_the_size_cap_is_413(apps, db):
+    small = apps.settings_with(evidence_max_bytes=50_000)
+    async with apps.client(small) as client:
         case, checkpoint, headers = await _setup(client)
         big = samples.jpeg_bytes((1600, 1200), seed=8, quality=95)
         assert len(big) > 50_000
@@ -260,13 +257,14 @@ async def test_restricted_evidence_is_hidden_from_the_applicant(client, db, sett
         cp = await session.get(Checkpoint, checkpoint)
         cp.restricted = True
         session.add(cp)
-    resp = await _upload(client, case["id"], checkpoint, headers, samples.jpeg_bytes())
+    # The applicant cannot upload there (tests/security/test_evidence_binding.py); staff can.
+    staff = await make_staff(db, "inspector")
+    resp = await _upload(client, case["id"], checkpoint, staff.headers, samples.jpeg_bytes())
     assert resp.status == 201
     ev = await resp.json()
     listing = await (await client.get(f"/api/cases/{case['id']}/evidence", headers=headers)).json()
     assert listing["items"] == []
     assert (await client.get(f"/api/evidence/{ev['id']}/display", headers=headers)).status == 404
-    staff = await make_staff(db, "inspector")
     assert (
         await client.get(f"/api/evidence/{ev['id']}/display", headers=staff.headers)
     ).status == 200

@@ -4,57 +4,30 @@ shows it with its findings; clicking opens the display copy."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import PASSWORD, apply, make_staff
+from tests.factories import apply, make_staff
+from tests.harness.apps import base_url
+from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.media import samples
 from zerotrip.media.models import Evidence
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-playwright_api = pytest.importorskip("playwright.async_api")
 
-SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "var/screenshots"))
 FIX = {"latitude": samples.PREMISES[0] + 0.0003, "longitude": samples.PREMISES[1], "accuracy": 20}
 
 
-@pytest.fixture
-def chromium_path() -> str:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium_path):
-    async with playwright_api.async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browser):
-    base = str(client.make_url("")).rstrip("/")
+async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browser, shots):
+    base = base_url(client)
     case, token = await apply(client)
     staff = await make_staff(db, "inspector")
-    os.makedirs(SHOTS, exist_ok=True)
 
-    phone = await browser.new_context(
-        geolocation=FIX,
-        permissions=["geolocation", "camera"],
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        locale="zh-CN",
+    page = await applicant_page(
+        browser, None, geolocation=FIX, permissions=["geolocation", "camera"]
     )
-    page = await phone.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    watch = PageErrors(page, console=False)
+    errors = watch.errors
     lost = {"count": 0}
 
     async def lose_first_answer(route):
@@ -73,30 +46,24 @@ async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browse
     await page.wait_for_function(
         "() => { const v = document.querySelector('.ev-video'); return v && v.videoWidth > 0; }"
     )
-    await page.screenshot(path=str(SHOTS / "evidence-camera.png"))
+    await shots(page, "evidence-camera", full_page=False)
     await first.locator(".ev-shutter").click()
     retry = first.locator(".ev-retry")
     await retry.wait_for()
-    await page.screenshot(path=str(SHOTS / "evidence-retry.png"))
+    await shots(page, "evidence-retry", full_page=False)
     await retry.click()
     await first.locator("[data-uploaded]").wait_for()
     await first.locator(".ev-list img[src^='blob:']").wait_for()
-    await page.screenshot(path=str(SHOTS / "evidence-applicant.png"), full_page=True)
+    await shots(page, "evidence-applicant")
     assert errors == []
-    await phone.close()
+    await page.context.close()
 
     async with db.session() as session:
         rows = (await session.exec(select(Evidence))).all()
     assert len(rows) == 1 and rows[0].source == "capture"  # the retry made no duplicate
     assert rows[0].capture["accuracy"] == 20
 
-    desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    login = await desk.request.post(
-        f"{base}/api/session", data={"username": staff.username, "password": PASSWORD}
-    )
-    assert login.ok
-    page = await desk.new_page()
-    await page.goto(f"{base}/staff/cases/{case['id']}")
+    page = await staff_page(browser, base, staff, f"/staff/cases/{case['id']}", locale="en-GB")
     tile = page.locator(".ev-tile").first
     await tile.wait_for()
     await tile.locator("img[src^='blob:']").wait_for()
@@ -105,23 +72,21 @@ async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browse
     assert "33" in distance or "34" in distance, distance
     texts = await tile.inner_text()
     assert "In-page capture" in texts or "页面内拍摄" in texts
-    await page.screenshot(path=str(SHOTS / "evidence-staff-grid.png"), full_page=True)
+    await shots(page, "evidence-staff-grid")
     await tile.click()
     await page.wait_for_function(
         "() => document.querySelector('#evidence-display')?.naturalWidth > 0"
     )
     width = await page.evaluate("document.querySelector('#evidence-display').naturalWidth")
     assert width == min(1600, rows[0].width)  # long edge capped at 1600 px, never upscaled
-    await page.screenshot(path=str(SHOTS / "evidence-staff-display.png"))
-    await desk.close()
+    await shots(page, "evidence-staff-display", full_page=False)
 
 
-async def test_staff_grid_shows_findings_of_a_suspicious_gallery_upload(client, db, browser):
+async def test_staff_grid_shows_findings_of_a_suspicious_gallery_upload(client, db, browser, shots):
     from datetime import UTC, datetime, timedelta
 
     from tests.factories import applicant_headers
 
-    base = str(client.make_url("")).rstrip("/")
     case, token = await apply(client)
     staff = await make_staff(db, "inspector")
     exif = samples.exif_for(
@@ -136,12 +101,7 @@ async def test_staff_grid_shows_findings_of_a_suspicious_gallery_upload(client, 
         headers={**applicant_headers(token), "Content-Type": "image/jpeg"},
     )
     assert resp.status == 201
-    desk = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    await desk.request.post(
-        f"{base}/api/session", data={"username": staff.username, "password": PASSWORD}
-    )
-    page = await desk.new_page()
-    await page.goto(f"{base}/staff/cases/{case['id']}")
+    page = await staff_page(browser, base_url(client), staff, f"/staff/cases/{case['id']}")
     tile = page.locator(f".ev-group[data-checkpoint='{checkpoint}'] .ev-tile").first
     await tile.wait_for()
     codes = await tile.locator("[data-finding]").evaluate_all(
@@ -151,5 +111,4 @@ async def test_staff_grid_shows_findings_of_a_suspicious_gallery_upload(client, 
         codes
     )
     assert await tile.locator("[data-verdict]").get_attribute("data-verdict") == "inconsistent"
-    await page.screenshot(path=str(SHOTS / "evidence-staff-findings.png"), full_page=True)
-    await desk.close()
+    await shots(page, "evidence-staff-findings")

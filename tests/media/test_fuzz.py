@@ -3,22 +3,29 @@
 Fixed seed (``derandomize=True``) and bounded example counts keep it to about a minute. The
 properties: exifread on a raw EXIF block never raises out; analysis in the bounded worker
 always returns a result (never an exception, never past its time limit); the API answers every
-mutated upload with a success or a 4xx problem, never a 500.
+mutated upload with a success or a 4xx problem, never a 500; and mutated uploads racing for the
+same capture nonces leave storage and the database in agreement (``zerotrip storage check``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import functools
 import io
 import json
+import time
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 from PIL import Image
 
 from tests.factories import applicant_headers, apply
 from tests.media import samples
+from zerotrip.api.keys import DB, STORAGE
+from zerotrip.evidence.storage_check import check_storage
 from zerotrip.media.analyse import analyse_file
 from zerotrip.media.exif import capture_facts, read_exif
 from zerotrip.media.worker import AnalysisPool, Limits
@@ -33,6 +40,13 @@ KNOWN_REFUSALS = {
     "memory_limit",
     "exif_unreadable",
 }
+
+
+@pytest.fixture
+async def settings(settings):
+    """Room for the races under test: more concurrent uploads through one link than the
+    per-link cap allows (that cap is tested in tests/security/test_slow_bodies.py)."""
+    return dataclasses.replace(settings, uploads_per_link=32, uploads_per_ip=32)
 
 
 @functools.cache
@@ -80,7 +94,7 @@ def mutate(data: bytes, edits, cut: int | None) -> bytes:
     return bytes(out)
 
 
-@settings(
+@examples(
     max_examples=400, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
 )
 @given(edits=mutations(4096), cut=st.none() | st.integers(1, 4096))
@@ -103,7 +117,7 @@ def pool():
 def test_bounded_analysis_always_returns(pool, tmp_path_factory, kind):
     workdir = tmp_path_factory.mktemp(f"fuzz-{kind}")
 
-    @settings(
+    @examples(
         max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(edits=mutations(4096), cut=st.none() | st.integers(16, 200_000))
@@ -123,7 +137,7 @@ def test_bounded_analysis_always_returns(pool, tmp_path_factory, kind):
 def test_in_process_analysis_never_raises(tmp_path):
     """The same property without the worker, so a failure shows its traceback."""
 
-    @settings(
+    @examples(
         max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
     )
     @given(edits=mutations(8192), cut=st.none() | st.integers(16, 200_000))
@@ -143,7 +157,7 @@ async def test_api_never_answers_500_to_mutated_uploads(client):
     url = f"/api/cases/{case['id']}/checkpoints/{checkpoint}/evidence"
     bodies: list[bytes] = []
 
-    @settings(
+    @examples(
         max_examples=40,
         derandomize=True,
         deadline=None,
@@ -167,3 +181,51 @@ async def test_api_never_answers_500_to_mutated_uploads(client):
         if resp.status >= 400:
             assert resp.content_type == "application/problem+json"
     assert statuses & {200, 201} and statuses & {415, 422}
+
+
+async def test_uploads_racing_for_one_nonce_leave_storage_and_database_agreeing(client, settings):
+    """Three nonces, six mutated bodies racing for each (some decodable, some not): at most one
+    evidence per nonce, every stored original accounted for, nothing left in the staging area."""
+    case, token = await apply(client)
+    headers = applicant_headers(token)
+    checkpoint = case["checkpoints"][0]["id"]
+    url = f"/api/cases/{case['id']}/checkpoints/{checkpoint}"
+    bodies: list[bytes] = []
+
+    @examples(max_examples=18, derandomize=True, deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(kind=st.sampled_from(["jpeg", "heic"]), edits=mutations(2048),
+           cut=st.none() | st.integers(200, 100_000))  # fmt: skip
+    def collect(kind, edits, cut):
+        bodies.append(mutate(seeds()[kind], edits, cut))
+
+    collect()
+    bodies += [seeds()["jpeg"]] * 3  # one clean picture in each race
+    nonces = [
+        (await (await client.post(f"{url}/nonce", headers=headers)).json())["nonce"]
+        for _ in range(3)
+    ]
+
+    def capture(nonce: str) -> dict[str, str]:
+        claims = {"origin": "capture", "nonce": nonce, "taken_at": int(time.time() * 1000)}
+        return {**headers, "X-Capture": json.dumps(claims), "Content-Type": "image/jpeg"}
+
+    answers = await asyncio.gather(
+        *(
+            client.post(f"{url}/evidence", data=body, headers=capture(nonces[n % 3]))
+            for n, body in enumerate(bodies)
+        )
+    )
+    winners: dict[str, set[int]] = {nonce: set() for nonce in nonces}
+    for n, resp in enumerate(answers):
+        assert resp.status in (200, 201, 409, 415, 422), await resp.text()
+        if resp.status in (200, 201):
+            winners[nonces[n % 3]].add((await resp.json())["id"])
+        else:
+            assert resp.content_type == "application/problem+json"
+    assert all(len(ids) <= 1 for ids in winners.values()), winners
+    report = await check_storage(client.app[DB], client.app[STORAGE])
+    assert report.clean, report.lines()
+    assert report.rows == sum(len(ids) for ids in winners.values())
+    incoming = settings.media_dir / "incoming"
+    assert [p for p in incoming.rglob("*") if p.is_file()] == []

@@ -14,20 +14,31 @@ from sqlmodel import select
 
 from tests.factories import apply
 from tests.media import samples
-from zerotrip.cases.audit import Actor, case_events, verify_case
-from zerotrip.media.ingest import analysis_pool, ingest_file, warm_analysis
+from zerotrip.api.keys import SERVICES
+from zerotrip.cases.audit import case_events, verify_case
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.kit.actor import Actor
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.storage_local import LocalStorage
-from zerotrip.media.worker import close_pools
 from zerotrip.problems import InvalidInput, UnsupportedMedia
 
 APPLICANT = Actor("applicant", "link:1", "applicant")
 
 
 @pytest.fixture
-def storage(settings):
-    return LocalStorage(settings.media_dir)
+def storage(storage_kind):
+    """Local by default; tests marked ``BOTH_STORES`` also run with S3 (SeaweedFS) as the store."""
+    return storage_kind
+
+
+BOTH_STORES = pytest.mark.parametrize("storage_kind", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture
+def pools(client):
+    """The app's own analysis pools (closed with it)."""
+    return client.app[SERVICES].analysis
 
 
 async def _case(client):
@@ -41,12 +52,13 @@ def _write(tmp_path: Path, data: bytes, name: str = "upload.bin") -> Path:
     return path
 
 
-async def _ingest(db, storage, settings, tmp_path, case, checkpoint, data, origin="gallery"):
+async def _ingest(db, storage, pools, settings, tmp_path, case, checkpoint, data, origin="gallery"):
     """Ingest ``data`` for a checkpoint of ``case`` as the applicant would send it."""
     return await ingest_file(
         db,
         storage,
         settings,
+        pools=pools,
         case_id=case["id"],
         checkpoint_id=checkpoint,
         path=_write(tmp_path, data),
@@ -67,7 +79,10 @@ async def _verdict(db, evidence_id: int) -> TrustVerdict:
         return rows.one()
 
 
-async def test_jpeg_is_stored_judged_derived_and_audited(client, db, settings, storage, tmp_path):
+@BOTH_STORES
+async def test_jpeg_is_stored_judged_derived_and_audited(
+    client, db, settings, storage, pools, tmp_path
+):
     case, checkpoint = await _case(client)
     data = samples.jpeg_bytes((2400, 1800), exif=samples.exif_for(orientation=6))
     path = _write(tmp_path, data)
@@ -75,6 +90,7 @@ async def test_jpeg_is_stored_judged_derived_and_audited(client, db, settings, s
         db,
         storage,
         settings,
+        pools=pools,
         case_id=case["id"],
         checkpoint_id=checkpoint,
         path=path,
@@ -98,32 +114,39 @@ async def test_jpeg_is_stored_judged_derived_and_audited(client, db, settings, s
     assert kinds[-3:] == ["evidence.received", "evidence.verdict", "evidence.derived"]
 
 
-async def test_same_bytes_twice_are_one_object_and_one_row(client, db, settings, storage, tmp_path):
+async def test_same_bytes_twice_are_one_object_and_one_row(
+    client, db, settings, storage, pools, tmp_path
+):
     case, checkpoint = await _case(client)
     data = samples.jpeg_bytes(exif=samples.exif_for())
     kw = dict(case_id=case["id"], checkpoint_id=checkpoint, origin="gallery", actor=APPLICANT)
-    first = await ingest_file(db, storage, settings, path=_write(tmp_path, data), **kw)
-    again = await ingest_file(db, storage, settings, path=_write(tmp_path, data), **kw)
+    first = await ingest_file(db, storage, settings, pools=pools, path=_write(tmp_path, data), **kw)
+    again = await ingest_file(db, storage, settings, pools=pools, path=_write(tmp_path, data), **kw)
     assert again.id == first.id
     originals = list((settings.media_dir / "originals").rglob("*"))
     assert len([p for p in originals if p.is_file()]) == 1
 
 
-async def test_heic_png_and_webm_are_accepted(client, db, settings, storage, tmp_path):
+@BOTH_STORES
+async def test_heic_png_and_webm_are_accepted(client, db, settings, storage, pools, tmp_path):
     case, checkpoint = await _case(client)
     kw = dict(case_id=case["id"], checkpoint_id=checkpoint, origin="gallery", actor=APPLICANT)
     heic = await ingest_file(
         db,
         storage,
         settings,
+        pools=pools,
         path=_write(tmp_path, samples.heic_bytes(exif=samples.exif_for())),
         **kw,
     )
-    png = await ingest_file(db, storage, settings, path=_write(tmp_path, samples.png_bytes()), **kw)
+    png = await ingest_file(
+        db, storage, settings, pools=pools, path=_write(tmp_path, samples.png_bytes()), **kw
+    )
     video = await ingest_file(
         db,
         storage,
         settings,
+        pools=pools,
         path=_write(tmp_path, samples.webm_bytes()),
         **{**kw, "origin": "recording"},
     )
@@ -135,14 +158,20 @@ async def test_heic_png_and_webm_are_accepted(client, db, settings, storage, tmp
     assert await storage.exists(thumb_key(video.sha256))
 
 
-async def test_refused_and_unsupported_files_leave_no_row(client, db, settings, storage, tmp_path):
+async def test_refused_and_unsupported_files_leave_no_row(
+    client, db, settings, storage, pools, tmp_path
+):
     case, checkpoint = await _case(client)
     kw = dict(case_id=case["id"], checkpoint_id=checkpoint, origin="gallery", actor=APPLICANT)
     with pytest.raises(UnsupportedMedia):
-        await ingest_file(db, storage, settings, path=_write(tmp_path, b"PK\x03\x04zip"), **kw)
+        await ingest_file(
+            db, storage, settings, pools=pools, path=_write(tmp_path, b"PK\x03\x04zip"), **kw
+        )
     truncated = samples.jpeg_bytes()[:5000]
     with pytest.raises(InvalidInput) as err:
-        await ingest_file(db, storage, settings, path=_write(tmp_path, truncated), **kw)
+        await ingest_file(
+            db, storage, settings, pools=pools, path=_write(tmp_path, truncated), **kw
+        )
     assert err.value.extensions["code"] == "undecodable"
     async with db.session() as session:
         assert (await session.exec(select(Evidence))).all() == []
@@ -152,7 +181,7 @@ async def test_refused_and_unsupported_files_leave_no_row(client, db, settings, 
     assert leftovers == []
 
 
-async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storage, tmp_path):
+async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storage, pools, tmp_path):
     case, checkpoint = await _case(client)
     exif = samples.exif_for(
         taken=datetime.now(UTC) - timedelta(days=30),
@@ -160,7 +189,7 @@ async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storag
         software="Adobe Photoshop 25.0",
     )
     ev = await _ingest(
-        db, storage, settings, tmp_path, case, checkpoint, samples.jpeg_bytes(exif=exif)
+        db, storage, pools, settings, tmp_path, case, checkpoint, samples.jpeg_bytes(exif=exif)
     )
     verdict = await _verdict(db, ev.id)
     assert verdict.verdict == "inconsistent"
@@ -170,7 +199,7 @@ async def test_old_far_edited_photo_is_inconsistent(client, db, settings, storag
 
 
 async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
-    client, db, settings, storage, tmp_path
+    client, db, settings, storage, pools, tmp_path
 ):
     first_case, first_cp = await _case(client)
     second_case, second_cp = await _case(client)
@@ -181,6 +210,7 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
         db,
         storage,
         settings,
+        pools=pools,
         case_id=first_case["id"],
         checkpoint_id=first_cp,
         path=_write(tmp_path, original),
@@ -190,6 +220,7 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
         db,
         storage,
         settings,
+        pools=pools,
         case_id=second_case["id"],
         checkpoint_id=second_cp,
         path=_write(tmp_path, original),
@@ -200,6 +231,7 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
         db,
         storage,
         settings,
+        pools=pools,
         case_id=second_case["id"],
         checkpoint_id=second_cp,
         path=_write(tmp_path, samples.jpeg_bytes(im=resized, quality=60)),
@@ -217,13 +249,15 @@ async def test_reuse_in_another_case_is_found_exactly_and_perceptually(
 
 
 async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
-    client, db, settings, storage, tmp_path
+    client, db, settings, storage, pools, tmp_path
 ):
-    from zerotrip.media.judge import reassess
+    from zerotrip.evidence.judging import reassess
     from zerotrip.media.trust import POLICY_VERSION
 
     case, checkpoint = await _case(client)
-    ev = await _ingest(db, storage, settings, tmp_path, case, checkpoint, samples.jpeg_bytes())
+    ev = await _ingest(
+        db, storage, pools, settings, tmp_path, case, checkpoint, samples.jpeg_bytes()
+    )
     async with db.transaction() as session:  # pretend it was judged under an older policy
         old = (await session.exec(select(TrustVerdict))).one()
         old.policy_version, old.verdict = "2025-01.0", "consistent"
@@ -241,7 +275,7 @@ async def test_a_newer_policy_adds_a_verdict_and_never_rewrites_the_old(
 
 
 async def test_derived_copies_are_regenerated_identically_from_the_original(
-    client, db, settings, storage, tmp_path
+    client, db, settings, storage, pools, tmp_path
 ):
     from zerotrip.media.ingest import rederive
 
@@ -249,6 +283,7 @@ async def test_derived_copies_are_regenerated_identically_from_the_original(
     ev = await _ingest(
         db,
         storage,
+        pools,
         settings,
         tmp_path,
         case,
@@ -257,7 +292,7 @@ async def test_derived_copies_are_regenerated_identically_from_the_original(
     )
     for key in (display_key(ev.sha256), thumb_key(ev.sha256)):
         storage.local_path(key).unlink()
-    again = await rederive(storage, settings, ev)
+    again = await rederive(storage, settings, ev, pools=pools)
     assert again == ev.meta["derived"]
     assert await storage.exists(display_key(ev.sha256)) and await storage.exists(
         thumb_key(ev.sha256)
@@ -267,14 +302,14 @@ async def test_derived_copies_are_regenerated_identically_from_the_original(
 async def test_a_still_does_not_queue_behind_recordings(settings, tmp_path):
     """Recordings are analysed in their own lane: with one interactive worker, a still sent
     after three slow recordings does not wait for them (in one queue it would come last)."""
-    one = dataclasses.replace(settings, evidence_workers=1)
-    warm_analysis(one, "live_still", "recording")  # no worker start-up in the race
+    one = analysis_pools(dataclasses.replace(settings, evidence_workers=1))
+    one.warm("live_still", "recording")  # no worker start-up in the race
     finished: list[str] = []
 
     async def analyse(name: str, data: bytes, fmt: str, origin: str) -> None:
         folder = tmp_path / name
         folder.mkdir()
-        result = await analysis_pool(one, origin).run(_write(folder, data), "image", fmt, folder)
+        result = await one.lane(origin).run(_write(folder, data), "image", fmt, folder)
         assert result["ok"], result
         finished.append(name)
 
@@ -288,6 +323,6 @@ async def test_a_still_does_not_queue_behind_recordings(settings, tmp_path):
         await analyse("still", samples.jpeg_bytes((640, 480), seed=9), "JPEG", "live_still")
         await asyncio.gather(*recordings)
     finally:
-        close_pools()
+        one.close()
     # recording-1 waits for recording-0 in the recordings' single worker; the still waits for none
     assert finished.index("still") < finished.index("recording-1"), finished

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.notify.test_email import Inbox, free_port, smtp_server
-from tests.notify.test_sms_and_record import SECRET, gateway  # noqa: F401 (fixture)
+from tests.harness.apps import free_port
+from tests.standins.sms_gateway import SECRET
+from tests.standins.smtp import Inbox, smtp_server
 from zerotrip.notify.interfaces import Notifier, OutgoingMessage
 from zerotrip.notify.record import RecordNotifier
 from zerotrip.notify.sms import SmsWebhookNotifier
@@ -20,7 +21,7 @@ MESSAGE = OutgoingMessage("li.na@example.com", "主题 Subject", "正文 body", 
 
 
 @pytest.fixture(params=["record", "email", "sms"])
-async def notifier(request, settings, gateway) -> AsyncIterator[tuple[Notifier, OutgoingMessage]]:  # noqa: F811
+async def notifier(request, settings, gateway) -> AsyncIterator[tuple[Notifier, OutgoingMessage]]:
     if request.param == "record":
         yield RecordNotifier(), MESSAGE
     elif request.param == "email":

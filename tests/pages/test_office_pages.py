@@ -11,13 +11,12 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.dashboard.fixture import build
-from tests.factories import make_staff
-from tests.office_steps import walk
-from tests.staff_browser import chromium, staff_page
+from tests.factories import make_staff, walk
+from tests.harness.apps import base_url
+from tests.harness.browsers import applicant_page, staff_page
 from zerotrip.ratings.models import Rating
 
 pytestmark = pytest.mark.browser
-SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 def _coloured_pixels(path: Path) -> int:
@@ -26,37 +25,34 @@ def _coloured_pixels(path: Path) -> int:
     return sum(1 for r, g, b in image.getdata() if (b > 180 and r < 80) or (g > 130 and r < 60))
 
 
-async def test_dashboard_page_shows_figures_and_charts(client, db):
+async def test_dashboard_page_shows_figures_and_charts(client, db, browser, shots):
     await build(db)
     await make_staff(db, "admin", "chief")
-    base = str(client.make_url("")).rstrip("/")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    async with chromium() as browser:
-        page = await staff_page(
-            browser,
-            base,
-            "chief",
-            "/staff/dashboard?from=2026-02-01&to=2026-05-31&matter=food-business",
-        )
-        await page.wait_for_selector("[data-figure=received] .value")
-        assert await page.text_content("[data-figure=received] .value") == "7"  # A-F, H
-        assert await page.text_content("[data-figure=p90] .value") == "12"
-        charts = page.locator("img[data-chart]")
-        assert await charts.count() == 4
-        for n in range(4):  # each chart image has arrived and decoded (no eval under the CSP)
-            await charts.nth(n).wait_for()
-            for _ in range(300):
-                if await charts.nth(n).evaluate("i => i.complete && i.naturalWidth > 0"):
-                    break
-                await page.wait_for_timeout(100)
-        shot = SHOTS / "dashboard.png"
-        await page.screenshot(path=str(shot), full_page=True)
-        chart_shot = SHOTS / "dashboard-handling.png"
-        await page.locator("img[data-chart=handling]").screenshot(path=str(chart_shot))
+    base = base_url(client)
+    page = await staff_page(
+        browser,
+        base,
+        "chief",
+        "/staff/dashboard?from=2026-02-01&to=2026-05-31&matter=food-business",
+        lang="zh",
+    )
+    await page.wait_for_selector("[data-figure=received] .value")
+    assert await page.text_content("[data-figure=received] .value") == "7"  # A-F, H
+    assert await page.text_content("[data-figure=p90] .value") == "12"
+    charts = page.locator("img[data-chart]")
+    assert await charts.count() == 4
+    for n in range(4):  # each chart image has arrived and decoded (no eval under the CSP)
+        await charts.nth(n).wait_for()
+        for _ in range(300):
+            if await charts.nth(n).evaluate("i => i.complete && i.naturalWidth > 0"):
+                break
+            await page.wait_for_timeout(100)
+    await shots(page, "dashboard")
+    chart_shot = await shots(page.locator("img[data-chart=handling]"), "dashboard-handling")
     assert _coloured_pixels(chart_shot) > 500
 
 
-async def test_rectifications_page_lists_overdue_first(client, db, clock):
+async def test_rectifications_page_lists_overdue_first(client, db, clock, browser, shots):
     """(Staff sessions expire in hours, so the deadline is moved instead of the clock.)"""
     clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
     first, first_token = await walk(client, clerk, inspector)
@@ -75,40 +71,35 @@ async def test_rectifications_page_lists_overdue_first(client, db, clock):
         json={"step": "prereview", "level": "dissatisfied"},
         headers=applicant_headers(second_token),
     )
-    base = str(client.make_url("")).rstrip("/")
-    async with chromium() as browser:
-        page = await staff_page(browser, base, "clerk", "/staff/rectifications")
-        await page.wait_for_selector("#rectifications tbody tr[data-rating]")
-        rows = page.locator("#rectifications tbody tr")
-        assert await rows.count() == 2
-        assert "overdue" in (await rows.nth(0).get_attribute("class"))
-        assert "等了很久" in await rows.nth(0).text_content()
-        await page.screenshot(path=str(SHOTS / "rectifications.png"), full_page=True)
+    base = base_url(client)
+    page = await staff_page(browser, base, "clerk", "/staff/rectifications", lang="zh")
+    await page.wait_for_selector("#rectifications tbody tr[data-rating]")
+    rows = page.locator("#rectifications tbody tr")
+    assert await rows.count() == 2
+    assert "overdue" in (await rows.nth(0).get_attribute("class"))
+    assert "等了很久" in await rows.nth(0).text_content()
+    await shots(page, "rectifications")
 
 
-async def test_applicant_rates_from_the_case_page(client, db):
+async def test_applicant_rates_from_the_case_page(client, db, browser, shots):
     clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
     case, token = await walk(client, clerk, inspector)
-    base = str(client.make_url("")).rstrip("/")
-    async with chromium() as browser:
-        context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
-        await context.add_init_script("localStorage.setItem('zerotrip.lang', 'zh')")
-        page = await context.new_page()
-        await page.goto(f"{base}/a/{token}")
-        form = page.locator("#rating-card form[data-step=delivery]")
-        await form.locator("button[data-level=satisfied]").click()
-        await form.locator("textarea").fill("全程没跑一趟，很方便")
-        await page.screenshot(path=str(SHOTS / "applicant-rating.png"), full_page=True)
-        await form.locator("button[type=submit]").click()
-        await page.wait_for_selector("#rating-card [data-rated=delivery]")
-        assert "满意" in await page.text_content("#rating-card [data-rated=delivery]")
+    base = base_url(client)
+    page = await applicant_page(browser, f"{base}/a/{token}", lang="zh")
+    form = page.locator("#rating-card form[data-step=delivery]")
+    await form.locator("button[data-level=satisfied]").click()
+    await form.locator("textarea").fill("全程没跑一趟，很方便")
+    await shots(page, "applicant-rating")
+    await form.locator("button[type=submit]").click()
+    await page.wait_for_selector("#rating-card [data-rated=delivery]")
+    assert "满意" in await page.text_content("#rating-card [data-rated=delivery]")
     resp = await client.get(f"/api/cases/{case['id']}/ratings", headers=clerk.headers)
     assert [(r["step"], r["level"]) for r in (await resp.json())["items"]] == [
         ("delivery", "satisfied")
     ]
 
 
-async def test_staff_case_page_shows_messages_and_ratings(client, db):
+async def test_staff_case_page_shows_messages_and_ratings(client, db, browser, shots):
     clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
     case, token = await walk(client, clerk, inspector)
     from tests.factories import applicant_headers
@@ -118,11 +109,10 @@ async def test_staff_case_page_shows_messages_and_ratings(client, db):
         json={"step": "delivery", "level": "dissatisfied", "comment": "证书邮寄慢"},
         headers=applicant_headers(token),
     )
-    base = str(client.make_url("")).rstrip("/")
-    async with chromium() as browser:
-        page = await staff_page(browser, base, "clerk", f"/staff/cases/{case['id']}")
-        await page.wait_for_selector("#messages-card tr[data-notification]")
-        await page.wait_for_selector("#ratings-card")
-        assert "不满意" in await page.text_content("#ratings-card")
-        await page.locator("#messages-card").screenshot(path=str(SHOTS / "staff-case-messages.png"))
-        assert await page.locator("#messages-card tr[data-notification]").count() >= 3
+    base = base_url(client)
+    page = await staff_page(browser, base, "clerk", f"/staff/cases/{case['id']}", lang="zh")
+    await page.wait_for_selector("#messages-card tr[data-notification]")
+    await page.wait_for_selector("#ratings-card")
+    assert "不满意" in await page.text_content("#ratings-card")
+    await shots(page.locator("#messages-card"), "staff-case-messages")
+    assert await page.locator("#messages-card tr[data-notification]").count() >= 3

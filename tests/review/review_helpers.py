@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from PIL import Image, ImageDraw
 
-from tests.factories import Staff, act, apply, make_staff
-from zerotrip.cases.audit import Actor, append_event
+from tests.factories import Staff, act, make_staff, walk
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.media.ingest import ingest_file
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.kit.actor import Actor
+from zerotrip.media.ingest import analysis_pools
 from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
@@ -59,18 +62,29 @@ async def add_evidence(
         source = Path(tmp) / "upload"
         source.write_bytes(data)
         if kind == "photo":
-            return await ingest_file(
-                db,
-                storage,
-                settings,
-                case_id=case_id,
-                checkpoint_id=checkpoint_id,
-                path=source,
-                origin="capture",
-                actor=Actor("applicant", "", "applicant"),
-                capture={"lat": 30.2741, "lon": 120.1551, "accuracy": 12},
-                restricted=restricted,
-            )
+            pools = analysis_pools(settings)  # this helper runs outside any app's services
+            try:
+                return await ingest_file(
+                    db,
+                    storage,
+                    settings,
+                    pools=pools,
+                    case_id=case_id,
+                    checkpoint_id=checkpoint_id,
+                    path=source,
+                    origin="capture",
+                    actor=Actor("applicant", "", "applicant"),
+                    # at the premises, just now: consistent, so a verdict may rest on it as is
+                    capture={
+                        "lat": 30.2741,
+                        "lon": 120.1551,
+                        "accuracy": 12,
+                        "taken_at": int(time.time() * 1000),
+                    },
+                    restricted=restricted,
+                )
+            finally:
+                pools.close()
         sha = hashlib.sha256(data).hexdigest()
         await storage.put_file(original_key(sha), source)
     now = datetime.now(UTC)
@@ -99,10 +113,14 @@ async def inspecting_case(client: TestClient, db: Database) -> dict[str, Any]:
     """A case accepted and under inspection, with its staff."""
     clerk = await make_staff(db, "clerk")
     inspector = await make_staff(db, "inspector")
-    case, token = await apply(client)
-    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
-    view = await act(client, case["id"], "start_inspection", inspector.headers)
-    return {"id": case["id"], "view": view, "token": token, "clerk": clerk, "inspector": inspector}
+    case = await walk(client, clerk, inspector, until="inspecting")
+    return {
+        "id": case.id,
+        "view": case.view,
+        "token": case.token,
+        "clerk": clerk,
+        "inspector": inspector,
+    }
 
 
 async def verdict(

@@ -4,19 +4,17 @@ report; the applicant downloads it; the public page checks the certificate."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
-from playwright.async_api import async_playwright
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.factories import PASSWORD, act
+from tests.factories import act
+from tests.harness.apps import base_url
+from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.review.review_helpers import add_evidence, inspecting_case, photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SHOTS = Path(os.environ.get("ZEROTRIP_SCREENSHOTS", "/tmp/zerotrip-review-shots"))
 
 
 def _head(path: Path) -> bytes:
@@ -33,127 +31,107 @@ async def _drag(page, box, start, end, steps=8):
     await page.mouse.up()
 
 
-@pytest.fixture
-def shots() -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return SHOTS
-
-
 async def test_inspector_annotates_judges_signs_and_applicant_downloads(
-    client, db, settings, shots
+    client, db, settings, browser, shots
 ):
     ctx = await inspecting_case(client, db)
     cid = ctx["id"]
     cps = ctx["view"]["checkpoints"]
     ev = await add_evidence(db, settings, cid, cps[0]["id"], photo(1600, 1200))
-    base = str(client.make_url("")).rstrip("/")
+    base = base_url(client)
 
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            staff = await browser.new_context(viewport={"width": 1280, "height": 900})
-            page = await staff.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            resp = await staff.request.post(
-                f"{base}/api/session", data={"username": "inspector", "password": PASSWORD}
-            )
-            assert resp.ok, await resp.text()
-            await page.goto(f"{base}/staff/cases/{cid}")
-            await page.locator(f'[data-annotate="{ev.id}"]').click()
-            await page.locator("#annotator[data-ready=true]").wait_for()
-            layer = page.locator("#ann-layer")
-            box = await layer.bounding_box()
-            assert box
+    page = await staff_page(browser, base, ctx["inspector"], f"/staff/cases/{cid}", locale="en-GB")
+    staff = page.context
+    errors = PageErrors(page, console=False).errors
+    await page.locator(f'[data-annotate="{ev.id}"]').click()
+    await page.locator("#annotator[data-ready=true]").wait_for()
+    layer = page.locator("#ann-layer")
+    box = await layer.bounding_box()
+    assert box
 
-            await page.keyboard.press("r")  # keyboard shortcut: rectangle
-            await _drag(page, box, (0.10, 0.10), (0.40, 0.35))
-            await page.locator('[data-tool="arrow"]').click()
-            await _drag(page, box, (0.55, 0.20), (0.85, 0.60))
-            await page.locator("#ann-label").fill("灭火器过期")
-            await page.locator('[data-tool="text"]').click()
-            await page.mouse.click(box["x"] + 0.10 * box["width"], box["y"] + 0.70 * box["height"])
-            assert await layer.get_attribute("data-count") == "3"
-            # Undo and redo with the keyboard (focus on the drawing, not the text field).
-            await page.locator("#ann-close").focus()
-            await page.keyboard.press("Control+z")
-            assert await layer.get_attribute("data-count") == "2"
-            await page.keyboard.press("Control+Shift+z")
-            assert await layer.get_attribute("data-count") == "3"
-            await page.keyboard.press("Control+s")
-            await page.locator("#annotator[data-version='1']").wait_for()
-            await page.screenshot(path=str(SHOTS / "annotator.png"))
+    await page.keyboard.press("r")  # keyboard shortcut: rectangle
+    await _drag(page, box, (0.10, 0.10), (0.40, 0.35))
+    await page.locator('[data-tool="arrow"]').click()
+    await _drag(page, box, (0.55, 0.20), (0.85, 0.60))
+    await page.locator("#ann-label").fill("灭火器过期")
+    await page.locator('[data-tool="text"]').click()
+    await page.mouse.click(box["x"] + 0.10 * box["width"], box["y"] + 0.70 * box["height"])
+    assert await layer.get_attribute("data-count") == "3"
+    # Undo and redo with the keyboard (focus on the drawing, not the text field).
+    await page.locator("#ann-close").focus()
+    await page.keyboard.press("Control+z")
+    assert await layer.get_attribute("data-count") == "2"
+    await page.keyboard.press("Control+Shift+z")
+    assert await layer.get_attribute("data-count") == "3"
+    await page.keyboard.press("Control+s")
+    await page.locator("#annotator[data-version='1']").wait_for()
+    await shots(page, "review-annotator", full_page=False)
 
-            # Reload: the saved shapes come back from the server.
-            await page.reload()
-            await page.locator(f'[data-annotate="{ev.id}"]').click()
-            await page.locator("#annotator[data-ready=true]").wait_for()
-            layer = page.locator("#ann-layer")
-            assert await layer.get_attribute("data-count") == "3"
-            assert await layer.locator("rect[data-id]").count() == 1
-            assert await layer.locator("g[data-kind=arrow]").count() == 1
-            assert await layer.locator("text").inner_html() == "灭火器过期"
-            await page.locator("#ann-close").click()
+    # Reload: the saved shapes come back from the server.
+    await page.reload()
+    await page.locator(f'[data-annotate="{ev.id}"]').click()
+    await page.locator("#annotator[data-ready=true]").wait_for()
+    layer = page.locator("#ann-layer")
+    assert await layer.get_attribute("data-count") == "3"
+    assert await layer.locator("rect[data-id]").count() == 1
+    assert await layer.locator("g[data-kind=arrow]").count() == 1
+    assert await layer.locator("text").inner_html() == "灭火器过期"
+    await page.locator("#ann-close").click()
 
-            # The flattened image differs from the base inside the drawn shapes.
-            flat = await staff.request.get(f"{base}/api/review/evidence/{ev.id}/annotated")
-            plain = await staff.request.get(f"{base}/api/review/evidence/{ev.id}/base")
-            a = Image.open(io.BytesIO(await flat.body())).convert("RGB")
-            b = Image.open(io.BytesIO(await plain.body())).convert("RGB")
-            r, g, bl = ImageChops.difference(a, b).split()
-            strongest = ImageChops.lighter(ImageChops.lighter(r, g), bl)
-            diff = strongest.point(lambda v: 255 if v > 40 else 0)
-            w, h = a.size
-            assert diff.crop((int(0.09 * w), int(0.09 * h), int(0.41 * w), int(0.12 * h))).getbbox()
-            assert diff.crop((int(0.1 * w), int(0.7 * h), int(0.3 * w), int(0.8 * h))).getbbox()
-            assert diff.crop((0, int(0.9 * h), w, h)).getbbox() is None
+    # The flattened image differs from the base inside the drawn shapes.
+    flat = await staff.request.get(f"{base}/api/review/evidence/{ev.id}/annotated")
+    plain = await staff.request.get(f"{base}/api/review/evidence/{ev.id}/base")
+    a = Image.open(io.BytesIO(await flat.body())).convert("RGB")
+    b = Image.open(io.BytesIO(await plain.body())).convert("RGB")
+    r, g, bl = ImageChops.difference(a, b).split()
+    strongest = ImageChops.lighter(ImageChops.lighter(r, g), bl)
+    diff = strongest.point(lambda v: 255 if v > 40 else 0)
+    w, h = a.size
+    assert diff.crop((int(0.09 * w), int(0.09 * h), int(0.41 * w), int(0.12 * h))).getbbox()
+    assert diff.crop((int(0.1 * w), int(0.7 * h), int(0.3 * w), int(0.8 * h))).getbbox()
+    assert diff.crop((0, int(0.9 * h), w, h)).getbbox() is None
 
-            # Verdicts through the page, then the result and the signed report.
-            for cp in cps:
-                form = page.locator(f'form[data-verdict-for="{cp["id"]}"]')
-                await form.locator("select").select_option("pass")
-                async with page.expect_navigation():
-                    await form.locator("button[type=submit]").click()
-            await page.locator("[data-review-checkpoint] img").first.wait_for()
-            await page.locator("#review").screenshot(path=str(SHOTS / "staff-review.png"))
-            await act(client, cid, "record_inspection", ctx["inspector"].headers, result="pass")
-            await page.reload()
-            async with page.expect_navigation():
-                await page.locator("#sign-report").click()
-            await page.locator("#report-link").wait_for()
-            assert not errors, errors
+    # Verdicts through the page, then the result and the signed report.
+    for cp in cps:
+        form = page.locator(f'form[data-verdict-for="{cp["id"]}"]')
+        await form.locator("select").select_option("pass")
+        async with page.expect_navigation():
+            await form.locator("button[type=submit]").click()
+    await page.locator("[data-review-checkpoint] img").first.wait_for()
+    await shots(page.locator("#review"), "review-staff")
+    await act(client, cid, "record_inspection", ctx["inspector"].headers, result="pass")
+    await page.reload()
+    async with page.expect_navigation():
+        await page.locator("#sign-report").click()
+    await page.locator("#report-link").wait_for()
+    assert not errors, errors
 
-            # The applicant downloads the shared report from their phone.
-            phone = await browser.new_context(viewport={"width": 390, "height": 844})
-            mobile = await phone.new_page()
-            await mobile.goto(f"{base}/a/{ctx['token']}")
-            async with mobile.expect_download() as info:
-                await mobile.locator("#download-report").click()
-            download = await info.value
-            pdf = await download.path()
-            assert pdf and _head(Path(pdf)) == b"%PDF"
-            await mobile.screenshot(path=str(SHOTS / "applicant.png"), full_page=True)
+    # The applicant downloads the shared report from their phone.
+    mobile = await applicant_page(browser, f"{base}/a/{ctx['token']}", locale="en-GB")
+    async with mobile.expect_download() as info:
+        await mobile.locator("#download-report").click()
+    download = await info.value
+    pdf = await download.path()
+    assert pdf and _head(Path(pdf)) == b"%PDF"
+    await shots(mobile, "review-applicant")
 
-            # Certificate: issue, the public page says valid, then revoked.
-            clerk = ctx["clerk"].headers
-            pending = [m["code"] for m in ctx["view"]["materials"] if m["status"] != "received"]
-            await act(client, cid, "receive_materials", clerk, codes=pending)
-            await act(client, cid, "approve", clerk)
-            await act(client, cid, "issue_certificate", clerk)
-            review = await (await client.get(f"/api/cases/{cid}/review", headers=clerk)).json()
-            code = review["certificates"][0]["code"]
-            public = await (await browser.new_context()).new_page()
-            await public.goto(f"{base}/verify/{code}")
-            status = public.locator("#status")
-            await status.wait_for()
-            assert await status.get_attribute("data-status") == "valid"
-            await public.screenshot(path=str(SHOTS / "verify-valid.png"), full_page=True)
-            resp = await client.post(
-                f"/api/certificates/{code}/revoke", json={"reason": "已注销"}, headers=clerk
-            )
-            assert resp.status == 200
-            await public.reload()
-            await public.locator("#status[data-status=revoked]").wait_for()
-            await public.screenshot(path=str(SHOTS / "verify-revoked.png"), full_page=True)
-        finally:
-            await browser.close()
+    # Certificate: issue, the public page says valid, then revoked.
+    clerk = ctx["clerk"].headers
+    pending = [m["code"] for m in ctx["view"]["materials"] if m["status"] != "received"]
+    await act(client, cid, "receive_materials", clerk, codes=pending)
+    await act(client, cid, "approve", clerk)
+    await act(client, cid, "issue_certificate", clerk)
+    review = await (await client.get(f"/api/cases/{cid}/review", headers=clerk)).json()
+    code = review["certificates"][0]["code"]
+    public = await applicant_page(browser, f"{base}/verify/{code}")
+    status = public.locator("#status")
+    await status.wait_for()
+    assert await status.get_attribute("data-status") == "valid"
+    await shots(public, "review-verify-valid")
+    resp = await client.post(
+        f"/api/certificates/{code}/revoke", json={"reason": "已注销"}, headers=clerk
+    )
+    assert resp.status == 200
+    await public.reload()
+    await public.locator("#status[data-status=revoked]").wait_for()
+    await shots(public, "review-verify-revoked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 
@@ -55,3 +56,34 @@ class ApplicantLink(SQLModel, table=True):
     expires_at: datetime
     revoked_at: datetime | None = None
     created_by: int | None = Field(default=None, foreign_key="staff_users.id")
+
+
+class ThrottleCounter(SQLModel, table=True):
+    """Recent failures (or attempts) of one subject against one limit, shared by every process.
+
+    ``scope`` names the limit (``login_account``, ``login_ip``, ``token_ip``, ``apply_ip``) and
+    ``subject`` what is counted (a username or a client address).
+    """
+
+    __tablename__ = "throttle_counters"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    subject: str = Field(primary_key=True, max_length=128)
+    count: int = 0
+    window_started_at: datetime
+    locked_until: datetime | None = None
+    lockouts: int = 0  # lockouts in a row: each doubles the next one's length
+
+
+class SecurityEvent(SQLModel, table=True):
+    """Append-only record of what happened to access: lockouts, password changes, revocations."""
+
+    __tablename__ = "security_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    kind: str = Field(max_length=64)
+    user_id: int | None = Field(default=None, foreign_key="staff_users.id", index=True)
+    subject: str = Field(default="", max_length=128)
+    client: str = Field(default="", max_length=64)
+    detail: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))

@@ -7,27 +7,28 @@ the database gives nobody a working credential. Passwords use argon2id.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import func, select
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip.accounts import events
 from zerotrip.accounts.models import ApplicantLink, Role, StaffToken, StaffUser
-from zerotrip.cases.audit import utcnow
+from zerotrip.accounts.passwords import (
+    DUMMY_HASH,
+    check_password_policy,
+    hash_password,
+    verify_password,
+)
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, Gone, InvalidInput, NotFound, Unauthenticated
 
 STAFF_PREFIX = "zts_"
 APPLICANT_PREFIX = "zta_"
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 def token_digest(token: str) -> str:
@@ -36,25 +37,6 @@ def token_digest(token: str) -> str:
 
 def new_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
-
-
-async def hash_password(password: str) -> str:
-    return await asyncio.to_thread(_hasher.hash, password)
-
-
-async def _verify_password(stored_hash: str, password: str) -> bool:
-    def check() -> bool:
-        try:
-            return _hasher.verify(stored_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    return await asyncio.to_thread(check)
-
-
-def validate_password(password: str) -> None:
-    if len(password) < 10:
-        raise InvalidInput("A password needs at least 10 characters.")
 
 
 async def create_staff(
@@ -68,7 +50,7 @@ async def create_staff(
 ) -> StaffUser:
     if role not in Role.__members__:
         raise InvalidInput(f"Unknown role {role!r}.")
-    validate_password(password)
+    check_password_policy(password)
     existing = await session.exec(select(StaffUser).where(StaffUser.username == username))
     if existing.first() is not None:
         raise Conflict(f"The username {username!r} is taken.")
@@ -91,19 +73,60 @@ async def staff_count(session: AsyncSession) -> int:
 
 async def authenticate_password(session: AsyncSession, username: str, password: str) -> StaffUser:
     user = (await session.exec(select(StaffUser).where(StaffUser.username == username))).first()
-    ok = await _verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    ok = await verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.active:
         raise Unauthenticated("Wrong username or password.")
     return user
 
 
-async def change_password(session: AsyncSession, user: StaffUser, current: str, new: str) -> None:
-    if not await _verify_password(user.password_hash, current):
-        raise Unauthenticated("The current password is wrong.")
-    validate_password(new)
+async def change_password(
+    session: AsyncSession,
+    user: StaffUser,
+    current: str,
+    new: str,
+    *,
+    keep_token_id: int | None = None,
+    client: str = "",
+) -> int:
+    """Set a new password and end every other session and API token of the account.
+
+    Whoever knew the old password (or held a token minted with it) is out; only the session
+    making the change (``keep_token_id``) stays. Returns how many credentials were revoked.
+    """
+    if not await verify_password(user.password_hash, current):
+        raise Unauthenticated("The current password is wrong.", zh="当前密码不正确。")
+    check_password_policy(new, "new_password")
+    if hmac.compare_digest(new.encode(), current.encode()):
+        raise InvalidInput(
+            "new_password: the new password must differ from the current one.",
+            zh="新密码不能与当前密码相同。",
+            rule="password_reused",
+        )
+    assert user.id is not None
+    now = utcnow()
     user.password_hash = await hash_password(new)
     user.must_change_password = False
     session.add(user)
+    stmt = (
+        update(StaffToken)
+        .where(
+            col(StaffToken.user_id) == user.id,
+            col(StaffToken.revoked_at).is_(None),
+            col(StaffToken.id) != (keep_token_id or 0),
+        )
+        .values(revoked_at=now)
+    )
+    revoked = (await session.exec(stmt)).rowcount  # type: ignore[call-overload]
+    events.record_event(
+        session,
+        events.PASSWORD_CHANGED,
+        now,
+        user_id=user.id,
+        subject=user.username,
+        client=client,
+        revoked_credentials=revoked,
+    )
+    return int(revoked or 0)
 
 
 @dataclass(frozen=True)
@@ -156,6 +179,38 @@ async def revoke_staff_token(session: AsyncSession, record_id: int) -> None:
     if record is not None and record.revoked_at is None:
         record.revoked_at = utcnow()
         session.add(record)
+
+
+async def tokens_of(session: AsyncSession, user_id: int, now: datetime) -> list[StaffToken]:
+    """The account's sessions and API tokens that still work, newest first."""
+    stmt = (
+        select(StaffToken)
+        .where(StaffToken.user_id == user_id, col(StaffToken.revoked_at).is_(None))
+        .order_by(col(StaffToken.id).desc())
+    )
+    return [t for t in (await session.exec(stmt)).all() if not t.expires_at or t.expires_at > now]
+
+
+async def revoke_own_token(
+    session: AsyncSession, user_id: int, token_id: int, *, client: str = ""
+) -> StaffToken:
+    """Revoke one of the caller's own credentials; anyone else's looks absent (404)."""
+    record = await session.get(StaffToken, token_id)
+    if record is None or record.user_id != user_id:
+        raise NotFound(f"No token {token_id}.", zh=f"没有编号为 {token_id} 的令牌。")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        session.add(record)
+        events.record_event(
+            session,
+            events.TOKEN_REVOKED,
+            record.revoked_at,
+            user_id=user_id,
+            client=client,
+            token=token_id,
+            token_kind=record.kind,
+        )
+    return record
 
 
 def csrf_matches(record: StaffToken, presented: str | None) -> bool:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from zerotrip.api import pages
+from zerotrip.api import observability, pages
 from zerotrip.api.credentials import CredentialCache
 from zerotrip.api.keys import (
     CALENDAR,
@@ -16,11 +15,14 @@ from zerotrip.api.keys import (
     CLOCK,
     CREDENTIALS,
     DB,
+    MAILING,
     OPERATIONS,
     OUTBOX,
+    SERVICES,
     SETTINGS,
     STORAGE,
 )
+from zerotrip.api.observability import observe
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
@@ -38,22 +40,14 @@ from zerotrip.api.routes import (
     worklist,
 )
 from zerotrip.api.routing import RouteTable, add_operations
-from zerotrip.cases.catalogue import load_catalogue
-from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.clock import Clock
+from zerotrip.api.throttling import THROTTLE, Throttle
 from zerotrip.config import Settings
-from zerotrip.dashboard import facts as dashboard_facts
-from zerotrip.db import Database
-from zerotrip.media.interfaces import Storage
-from zerotrip.media.storage_local import LocalStorage
-from zerotrip.media.worker import close_pools
-from zerotrip.notify import triggers as notify_triggers
-from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.review import certificate, fonts
+from zerotrip.kit.clock import Clock
+from zerotrip.services import Services, build_services
 
 log = logging.getLogger("zerotrip")
 
-ROUTE_TABLES: list[RouteTable] = [
+ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
     cases.routes,
@@ -67,14 +61,7 @@ ROUTE_TABLES: list[RouteTable] = [
     dashboard.routes,
     notify.routes,
     identity_check.routes,
-]
-
-# Domains register their outbox topics here: each is called with the worker and the app once the
-# database is open (e.g. mailing registers "mailing.dispatch"; notifications theirs).
-OUTBOX_SETUPS: list[Callable[[OutboxWorker, web.Application], None]] = [
-    mailing.register_outbox,
-    notify.setup_outbox,
-]
+)
 
 _CSP = (
     "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
@@ -95,64 +82,39 @@ async def security_headers(request: web.Request, handler: web.RequestHandler) ->
     return response
 
 
-async def evidence_workers(app: web.Application) -> AsyncIterator[None]:
-    """Stop the evidence analysis processes when the service stops."""
-    yield
-    close_pools()
-
-
-def make_storage(settings: Settings) -> Storage:
-    if settings.storage == "local":
-        assert settings.media_dir is not None
-        return LocalStorage(settings.media_dir)
-    raise ValueError(f"unknown storage backend {settings.storage!r}")
-
-
-async def review_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Certificates are made inside the ``issue_certificate`` step while the app runs."""
-    fonts.configure(app[SETTINGS].cjk_font)
-    listener = certificate.install(app[STORAGE], app[SETTINGS].public_url)
-    yield
-    certificate.uninstall(listener)
-
-
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
-    """Build the application; the schema must already be migrated (``zerotrip migrate``)."""
+    """Build the application on its own services; the schema must already be migrated
+    (``zerotrip migrate``)."""
     app = web.Application(
-        middlewares=[security_headers, problem_middleware],
+        middlewares=[observe, security_headers, problem_middleware],
         client_max_size=settings.max_json_bytes,
     )
+    services = build_services(settings, role="web", clock=clock)
+    app[SERVICES] = services
     app[SETTINGS] = settings
-    app[CLOCK] = clock or Clock(settings.timezone)
-    app[CATALOGUE] = load_catalogue()
-    app[CALENDAR] = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
-    app[STORAGE] = make_storage(settings)
+    app[CLOCK] = services.clock
+    app[CATALOGUE] = services.catalogue
+    app[CALENDAR] = services.calendar
+    app[STORAGE] = services.storage
+    app[DB] = services.db
+    app[OUTBOX] = services.outbox
+    app[MAILING] = services.mailing
     app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
+    app[THROTTLE] = Throttle(settings)
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
-    dashboard_facts.install(settings.timezone)
-    notify_triggers.install()
     pages.add_routes(app)
-
-    async def database(app: web.Application) -> AsyncIterator[None]:
-        app[DB] = Database(settings)
-        yield
-        await app[DB].dispose()
-
-    async def outbox(app: web.Application) -> AsyncIterator[None]:
-        worker = OutboxWorker(app[DB], settings, app[CLOCK])
-        for setup in OUTBOX_SETUPS:
-            setup(worker, app)
-        app[OUTBOX] = worker
-        task = asyncio.create_task(worker.run()) if settings.outbox_worker else None
-        yield
-        worker.stop()
-        if task is not None:
-            await task
-
-    app.cleanup_ctx.append(database)
-    app.cleanup_ctx.append(review_ctx)
-    app.cleanup_ctx.append(evidence_workers)
-    app.cleanup_ctx.append(mailing.mailing_context)
-    app.cleanup_ctx.append(outbox)
-    live.setup(app)  # after the database: its shutdown finalizes recordings first
+    observability.setup(app)
+    app.cleanup_ctx.append(_running(services))
+    live.setup(app)  # after the services: its shutdown finalizes recordings first
     return app
+
+
+def _running(services: Services) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Background work while the app serves; everything the services hold released after."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        await services.start()
+        yield
+        await services.close()
+
+    return context

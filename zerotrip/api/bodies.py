@@ -1,16 +1,93 @@
-"""Reading request bodies and query strings into validated models, with clear 4xx errors."""
+"""Reading request bodies and query strings into validated models, with clear 4xx errors.
+
+Bodies are read at a pace the service sets (:func:`paced_chunks`): a client that stalls or
+trickles is cut with a 408 rather than holding a handler and a temporary file, and one that hangs
+up is an ordinary event (an info line), not an error.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage, ContentLengthError
 from pydantic import BaseModel, ValidationError
 
-from zerotrip.problems import InvalidInput, MalformedBody, TooLarge, UnsupportedMedia
+from zerotrip.api.keys import SETTINGS
+from zerotrip.problems import (
+    ClientDisconnected,
+    InvalidInput,
+    MalformedBody,
+    RequestTimeout,
+    TooLarge,
+    UnsupportedMedia,
+)
 
 M = TypeVar("M", bound=BaseModel)
+log = logging.getLogger("zerotrip.api")
+MAX_JSON_DEPTH = 32  # our documents nest a handful of levels; a parser's stack needs ~1000
+_JSON_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_NESTING = re.compile(rb"[\[\]{}]")
+
+
+async def paced_chunks(request: web.Request, chunk_size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    """The request body in chunks, cut when it stalls or crawls (``Settings.body_*``).
+
+    A read waiting longer than ``body_idle_timeout_s`` for the next bytes, or a body averaging
+    under ``body_min_bytes_per_s`` once ``body_rate_grace_s`` have passed, ends with a 408; a
+    client hanging up ends with :class:`ClientDisconnected` (nobody is left to answer).
+    """
+    settings = request.app[SETTINGS]
+    loop = asyncio.get_running_loop()
+    started, received = loop.time(), 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(
+                request.content.read(chunk_size), settings.body_idle_timeout_s
+            )
+        except TimeoutError:
+            raise _too_slow(f"nothing arrived for {settings.body_idle_timeout_s:g} s") from None
+        except (ConnectionError, ContentLengthError):
+            log.info(
+                "client hung up after %d bytes of %s %s", received, request.method, request.path
+            )
+            raise ClientDisconnected("The client closed the connection mid-body.") from None
+        except BadHttpMessage as exc:
+            raise MalformedBody(f"The body cannot be read ({exc.message}).") from None
+        if not chunk:
+            return
+        received += len(chunk)
+        elapsed = loop.time() - started
+        if (
+            elapsed > settings.body_rate_grace_s
+            and received / elapsed < settings.body_min_bytes_per_s
+        ):
+            raise _too_slow(f"{received} bytes in {elapsed:.0f} s")
+        yield chunk
+
+
+def _too_slow(why: str) -> RequestTimeout:
+    return RequestTimeout(
+        f"The body arrived too slowly ({why}); send it again on a better connection.",
+        zh="上传速度过慢，已中断。请在网络较好时重新发送。",
+    )
+
+
+def check_json_depth(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``max_depth`` before any parser recurses into it."""
+    depth = 0
+    for bracket in _JSON_NESTING.finditer(_JSON_STRINGS.sub(b'""', raw)):
+        depth += 1 if bracket[0] in (b"[", b"{") else -1
+        if depth > max_depth:
+            raise MalformedBody(
+                f"The body is nested more than {max_depth} levels deep.",
+                zh=f"请求内容嵌套超过 {max_depth} 层。",
+            )
 
 
 def validation_problem(exc: ValidationError) -> InvalidInput:
@@ -32,12 +109,13 @@ async def read_json(request: web.Request, max_bytes: int) -> Any:
     if request.can_read_body and request.content_type not in ("application/json", ""):
         raise UnsupportedMedia("Send the body as application/json.")
     raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
+    async for chunk in paced_chunks(request):
         raw += chunk
         if len(raw) > max_bytes:
             raise TooLarge(f"The body may be at most {max_bytes} bytes.")
     if not raw.strip():
         return {}
+    check_json_depth(bytes(raw))
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError

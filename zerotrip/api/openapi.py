@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -32,13 +32,18 @@ _AUDIENCE_SECURITY: dict[str, list[dict[str, list[str]]]] = {
 }
 
 
-def _schema(source: dict[str, Any] | type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+def _schema(
+    source: dict[str, Any] | type[BaseModel],
+    components: dict[str, Any],
+    mode: Literal["validation", "serialization"] = "validation",
+) -> dict[str, Any]:
+    """A body's schema as it is read, a response's as it is written; models become components
+    (one name, one schema: two different models may not share a name)."""
     if isinstance(source, dict):
         return source
-    schema = source.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    components[source.__name__] = schema
+    schema = source.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
+    for name, sub in [*schema.pop("$defs", {}).items(), (source.__name__, schema)]:
+        assert components.setdefault(name, sub) == sub, f"two schemas named {name}"
     return {"$ref": f"#/components/schemas/{source.__name__}"}
 
 
@@ -65,13 +70,14 @@ def implied_errors(op: Operation, path_params: list[str]) -> set[int]:
     the body, the query and path parameters, and refusing the caller."""
     found: set[int] = set()
     if op.body is not None:
-        found |= {400, 413, 415, 422}
+        found |= {400, 408, 413, 415, 422}  # 408: a body that arrives too slowly
     if op.query is not None or path_params:
         found.add(422)
     if path_params:
         found.add(404)
     if op.audience != "public":
         found |= {401, 403}  # 403 also for a cookie session that left out its CSRF token
+        found.add(429)  # too many wrong tokens from the caller's address
     if op.audience in {"case", "applicant"}:
         found |= {404, 410}  # another case looks absent; an expired or revoked link is gone
     return found
@@ -100,7 +106,9 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
         success = {
             "description": "OK",
             "content": {
-                op.response_content_type: {"schema": _schema(op.response or {}, components)}
+                op.response_content_type: {
+                    "schema": _schema(op.response or {}, components, "serialization")
+                }
             },
         }
         responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}

@@ -18,8 +18,9 @@ from zerotrip.accounts.service import (
     token_digest,
 )
 from zerotrip.api.keys import CLOCK, CREDENTIALS, DB
-from zerotrip.cases.audit import Actor
-from zerotrip.problems import Forbidden, NotFound, Unauthenticated
+from zerotrip.api.throttling import THROTTLE, count_attempt, refuse_if_locked
+from zerotrip.kit.actor import Actor
+from zerotrip.problems import Forbidden, NotFound, PasswordChangeRequired, Unauthenticated
 
 SESSION_COOKIE = "zt_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -89,6 +90,28 @@ async def _credential(request: web.Request, token: str, now: datetime) -> Princi
     return principal
 
 
+async def _guarded_credential(request: web.Request, token: str, now: datetime) -> Principal:
+    """A bearer token's principal, with guessing throttled per client address.
+
+    A client locked out for wrong tokens gets a 429 before any lookup; every unknown token
+    (staff or applicant link) counts, and the one over the limit is itself a 429. An expired
+    or revoked link (410) is not a guess and does not count.
+    """
+    db, throttle = request.app[DB], request.app[THROTTLE]
+    limit = throttle.limits.token_ip
+    client = throttle.client_address(request)
+    if request.app[CREDENTIALS].get(token_digest(token), now) is None:
+        await refuse_if_locked(db, limit, client, now)
+    try:
+        found = await _credential(request, token, now)
+    except Unauthenticated:
+        found = None
+    if found is None:
+        await count_attempt(db, limit, client, now)
+        raise Unauthenticated("The bearer token or link is not valid.", zh="令牌或链接无效。")
+    return found
+
+
 async def resolve_principal(request: web.Request) -> Principal:
     """Resolve once per request; a presented but invalid credential is a 401, not anonymity."""
     cached = request.get(PRINCIPAL)
@@ -98,10 +121,7 @@ async def resolve_principal(request: web.Request) -> Principal:
     principal = ANONYMOUS
     bearer = _bearer(request)
     if bearer is not None:
-        found = await _credential(request, bearer, now)
-        if found is None:
-            raise Unauthenticated("The bearer token is not valid.")
-        principal = found
+        principal = await _guarded_credential(request, bearer, now)
     elif (cookie := request.cookies.get(SESSION_COOKIE)) and cookie.startswith(STAFF_PREFIX):
         found = await _credential(request, cookie, now)
         if found is not None and found.token is not None and found.token.kind == "session":
@@ -115,12 +135,19 @@ async def resolve_principal(request: web.Request) -> Principal:
     return principal
 
 
+# What an account whose password must change may still do (method, route template).
+WHILE_PASSWORD_MUST_CHANGE = frozenset(
+    {("POST", "/api/me/password"), ("DELETE", "/api/session"), ("GET", "/api/me")}
+)
+
+
 async def require(request: web.Request, audience: str) -> Principal:
     """Enforce a route's declared audience (see :class:`zerotrip.api.routing.Operation`)."""
     principal = await resolve_principal(request)
     if audience in ("public", "signed"):
         return principal
     _refuse_missing_csrf(principal)
+    _refuse_until_password_changed(principal, request)
     if principal.kind == "anonymous":
         raise Unauthenticated("Log in, or open the link the office sent you.")
     if audience == "staff" and not principal.is_staff:
@@ -130,6 +157,19 @@ async def require(request: web.Request, audience: str) -> Principal:
     if audience == "applicant" and principal.kind != "applicant":
         raise Forbidden("Only the applicant's link can do this.")
     return principal
+
+
+def _refuse_until_password_changed(principal: Principal, request: web.Request) -> None:
+    """A one-time password (the first administrator's, a reset) opens nothing but its change."""
+    if principal.user is None or not principal.user.must_change_password:
+        return
+    route = request.match_info.route.resource
+    template = route.canonical if route is not None else request.path
+    if (request.method, template) not in WHILE_PASSWORD_MUST_CHANGE:
+        raise PasswordChangeRequired(
+            "Change your one-time password first (POST /api/me/password).",
+            zh="请先修改一次性密码。",
+        )
 
 
 def _refuse_missing_csrf(principal: Principal) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from zerotrip.api.language import preferred_language
 from zerotrip.problems import Problem
 
 log = logging.getLogger("zerotrip.api")
@@ -23,6 +24,7 @@ _SLUGS = {
     405: "method-not-allowed",
     409: "conflict",
     410: "gone",
+    408: "request-timeout",
     413: "too-large",
     415: "unsupported-media-type",
     422: "invalid-input",
@@ -39,9 +41,11 @@ def problem_response(status: int, body: dict[str, Any]) -> web.Response:
 
 
 def render_problem(problem: Problem, request: web.Request) -> web.Response:
-    body = problem.as_dict()
+    body = problem.as_dict(language=preferred_language(request))
     body["instance"] = request.path
-    return problem_response(problem.status, body)
+    response = problem_response(problem.status, body)
+    response.headers.update(problem.headers())
+    return response
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> web.Response:

@@ -1,18 +1,31 @@
 """Routes that document themselves: each handler is declared with its audience, body, query
-and response schemas, which both enforce access and produce the OpenAPI document."""
+and response schemas, which both enforce access and produce the OpenAPI document.
+
+The declaration is also what runs: before a handler is called, the caller is checked against
+the audience and roles, an applicant against the case in the path, and the query and the JSON
+body are parsed into their declared models, each once. A handler names what it needs as
+keyword parameters (``principal``, ``query``, ``body``) and may return a response model, which
+is sent with the declared status.
+"""
 
 from __future__ import annotations
 
+import inspect
+import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from zerotrip.api.principal import require, require_role
+from zerotrip.api.bodies import parse_body, parse_query, path_int
+from zerotrip.api.keys import SETTINGS
+from zerotrip.api.principal import Principal, authorize_case, require, require_role
+from zerotrip.config import Settings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DeclaredHandler = Callable[..., Awaitable[web.StreamResponse | BaseModel]]
 AUDIENCES = (
     "public",
     "signed",  # machine callers proving themselves by a signature or token the handler checks
@@ -22,6 +35,20 @@ AUDIENCES = (
     "applicant",
     "case",
 )  # case: staff or that case's applicant
+INJECTED = frozenset({"principal", "query", "body"})
+
+
+class Acknowledged(BaseModel):
+    """The answer of a call whose only news is that it was done."""
+
+    ok: Literal[True]
+
+
+ACKNOWLEDGED = Acknowledged(ok=True)
+
+
+def json_body_limit(settings: Settings) -> int:
+    return settings.max_json_bytes
 
 
 @dataclass(frozen=True)
@@ -34,6 +61,10 @@ class Operation:
     tag: str
     body: type[BaseModel] | None = None
     body_content_type: str = "application/json"
+    # The handler reads the body itself: raw uploads, and callbacks whose signature covers the
+    # exact bytes. Otherwise a declared JSON body is parsed before the handler runs.
+    raw_body: bool = False
+    body_max_bytes: Callable[[Settings], int] = json_body_limit
     query: type[BaseModel] | None = None
     response: dict[str, Any] | type[BaseModel] | None = None
     status: int = 200
@@ -44,6 +75,64 @@ class Operation:
     response_content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def parses_body(self) -> bool:
+        return (
+            self.body is not None
+            and not self.raw_body
+            and isinstance(self.body, type)
+            and issubclass(self.body, BaseModel)
+        )
+
+
+def respond(model: BaseModel, status: int = 200) -> web.Response:
+    """Send a response model as JSON. Fields left unset are left out: that is how a view for
+    the applicant omits what only staff see, while the schema documents them as optional."""
+    data = model.model_dump(mode="python", exclude_unset=True, by_alias=True)
+    return web.Response(
+        status=status,
+        text=json.dumps(data, ensure_ascii=False, default=_iso),
+        content_type="application/json",
+    )
+
+
+def _iso(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _guard(op: Operation, fn: DeclaredHandler) -> Handler:
+    wanted = set(inspect.signature(fn).parameters) & INJECTED
+    assert ("body" in wanted) == op.parses_body, f"{fn.__name__}: body declared vs parameter"
+    assert ("query" in wanted) == (op.query is not None), f"{fn.__name__}: query vs parameter"
+    # A case in the path is the case the caller must be allowed: an applicant only their own.
+    checks_case = "{case_id}" in op.path and op.audience not in ("public", "signed")
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        principal = await require(request, op.audience)
+        if op.roles and principal.is_staff:
+            require_role(principal, *op.roles)
+        if checks_case:
+            authorize_case(principal, path_int(request, "case_id"))
+        given: dict[str, Principal | BaseModel] = {}
+        if "principal" in wanted:
+            given["principal"] = principal
+        if op.query is not None:
+            given["query"] = parse_query(request, op.query)
+        if op.parses_body:
+            assert op.body is not None and issubclass(op.body, BaseModel)
+            limit = op.body_max_bytes(request.app[SETTINGS])
+            given["body"] = await parse_body(request, op.body, limit)
+        result = await fn(request, **given)
+        if isinstance(result, BaseModel):
+            return respond(result, op.status)
+        return result
+
+    guarded.__name__ = fn.__name__
+    guarded.__doc__ = fn.__doc__
+    return guarded
+
 
 class RouteTable:
     def __init__(self, tag: str) -> None:
@@ -52,20 +141,12 @@ class RouteTable:
 
     def route(
         self, method: str, path: str, *, summary: str, audience: str, **kwargs: Any
-    ) -> Callable[[Handler], Handler]:
+    ) -> Callable[[DeclaredHandler], DeclaredHandler]:
         assert audience in AUDIENCES, audience
 
-        def register(fn: Handler) -> Handler:
-            roles: tuple[str, ...] = kwargs.get("roles", ())
-
-            async def guarded(request: web.Request) -> web.StreamResponse:
-                principal = await require(request, audience)
-                if roles and principal.is_staff:
-                    require_role(principal, *roles)
-                return await fn(request)
-
-            guarded.__name__ = fn.__name__
-            guarded.__doc__ = fn.__doc__
+        def register(fn: DeclaredHandler) -> DeclaredHandler:
+            declared = Operation(method, path, fn, summary, audience, self.tag, **kwargs)  # type: ignore[arg-type]
+            guarded = _guard(declared, fn)
             self.operations.append(
                 Operation(method, path, guarded, summary, audience, self.tag, **kwargs)
             )
@@ -73,16 +154,16 @@ class RouteTable:
 
         return register
 
-    def get(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+    def get(self, path: str, **kw: Any) -> Callable[[DeclaredHandler], DeclaredHandler]:
         return self.route("GET", path, **kw)
 
-    def post(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+    def post(self, path: str, **kw: Any) -> Callable[[DeclaredHandler], DeclaredHandler]:
         return self.route("POST", path, **kw)
 
-    def put(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+    def put(self, path: str, **kw: Any) -> Callable[[DeclaredHandler], DeclaredHandler]:
         return self.route("PUT", path, **kw)
 
-    def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+    def delete(self, path: str, **kw: Any) -> Callable[[DeclaredHandler], DeclaredHandler]:
         return self.route("DELETE", path, **kw)
 
 

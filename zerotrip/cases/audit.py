@@ -23,28 +23,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.models import AuditEvent, Case
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.canonical import canonical_json
+from zerotrip.kit.clock import utcnow
 
 GENESIS = "0" * 64
-
-
-@dataclass(frozen=True)
-class Actor:
-    kind: str  # staff | applicant | system | courier
-    id: str = ""
-    label: str = ""
-
-    @classmethod
-    def system(cls, label: str = "zerotrip") -> Actor:
-        return cls("system", "", label)
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def utcnow() -> datetime:
-    """Aware UTC; stored with microseconds by both SQLite and PostgreSQL, read back in UTC."""
-    return datetime.now(UTC)
 
 
 def format_time(at: datetime) -> str:

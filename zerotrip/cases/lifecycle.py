@@ -2,8 +2,9 @@
 
 Each action is a function that checks its preconditions against the locked case, changes it, and
 returns the audit payload; :func:`perform` runs it inside one write transaction together with the
-audit event and any listeners other domains registered (the mailing outbox, notifications), so a
-step either happens completely with its trace or not at all.
+audit event and the reactions other domains registered on the process's :class:`Lifecycle` (the
+certificate, courier orders, notifications, dashboard facts), so a step either happens completely
+with its trace and its consequences or not at all.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.problems import Conflict, Forbidden, IllegalTransition, InvalidInput
 
 S = CaseState
@@ -71,6 +75,9 @@ class DeliveredParams(_Params):
 
 @dataclass
 class StepContext:
+    """One step being taken; after the step ran, the event its reactions receive (with the
+    audit ``payload`` it recorded), in the same transaction."""
+
     session: AsyncSession
     case: Case
     actor: Actor
@@ -79,11 +86,30 @@ class StepContext:
     catalogue: Catalogue
     calendar: WorkingCalendar
     today: date
-    extra: dict[str, Any] = field(default_factory=dict)
+    clock: Clock
+    payload: dict[str, Any] = field(default_factory=dict)
 
 
 StepFn = Callable[[StepContext], Awaitable[dict[str, Any]]]
-Listener = Callable[[StepContext, dict[str, Any]], Awaitable[None]]
+StepReaction = Callable[[StepContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """What taking a step needs from the running process: the matters, the working calendar,
+    the clock, and the reactions the domains registered (``reactions.on(StepContext, fn,
+    topic=action)``; see :meth:`on_step`)."""
+
+    catalogue: Catalogue
+    calendar: WorkingCalendar
+    clock: Clock
+    reactions: Reactions
+
+    def on_step(self, action: str, reaction: StepReaction) -> None:
+        """Run ``reaction`` inside the transaction of every successful ``action``."""
+        if action not in ACTIONS:
+            raise ValueError(f"no lifecycle step {action!r}")
+        self.reactions.on(StepContext, reaction, topic=action)
 
 
 @dataclass(frozen=True)
@@ -97,18 +123,9 @@ class Action:
     title_zh: str
 
 
+# The step table: filled by the ``@_action`` declarations below while this module is imported,
+# never changed afterwards.
 ACTIONS: dict[str, Action] = {}
-_LISTENERS: dict[str, list[Listener]] = {}
-
-
-def on_step(action: str, listener: Listener) -> None:
-    """Run ``listener`` inside the transaction of every successful ``action`` (e.g. mailing)."""
-    _LISTENERS.setdefault(action, []).append(listener)
-
-
-def remove_listener(action: str, listener: Listener) -> None:
-    if listener in _LISTENERS.get(action, []):
-        _LISTENERS[action].remove(listener)
 
 
 def _action(
@@ -187,7 +204,7 @@ async def _prereview(ctx: StepContext) -> dict[str, Any]:
         material.status = MaterialStatus.outstanding
         material.due_date = item.due_date
         outstanding.append({"code": item.code, "due_date": item.due_date.isoformat()})
-    now = utcnow()
+    now = ctx.clock.now()
     for material in materials.values():
         # Electronic copies were checked in pre-review; paper originals still have to arrive.
         if material.status == MaterialStatus.expected and not material.paper_original:
@@ -229,7 +246,7 @@ async def _receive_materials(ctx: StepContext) -> dict[str, Any]:
     unknown = [c for c in p.codes if c not in materials]
     if unknown:
         raise InvalidInput(f"The matter lists no material {', '.join(unknown)}.")
-    now = utcnow()
+    now = ctx.clock.now()
     for code in p.codes:
         materials[code].status = MaterialStatus.received
         materials[code].received_at = now
@@ -273,7 +290,7 @@ async def _record_inspection(ctx: StepContext) -> dict[str, Any]:
                 cp.verdict, cp.verdict_by, cp.verdict_at = None, None, None
                 ctx.session.add(cp)
                 reopened.append({"checkpoint": cp.code, "round": cp.round})
-        ctx.case.clock_paused_at = utcnow()
+        ctx.case.clock_paused_at = ctx.clock.now()
         return {
             **_move(ctx, S.rectifying),
             "result": p.result,
@@ -366,7 +383,7 @@ async def _mark_delivered(ctx: StepContext) -> dict[str, Any]:
     "close", {S.delivered, S.rejected, S.returned}, STAFF_DECIDERS, NoteParams, "Close", "办结归档"
 )
 async def _close(ctx: StepContext) -> dict[str, Any]:
-    ctx.case.closed_at = utcnow()
+    ctx.case.closed_at = ctx.clock.now()
     return {**_move(ctx, S.closed), "note": ctx.params.note}
 
 
@@ -379,7 +396,7 @@ async def _close(ctx: StepContext) -> dict[str, Any]:
     "撤回申请",
 )
 async def _withdraw(ctx: StepContext) -> dict[str, Any]:
-    ctx.case.closed_at = utcnow()
+    ctx.case.closed_at = ctx.clock.now()
     return {**_move(ctx, S.withdrawn), "note": ctx.params.note}
 
 
@@ -398,11 +415,9 @@ async def perform(
     *,
     actor: Actor,
     role: str,
-    catalogue: Catalogue,
-    calendar: WorkingCalendar,
-    today: date,
+    lifecycle: Lifecycle,
 ) -> Case:
-    """Take one step on a case inside the caller's write transaction."""
+    """Take one step on a case inside the caller's write transaction, with its reactions."""
     action = ACTIONS.get(action_name)
     if action is None:
         raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
@@ -415,10 +430,20 @@ async def perform(
             state=case.state,
             allowed=allowed_actions(case.state, role),
         )
-    ctx = StepContext(session, case, actor, role, params, catalogue, calendar, today)
-    payload = await action.run(ctx)
-    case.updated_at = utcnow()
-    append_event(session, case, actor, f"case.{action.name}", payload)
-    for listener in _LISTENERS.get(action.name, []):
-        await listener(ctx, payload)
+    clock = lifecycle.clock
+    ctx = StepContext(
+        session,
+        case,
+        actor,
+        role,
+        params,
+        lifecycle.catalogue,
+        lifecycle.calendar,
+        clock.today(),
+        clock,
+    )
+    ctx.payload = await action.run(ctx)
+    case.updated_at = clock.now()
+    append_event(session, case, actor, f"case.{action.name}", ctx.payload, at=case.updated_at)
+    await lifecycle.reactions.emit(ctx, topic=action.name)
     return case

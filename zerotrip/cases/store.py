@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import (
@@ -23,6 +23,8 @@ from zerotrip.cases.models import (
     CaseState,
     Checkpoint,
 )
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import InvalidInput, NotFound
 
 

@@ -1,6 +1,7 @@
 """Deriving a finished case's measured facts from its audit chain.
 
-Runs inside the transaction that closes (or withdraws) the case, so the facts row and the event
+Runs inside the transaction that closes (or withdraws) the case (registered by
+:func:`zerotrip.dashboard.wiring.setup`), so the facts row and the event
 that ends the chain are written together. Everything is read from events, including those other
 domains append (live sessions, evidence, courier orders): the chain is the one record every
 domain writes to, so no domain's tables are read here.
@@ -20,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.lifecycle import StepContext, on_step
 from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.db import Database
@@ -160,30 +160,6 @@ async def record_facts(
     limit = matter.time_limit_working_days if matter else 0
     facts = derive(case, events, limit_days=limit, calendar=calendar, zone=zone)
     return await session.merge(facts)
-
-
-def install(timezone: str) -> None:
-    """Record facts whenever a case is closed or withdrawn (idempotent)."""
-    zone = ZoneInfo(timezone)
-
-    async def on_finished(ctx: StepContext, _payload: dict[str, Any]) -> None:
-        await record_facts(
-            ctx.session, ctx.case, catalogue=ctx.catalogue, calendar=ctx.calendar, zone=zone
-        )
-
-    on_finished.__qualname__ = f"dashboard_facts[{timezone}]"
-    for action in ("close", "withdraw"):
-        _install_once(action, on_finished)
-
-
-_INSTALLED: set[tuple[str, str]] = set()
-
-
-def _install_once(action: str, listener: Any) -> None:
-    key = (action, listener.__qualname__)
-    if key not in _INSTALLED:
-        _INSTALLED.add(key)
-        on_step(action, listener)
 
 
 async def rebuild_all(

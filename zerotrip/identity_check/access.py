@@ -17,10 +17,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import StaffUser
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.identity_check.models import IdentityAccess
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import Forbidden, InvalidInput, NotFound
 
 

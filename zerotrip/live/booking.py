@@ -3,17 +3,21 @@ appends its audit event in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
+from zerotrip.kit.reactions import Reactions
+from zerotrip.live.events import InspectionBooked, InspectionEnded
 from zerotrip.live.models import (
     FINISHED,
     LiveChallenge,
@@ -55,9 +59,10 @@ async def book(
     slot_end: datetime,
     note: str,
     now: datetime,
-    on_booked: Callable[[AsyncSession, Case, LiveSession], Awaitable[None]] | None = None,
+    reactions: Reactions,
 ) -> LiveSession:
-    """Book a slot; ``on_booked`` runs in the same transaction (e.g. to notify the applicant)."""
+    """Book a slot; :class:`InspectionBooked` is emitted in the same transaction (the
+    applicant is told, and reminded before the slot)."""
     if slot_end <= slot_start or slot_end - slot_start > MAX_SLOT:
         raise InvalidInput("The slot must end after it starts and last at most 4 hours.")
     if slot_end <= now:
@@ -87,8 +92,7 @@ async def book(
                 "live.booked",
                 {"session": live.id, "slot_start": slot_start, "slot_end": slot_end},
             )
-            if on_booked is not None:
-                await on_booked(session, case, live)
+            await reactions.emit(InspectionBooked(session, case, live, now))
             return live
 
     return await retry_on_conflict(attempt)
@@ -181,10 +185,10 @@ async def end(
     actor: Actor,
     reason: str,
     now: datetime,
-    on_ended: Callable[[AsyncSession, LiveSession], Awaitable[None]] | None = None,
+    reactions: Reactions,
 ) -> LiveSession:
-    """End (or, before anyone joined, cancel) a session; ``on_ended`` runs in the same
-    transaction (e.g. to withdraw the applicant's reminder)."""
+    """End (or, before anyone joined, cancel) a session; :class:`InspectionEnded` is emitted in
+    the same transaction (the applicant's reminder is withdrawn)."""
 
     async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any] | None:
         if live.state in FINISHED:
@@ -193,8 +197,7 @@ async def end(
         live.ended_at = now
         live.end_reason = reason
         live.rejoin_until = None
-        if on_ended is not None:
-            await on_ended(session, live)
+        await reactions.emit(InspectionEnded(session, live))
         return {"reason": reason, "state": live.state}
 
     return (await change(db, live_id, actor, "live.ended", mutate))[0]

@@ -1,57 +1,75 @@
 """What the inspector and the phone say to each other through the server: prompts, remote
 camera controls, geolocation fixes and the distance to the premises, challenge codes, and
-requests for full-resolution photos. Mixed into :class:`zerotrip.live.room.Room`."""
+requests for full-resolution photos.
+
+A room owns one :class:`Guidance` and hands it what it needs (the seats, the database, the
+clock, the recording's timeline); it never sees the room."""
 
 from __future__ import annotations
 
 import contextlib
 import secrets
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from aiortc import RTCPeerConnection
-
-from zerotrip.cases.audit import Actor
-from zerotrip.live import booking
+from zerotrip.db import Database
+from zerotrip.evidence.nonces import issue_capture_nonce
+from zerotrip.kit.clock import Clock
+from zerotrip.live import booking, references
+from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.presence import distance_to_premises, new_challenge_code
-from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message
-from zerotrip.problems import Conflict, NotFound
+from zerotrip.live.signalling import (
+    APPLICANT,
+    Bare,
+    Capabilities,
+    ChallengeResult,
+    Control,
+    ControlResult,
+    Fix,
+    PhotoRequest,
+    PhotoUploaded,
+    Prompt,
+    PromptShown,
+)
+from zerotrip.problems import Conflict
 
-if TYPE_CHECKING:
-    from zerotrip.live.hub import HubTrack
-    from zerotrip.live.recorder import SegmentRecorder
-    from zerotrip.live.rooms import Rooms
-
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@dataclass(eq=False)
-class Participant:
-    role: str
-    actor: Actor
-    staff_id: int | None
-    send: Send
-    hangup: Callable[[], Awaitable[Any]] | None = None  # closes the participant's socket
-    pc: RTCPeerConnection | None = None
-    outgoing: list[HubTrack] = field(default_factory=list)
-    video_codec: str | None = None
-    gone: bool = False
+Reply = dict[str, Any]
 
 
 class Guidance:
-    rooms: Rooms
-    live_id: int
-    case_id: int
-    premises: tuple[Any, Any]
-    participants: dict[str, Participant]
-    capabilities: dict[str, Any]
-    last_fix: dict[str, Any] | None
-    presence: dict[str, Any] | None
-    recorder: SegmentRecorder
+    def __init__(
+        self,
+        live_id: int,
+        case_id: int,
+        premises: tuple[float | None, float | None],
+        *,
+        seats: Seats,
+        db: Database,
+        clock: Clock,
+        video_offset_ms: Callable[[float], int | None],
+        nonce_minutes: int,
+    ) -> None:
+        self.live_id = live_id
+        self.case_id = case_id
+        self.premises = premises
+        self.seats = seats
+        self.db = db
+        self.clock = clock
+        self.video_offset_ms = video_offset_ms
+        self.nonce_minutes = nonce_minutes
+        self.capabilities: dict[str, Any] = {}
+        self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
+        self.presence: dict[str, Any] | None = None  # ... as last shown to the console
 
-    async def on_fix(self, participant: Participant, message: Any) -> None:
+    async def catch_up(self, inspector: Participant) -> None:
+        """A console that (re)joins learns what the phone already told."""
+        if self.capabilities:
+            await inspector.send({"type": "capabilities", **self.capabilities})
+        if self.presence:
+            await inspector.send(self.presence)
+
+    async def on_fix(self, participant: Participant, message: Fix) -> None:
         distance = distance_to_premises(message.lat, message.lon, *self.premises)
         self.last_fix = {
             "lat": message.lat,
@@ -60,42 +78,30 @@ class Guidance:
             "fix_at": int(time.time() * 1000),
         }
         await booking.record_fix(
-            self.rooms.db, self.live_id, message.lat, message.lon, message.accuracy, distance
+            self.db, self.live_id, message.lat, message.lon, message.accuracy, distance
         )
         self.presence = {
             "type": "presence", "lat": message.lat, "lon": message.lon,
             "accuracy": message.accuracy, "distance_m": distance,
-            "at": self.rooms.clock.now().isoformat(),
+            "at": self.clock.now().isoformat(),
         }  # fmt: skip
-        await self._to_inspector(self.presence)
+        await self.seats.to_inspector(self.presence)
 
-    async def on_capabilities(self, participant: Participant, message: Any) -> None:
+    async def on_capabilities(self, participant: Participant, message: Capabilities) -> None:
         self.capabilities = message.model_dump(exclude={"type", "id"})
-        inspector = self.participants.get(INSPECTOR)
-        if inspector is not None:
-            await inspector.send({"type": "capabilities", **self.capabilities})
+        await self.seats.to_inspector({"type": "capabilities", **self.capabilities})
 
-    async def _to_applicant(self, payload: dict[str, Any]) -> Participant:
-        applicant = self.participants.get(APPLICANT)
-        if applicant is None:
-            raise Conflict("The applicant is not connected.", code="applicant-absent")
-        await applicant.send(payload)
-        return applicant
-
-    async def _to_inspector(self, payload: dict[str, Any]) -> None:
-        inspector = self.participants.get(INSPECTOR)
-        if inspector is not None:
-            await inspector.send(payload)
-
-    async def on_prompt(self, participant: Participant, message: Any) -> dict[str, Any]:
+    async def on_prompt(self, participant: Participant, message: Prompt) -> Reply:
         prompt_id = secrets.token_hex(6)
-        await self._to_applicant({"type": "prompt", "prompt_id": prompt_id, "text": message.text})
+        await self.seats.to_applicant(
+            {"type": "prompt", "prompt_id": prompt_id, "text": message.text}
+        )
         return {"type": "prompt_sent", "prompt_id": prompt_id}
 
-    async def on_prompt_shown(self, participant: Participant, message: Any) -> None:
-        await self._to_inspector({"type": "prompt_shown", "prompt_id": message.prompt_id})
+    async def on_prompt_shown(self, participant: Participant, message: PromptShown) -> None:
+        await self.seats.to_inspector({"type": "prompt_shown", "prompt_id": message.prompt_id})
 
-    async def on_control(self, participant: Participant, message: Any) -> dict[str, Any]:
+    async def on_control(self, participant: Participant, message: Control) -> Reply:
         supported = {
             "switch_camera": bool(self.capabilities.get("switch_camera")),
             "torch": bool(self.capabilities.get("torch")),
@@ -103,52 +109,66 @@ class Guidance:
         }
         if not supported[message.action]:
             raise Conflict(f"The applicant's phone does not support {message.action}.")
-        await self._to_applicant(
+        await self.seats.to_applicant(
             {"type": "control", "action": message.action, "value": message.value}
         )
         return {"type": "control_sent", "action": message.action}
 
-    async def on_control_result(self, participant: Participant, message: Any) -> None:
-        await self._to_inspector({"type": "control_result", **message.model_dump(exclude={"type"})})
+    async def on_control_result(self, participant: Participant, message: ControlResult) -> None:
+        await self.seats.to_inspector(
+            {"type": "control_result", **message.model_dump(exclude={"type"})}
+        )
 
-    async def on_photo_request(self, participant: Participant, message: Any) -> dict[str, Any]:
-        await self.rooms.checkpoint(self.case_id, message.checkpoint_id)
-        await self._to_applicant(
+    async def on_photo_request(self, participant: Participant, message: PhotoRequest) -> Reply:
+        checkpoint = await references.checkpoint_of_case(
+            self.db, self.case_id, message.checkpoint_id
+        )
+        if checkpoint.restricted:  # the applicant cannot upload there: take a still instead
+            raise Conflict("Identity evidence is taken as a still, not asked for as a photo.")
+        if APPLICANT not in self.seats:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        # The one-time nonce binds the photo to this request of this session (only the phone
+        # receives it); the upload is accepted as a live photo only while the session is live.
+        issued = await issue_capture_nonce(
+            self.db, case_id=self.case_id, checkpoint_id=message.checkpoint_id,
+            actor=participant.actor, now=self.clock.now(), minutes=self.nonce_minutes,
+            live_session_id=self.live_id,
+        )  # fmt: skip
+        await self.seats.to_applicant(
             {"type": "photo_request", "checkpoint_id": message.checkpoint_id,
-             "case_id": self.case_id, "session_id": self.live_id}
+             "case_id": self.case_id, "session_id": self.live_id, "nonce": issued.token}
         )  # fmt: skip
         return {"type": "photo_requested", "checkpoint_id": message.checkpoint_id}
 
-    async def on_photo_uploaded(self, participant: Participant, message: Any) -> None:
-        evidence = await self.rooms.evidence_of(
-            self.case_id, message.evidence_id, message.checkpoint_id
+    async def on_photo_uploaded(self, participant: Participant, message: PhotoUploaded) -> None:
+        evidence = await references.session_photo(
+            self.db, self.live_id, self.case_id, message.evidence_id, message.checkpoint_id
         )
-        if evidence.source != "live_photo" or evidence.live_session_id != self.live_id:
-            # Only a photo taken for this session goes to the console as its answer.
-            raise NotFound(f"Evidence {evidence.id} is not a photo taken in this session.")
-        await self._to_inspector(
+        await self.seats.to_inspector(
             {"type": "photo", "evidence_id": evidence.id, "checkpoint_id": evidence.checkpoint_id,
              "width": evidence.width, "height": evidence.height}
         )  # fmt: skip
 
-    async def on_challenge(self, participant: Participant, message: Message) -> dict[str, Any]:
-        if APPLICANT not in self.participants:
+    async def on_challenge(self, participant: Participant, message: Bare) -> Reply:
+        if APPLICANT not in self.seats:
             raise Conflict("The applicant is not connected.", code="applicant-absent")
         code = new_challenge_code()
-        offset = self.recorder.offset_ms(time.monotonic())
+        offset = self.video_offset_ms(time.monotonic())
         challenge = await booking.issue_challenge(
-            self.rooms.db, self.live_id, participant.actor, participant.staff_id, code, offset
+            self.db, self.live_id, participant.actor, participant.staff_id, code, offset
         )
-        await self._to_applicant({"type": "challenge", "code": code})
+        await self.seats.to_applicant({"type": "challenge", "code": code})
         return {"type": "challenge_issued", "challenge_id": challenge.id, "code": code}
 
-    async def on_challenge_result(self, participant: Participant, message: Any) -> dict[str, Any]:
-        offset = self.recorder.offset_ms(time.monotonic())
+    async def on_challenge_result(
+        self, participant: Participant, message: ChallengeResult
+    ) -> Reply:
+        offset = self.video_offset_ms(time.monotonic())
         challenge = await booking.answer_challenge(
-            self.rooms.db, self.live_id, participant.actor, message.challenge_id,
+            self.db, self.live_id, participant.actor, message.challenge_id,
             message.shown, offset,
         )  # fmt: skip
         with contextlib.suppress(Conflict):
-            await self._to_applicant({"type": "challenge_done", "result": challenge.result})
+            await self.seats.to_applicant({"type": "challenge_done", "result": challenge.result})
         return {"type": "challenge_answered", "challenge_id": challenge.id,
                 "result": challenge.result}  # fmt: skip

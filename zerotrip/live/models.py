@@ -1,4 +1,5 @@
-"""Tables of live inspection: booked sessions, presence fixes and challenge codes."""
+"""Tables of live inspection: booked sessions and the processes that own their rooms,
+presence fixes and challenge codes."""
 
 from __future__ import annotations
 
@@ -40,6 +41,19 @@ class LiveSession(SQLModel, table=True):
     recording_segments: int = 0
     recording_ms: int = 0
     stills: int = 0
+    owner_process: str | None = Field(default=None, max_length=96, index=True)  # LiveProcess.id
+
+
+class LiveProcess(SQLModel, table=True):
+    """A process that runs live rooms, alive while its heartbeat is recent. Its id names its
+    working folder (``<data dir>/live/<id>/``), so no other process takes its recordings."""
+
+    __tablename__ = "live_processes"
+
+    id: str = Field(primary_key=True, max_length=96)
+    address: str = Field(default="", max_length=255)
+    started_at: datetime
+    heartbeat_at: datetime
 
 
 class LiveFix(SQLModel, table=True):

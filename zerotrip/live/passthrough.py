@@ -24,7 +24,6 @@ import contextlib
 import queue
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -76,9 +75,9 @@ def wrap(codec_name: str, kind: str, clock_rate: int, data: bytes, timestamp: in
     return packet
 
 
-# Track queues whose receivers must hand over encoded packets. Other receivers in the process
+# A track queue carrying this attribute gets encoded packets. Other receivers in the process
 # (tests' client peers, the bench's transcoding reference) keep aiortc's decoding worker.
-_ENCODED: weakref.WeakSet[asyncio.Queue] = weakref.WeakSet()
+ENCODED_MARK = "_zerotrip_encoded"
 _ORIGINAL_WORKER = rtcrtpreceiver.decoder_worker
 
 
@@ -87,7 +86,7 @@ def mark_encoded(pc: Any) -> None:
     for transceiver in pc.getTransceivers():
         track = transceiver.receiver.track
         if track is not None:
-            _ENCODED.add(track._queue)
+            setattr(track._queue, ENCODED_MARK, True)
 
 
 def dispatching_worker(
@@ -97,7 +96,7 @@ def dispatching_worker(
     decode_error: threading.Event,
 ) -> None:
     """Drop-in for ``decoder_worker``: encoded passthrough for marked tracks, else decode."""
-    if output_q in _ENCODED:
+    if getattr(output_q, ENCODED_MARK, False):
         passthrough_worker(input_q, output_q, loop)
     else:
         _ORIGINAL_WORKER(loop, input_q, output_q, decode_error)

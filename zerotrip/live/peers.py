@@ -18,10 +18,9 @@ from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.sdp import SessionDescription
 
 from zerotrip.config import Settings
+from zerotrip.live.turn import turn_ice_servers
 from zerotrip.problems import InvalidInput, TooLarge
 
-# Every peer this process created, to prove none is left open (leak tests, health).
-OPEN_PEERS: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 VIDEO_ORDER = ("video/VP8", "video/H264")
 
 
@@ -33,7 +32,7 @@ def ice_servers(settings: Settings) -> list[dict[str, Any]]:
         raise ValueError(f"ZEROTRIP_LIVE_ICE_SERVERS is not JSON: {exc}") from None
     if not isinstance(servers, list):
         raise ValueError("ZEROTRIP_LIVE_ICE_SERVERS must be a JSON list")
-    return servers
+    return servers + turn_ice_servers(settings)
 
 
 def rtc_configuration(settings: Settings) -> RTCConfiguration:
@@ -51,14 +50,21 @@ def rtc_configuration(settings: Settings) -> RTCConfiguration:
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 
-def new_peer(settings: Settings) -> RTCPeerConnection:
-    pc = RTCPeerConnection(rtc_configuration(settings))
-    OPEN_PEERS.add(pc)
-    return pc
+class Peers:
+    """Makes the server's peer connections and remembers them (weakly), to prove none is left
+    open (leak tests, capacity)."""
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._made: weakref.WeakSet[RTCPeerConnection] = weakref.WeakSet()
 
-def open_peer_count() -> int:
-    return sum(1 for pc in list(OPEN_PEERS) if pc.connectionState != "closed")
+    def new(self) -> RTCPeerConnection:
+        pc = RTCPeerConnection(rtc_configuration(self.settings))
+        self._made.add(pc)
+        return pc
+
+    def open_count(self) -> int:
+        return sum(1 for pc in list(self._made) if pc.connectionState != "closed")
 
 
 def validate_offer(sdp: str, max_bytes: int) -> RTCSessionDescription:

@@ -1,54 +1,88 @@
-"""One live session in memory: its two participants and their peers, the hubs that relay the
-applicant's camera and microphone and the inspector's voice, the recorder and the still grabber,
-and what each signalling message does."""
+"""One live session in memory: its participants and their peers, the hubs that relay the
+applicant's camera and microphone and the inspector's voice, the recorder, and what each
+signalling message does.
+
+A room gets every collaborator through its constructor (aiortc style): the settings, the
+database, the clock, the peer factory, the recording archive, the ingest function for stills,
+the reactions other domains attach to its end, and the callback that tells its registry it closed.
+Nothing reaches back through a parent or a registry."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
 
-from zerotrip.cases.audit import Actor
+from zerotrip.config import Settings
+from zerotrip.db import Database
+from zerotrip.kit.actor import SYSTEM_LIVE, Actor
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking
-from zerotrip.live.guidance import Guidance, Participant
+from zerotrip.live.dispatch import MessageTable
+from zerotrip.live.guidance import Guidance
 from zerotrip.live.hub import Hub, HubTrack
+from zerotrip.live.interfaces import IngestFile
+from zerotrip.live.models import LiveSession
+from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.passthrough import mark_encoded, on_keyframe_request
-from zerotrip.live.peers import answer_codec, new_peer, validate_offer, video_preferences
+from zerotrip.live.peers import Peers, answer_codec, validate_offer, video_preferences
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
-from zerotrip.live.signalling import APPLICANT, INSPECTOR, Message
+from zerotrip.live.recordings import RecordingArchive, segment_facts
+from zerotrip.live.signalling import APPLICANT, INSPECTOR, Bare, Message, Offer, Stats
+from zerotrip.live.still_capture import StillCapture
 from zerotrip.live.stills import StillGrabber
-from zerotrip.media.ingest import ingest_file
-from zerotrip.notify.triggers import withdraw_inspection_reminder
 from zerotrip.problems import Conflict, InvalidInput
 
-if TYPE_CHECKING:
-    from zerotrip.live.rooms import Rooms
-
-log = logging.getLogger("zerotrip.live")
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-SYSTEM = Actor.system("live session")
+Reply = dict[str, Any]
 
 
-class Room(Guidance):
-    def __init__(self, rooms: Rooms, live_id: int, case_id: int, premises: tuple[Any, Any]):
-        self.rooms = rooms
-        self.settings = rooms.settings
-        self.live_id = live_id
-        self.case_id = case_id
-        self.premises = premises
-        self.workdir = Path(self.settings.data_dir) / "live" / str(live_id)
+@dataclass(frozen=True)
+class RoomSession:
+    """What a room knows of its session from the database when it opens."""
+
+    live_id: int
+    case_id: int
+    premises: tuple[float | None, float | None]
+
+
+class Room:
+    def __init__(
+        self,
+        session: RoomSession,
+        *,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+        peers: Peers,
+        archive: RecordingArchive,
+        ingest: IngestFile,
+        reactions: Reactions,
+        on_closed: Callable[[Room], Awaitable[None]],
+        workdir: Path,
+    ) -> None:
+        self.live_id = live_id = session.live_id
+        self.case_id = session.case_id
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.peers = peers
+        self.archive = archive
+        self.reactions = reactions
+        self.on_closed = on_closed
+        self.workdir = workdir
         self.video = Hub("video", f"{live_id}-camera")
         self.mic = Hub("audio", f"{live_id}-mic")
         self.voice = Hub("audio", f"{live_id}-voice")
         self.discard = Hub("video", f"{live_id}-discard")  # what nobody should send, still read
         self.recorder = SegmentRecorder(
-            workdir=self.workdir,
-            segment_seconds=self.settings.live_segment_seconds,
+            workdir=workdir,
+            segment_seconds=settings.live_segment_seconds,
             on_segment=self._store_segment,
             request_keyframe=lambda: self.video.request_keyframe("recording", force=True),
             audio_lanes=(
@@ -60,25 +94,55 @@ class Room(Guidance):
         self.mic.add_sink(self.recorder.audio_sink(APPLICANT))
         self.voice.add_sink(self.recorder.audio_sink(INSPECTOR))
         self.video.on_source_ended = self._camera_ended
-        self.stills = StillGrabber(self.video, self.settings.live_still_timeout_ms / 1000)
-        self.participants: dict[str, Participant] = {}
-        self.capabilities: dict[str, Any] = {}
-        self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
-        self.presence: dict[str, Any] | None = None  # ... as last shown to the console
+        self.seats = Seats()
+        self.guidance = Guidance(
+            live_id, session.case_id, session.premises, seats=self.seats, db=db, clock=clock,
+            video_offset_ms=self.recorder.offset_ms,
+            nonce_minutes=settings.evidence_nonce_minutes,
+        )  # fmt: skip
+        self.stills = StillGrabber(self.video, settings.live_still_timeout_ms / 1000)
+        self.capture = StillCapture(
+            live_id, session.case_id, grabber=self.stills, seats=self.seats, db=db,
+            ingest=ingest, workdir=workdir, video_offset_ms=self.recorder.offset_ms,
+            last_fix=lambda: self.guidance.last_fix,
+        )  # fmt: skip
+        self.messages = MessageTable(
+            {
+                "offer": self.on_offer,
+                "stats": self.on_stats,
+                "ping": self.on_ping,
+                "leave": self.on_leave,
+                "end": self.on_end,
+                "capture": self.capture.on_capture,
+                "fix": self.guidance.on_fix,
+                "capabilities": self.guidance.on_capabilities,
+                "prompt": self.guidance.on_prompt,
+                "prompt_shown": self.guidance.on_prompt_shown,
+                "control": self.guidance.on_control,
+                "control_result": self.guidance.on_control_result,
+                "photo_request": self.guidance.on_photo_request,
+                "photo_uploaded": self.guidance.on_photo_uploaded,
+                "challenge": self.guidance.on_challenge,
+                "challenge_result": self.guidance.on_challenge_result,
+            }
+        )
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
         self.inspector_audio_codec: str | None = None  # ... None if the inspector sends none
-        self.still_latencies_ms: list[float] = []
         self.closed = False
         self._rejoin_timer: asyncio.Task[None] | None = None
         self._teardown: asyncio.Task[None] | None = None
 
+    @property
+    def still_latencies_ms(self) -> list[float]:
+        return self.capture.latencies_ms
+
     # --- joining and leaving -------------------------------------------------------------
 
     def other(self, role: str) -> Participant | None:
-        return self.participants.get(INSPECTOR if role == APPLICANT else APPLICANT)
+        return self.seats.other(role)
 
-    async def admit(self, participant: Participant) -> dict[str, Any]:
-        current = self.participants.get(participant.role)
+    async def admit(self, participant: Participant) -> LiveSession:
+        current = self.seats.get(participant.role)
         if current is not None and not current.gone:
             raise Conflict(
                 f"The {participant.role} is already connected to this session elsewhere.",
@@ -86,20 +150,18 @@ class Room(Guidance):
             )
         other = self.other(participant.role)
         live = await booking.joined(
-            self.rooms.db, self.live_id, participant.actor, participant.role,
-            other is not None, self.rooms.clock.now(),
+            self.db, self.live_id, participant.actor, participant.role,
+            other is not None, self.clock.now(),
         )  # fmt: skip
-        self.participants[participant.role] = participant  # only once the join is recorded
-        if self._rejoin_timer is not None and len(self.participants) == 2:
+        self.seats.seat(participant)  # only once the join is recorded
+        if self._rejoin_timer is not None and len(self.seats) == 2:
             self._rejoin_timer.cancel()
             self._rejoin_timer = None
         if other is not None:
             await other.send({"type": "peer", "role": participant.role, "present": True})
-        if participant.role == INSPECTOR and self.capabilities:
-            await participant.send({"type": "capabilities", **self.capabilities})
-        if participant.role == INSPECTOR and self.presence:
-            await participant.send(self.presence)
-        return booking.view(live)
+        if participant.role == INSPECTOR:
+            await self.guidance.catch_up(participant)
+        return live
 
     async def depart(self, participant: Participant, reason: str) -> None:
         """A participant left, its socket closed or its connection failed: clean up, keep the
@@ -107,18 +169,17 @@ class Room(Guidance):
         if participant.gone:
             return
         participant.gone = True
-        if self.participants.get(participant.role) is participant:
-            del self.participants[participant.role]
+        self.seats.unseat(participant)
         await self._close_peer(participant)
         if participant.role == APPLICANT:
             self.recorder.cut(f"applicant {reason}")
         if self.closed:
             return
         window = timedelta(seconds=self.settings.live_rejoin_seconds)
-        until = self.rooms.clock.now() + window
+        until = self.clock.now() + window
         other = self.other(participant.role)
         await booking.left(
-            self.rooms.db, self.live_id, participant.actor, participant.role, reason,
+            self.db, self.live_id, participant.actor, participant.role, reason,
             other is not None, until,
         )  # fmt: skip
         if other is not None:
@@ -126,21 +187,20 @@ class Room(Guidance):
                 {"type": "peer", "role": participant.role, "present": False,
                  "rejoin_until": until.isoformat()}
             )  # fmt: skip
-        if not self.participants:
+        if not len(self.seats):
             # Nobody is connected: hold the room (and its recording timeline) for a while.
             if self._rejoin_timer is None or self._rejoin_timer.done():
                 self._rejoin_timer = asyncio.create_task(self._expire(window.total_seconds()))
 
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        if not self.participants and not self.closed:
-            await self.end("nobody rejoined", SYSTEM)
+        if not len(self.seats) and not self.closed:
+            await self.end("nobody rejoined", SYSTEM_LIVE)
 
     async def end(self, reason: str, actor: Actor) -> None:
         live = await booking.end(
-            self.rooms.db, self.live_id, actor, reason, self.rooms.clock.now(),
-            on_ended=withdraw_inspection_reminder,
-        )  # fmt: skip
+            self.db, self.live_id, actor, reason, self.clock.now(), self.reactions
+        )
         await self.close(reason, state=live.state)
 
     async def close(self, reason: str, state: str | None = None) -> None:
@@ -158,27 +218,27 @@ class Room(Guidance):
         if self._rejoin_timer is not None:
             self._rejoin_timer.cancel()
         try:
-            for participant in list(self.participants.values()):
+            for participant in self.seats.everyone():
                 await participant.send({"type": "ended", "reason": reason, "state": state})
                 participant.gone = True
                 await self._close_peer(participant)
                 if participant.hangup is not None:
                     await participant.hangup()
-            self.participants.clear()
+            self.seats.clear()
             self.stills.close()
             await self.recorder.finalize(reason)
         finally:
             for hub in (self.video, self.mic, self.voice, self.discard):
                 hub.close()
-            self.rooms.forget(self)
+            await self.on_closed(self)
 
     async def interrupt(self, reason: str) -> None:
         """The process is going away: the session stays rejoinable after a restart."""
-        for participant in list(self.participants.values()):
+        for participant in self.seats.everyone():
             await participant.send({"type": "ended", "reason": reason, "state": "interrupted"})
             if participant.hangup is not None:
                 await participant.hangup()
-        for participant in list(self.participants.values()):
+        for participant in self.seats.everyone():
             await self.depart(participant, reason)
         await self.close(reason, state="interrupted")
 
@@ -198,10 +258,10 @@ class Room(Guidance):
 
     # --- media ---------------------------------------------------------------------------
 
-    async def negotiate(self, participant: Participant, sdp: str) -> dict[str, Any]:
+    async def negotiate(self, participant: Participant, sdp: str) -> Reply:
         offer = validate_offer(sdp, self.settings.live_max_sdp_bytes)
         await self._close_peer(participant)  # a new offer replaces the previous connection
-        pc = new_peer(self.settings)
+        pc = self.peers.new()
         participant.pc = pc
         queue = self.settings.live_queue_packets
 
@@ -250,65 +310,34 @@ class Room(Guidance):
         self.recorder.lanes_changed()  # e.g. the inspector's voice: a track from the next segment
         if participant.role == APPLICANT:
             self.recorder.start()
-            inspector = self.participants.get(INSPECTOR)
+            inspector = self.seats.get(INSPECTOR)
             if inspector and inspector.video_codec not in (None, participant.video_codec):
                 await inspector.send({"type": "renegotiate", "codec": participant.video_codec})
         return {"type": "answer", "sdp": pc.localDescription.sdp}
 
     async def _store_segment(self, segment: Segment) -> None:
-        meta = {
-            "codec": segment.codec,
-            "width": segment.width,
-            "height": segment.height,
-            "duration_s": segment.duration_ms / 1000,
-            "frames": segment.frames,
-            "audio_tracks": segment.audio_tracks,
-            "audio_packets": segment.audio_packets,
-            "voice_packets": segment.voice_packets,
-            "segment": segment.index,
-            "closed_because": segment.reason,
-        }
-        try:
-            evidence = await ingest_file(
-                self.rooms.db, self.rooms.storage, self.settings,
-                case_id=self.case_id, checkpoint_id=None, path=segment.path,
-                origin="recording", actor=SYSTEM, live_session_id=self.live_id,
-                video_offset_ms=segment.start_offset_ms, capture=meta,
-            )  # fmt: skip
-            await booking.counted(
-                self.rooms.db, self.live_id, SYSTEM, "live.recording_finalized",
-                {"evidence": evidence.id, "sha256": evidence.sha256, **meta},
-                segments=1, recording_ms=segment.duration_ms,
-            )  # fmt: skip
-        except Exception:
-            log.exception(
-                "live %s: segment %s kept at %s", self.live_id, segment.index, segment.path
+        evidence = await self.archive.store(self.live_id, self.case_id, segment)
+        if evidence is not None:
+            await self.seats.to_inspector(
+                {"type": "recording", "evidence_id": evidence.id, **segment_facts(segment)}
             )
-            return
-        inspector = self.participants.get(INSPECTOR)
-        if inspector is not None:
-            await inspector.send({"type": "recording", "evidence_id": evidence.id, **meta})
 
     # --- messages ------------------------------------------------------------------------
 
-    async def handle(self, participant: Participant, message: Message) -> dict[str, Any] | None:
-        handler = getattr(self, f"on_{message.type}")
-        reply = await handler(participant, message)
-        if reply is not None and message.id is not None:
-            reply["reply_to"] = message.id
-        return reply
+    async def handle(self, participant: Participant, message: Message) -> Reply | None:
+        return await self.messages.dispatch(participant, message)
 
-    async def on_offer(self, participant: Participant, message: Any) -> dict[str, Any]:
+    async def on_offer(self, participant: Participant, message: Offer) -> Reply:
         return await self.negotiate(participant, message.sdp)
 
-    async def on_ping(self, participant: Participant, message: Message) -> dict[str, Any]:
+    async def on_ping(self, participant: Participant, message: Bare) -> Reply:
         return {"type": "pong"}
 
-    async def on_leave(self, participant: Participant, message: Message) -> dict[str, Any]:
+    async def on_leave(self, participant: Participant, message: Bare) -> Reply:
         await self.depart(participant, "left")
         return {"type": "left"}
 
-    async def on_stats(self, participant: Participant, message: Any) -> dict[str, Any] | None:
+    async def on_stats(self, participant: Participant, message: Stats) -> Reply | None:
         other = self.other(participant.role)
         if other is not None:
             await other.send({"type": "peer_stats", "role": participant.role, **message.stats})
@@ -329,8 +358,5 @@ class Room(Guidance):
             "recording_segments": len(self.recorder.segments),
         }
 
-    async def on_capture(self, participant: Participant, message: Any) -> dict[str, Any]:
-        return await self.rooms.capture_still(self, participant, message.checkpoint_id)
-
-    async def on_end(self, participant: Participant, message: Message) -> None:
+    async def on_end(self, participant: Participant, message: Bare) -> None:
         await self.end("ended by the inspector", participant.actor)

@@ -127,8 +127,9 @@ def client_configuration(ice: list[dict[str, Any]], relay_only: bool = False) ->
     return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 
-class Participant:
-    """One synthetic participant: its WebSocket, peer connection and received messages."""
+class SyntheticClient:
+    """A scripted stand-in for a browser in a session (tests, bench): its WebSocket, peer
+    connection and received messages."""
 
     def __init__(self, http: ClientSession, url: str, token: str, *, relay_only: bool = False):
         self.http = http

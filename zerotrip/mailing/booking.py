@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
+from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing.context import Mailing
+from zerotrip.mailing.events import PickupBooked
 from zerotrip.mailing.interfaces import Booking
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.mailing.orders import add_history, enqueue_cancel, set_status
 from zerotrip.mailing.statuses import RANK, OrderKind, OrderStatus
-from zerotrip.notify.triggers import queue_courier_pickup
 from zerotrip.worklist.service import open_task
 
-SYSTEM = Actor("system", "", "mailing")
 SENT, UNKNOWN, CONFIRMED = "sent", "unknown", "confirmed"
 
 
@@ -74,7 +74,7 @@ async def confirm_booking(
         append_event(
             session,
             case,
-            SYSTEM,
+            SYSTEM_MAILING,
             "mailing.booked",
             {
                 "order": order.id,
@@ -87,7 +87,7 @@ async def confirm_booking(
             },
         )
         if order.kind == OrderKind.pickup and not booking.attention:
-            await queue_courier_pickup(session, case, order, zone=mailing.clock.zone)
+            await mailing.reactions.emit(PickupBooked(session, case, order))
     if booking.attention:
         await open_task(
             session,

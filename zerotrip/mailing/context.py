@@ -1,4 +1,4 @@
-"""What the mailing domain needs at run time, built once per application."""
+"""What the mailing domain needs at run time, built once per service by the composition root."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.clock import Clock
+from zerotrip.cases.lifecycle import Lifecycle
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
 from zerotrip.mailing.interfaces import Courier
 from zerotrip.problems import InvalidInput
 
@@ -21,6 +23,13 @@ class Mailing:
     catalogue: Catalogue
     calendar: WorkingCalendar
     couriers: dict[str, Courier] = field(default_factory=dict)
+    # What other domains do when a case step is taken from here (a parcel arrived) or an order
+    # is booked; the composition root passes the service's own.
+    reactions: Reactions = field(default_factory=Reactions)
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.catalogue, self.calendar, self.clock, self.reactions)
 
     def courier(self, name: str) -> Courier:
         found = self.couriers.get(name)

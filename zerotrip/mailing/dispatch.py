@@ -24,10 +24,11 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import lock_case
 from zerotrip.db import retry_on_conflict
+from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing import interfaces as courier_errors
 from zerotrip.mailing.booking import CONFIRMED, SENT, UNKNOWN, confirm_booking
 from zerotrip.mailing.context import Mailing
@@ -49,7 +50,6 @@ from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.worker import OutboxWorker
 from zerotrip.worklist.service import open_task
 
-SYSTEM = Actor("system", "", "mailing")
 GIVE_UP_WINDOWS = 3  # settle windows an unfinished courier record may take before a person looks
 
 
@@ -93,13 +93,13 @@ def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, A
 
 
 def _translate(exc: courier_errors.CourierError, settings: Any) -> Exception:
-    if isinstance(exc, courier_errors.Permanent):
+    if isinstance(exc, courier_errors.CourierRefused):
         return outbox_errors.Permanent(str(exc))
     if isinstance(exc, courier_errors.Configuration):
         return outbox_errors.RetryLater(
             f"configuration: {exc}", retry_after=settings.outbox_backoff_cap_s
         )
-    retry_after = exc.retry_after if isinstance(exc, courier_errors.RetryLater) else None
+    retry_after = exc.retry_after if isinstance(exc, courier_errors.CourierUnavailable) else None
     return outbox_errors.RetryLater(str(exc), retry_after=retry_after)
 
 
@@ -218,7 +218,7 @@ async def _outcome_unknown(
             description=detail,
         )
         append_event(
-            session, case, SYSTEM, "mailing.unresolved", {"order": order.id, "from": before}
+            session, case, SYSTEM_MAILING, "mailing.unresolved", {"order": order.id, "from": before}
         )
         await open_task(
             session,
@@ -303,7 +303,7 @@ async def dispatch_dead(session: AsyncSession, msg: OutboxMessage, error: str) -
     append_event(
         session,
         case,
-        SYSTEM,
+        SYSTEM_MAILING,
         "mailing.dispatch_failed",
         {"order": order.id, "from": before, "error": error[:500]},
     )

@@ -1,9 +1,10 @@
 """The Courier protocol every adapter implements, its value types and its typed errors.
 
-Errors say what the caller may do next, not what went wrong on the wire:
+Errors say what the caller may do next, not what went wrong on the wire (named apart from the
+outbox's ``RetryLater``/``Permanent``, into which :mod:`zerotrip.mailing.dispatch` translates them):
 
-* :class:`RetryLater`: nothing happened at the courier; try again (after ``retry_after``).
-* :class:`Permanent`: the courier refused these inputs; retrying the same call is pointless.
+* :class:`CourierUnavailable`: nothing happened at the courier; try again (after ``retry_after``).
+* :class:`CourierRefused`: the courier refused these inputs; retrying the same call is pointless.
 * :class:`OutcomeUnknown`: the call may have taken effect (timeout after sending, 5xx on a
   purchase, a response that cannot be parsed). Reconcile through the remote_ids before any retry.
 * :class:`Configuration`: credentials or settings are wrong; every order will fail alike.
@@ -23,13 +24,13 @@ class CourierError(Exception):
     pass
 
 
-class RetryLater(CourierError):
+class CourierUnavailable(CourierError):
     def __init__(self, message: str = "", *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class Permanent(CourierError):
+class CourierRefused(CourierError):
     pass
 
 

@@ -18,8 +18,8 @@ from sqlmodel import col, select
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.interfaces import (
     Booking,
+    CourierRefused,
     OrderRequest,
-    Permanent,
     RemoteIds,
     TrackingUpdate,
 )
@@ -59,7 +59,7 @@ class LocalCourier:
 
     async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         if not request.recipient.street1.strip() or not request.sender.street1.strip():
-            raise Permanent("An address has no street.")
+            raise CourierRefused("An address has no street.")
         booking = _booking(request)
         await remote_ids.save(waybill=booking.waybill)
         return booking

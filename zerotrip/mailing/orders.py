@@ -10,8 +10,10 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.mailing.addresses import validate_address
 from zerotrip.mailing.interfaces import Address, OrderRequest, Parcel
 from zerotrip.mailing.models import CourierOrder, OrderEvent

@@ -22,11 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import ACTIONS, perform
 from zerotrip.cases.models import CaseState, MaterialStatus
 from zerotrip.cases.store import lock_case, materials_of
 from zerotrip.db import retry_on_conflict
+from zerotrip.kit.actor import SYSTEM_MAILING, Actor
 from zerotrip.mailing.booking import CONFIRMED, confirm_booking
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.interfaces import Booking, TrackingUpdate
@@ -35,7 +36,6 @@ from zerotrip.mailing.orders import add_history, lock_order, parse_reference, se
 from zerotrip.mailing.statuses import SCANNABLE, OrderKind, OrderStatus, decide
 
 Parser = Callable[[str], list[TrackingUpdate]]
-SYSTEM = Actor("system", "", "mailing")
 
 
 def updates_to_json(updates: list[TrackingUpdate]) -> str:
@@ -311,11 +311,9 @@ async def _case_reacts(
 ) -> None:
     """The case's own step when a parcel arrives, in the same transaction, as the system."""
     common: dict[str, Any] = {
-        "actor": SYSTEM,
+        "actor": SYSTEM_MAILING,
         "role": "system",
-        "catalogue": mailing.catalogue,
-        "calendar": mailing.calendar,
-        "today": mailing.clock.today(),
+        "lifecycle": mailing.lifecycle,
     }
     if order.kind == OrderKind.pickup:
         if state not in ACTIONS["receive_materials"].sources:

@@ -1,4 +1,4 @@
-"""Lifecycle listeners: the case steps that create courier orders, in the step's transaction.
+"""Lifecycle reactions: the case steps that create courier orders, in the step's transaction.
 
 * pre-review accepted, and the matter needs paper originals: a pickup order, waiting for the
   applicant to pick a window or to choose to hand the originals in (after
@@ -8,44 +8,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases import lifecycle
-from zerotrip.cases.audit import Actor, append_event
-from zerotrip.cases.lifecycle import StepContext
+from zerotrip.cases.audit import append_event
+from zerotrip.cases.lifecycle import Lifecycle, StepContext
 from zerotrip.cases.models import Case, MaterialStatus
 from zerotrip.cases.store import materials_of
+from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing.addresses import applicant_address, office_address
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference
 from zerotrip.mailing.orders import create_order, orders_of
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
-SYSTEM = Actor("system", "", "mailing")
 
+class OrderTriggers:
+    """The courier orders one service's case steps create."""
 
-def install(mailing: Mailing) -> Callable[[], None]:
-    """Register the listeners; return the function that removes them again."""
+    def __init__(self, mailing: Mailing) -> None:
+        self.mailing = mailing
 
-    async def after_prereview(ctx: StepContext, payload: dict[str, Any]) -> None:
-        if payload.get("to") == "accepted":
-            await create_pickup(ctx.session, mailing, ctx.case)
+    def register(self, lifecycle: Lifecycle) -> None:
+        lifecycle.on_step("prereview", self.after_prereview)
+        lifecycle.on_step("issue_certificate", self.after_issue)
 
-    async def after_issue(ctx: StepContext, payload: dict[str, Any]) -> None:
-        await create_delivery(ctx.session, mailing, ctx.case)
+    async def after_prereview(self, step: StepContext) -> None:
+        if step.payload.get("to") == "accepted":
+            await create_pickup(step.session, self.mailing, step.case)
 
-    lifecycle.on_step("prereview", after_prereview)
-    lifecycle.on_step("issue_certificate", after_issue)
-
-    def uninstall() -> None:
-        lifecycle.remove_listener("prereview", after_prereview)
-        lifecycle.remove_listener("issue_certificate", after_issue)
-
-    return uninstall
+    async def after_issue(self, step: StepContext) -> None:
+        await create_delivery(step.session, self.mailing, step.case)
 
 
 async def create_pickup(session: AsyncSession, mailing: Mailing, case: Case) -> CourierOrder | None:
@@ -64,7 +58,7 @@ async def create_pickup(session: AsyncSession, mailing: Mailing, case: Case) -> 
         courier=mailing.settings.courier,
         sender=applicant_address(case, mailing.settings),
         recipient=office_address(mailing.settings),
-        actor=SYSTEM,
+        actor=SYSTEM_MAILING,
         status=OrderStatus.awaiting_choice,
         dispatch_at=now + timedelta(hours=mailing.settings.pickup_choice_hours),
     )
@@ -76,7 +70,11 @@ async def create_delivery(
     preference = await session.get(DeliveryPreference, case.id)
     if preference is not None and preference.method == "self_collect":
         append_event(
-            session, case, SYSTEM, "mailing.self_collect", {"chosen_at": preference.chosen_at}
+            session,
+            case,
+            SYSTEM_MAILING,
+            "mailing.self_collect",
+            {"chosen_at": preference.chosen_at},
         )
         return None
     recipient = applicant_address(case, mailing.settings)
@@ -90,5 +88,5 @@ async def create_delivery(
         courier=mailing.settings.courier,
         sender=office_address(mailing.settings),
         recipient=recipient,
-        actor=SYSTEM,
+        actor=SYSTEM_MAILING,
     )

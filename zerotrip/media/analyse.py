@@ -10,6 +10,7 @@ back as ``{"ok": False, "code": ..., "detail": ...}``; the caller turns them int
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import warnings
@@ -27,16 +28,14 @@ warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")
 _XMP_TOOL = re.compile(rb"(?:CreatorTool|softwareAgent)[=>\"']+\s*([^<\"]{1,120})")
-_heif_registered = False
 
 
+@functools.cache
 def _register_heif() -> None:
-    global _heif_registered
-    if not _heif_registered:
-        import pillow_heif
+    """Teach Pillow (process-wide by its own design) to open HEIF, once per worker process."""
+    import pillow_heif
 
-        pillow_heif.register_heif_opener(thumbnails=False)
-        _heif_registered = True
+    pillow_heif.register_heif_opener(thumbnails=False)
 
 
 class Refused(Exception):

@@ -3,7 +3,8 @@
 The JPEG decoder is told the target size first (``draft``: DCT scaling decodes at 1/2, 1/4 or
 1/8), and orientation is applied to the small result afterwards. Transposing first would force
 a full-size decode and throw the speed-up away. The ICC profile is kept (it holds no location)
-so Display-P3 phone photos keep their colours; nothing else from the original is copied.
+so Display-P3 phone photos keep their colours; nothing else from the original is copied (no
+EXIF, XMP, comment, density or vendor segment: see ``_save``).
 """
 
 from __future__ import annotations
@@ -77,10 +78,16 @@ def _rgb(im: Image.Image) -> Image.Image:
 
 
 def _save(im: Image.Image, path: Path, icc: bytes | None) -> Rendition:
-    options: dict[str, object] = {"quality": JPEG_QUALITY}
+    """Encode with every option named: pixels and the ICC profile, nothing else.
+
+    Pillow's JPEG encoder copies the original's ``COM`` comment from ``im.info`` unless told
+    otherwise (camera text, or the HTML of a polyglot file), so an empty comment is passed; no
+    ``exif=``, ``xmp=``, ``dpi=`` or ``extra=`` means no APP1, no density, no other APPn.
+    """
+    options: dict[str, object] = {"quality": JPEG_QUALITY, "comment": b""}
     if icc:
         options["icc_profile"] = icc
-    im.save(path, "JPEG", **options)  # no exif=/xmp=: Pillow then writes none
+    im.save(path, "JPEG", **options)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return Rendition(path, digest, im.width, im.height)
 

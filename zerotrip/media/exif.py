@@ -18,6 +18,7 @@ import exifread
 
 MAX_EXIF_BYTES = 256 * 1024
 MAX_IFDS = 16
+MAX_IFD_VISITS = 4 * MAX_IFDS  # shared offsets are visited once per pointer
 _SUB_IFD_TAGS = (0x8769, 0x8825, 0xA005)  # the EXIF, GPS and interoperability IFDs
 logging.getLogger("exifread").setLevel(logging.CRITICAL)
 
@@ -41,10 +42,14 @@ def read_exif(raw_exif: bytes | None) -> dict[str, Any]:
 
 def structure_problem(blob: bytes) -> str | None:
     """Why a raw EXIF (TIFF) block is malformed, or None: a byte-order mark and magic number,
-    every IFD inside the block, none reached twice (a cycle), at most ``MAX_IFDS`` of them.
+    every IFD inside the block, none reached again from below itself (a cycle), at most
+    ``MAX_IFDS`` of them.
 
-    exifread passes over all of these silently (garbage reads as "no EXIF", a cycle as a few
-    tags), so the structure is checked first; only IFD pointers are followed, never values.
+    A cycle is an IFD on its own traversal path: IFD0's EXIF and GPS pointers may share one
+    offset (some writers do that, and exifread reads it fine), which is a second visit but no
+    loop. Visits are capped too, so shared offsets cannot multiply the walk. exifread passes over
+    all of these silently (garbage reads as "no EXIF", a cycle as a few tags), so the structure
+    is checked first; only IFD pointers are followed, never values.
     """
     if len(blob) < 8:
         return "shorter than a TIFF header"
@@ -56,32 +61,45 @@ def structure_problem(blob: bytes) -> str | None:
         return "no TIFF magic number"
     if first < 8:
         return "the first IFD overlaps the header"
-    seen: set[int] = set()
-    pending = [first]
+    distinct: set[int] = set()
+    visits = 0
+    pending: list[tuple[int, frozenset[int]]] = [(first, frozenset())]
     while pending:
-        offset = pending.pop()
-        if offset in seen:
-            return f"the IFD at {offset} is reached twice (a cycle)"
-        if len(seen) == MAX_IFDS:
+        offset, path = pending.pop()
+        if offset in path:
+            return f"the IFD at {offset} points back to itself (a cycle)"
+        distinct.add(offset)
+        visits += 1
+        if len(distinct) > MAX_IFDS or visits > MAX_IFD_VISITS:
             return f"more than {MAX_IFDS} IFDs"
-        count_end = offset + 2
-        if count_end > len(blob):
-            return f"an IFD offset ({offset}) points outside the block"
-        seen.add(offset)
-        (count,) = struct.unpack(order + "H", blob[offset:count_end])
-        entries_end = count_end + 12 * count
-        if entries_end + 4 > len(blob):
-            return f"the IFD at {offset} runs past the end of the block"
-        for entry in range(count_end, entries_end, 12):
-            tag, kind = struct.unpack(order + "HH", blob[entry : entry + 4])
-            if tag in _SUB_IFD_TAGS and kind in (4, 13):  # LONG or IFD: an offset
-                (sub,) = struct.unpack(order + "I", blob[entry + 8 : entry + 12])
-                if sub:
-                    pending.append(sub)
-        (following,) = struct.unpack(order + "I", blob[entries_end : entries_end + 4])
-        if following:
-            pending.append(following)
+        children = _ifd_pointers(blob, order, offset)
+        if isinstance(children, str):
+            return children
+        below = path | {offset}
+        pending.extend((child, below) for child in children)
     return None
+
+
+def _ifd_pointers(blob: bytes, order: str, offset: int) -> list[int] | str:
+    """The sub-IFD and next-IFD offsets of the IFD at ``offset``, or why it is malformed."""
+    count_end = offset + 2
+    if count_end > len(blob):
+        return f"an IFD offset ({offset}) points outside the block"
+    (count,) = struct.unpack(order + "H", blob[offset:count_end])
+    entries_end = count_end + 12 * count
+    if entries_end + 4 > len(blob):
+        return f"the IFD at {offset} runs past the end of the block"
+    found: list[int] = []
+    for entry in range(count_end, entries_end, 12):
+        tag, kind = struct.unpack(order + "HH", blob[entry : entry + 4])
+        if tag in _SUB_IFD_TAGS and kind in (4, 13):  # LONG or IFD: an offset
+            (sub,) = struct.unpack(order + "I", blob[entry + 8 : entry + 12])
+            if sub:
+                found.append(sub)
+    (following,) = struct.unpack(order + "I", blob[entries_end : entries_end + 4])
+    if following:
+        found.append(following)
+    return found
 
 
 def _text(tags: dict[str, Any], key: str, limit: int = 200) -> str | None:

@@ -3,8 +3,9 @@
 Implementations sit beside this module (``storage_local.py`` is the default) and all pass the one
 contract suite in ``tests/media/test_storage_contract.py``.
 
-A file given to ``put_file`` or ``replace_file`` is handed over: the caller may delete it
-afterwards but must not change it, so a backend is free to link it rather than copy it.
+A file given to ``put_file`` or ``replace_file`` is the caller's: it may delete or even rewrite
+it afterwards, and the stored object must not change (a backend links only files it staged
+itself, otherwise it copies). Stored objects are read-only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ class Storage(Protocol):
         """Stream the stored bytes; raises ``KeyError`` when absent."""
 
     async def read_bytes(self, key: str) -> bytes: ...
+
+    def keys(self, prefix: str) -> AsyncIterator[str]:
+        """Every stored key under ``prefix`` (``originals/``, ``derived/``), in no order."""
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path for the key when the backend has one (for zero-copy serving)."""

@@ -63,8 +63,9 @@ class CaptureNonce(SQLModel, table=True):
     """A single-use token the applicant's page fetches when it opens the camera for a checkpoint.
 
     It proves the photo was sent from our capture screen shortly after it opened; only its
-    SHA-256 is kept. ``evidence_id`` is set when it is used, which makes a retried upload of the
-    same photo idempotent and any other reuse a conflict.
+    SHA-256 is kept. An upload claims it for its bytes before storing anything, and
+    ``evidence_id`` is set when that upload is recorded, which makes a retried upload of the same
+    photo idempotent and any other use a conflict.
     """
 
     __tablename__ = "capture_nonces"
@@ -77,3 +78,9 @@ class CaptureNonce(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    # Issued by a live room for the photo its inspector asked for: only a ``live_photo`` upload
+    # naming this session may use it (and a live photo needs one).
+    live_session_id: int | None = None
+    # Claimed before anything is stored: the bytes the one upload allowed to use it brings.
+    claimed_sha256: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = None

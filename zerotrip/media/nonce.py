@@ -1,9 +1,10 @@
 """Capture nonces: short-lived, single-use tokens tying an in-page photo to our capture screen.
 
-The page asks for one when the camera opens for a checkpoint and sends it with the photo. The
-server keeps only the token's SHA-256. Using a nonce binds it to the evidence it brought in;
-presenting it again with the same photo returns that evidence (a safe retry), with any other
-photo it is refused.
+The page asks for one when the camera opens for a checkpoint and sends it with the photo; a live
+room issues one with its request for a full-resolution photo, bound to that session. The server
+keeps only the token's SHA-256. An upload claims the nonce for its bytes before anything is
+stored, and using it binds it to the evidence it brought in; presenting it again with the same
+photo returns that evidence (a safe retry), with any other photo it is refused.
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def nonce_hash(token: str) -> str:
 
 
 def issue_nonce(
-    session: AsyncSession, case_id: int, checkpoint_id: int, now: datetime, minutes: int
+    session: AsyncSession,
+    case_id: int,
+    checkpoint_id: int,
+    now: datetime,
+    minutes: int,
+    live_session_id: int | None = None,
 ) -> IssuedNonce:
     token = secrets.token_urlsafe(NONCE_BYTES)
     record = CaptureNonce(
@@ -43,6 +49,7 @@ def issue_nonce(
         nonce_hash=nonce_hash(token),
         issued_at=now,
         expires_at=now + timedelta(minutes=minutes),
+        live_session_id=live_session_id,
     )
     session.add(record)
     return IssuedNonce(token, record)
@@ -65,9 +72,41 @@ async def find_nonce(
     return record
 
 
+def check_binding(record: CaptureNonce, origin: str, live_session_id: int | None) -> None:
+    """Raise unless the nonce was issued for this kind of capture: a live room's nonce only for
+    a ``live_photo`` naming that session, a capture screen's nonce only for anything else."""
+    if origin == "live_photo" and record.live_session_id is None:
+        raise Forbidden(
+            "A live photo needs the nonce the live session issued with its request.",
+            code="live_photo_unbound",
+        )
+    if record.live_session_id != live_session_id:
+        raise Forbidden(
+            "The capture nonce was issued for another live session.", code="nonce_invalid"
+        )
+
+
+def claim(record: CaptureNonce, sha256: str, now: datetime) -> None:
+    """Reserve an unused, unexpired nonce for the upload of ``sha256``; refuse other bytes.
+
+    Claiming again with the same bytes (a retry, or a retry after a crash between steps) is
+    allowed: storage is keyed by the same hash, and recording happens once.
+    """
+    if record.claimed_sha256 == sha256:
+        return
+    check_usable(record, now)
+    record.claimed_sha256, record.claimed_at = sha256, now
+
+
+def release(record: CaptureNonce) -> None:
+    """Give a claim back (the file was refused): the camera may try again with this nonce."""
+    if record.evidence_id is None:
+        record.claimed_sha256, record.claimed_at = None, None
+
+
 def check_usable(record: CaptureNonce, now: datetime) -> None:
-    """Raise unless the nonce is unused and unexpired (a used one is handled by the caller)."""
-    if record.used_at is not None:
+    """Raise unless the nonce is unused, unclaimed and unexpired."""
+    if record.used_at is not None or record.claimed_sha256 is not None:
         raise Conflict(
             "This capture nonce was already used for another photo; open the camera again.",
             code="nonce_used",

@@ -167,26 +167,27 @@ class AnalysisPool:
             worker.kill()
 
 
-_pools: dict[tuple[Limits, str], AnalysisPool] = {}
-_pools_lock = threading.Lock()
-
-
-def shared_pool(size: int, limits: Limits, lane: str = "interactive") -> AnalysisPool:
-    """One pool per set of limits and lane for the whole process.
+class AnalysisPools:
+    """The analysis pools of one running service, one per lane; closed with that service only.
 
     Lanes keep work someone is waiting for (photos, stills) from queueing behind background work
-    (a minute of recorded video from every live session, all closing around the same time).
+    (a minute of recorded video from every live session, all closing around the same time), so
+    recordings get a lane of their own with one worker.
     """
-    with _pools_lock:
-        pool = _pools.get((limits, lane))
-        if pool is None:
-            pool = _pools[(limits, lane)] = AnalysisPool(size, limits)
-        return pool
 
+    def __init__(self, workers: int, limits: Limits) -> None:
+        self.limits = limits
+        self.interactive = AnalysisPool(workers, limits)
+        self.recordings = AnalysisPool(1, limits)
 
-def close_pools() -> None:
-    with _pools_lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.close()
+    def lane(self, origin: str) -> AnalysisPool:
+        return self.recordings if origin == "recording" else self.interactive
+
+    def warm(self, *origins: str) -> None:
+        """Start the workers of these origins' lanes before the first file arrives."""
+        for origin in origins or ("capture",):
+            self.lane(origin).warm()
+
+    def close(self) -> None:
+        self.interactive.close()
+        self.recordings.close()

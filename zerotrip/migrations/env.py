@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
 import zerotrip.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from zerotrip.db import MIGRATION_LOCK_KEY
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -23,6 +25,12 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Held until this transaction commits: a second migrator waits here, then reads the
+            # version table afresh and finds nothing left to do.
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
 
 

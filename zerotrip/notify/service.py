@@ -17,11 +17,13 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
-from zerotrip.cases.store import lock_case
+from zerotrip.cases.store import get_case, lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.actor import SYSTEM_NOTIFICATIONS, SYSTEM_SMS_GATEWAY
+from zerotrip.kit.clock import Clock
 from zerotrip.notify.interfaces import Notifier, OutgoingMessage
 from zerotrip.notify.links import case_url, issue_message_link
 from zerotrip.notify.messages import render
@@ -33,15 +35,6 @@ from zerotrip.outbox.service import enqueue
 from zerotrip.problems import NotFound
 
 TOPIC = "notify.send"
-# The configured channel (``Settings.notifier``), set when the app starts: one office a process.
-_channel = {"name": "record"}
-
-
-def use_channel(name: str) -> None:
-    _channel["name"] = name
-
-
-SYSTEM = Actor.system("notifications")
 
 
 async def queue_notification(
@@ -51,10 +44,15 @@ async def queue_notification(
     params: dict[str, Any],
     *,
     dedupe_key: str,
+    channel: str,
+    now: datetime,
     not_before: datetime | None = None,
 ) -> Notification:
-    """Queue one message about ``case`` inside the caller's transaction (other domains call this
-    too: the courier pickup window, an inspection booking and its reminder)."""
+    """Queue one message about ``case`` inside the caller's transaction.
+
+    ``channel`` is the service's notifier's: on ``record`` (offline) the row is the message and
+    nothing is put in the outbox.
+    """
     assert case.id is not None
     existing = (
         await session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key))
@@ -62,7 +60,7 @@ async def queue_notification(
     if existing is not None:
         return existing
     subject, body = render(topic, {"reference": case.reference, **params})
-    offline = _channel["name"] == "record"
+    offline = channel == "record"
     note = Notification(
         case_id=case.id,
         topic=topic,
@@ -71,9 +69,9 @@ async def queue_notification(
         status="recorded" if offline else "queued",
         subject=subject,
         body=body,
-        created_at=utcnow(),
+        created_at=now,
         not_before=not_before,
-        sent_at=utcnow() if offline else None,
+        sent_at=now if offline else None,
     )
     session.add(note)
     await session.flush()
@@ -115,12 +113,13 @@ def recipient(case: Case, channel: str) -> str:
 
 
 class NotificationSender:
-    """The outbox handler for ``notify.send``: one app's database, settings and notifier."""
+    """The outbox handler for ``notify.send``: one service's database, settings and notifier."""
 
-    def __init__(self, db: Database, settings: Settings, notifier: Notifier) -> None:
+    def __init__(self, db: Database, settings: Settings, notifier: Notifier, clock: Clock) -> None:
         self.db = db
         self.settings = settings
         self.notifier = notifier
+        self.clock = clock
 
     async def _prepare(self, notification_id: int) -> tuple[Notification, str] | None:
         """Fix channel, recipient and link once (first attempt); None when already sent."""
@@ -154,12 +153,16 @@ class NotificationSender:
             case.id,
             note.id,
             secret_key=self.settings.secret_key,
-            now=utcnow(),
+            now=self.clock.now(),
             days=self.settings.applicant_link_days,
         )
         note.link_id = link.id
         append_event(
-            session, case, SYSTEM, "link.issued", {"link": link.id, "notification": note.id}
+            session,
+            case,
+            SYSTEM_NOTIFICATIONS,
+            "link.issued",
+            {"link": link.id, "notification": note.id},
         )
 
     async def _record(
@@ -173,7 +176,7 @@ class NotificationSender:
                 note.status = status
                 note.last_error = error[:1000]
                 if status in ("sent", "recorded"):
-                    note.sent_at = utcnow()
+                    note.sent_at = self.clock.now()
                     note.provider_ref = ref[:128]
                 session.add(note)
                 if status == "recorded":
@@ -181,7 +184,7 @@ class NotificationSender:
                 append_event(
                     session,
                     case,
-                    SYSTEM,
+                    SYSTEM_NOTIFICATIONS,
                     f"notification.{status}",
                     {
                         "notification": note.id,
@@ -237,7 +240,7 @@ class NotificationSender:
             append_event(
                 session,
                 case,
-                SYSTEM,
+                SYSTEM_NOTIFICATIONS,
                 "notification.failed",
                 {"notification": note.id, "topic": note.topic, "error": error[:300]},
             )
@@ -265,25 +268,23 @@ async def record_delivery_report(
     append_event(
         session,
         case,
-        Actor("system", "", "sms-gateway"),
+        SYSTEM_SMS_GATEWAY,
         "notification.delivery_report",
         {"notification": note.id, "status": note.delivery_status},
     )
     return note
 
 
-def notification_view(note: Notification) -> dict[str, Any]:
-    return {
-        "id": note.id,
-        "topic": note.topic,
-        "channel": note.channel,
-        "recipient": note.recipient,
-        "subject": note.subject,
-        "text": note.body.replace("{link}", "/a/…"),
-        "status": note.status,
-        "attempts": note.attempts,
-        "last_error": note.last_error,
-        "delivery_status": note.delivery_status,
-        "created_at": note.created_at,
-        "sent_at": note.sent_at,
-    }
+async def case_notifications(db: Database, case_id: int) -> list[Notification]:
+    async with db.session() as session:
+        await get_case(session, case_id)
+        return await notifications_of(session, case_id)
+
+
+async def delivery_reported(db: Database, provider_ref: str, status: str) -> Notification:
+    """Record a verified delivery report in its own transaction."""
+
+    async def work(session: AsyncSession) -> Notification:
+        return await record_delivery_report(session, provider_ref, status)
+
+    return await db.run_in_transaction(work)

@@ -8,14 +8,13 @@ can forge delivery reports.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 
 import aiohttp
 
 from zerotrip.config import Settings
+from zerotrip.kit.signing import check_signature, mac_hex
 from zerotrip.notify.interfaces import OutgoingMessage, Sent
 from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.problems import Unauthenticated
@@ -26,7 +25,7 @@ MAX_SKEW_S = 300
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return mac_hex(secret, timestamp, body)
 
 
 def verify(
@@ -37,10 +36,7 @@ def verify(
         raise Unauthenticated("SMS callbacks are not configured (no shared secret).")
     if not timestamp or not signature:
         raise Unauthenticated(f"Unsigned callback: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}.")
-    if not timestamp.isdigit() or abs(now - int(timestamp)) > MAX_SKEW_S:
-        raise Unauthenticated("The callback's timestamp is missing or too far from now.")
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature.strip().lower()):
-        raise Unauthenticated("The callback's signature does not match.")
+    check_signature(secret, timestamp, signature.lower(), body, now=now, max_skew_s=MAX_SKEW_S)
 
 
 class SmsWebhookNotifier:

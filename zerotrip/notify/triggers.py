@@ -1,5 +1,10 @@
 """When applicants are told something: the lifecycle steps, a booked inspection (and its
-reminder) and a booked courier pickup each queue a message in their own transaction."""
+reminder, withdrawn when the session ends) and a booked courier pickup.
+
+One way for all of them: :func:`zerotrip.notify.setup` registers a :class:`NotificationTriggers`
+on the process's reactions, and each trigger queues its message inside the transaction of what
+happened, so a message is never lost or sent for something that rolled back.
+"""
 
 from __future__ import annotations
 
@@ -9,51 +14,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.lifecycle import StepContext, on_step
+from zerotrip.cases.lifecycle import Lifecycle, StepContext
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import materials_of
+from zerotrip.kit.clock import Clock
+from zerotrip.kit.reactions import Reactions
+from zerotrip.live.events import InspectionBooked, InspectionEnded
+from zerotrip.mailing.events import PickupBooked
 from zerotrip.notify.messages import outstanding_lines
 from zerotrip.notify.service import queue_notification, withdraw_notification
-
-
-def _matter_names(ctx: StepContext) -> dict[str, str]:
-    matter = ctx.catalogue.get(ctx.case.matter_code)
-    zh = matter.name_zh if matter else ctx.case.matter_code
-    en = matter.name_en if matter else ctx.case.matter_code
-    return {"matter_zh": zh, "matter_en": en}
-
-
-async def _after_prereview(ctx: StepContext, payload: dict[str, Any]) -> None:
-    names = _matter_names(ctx)
-    if payload.get("to") == "returned":
-        params = {**names, "reasons": "; ".join(payload.get("reasons", []))}
-        topic = "prereview.returned"
-    else:
-        materials = {
-            m.code: (m.name_zh, m.name_en) for m in await materials_of(ctx.session, ctx.case.id)
-        }
-        params = {
-            **names,
-            "deadline": payload.get("deadline"),
-            **outstanding_lines(payload.get("outstanding", []), materials),
-        }
-        topic = "prereview.accepted"
-    await _queue_for_step(ctx, topic, params)
-
-
-async def _after_inspection(ctx: StepContext, payload: dict[str, Any]) -> None:
-    if payload.get("result") == "rectify":
-        await _queue_for_step(ctx, "inspection.rectify", {"comment": payload.get("comment") or "—"})
-
-
-async def _after_certificate(ctx: StepContext, payload: dict[str, Any]) -> None:
-    matter = ctx.catalogue.get(ctx.case.matter_code)
-    titles = {
-        "certificate_zh": matter.certificate_title_zh if matter else "许可证",
-        "certificate_en": matter.certificate_title_en if matter else "certificate",
-    }
-    await _queue_for_step(ctx, "certificate.issued", titles)
-
 
 _METHODS = {
     "courier": ("快递", "by courier"),
@@ -62,85 +31,139 @@ _METHODS = {
 }
 
 
-async def _after_delivery(ctx: StepContext, payload: dict[str, Any]) -> None:
-    zh, en = _METHODS.get(payload.get("method", ""), ("—", "—"))
-    await _queue_for_step(ctx, "delivery.handed_over", {"method_zh": zh, "method_en": en})
+def _matter_names(step: StepContext) -> dict[str, str]:
+    matter = step.catalogue.get(step.case.matter_code)
+    zh = matter.name_zh if matter else step.case.matter_code
+    en = matter.name_en if matter else step.case.matter_code
+    return {"matter_zh": zh, "matter_en": en}
 
 
-async def _queue_for_step(ctx: StepContext, topic: str, params: dict[str, Any]) -> None:
-    # The step's own audit sequence number makes the key unique per step and stable on retry.
-    await queue_notification(
-        ctx.session,
-        ctx.case,
-        topic,
-        params,
-        dedupe_key=f"{topic}:{ctx.case.id}:{ctx.case.audit_seq}",
-    )
+class NotificationTriggers:
+    """The messages one service queues; ``channel`` is its notifier's (``record``: offline)."""
 
+    def __init__(self, channel: str, *, clock: Clock, reminder_hours: int) -> None:
+        self.channel = channel
+        self.clock = clock
+        self.reminder_hours = reminder_hours
 
-async def queue_inspection_booked(
-    session: AsyncSession,
-    case: Case,
-    live: Any,
-    *,
-    reminder_hours: int,
-    zone: ZoneInfo,
-    now: datetime,
-) -> None:
-    """A booked live inspection: tell the applicant now, and remind them before the slot."""
-    start, end = live.slot_start.astimezone(zone), live.slot_end.astimezone(zone)
-    params = {"when": f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"}
-    await queue_notification(
-        session, case, "inspection.booked", params, dedupe_key=f"inspection.booked:{live.id}"
-    )
-    remind_at = live.slot_start - timedelta(hours=reminder_hours)
-    if remind_at > now:
+    @property
+    def zone(self) -> ZoneInfo:
+        return self.clock.zone
+
+    def register(self, lifecycle: Lifecycle, reactions: Reactions) -> None:
+        lifecycle.on_step("prereview", self.after_prereview)
+        lifecycle.on_step("record_inspection", self.after_inspection)
+        lifecycle.on_step("issue_certificate", self.after_certificate)
+        lifecycle.on_step("mark_delivered", self.after_delivery)
+        reactions.on(InspectionBooked, self.inspection_booked)
+        reactions.on(InspectionEnded, self.inspection_ended)
+        reactions.on(PickupBooked, self.pickup_booked)
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        case: Case,
+        topic: str,
+        params: dict[str, Any],
+        *,
+        dedupe_key: str,
+        not_before: datetime | None = None,
+    ) -> None:
         await queue_notification(
             session,
             case,
-            "inspection.reminder",
+            topic,
             params,
-            dedupe_key=f"inspection.reminder:{live.id}",
-            not_before=remind_at,
+            dedupe_key=dedupe_key,
+            channel=self.channel,
+            now=self.clock.now(),
+            not_before=not_before,
         )
 
+    async def _for_step(self, step: StepContext, topic: str, params: dict[str, Any]) -> None:
+        # The step's own audit sequence number makes the key unique per step and stable on retry.
+        key = f"{topic}:{step.case.id}:{step.case.audit_seq}"
+        await self._queue(step.session, step.case, topic, params, dedupe_key=key)
 
-async def withdraw_inspection_reminder(session: AsyncSession, live: Any) -> None:
-    """A session that ended or was cancelled: its reminder, if not sent yet, must not go out."""
-    await withdraw_notification(session, f"inspection.reminder:{live.id}", live.ended_at)
+    async def after_prereview(self, step: StepContext) -> None:
+        names = _matter_names(step)
+        payload = step.payload
+        if payload.get("to") == "returned":
+            params = {**names, "reasons": "; ".join(payload.get("reasons", []))}
+            topic = "prereview.returned"
+        else:
+            materials = {
+                m.code: (m.name_zh, m.name_en)
+                for m in await materials_of(step.session, step.case.id)
+            }
+            params = {
+                **names,
+                "deadline": payload.get("deadline"),
+                **outstanding_lines(payload.get("outstanding", []), materials),
+            }
+            topic = "prereview.accepted"
+        await self._for_step(step, topic, params)
 
+    async def after_inspection(self, step: StepContext) -> None:
+        if step.payload.get("result") == "rectify":
+            comment = step.payload.get("comment") or "—"
+            await self._for_step(step, "inspection.rectify", {"comment": comment})
 
-async def queue_courier_pickup(
-    session: AsyncSession, case: Case, order: Any, *, zone: ZoneInfo
-) -> None:
-    """A courier booked to collect the paper materials: tell the applicant the window."""
-    start, end = getattr(order, "window_start", None), getattr(order, "window_end", None)
-    if start is not None and end is not None:
-        window = f"{start.astimezone(zone):%Y-%m-%d %H:%M}–{end.astimezone(zone):%H:%M}"
-    else:
-        window = f"({getattr(order, 'waybill', '') or '—'})"
-    await queue_notification(
-        session,
-        case,
-        "courier.pickup",
-        {"window": window, "waybill": getattr(order, "waybill", "")},
-        dedupe_key=f"courier.pickup:{order.id}",
-    )
+    async def after_certificate(self, step: StepContext) -> None:
+        matter = step.catalogue.get(step.case.matter_code)
+        titles = {
+            "certificate_zh": matter.certificate_title_zh if matter else "许可证",
+            "certificate_en": matter.certificate_title_en if matter else "certificate",
+        }
+        await self._for_step(step, "certificate.issued", titles)
 
+    async def after_delivery(self, step: StepContext) -> None:
+        zh, en = _METHODS.get(step.payload.get("method", ""), ("—", "—"))
+        await self._for_step(step, "delivery.handed_over", {"method_zh": zh, "method_en": en})
 
-LISTENERS = {
-    "prereview": _after_prereview,
-    "record_inspection": _after_inspection,
-    "issue_certificate": _after_certificate,
-    "mark_delivered": _after_delivery,
-}
-_installed = False
+    async def inspection_booked(self, event: InspectionBooked) -> None:
+        """A booked live inspection: tell the applicant now, and remind them before the slot."""
+        live = event.live
+        start, end = live.slot_start.astimezone(self.zone), live.slot_end.astimezone(self.zone)
+        params = {"when": f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"}
+        await self._queue(
+            event.session,
+            event.case,
+            "inspection.booked",
+            params,
+            dedupe_key=f"inspection.booked:{live.id}",
+        )
+        remind_at = live.slot_start - timedelta(hours=self.reminder_hours)
+        if remind_at > event.now:
+            await self._queue(
+                event.session,
+                event.case,
+                "inspection.reminder",
+                params,
+                dedupe_key=f"inspection.reminder:{live.id}",
+                not_before=remind_at,
+            )
 
+    async def inspection_ended(self, event: InspectionEnded) -> None:
+        """A session that ended or was cancelled: its reminder, if not sent yet, must not go
+        out."""
+        live = event.live
+        now = live.ended_at or self.clock.now()
+        await withdraw_notification(event.session, f"inspection.reminder:{live.id}", now)
 
-def install() -> None:
-    """Register the lifecycle listeners once per process."""
-    global _installed
-    if not _installed:
-        _installed = True
-        for action, listener in LISTENERS.items():
-            on_step(action, listener)
+    async def pickup_booked(self, event: PickupBooked) -> None:
+        """A courier booked to collect the paper materials: tell the applicant the window."""
+        order = event.order
+        start, end = order.window_start, order.window_end
+        if start is not None and end is not None:
+            zone = self.zone
+            window = f"{start.astimezone(zone):%Y-%m-%d %H:%M}–{end.astimezone(zone):%H:%M}"
+        else:
+            window = f"({order.waybill or '—'})"
+        await self._queue(
+            event.session,
+            event.case,
+            "courier.pickup",
+            {"window": window, "waybill": order.waybill or ""},
+            dedupe_key=f"courier.pickup:{order.id}",
+        )

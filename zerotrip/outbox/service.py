@@ -11,7 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import canonical_json, utcnow
+from zerotrip.kit.canonical import canonical_json
+from zerotrip.kit.clock import utcnow
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.problems import Conflict, NotFound
 

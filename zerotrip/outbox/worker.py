@@ -13,8 +13,9 @@ Delivery is at-least-once with idempotent handlers, which is exactly-once in eff
 * Completion is conditional on still holding the lease token, so a worker that overran its lease
   cannot overwrite the outcome recorded by the worker that took over.
 * Failures back off exponentially with full jitter; after ``outbox_max_attempts`` (or a
-  :class:`Permanent` error) the message is dead-lettered and a staff task is opened in the same
-  transaction, with the topic's optional ``on_dead`` hook (e.g. flag the courier order).
+  :class:`Permanent` error) the message is dead-lettered; in the same transaction the hooks
+  registered with :meth:`OutboxWorker.on_dead_letter` run (the worklist opens a staff task),
+  then the topic's optional ``on_dead`` hook (e.g. flag the courier order).
 """
 
 from __future__ import annotations
@@ -32,12 +33,11 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.clock import Clock
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
+from zerotrip.kit.clock import Clock
 from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
-from zerotrip.worklist.service import open_task
 
 log = logging.getLogger("zerotrip.outbox")
 
@@ -75,12 +75,17 @@ class OutboxWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()
         self.routes: dict[str, Route] = {}
+        self.dead_letter_hooks: list[DeadHook] = []
         self.outcomes: list[Outcome] = []  # the last run_once's, for benches and tests
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
 
     def register(self, topic: str, handler: Handler, *, on_dead: DeadHook | None = None) -> None:
         self.routes[topic] = Route(handler, on_dead)
+
+    def on_dead_letter(self, hook: DeadHook) -> None:
+        """Run ``hook`` for every message given up on, whatever its topic."""
+        self.dead_letter_hooks.append(hook)
 
     def wake(self) -> None:
         """Ask a sleeping ``run()`` to look for work now (e.g. right after an enqueue)."""
@@ -236,13 +241,8 @@ class OutboxWorker:
 
     async def _dead(self, msg: OutboxMessage, route: Route, error: str) -> Outcome:
         async def extra(session: AsyncSession) -> None:
-            await open_task(
-                session,
-                kind="outbox.dead",
-                title=f"Undelivered {msg.topic} #{msg.id}",
-                detail=f"Gave up on outbox message {msg.id} ({msg.dedupe_key}): {error}",
-                case_id=msg.case_id,
-            )
+            for hook in self.dead_letter_hooks:
+                await hook(session, msg, error)
             if route.on_dead is not None:
                 await route.on_dead(session, msg, error)
 

@@ -9,7 +9,8 @@ the follow-up call. Every change writes an audit event in the same transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -20,10 +21,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import Role, StaffUser
-from zerotrip.cases.audit import Actor, append_event
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import AuditEvent
-from zerotrip.cases.store import lock_case
+from zerotrip.cases.store import get_case, lock_case
+from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.ratings.models import (
     DISSATISFIED,
@@ -292,33 +295,6 @@ def is_overdue(rating: Rating, today: date) -> bool:
     )
 
 
-def rating_view(rating: Rating, today: date, *, for_applicant: bool = False) -> dict[str, Any]:
-    view: dict[str, Any] = {
-        "id": rating.id,
-        "case_id": rating.case_id,
-        "step": rating.step,
-        "level": rating.level,
-        "score": rating.score,
-        "comment": rating.comment,
-        "created_at": rating.created_at,
-        "reply": rating.reply,
-        "replied_at": rating.replied_at,
-    }
-    if rating.rectification_state is not None and not for_applicant:
-        view["rectification"] = {
-            "state": rating.rectification_state,
-            "owner_id": rating.owner_id,
-            "due_date": rating.due_date,
-            "overdue": is_overdue(rating, today),
-            "task_id": rating.task_id,
-            "call_outcome": rating.call_outcome,
-            "call_note": rating.call_note,
-            "called_at": rating.called_at,
-            "done_at": rating.done_at,
-        }
-    return view
-
-
 async def rateable_steps(session: AsyncSession, case_id: int) -> list[str]:
     """Steps that have happened on the case and are not rated yet."""
     kinds = {v: k for k, v in STEP_EVENT.items()}
@@ -330,3 +306,85 @@ async def rateable_steps(session: AsyncSession, case_id: int) -> list[str]:
     rated = set((await session.exec(select(Rating.step).where(Rating.case_id == case_id))).all())
     done = {kinds[k] for k in happened.all()}
     return [s.value for s in RatedStep if s in done and s.value not in rated]
+
+
+# --- each call its own transaction --------------------------------------------------------------
+
+
+async def case_ratings(db: Database, case_id: int) -> tuple[list[Rating], list[str]]:
+    """The case's ratings and the steps its applicant can rate now."""
+    async with db.session() as session:
+        await get_case(session, case_id)
+        return await ratings_of_case(session, case_id), await rateable_steps(session, case_id)
+
+
+async def rate_step(
+    db: Database,
+    case_id: int,
+    step: RatedStep,
+    level: RatingLevel,
+    comment: str,
+    *,
+    actor: Actor,
+    link_id: int | None,
+    now: datetime,
+    today: date,
+    policy: RectificationPolicy,
+) -> Rating:
+    async def work(session: AsyncSession) -> Rating:
+        return await rate(
+            session, case_id, step, level, comment,
+            actor=actor, link_id=link_id, now=now, today=today, policy=policy,
+        )  # fmt: skip
+
+    return await db.run_in_transaction(work)
+
+
+async def find_rectifications(
+    db: Database, *, today: date, state: str | None, owner_id: int | None, limit: int, offset: int
+) -> tuple[int, list[Rating]]:
+    async with db.session() as session:
+        return await list_rectifications(
+            session, today=today, state=state, owner_id=owner_id, limit=limit, offset=offset
+        )
+
+
+RatingChange = Callable[[AsyncSession, int], Awaitable[Rating]]
+
+
+async def change_rectification(db: Database, rating_id: int, change: RatingChange) -> Rating:
+    """Run one staff step on a rectification (``record_reply``, ``record_call``, ``reassign``
+    with their arguments bound) in its own transaction."""
+
+    async def work(session: AsyncSession) -> Rating:
+        return await change(session, rating_id)
+
+    return await db.run_in_transaction(work)
+
+
+async def reply_to_rating(
+    db: Database, rating_id: int, text: str, *, user: StaffUser, actor: Actor, now: datetime
+) -> Rating:
+    change = functools.partial(record_reply, text=text, user=user, actor=actor, now=now)
+    return await change_rectification(db, rating_id, change)
+
+
+async def note_follow_up_call(
+    db: Database,
+    rating_id: int,
+    outcome: str,
+    note: str,
+    *,
+    user: StaffUser,
+    actor: Actor,
+    now: datetime,
+) -> Rating:
+    change = functools.partial(
+        record_call, outcome=outcome, note=note, user=user, actor=actor, now=now
+    )
+    return await change_rectification(db, rating_id, change)
+
+
+async def hand_over(db: Database, rating_id: int, owner_id: int, *, actor: Actor) -> Rating:
+    change = functools.partial(reassign, owner_id=owner_id, actor=actor)
+    return await change_rectification(db, rating_id, change)

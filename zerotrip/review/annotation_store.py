@@ -11,8 +11,10 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media.models import Evidence
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.review.annotations import AnnotationInput, document_hash, to_document

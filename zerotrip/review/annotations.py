@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from zerotrip.cases.audit import canonical_json
+from zerotrip.kit.canonical import canonical_json
 
 MAX_ITEMS = 200
 MAX_POINTS = 2000

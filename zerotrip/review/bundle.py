@@ -33,16 +33,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from zerotrip.cases.audit import canonical_json, case_events, format_time, verify_events
+from zerotrip.cases.audit import case_events, format_time, verify_events
 from zerotrip.cases.models import AuditEvent
 from zerotrip.cases.store import checkpoints_of, get_case
 from zerotrip.db import Database
+from zerotrip.kit.canonical import canonical_json
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.keys import display_key
 from zerotrip.problems import Conflict
 from zerotrip.review.casefile import case_evidence
 from zerotrip.review.certificate import certificates_of
 from zerotrip.review.flatten import flattened
+from zerotrip.review.fonts import FontChoice
 from zerotrip.review.signing import latest_report
 
 FORMAT = "zerotrip-bundle/1"
@@ -117,7 +119,13 @@ def _json(value: Any) -> bytes:
 
 
 async def export_bundle(
-    db: Database, storage: Storage, case_id: int, out: Path, *, shared: bool = False
+    db: Database,
+    storage: Storage,
+    case_id: int,
+    out: Path,
+    *,
+    shared: bool = False,
+    font: FontChoice | None = None,
 ) -> dict[str, Any]:
     """Write the case's bundle to ``out`` atomically; returns the manifest."""
     out = Path(out)
@@ -166,6 +174,7 @@ async def export_bundle(
                         blob_key=ev.blob_key,
                         document=entry.annotation.document,
                         document_sha256=entry.annotation.sha256,
+                        font=font,
                     )
                     w.add_bytes(
                         f"annotated/{ev.id}-v{entry.annotation.version}.jpg", image, "annotated"

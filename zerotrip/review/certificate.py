@@ -1,7 +1,8 @@
 """Certificates: issued with the case step, verifiable by anyone, revocable with a trace.
 
 When a clerk takes the lifecycle step ``issue_certificate`` (only possible for an approved case,
-i.e. one whose inspection passed) a listener in the same transaction creates the certificate:
+i.e. one whose inspection passed) the :class:`CertificateIssuer` that
+:func:`zerotrip.review.wiring.setup` registered creates it in the same transaction:
 a random verification code, a PDF from the matter's template (``certificates.yaml``) with that
 code and a QR code of the public verification page, and a ``certificate.issued`` audit event
 with the PDF's hash. ``/verify/<code>`` answers valid, revoked or unknown and shows only what
@@ -10,6 +11,7 @@ the certificate itself shows. Revocation is refused twice and audited once.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import io
@@ -26,9 +28,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases import lifecycle
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
+from zerotrip.cases.lifecycle import StepContext
 from zerotrip.cases.store import lock_case
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import Clock, utcnow
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.review.blobs import put_bytes
@@ -162,14 +166,21 @@ def verify_url(public_url: str, code: str) -> str:
     return f"{public_url.rstrip('/')}/verify/{code}"
 
 
-def install(storage: Storage, public_url: str) -> lifecycle.Listener:
-    """Register the listener that makes the certificate inside ``issue_certificate``."""
+class CertificateIssuer:
+    """Makes the certificate inside the ``issue_certificate`` step, for one service's storage,
+    public address, font and clock."""
 
-    async def issue(ctx: lifecycle.StepContext, payload: dict[str, Any]) -> None:
-        case = ctx.case
-        matter = ctx.catalogue.get(case.matter_code)
+    def __init__(self, storage: Storage, public_url: str, font: FontChoice, clock: Clock) -> None:
+        self.storage = storage
+        self.public_url = public_url
+        self.font = font
+        self.clock = clock
+
+    async def __call__(self, step: StepContext) -> None:
+        case = step.case
+        matter = step.catalogue.get(case.matter_code)
         template = template_for(case.matter_code)
-        now = utcnow()
+        now = self.clock.now()
         cert = Certificate(
             case_id=case.id,  # type: ignore[arg-type]
             code=new_code(),
@@ -182,28 +193,23 @@ def install(storage: Storage, public_url: str) -> lifecycle.Listener:
             valid_until=now + timedelta(days=365 * template.valid_years),
             sha256="",
             blob_key="",
-            issued_by=int(ctx.actor.id) if ctx.actor.kind == "staff" and ctx.actor.id else None,
+            issued_by=int(step.actor.id) if step.actor.kind == "staff" and step.actor.id else None,
             issued_at=now,
         )
-        pdf = render_certificate(cert, template, verify_url(public_url, cert.code))
+        url = verify_url(self.public_url, cert.code)
+        pdf = await asyncio.to_thread(render_certificate, cert, template, url, self.font)
         cert.sha256 = hashlib.sha256(pdf).hexdigest()
         cert.blob_key = certificate_key(case.id, cert.sha256)  # type: ignore[arg-type]
-        await put_bytes(storage, cert.blob_key, pdf)
-        ctx.session.add(cert)
+        await put_bytes(self.storage, cert.blob_key, pdf)
+        step.session.add(cert)
         append_event(
-            ctx.session,
+            step.session,
             case,
-            ctx.actor,
+            step.actor,
             "certificate.issued",
             {"code": cert.code, "sha256": cert.sha256, "valid_until": cert.valid_until},
+            at=now,
         )
-
-    lifecycle.on_step("issue_certificate", issue)
-    return issue
-
-
-def uninstall(listener: lifecycle.Listener) -> None:
-    lifecycle.remove_listener("issue_certificate", listener)
 
 
 async def find_certificate(session: AsyncSession, code: str) -> Certificate | None:

@@ -136,8 +136,10 @@ def encode_jpeg(im: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def flatten_bytes(data: bytes, document: dict[str, Any], *, draft: bool = True) -> bytes:
-    return encode_jpeg(render(oriented_base(data, draft=draft), document))
+def flatten_bytes(
+    data: bytes, document: dict[str, Any], *, draft: bool = True, font: FontChoice | None = None
+) -> bytes:
+    return encode_jpeg(render(oriented_base(data, draft=draft), document, font))
 
 
 async def base_bytes(storage: Storage, sha256: str, blob_key: str) -> bytes:
@@ -148,13 +150,19 @@ async def base_bytes(storage: Storage, sha256: str, blob_key: str) -> bytes:
 
 
 async def flattened(
-    storage: Storage, *, sha256: str, blob_key: str, document: dict[str, Any], document_sha256: str
+    storage: Storage,
+    *,
+    sha256: str,
+    blob_key: str,
+    document: dict[str, Any],
+    document_sha256: str,
+    font: FontChoice | None = None,
 ) -> tuple[str, bytes]:
     """The flattened JPEG for one annotation version: from the cache, or rendered and cached."""
     key = annotated_key(sha256, document_sha256)
     if await storage.exists(key):
         return key, await storage.read_bytes(key)
     data = await base_bytes(storage, sha256, blob_key)
-    rendered = await asyncio.to_thread(flatten_bytes, data, document)
+    rendered = await asyncio.to_thread(lambda: flatten_bytes(data, document, font=font))
     await put_bytes(storage, key, rendered, replace=True)
     return key, rendered

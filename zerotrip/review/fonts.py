@@ -75,18 +75,14 @@ def _covers_chinese(path: str, index: int) -> bool:
     return box[2] - box[0] > 20  # a missing glyph would be a narrow box or nothing
 
 
-_configured = ""
+def find_font(configured: str = "") -> FontChoice:
+    """The CJK font to use: ``configured`` (``Settings.cjk_font``, optionally
+    ``path#face-index``) before searching; a Latin fallback with a warning when there is none.
 
-
-def configure(path: str) -> None:
-    """Use ``path`` (``Settings.cjk_font``, optionally ``path#face-index``) before searching."""
-    global _configured
-    _configured = path
-
-
-def find_font() -> FontChoice:
-    """The CJK font to use (cached); a Latin fallback with a warning when there is none."""
-    return _find(_configured)
+    The answer depends only on ``configured`` and the installed fonts, so it is memoised; each
+    service asks once with its own setting and hands the choice to what renders.
+    """
+    return _find(configured)
 
 
 @functools.cache

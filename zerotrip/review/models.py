@@ -47,6 +47,9 @@ class VerdictRecord(SQLModel, table=True):
     verdict: str = Field(max_length=16)  # pass | fail | rectify
     comment: str = Field(default="", max_length=4000)
     evidence_ids: list[int] = Field(sa_column=sa.Column(sa.JSON, nullable=False))
+    # Evidence relied on although its trust verdict is not ``consistent``: the inspector's
+    # written reason for each, ``[{"evidence_id", "verdict", "reason"}]``.
+    overrides: list[dict[str, Any]] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     given_by: int | None = Field(default=None, foreign_key="staff_users.id")
     given_at: datetime
 

@@ -4,11 +4,12 @@ Gathering (database and storage, async) is separate from rendering (fpdf2, in a 
 renderer takes plain data and the benchmark can time it alone. The report names the case,
 premises and matter, lists every checkpoint with its verdict, then shows each checkpoint's
 evidence as annotated images with the facts that make it checkable: the original's SHA-256,
-capture and receipt times, the location finding and the trust verdict. It ends with the
-inspector and the audit-chain head at signing time; the ``report.signed`` event that follows
-in the chain records the PDF's own hash. Chinese is written with the CJK font from
-:mod:`zerotrip.review.fonts`. A ``shared`` report leaves out restricted (identity) evidence and
-checkpoints.
+capture and receipt times, the location finding and the trust verdict, and, where the verdict
+relies on evidence the trust checks did not find consistent, the inspector's written reason.
+It ends with the inspector and the audit-chain head at signing time; the ``report.signed``
+event that follows in the chain records the PDF's own hash. Chinese is written with the CJK font
+from :mod:`zerotrip.review.fonts`. A ``shared`` report leaves out restricted (identity) evidence
+and checkpoints.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class EvidenceFacts:
     trust: str  # the trust verdict and its reasons
     image: bytes | None  # annotated (or display) JPEG; None for non-images
     annotation_version: int | None = None
+    override: str = ""  # why the verdict relies on it although the trust checks did not agree
 
 
 @dataclass
@@ -212,6 +214,7 @@ def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts) -> None:
                 ("接收 Received", _time(ev.received_at)),
                 ("位置 Location", ev.location or "—"),
                 ("可信度 Trust", ev.trust or "—"),
+                *([("人工采信 Override", ev.override)] if ev.override else []),
             ],
         )
         pdf.set_font(family, size=9)

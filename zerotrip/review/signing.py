@@ -16,18 +16,21 @@ import hashlib
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import checkpoints_of, get_case, lock_case
 from zerotrip.db import Database
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, IllegalTransition
 from zerotrip.review.annotation_store import IMAGE_KINDS
 from zerotrip.review.blobs import put_bytes
 from zerotrip.review.casefile import case_evidence
 from zerotrip.review.flatten import base_bytes, encode_jpeg, flattened, oriented_base
-from zerotrip.review.models import Report
+from zerotrip.review.fonts import FontChoice
+from zerotrip.review.models import Report, VerdictRecord
 from zerotrip.review.report import (
     CheckpointFacts,
     EvidenceFacts,
@@ -35,6 +38,7 @@ from zerotrip.review.report import (
     describe_trust,
     render_report,
 )
+from zerotrip.review.verdicts import verdict_history
 
 SIGNABLE = frozenset(
     {
@@ -52,7 +56,7 @@ def report_key(case_id: int, sha256: str) -> str:
     return f"reports/{case_id}/{sha256}.pdf"
 
 
-async def _image(storage: Storage, entry: object) -> bytes | None:
+async def _image(storage: Storage, entry: object, font: FontChoice | None) -> bytes | None:
     ev = entry.evidence  # type: ignore[attr-defined]
     ann = entry.annotation  # type: ignore[attr-defined]
     if ev.kind not in IMAGE_KINDS:
@@ -66,12 +70,28 @@ async def _image(storage: Storage, entry: object) -> bytes | None:
                     blob_key=ev.blob_key,
                     document=ann.document,
                     document_sha256=ann.sha256,
+                    font=font,
                 )
             )[1]
         data = await base_bytes(storage, ev.sha256, ev.blob_key)
         return await asyncio.to_thread(lambda: encode_jpeg(oriented_base(data)))
     except (KeyError, OSError, ValueError):
         return None  # an unreadable image is listed by its facts, without a picture
+
+
+async def _overrides_in_force(
+    session: AsyncSession, case_id: int
+) -> dict[tuple[int | None, int | None], str]:
+    """(checkpoint, evidence) -> the override printed beside it, from each checkpoint's latest
+    verdict (an older round's reasons do not carry over)."""
+    latest: dict[int, VerdictRecord] = {}
+    for record in await verdict_history(session, case_id):
+        latest[record.checkpoint_id] = record
+    return {
+        (cp_id, o["evidence_id"]): f"{o['reason']} ({o['verdict']})"
+        for cp_id, record in latest.items()
+        for o in record.overrides or []
+    }
 
 
 async def gather(
@@ -83,9 +103,11 @@ async def gather(
     shared: bool,
     inspector: str,
     version: int,
+    font: FontChoice | None = None,
 ) -> ReportData:
     matter = catalogue.get(case.matter_code)
     entries = await case_evidence(session, case.id, shared=shared)  # type: ignore[arg-type]
+    overrides = await _overrides_in_force(session, case.id)  # type: ignore[arg-type]
     checkpoints = []
     for cp in await checkpoints_of(session, case.id):  # type: ignore[arg-type]
         if shared and cp.restricted:
@@ -107,8 +129,9 @@ async def gather(
                     ev.received_at,
                     location,
                     trust,
-                    await _image(storage, entry),
+                    await _image(storage, entry, font),
                     entry.annotation.version if entry.annotation else None,
+                    overrides.get((cp.id, ev.id), "") if cp.verdict else "",
                 )
             )
         checkpoints.append(facts)
@@ -156,6 +179,7 @@ async def sign_report(
     *,
     actor: Actor,
     staff_id: int | None,
+    font: FontChoice | None = None,
 ) -> list[Report]:
     """Sign the report for the case's current state; returns the full and the shared copy."""
     for _ in range(3):
@@ -177,10 +201,11 @@ async def sign_report(
                     shared=shared,
                     inspector=actor.label,
                     version=version,
+                    font=font,
                 )
                 for shared in (False, True)
             ]
-        pdfs = [await asyncio.to_thread(render_report, data) for data in copies]
+        pdfs = [await asyncio.to_thread(render_report, data, font) for data in copies]
         stored = [await _store_pdf(storage, case_id, pdf) for pdf in pdfs]
         async with db.transaction() as session:
             case = await lock_case(session, case_id)

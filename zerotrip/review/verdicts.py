@@ -9,23 +9,38 @@ so the applicant re-submits evidence for exactly those
 (:func:`zerotrip.cases.lifecycle.evidence_round`, applied by the ingest pipeline) and the
 inspector judges them again with old and new side by side. Every verdict is kept
 (``VerdictRecord``) and written to the audit chain.
+
+Evidence whose latest trust verdict is not ``consistent`` (a photo taken 5 km away, an edited
+file) is relied on only by an explicit override: a written reason per such item, stored with the
+verdict, written to the chain and printed in the signed report next to that evidence.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import Actor, append_event, utcnow
+from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import lock_case
-from zerotrip.media.models import Evidence
+from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import utcnow
+from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.problems import IllegalTransition, InvalidInput, NotFound
 from zerotrip.review.models import VerdictRecord
+
+
+class OverrideInput(BaseModel):
+    """Why the inspector relies on one item of evidence the trust checks did not find consistent."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    evidence_id: int
+    reason: str = Field(min_length=4, max_length=2000)
 
 
 class VerdictInput(BaseModel):
@@ -34,6 +49,7 @@ class VerdictInput(BaseModel):
     verdict: Literal["pass", "fail", "rectify"]
     comment: str = Field(default="", max_length=4000)
     evidence_ids: list[int] = Field(default_factory=list, max_length=100)
+    overrides: list[OverrideInput] = Field(default_factory=list, max_length=100)
 
     @model_validator(mode="after")
     def _reason_for_failure(self) -> VerdictInput:
@@ -41,6 +57,9 @@ class VerdictInput(BaseModel):
             raise ValueError("a fail or rectify verdict needs a comment saying what is wrong")
         if len(set(self.evidence_ids)) != len(self.evidence_ids):
             raise ValueError("evidence_ids lists an item twice")
+        named = [o.evidence_id for o in self.overrides]
+        if len(set(named)) != len(named) or not set(named) <= set(self.evidence_ids):
+            raise ValueError("each override names, once, an item of evidence_ids")
         return self
 
 
@@ -79,6 +98,7 @@ async def give_verdict(
         elsewhere = [i for i in body.evidence_ids if found[i].checkpoint_id not in (None, cp.id)]
         if elsewhere:
             raise InvalidInput(f"Evidence {elsewhere} belongs to another checkpoint.")
+    overrides = await _overrides(session, body)
     now = utcnow()
     record = VerdictRecord(
         case_id=case_id,
@@ -87,6 +107,7 @@ async def give_verdict(
         verdict=body.verdict,
         comment=body.comment,
         evidence_ids=body.evidence_ids,
+        overrides=overrides or None,
         given_by=staff_id,
         given_at=now,
     )
@@ -110,9 +131,41 @@ async def give_verdict(
             "verdict": body.verdict,
             "comment": body.comment,
             "evidence": body.evidence_ids,
+            **({"overrides": overrides} if overrides else {}),
         },
     )
     return record
+
+
+async def _overrides(session: AsyncSession, body: VerdictInput) -> list[dict[str, Any]]:
+    """The overrides the relied-on evidence needs, each with its reason; refuse if one lacks it.
+
+    An item needs one when its latest trust verdict is anything but ``consistent`` (or it has
+    none); reasons given for consistent evidence are not kept.
+    """
+    if not body.evidence_ids:
+        return []
+    rows = await session.exec(
+        select(TrustVerdict)
+        .where(col(TrustVerdict.evidence_id).in_(body.evidence_ids))
+        .order_by(col(TrustVerdict.id))
+    )
+    latest = {v.evidence_id: v.verdict for v in rows.all()}  # the newest policy's verdict wins
+    reasons = {o.evidence_id: o.reason for o in body.overrides}
+    needed = [i for i in body.evidence_ids if latest.get(i) != "consistent"]
+    missing = [i for i in needed if i not in reasons]
+    if missing:
+        raise InvalidInput(
+            "The trust checks did not find evidence "
+            + ", ".join(f"#{i} ({latest.get(i, 'not assessed')})" for i in missing)
+            + " consistent; relying on it needs an override with a written reason.",
+            code="override_required",
+            evidence=missing,
+        )
+    return [
+        {"evidence_id": i, "verdict": latest.get(i, "not_assessed"), "reason": reasons[i]}
+        for i in needed
+    ]
 
 
 async def verdict_history(session: AsyncSession, case_id: int) -> list[VerdictRecord]:

@@ -1,4 +1,5 @@
-"""Opening, closing and listing staff tasks, always inside the caller's transaction."""
+"""Opening, closing and listing staff tasks: inside the caller's transaction (``session``), or
+in their own (``db``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import utcnow
+from zerotrip.db import Database
+from zerotrip.kit.clock import utcnow
 from zerotrip.problems import Conflict, NotFound
 from zerotrip.worklist.models import StaffTask, TaskState
 
@@ -74,17 +76,17 @@ async def list_tasks(
     return list((await session.exec(stmt)).all())
 
 
-def task_view(task: StaffTask) -> dict[str, object]:
-    return {
-        "id": task.id,
-        "case_id": task.case_id,
-        "kind": task.kind,
-        "title": task.title,
-        "detail": task.detail,
-        "owner_id": task.owner_id,
-        "due_at": task.due_at,
-        "state": task.state,
-        "created_at": task.created_at,
-        "closed_at": task.closed_at,
-        "resolution": task.resolution,
-    }
+async def find_tasks(
+    db: Database, *, state: str | None, case_id: int | None, kind: str | None, limit: int
+) -> list[StaffTask]:
+    async with db.session() as session:
+        return await list_tasks(session, state=state, case_id=case_id, kind=kind, limit=limit)
+
+
+async def resolve_task(db: Database, task_id: int, *, resolution: str, now: datetime) -> StaffTask:
+    """Close one task in its own transaction (retried on a write conflict)."""
+
+    async def work(session: AsyncSession) -> StaffTask:
+        return await close_task(session, task_id, resolution=resolution, now=now)
+
+    return await db.run_in_transaction(work)

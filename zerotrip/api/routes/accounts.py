@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
 
-from zerotrip.accounts.models import Role, StaffUser
-from zerotrip.accounts.service import (
-    authenticate_password,
-    change_password,
-    create_staff,
-    issue_staff_token,
-    revoke_staff_token,
+from zerotrip.accounts import signin, staff
+from zerotrip.accounts.models import Role, StaffToken
+from zerotrip.accounts.schemas import (
+    IssuedApiToken,
+    SignedIn,
+    TokenList,
+    TokenView,
+    UserList,
+    UserView,
 )
-from zerotrip.api.bodies import parse_body, reply
-from zerotrip.api.keys import CREDENTIALS, DB, SETTINGS
-from zerotrip.api.principal import SESSION_COOKIE, resolve_principal
-from zerotrip.api.routing import RouteTable
-from zerotrip.problems import Unauthenticated
+from zerotrip.api.bodies import path_int
+from zerotrip.api.keys import CLOCK, CREDENTIALS, DB, SETTINGS
+from zerotrip.api.principal import SESSION_COOKIE, Principal
+from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable, respond
+from zerotrip.api.throttling import THROTTLE
 
 routes = RouteTable("accounts")
-
-USER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "username", "role"],
-    "properties": {
-        "id": {"type": "integer"},
-        "username": {"type": "string"},
-        "display_name": {"type": "string"},
-        "role": {"type": "string", "enum": [r.value for r in Role]},
-        "must_change_password": {"type": "boolean"},
-    },
-}
 
 
 class LoginBody(BaseModel):
@@ -48,7 +35,7 @@ class PasswordBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=10, max_length=200)
+    new_password: str = Field(min_length=1, max_length=200)  # the policy names what is wrong
 
 
 class NewUserBody(BaseModel):
@@ -57,7 +44,7 @@ class NewUserBody(BaseModel):
     username: str = Field(min_length=2, max_length=64, pattern=r"^[a-zA-Z0-9._-]+$")
     display_name: str = Field(min_length=1, max_length=200)
     role: Role
-    password: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=1, max_length=200)  # the policy names what is wrong
 
 
 class NewTokenBody(BaseModel):
@@ -67,14 +54,9 @@ class NewTokenBody(BaseModel):
     hours: int | None = Field(default=None, ge=1, le=24 * 366)
 
 
-def user_view(user: StaffUser) -> dict[str, Any]:
-    return {
-        "id": user.id,
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role,
-        "must_change_password": user.must_change_password,
-    }
+def _user_id(principal: Principal) -> int:
+    assert principal.user is not None and principal.user.id is not None
+    return principal.user.id
 
 
 @routes.post(
@@ -82,20 +64,24 @@ def user_view(user: StaffUser) -> dict[str, Any]:
     summary="Staff sign-in: sets the session cookie and returns the CSRF token",
     audience="public",
     body=LoginBody,
-    response={
-        "type": "object",
-        "required": ["user", "csrf_token"],
-        "properties": {"user": USER_SCHEMA, "csrf_token": {"type": "string"}},
-    },
-    errors=(400, 401, 413, 422),
+    response=SignedIn,
+    errors=(400, 401, 413, 422, 429),
 )
-async def log_in(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
-    body = await parse_body(request, LoginBody, settings.max_json_bytes)
-    async with request.app[DB].transaction() as session:
-        user = await authenticate_password(session, body.username, body.password)
-        issued = await issue_staff_token(session, user, "session", hours=settings.session_hours)
-    resp = reply({"user": user_view(user), "csrf_token": issued.record.csrf_token})
+async def log_in(request: web.Request, *, body: LoginBody) -> web.Response:
+    app = request.app
+    settings = app[SETTINGS]
+    user, issued = await signin.sign_in(
+        app[DB],
+        app[THROTTLE].limits,
+        body.username,
+        body.password,
+        client=app[THROTTLE].client_address(request),
+        now=app[CLOCK].now(),
+        session_hours=settings.session_hours,
+    )
+    resp = respond(
+        SignedIn(user=UserView.model_validate(user), csrf_token=issued.record.csrf_token)
+    )
     resp.set_cookie(
         SESSION_COOKIE,
         issued.token,
@@ -110,18 +96,17 @@ async def log_in(request: web.Request) -> web.Response:
 
 @routes.delete(
     "/api/session",
-    summary="Sign out: ends the current session",
+    summary="Sign out: ends the current session, or revokes the bearer token used",
     audience="staff",
-    response={"type": "object"},
+    response=Acknowledged,
     errors=(401, 403),
 )
-async def log_out(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    if principal.token is not None and principal.token.kind == "session":
-        async with request.app[DB].transaction() as session:
-            await revoke_staff_token(session, principal.token.id)
+async def log_out(request: web.Request, *, principal: Principal) -> web.Response:
+    if principal.token is not None:
+        assert principal.token.id is not None
+        await staff.sign_out(request.app[DB], principal.token.id)
         request.app[CREDENTIALS].clear()
-    resp = reply({"ok": True})
+    resp = respond(ACKNOWLEDGED)
     resp.del_cookie(SESSION_COOKIE, path="/")
     return resp
 
@@ -130,49 +115,49 @@ async def log_out(request: web.Request) -> web.Response:
     "/api/me",
     summary="Who the caller is",
     audience="staff",
-    response={
-        "type": "object",
-        "properties": {"user": USER_SCHEMA, "csrf_token": {"type": "string"}},
-    },
+    response=SignedIn,
     errors=(401, 403),
 )
-async def who_am_i(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
+async def who_am_i(request: web.Request, *, principal: Principal) -> SignedIn:
     assert principal.user is not None and principal.token is not None
-    return reply({"user": user_view(principal.user), "csrf_token": principal.token.csrf_token})
+    return SignedIn(
+        user=UserView.model_validate(principal.user), csrf_token=principal.token.csrf_token
+    )
 
 
 @routes.post(
     "/api/me/password",
-    summary="Change one's own password",
+    summary="Change one's own password; ends every other session and token of the account",
     audience="staff",
     body=PasswordBody,
-    response={"type": "object"},
+    response=Acknowledged,
     errors=(400, 401, 403, 413, 422),
 )
-async def set_password(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    body = await parse_body(request, PasswordBody, request.app[SETTINGS].max_json_bytes)
-    async with request.app[DB].transaction() as session:
-        user = await session.get(StaffUser, principal.user.id if principal.user else 0)
-        if user is None:
-            raise Unauthenticated("Log in again.")
-        await change_password(session, user, body.current_password, body.new_password)
-    request.app[CREDENTIALS].clear()  # cached principals hold the user as it was
-    return reply({"ok": True})
+async def set_password(
+    request: web.Request, *, principal: Principal, body: PasswordBody
+) -> Acknowledged:
+    await staff.set_own_password(
+        request.app[DB],
+        _user_id(principal),
+        body.current_password,
+        body.new_password,
+        keep_token_id=principal.token.id if principal.token else None,
+        client=request.app[THROTTLE].client_address(request),
+    )
+    request.app[CREDENTIALS].clear()  # cached principals hold the user and tokens as they were
+    return ACKNOWLEDGED
 
 
 @routes.get(
     "/api/users",
     summary="Staff accounts",
     audience="admin",
-    response={"type": "object", "properties": {"items": {"type": "array", "items": USER_SCHEMA}}},
+    response=UserList,
     errors=(401, 403),
 )
-async def list_users(request: web.Request) -> web.Response:
-    async with request.app[DB].session() as session:
-        users = (await session.exec(select(StaffUser).order_by(StaffUser.id))).all()
-    return reply({"items": [user_view(u) for u in users]})
+async def list_users(request: web.Request) -> UserList:
+    users = await staff.staff_accounts(request.app[DB])
+    return UserList(items=[UserView.model_validate(u) for u in users])
 
 
 @routes.post(
@@ -180,40 +165,76 @@ async def list_users(request: web.Request) -> web.Response:
     summary="Create a staff account",
     audience="admin",
     body=NewUserBody,
-    response=USER_SCHEMA,
+    response=UserView,
     status=201,
     errors=(400, 401, 403, 409, 413, 422),
 )
-async def add_user(request: web.Request) -> web.Response:
-    body = await parse_body(request, NewUserBody, request.app[SETTINGS].max_json_bytes)
-    async with request.app[DB].transaction() as session:
-        user = await create_staff(
-            session, body.username, body.display_name, body.role.value, body.password
-        )
-    return reply(user_view(user), status=201)
+async def add_user(request: web.Request, *, body: NewUserBody) -> UserView:
+    user = await staff.add_staff(
+        request.app[DB], body.username, body.display_name, body.role.value, body.password
+    )
+    return UserView.model_validate(user)
 
 
 @routes.post(
     "/api/tokens",
-    summary="Create an API bearer token for oneself",
+    summary="Create an API bearer token for oneself (it expires after Settings.api_token_hours "
+    "unless hours says otherwise)",
     audience="staff",
     body=NewTokenBody,
-    response={
-        "type": "object",
-        "required": ["token"],
-        "properties": {"token": {"type": "string"}, "id": {"type": "integer"}},
-    },
+    response=IssuedApiToken,
     status=201,
     errors=(400, 401, 403, 413, 422),
 )
-async def add_token(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    body = await parse_body(request, NewTokenBody, request.app[SETTINGS].max_json_bytes)
-    async with request.app[DB].transaction() as session:
-        user = await session.get(StaffUser, principal.user.id if principal.user else 0)
-        assert user is not None
-        issued = await issue_staff_token(session, user, "api", hours=body.hours, label=body.label)
-    return reply(
-        {"id": issued.record.id, "token": issued.token, "expires_at": issued.record.expires_at},
-        status=201,
+async def add_token(
+    request: web.Request, *, principal: Principal, body: NewTokenBody
+) -> IssuedApiToken:
+    settings = request.app[SETTINGS]
+    issued = await staff.api_token(
+        request.app[DB],
+        _user_id(principal),
+        label=body.label,
+        hours=body.hours,
+        default_hours=settings.api_token_hours,
+        max_hours=settings.api_token_max_hours,
     )
+    assert issued.record.id is not None
+    return IssuedApiToken(
+        id=issued.record.id, token=issued.token, expires_at=issued.record.expires_at
+    )
+
+
+def _token_view(record: StaffToken, principal: Principal) -> TokenView:
+    view = TokenView.model_validate(record)
+    view.current = principal.token is not None and record.id == principal.token.id
+    return view
+
+
+@routes.get(
+    "/api/tokens",
+    summary="One's own sessions and API tokens that still work (never the secrets)",
+    audience="staff",
+    response=TokenList,
+    errors=(401, 403),
+)
+async def list_tokens(request: web.Request, *, principal: Principal) -> TokenList:
+    records = await staff.own_tokens(request.app[DB], _user_id(principal), request.app[CLOCK].now())
+    return TokenList(items=[_token_view(r, principal) for r in records])
+
+
+@routes.delete(
+    "/api/tokens/{token_id}",
+    summary="Revoke one of one's own sessions or API tokens (anyone else's is a 404)",
+    audience="staff",
+    response=TokenView,
+    errors=(401, 403, 404),
+)
+async def revoke_token(request: web.Request, *, principal: Principal) -> TokenView:
+    record = await staff.revoke_own(
+        request.app[DB],
+        _user_id(principal),
+        path_int(request, "token_id"),
+        client=request.app[THROTTLE].client_address(request),
+    )
+    request.app[CREDENTIALS].clear()
+    return _token_view(record, principal)

@@ -10,11 +10,12 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from zerotrip.api.bodies import parse_query, reply
 from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS
 from zerotrip.api.routing import RouteTable
 from zerotrip.dashboard.charts import CHARTS
-from zerotrip.dashboard.queries import ROW_COLUMNS, Period, figures, rows_query
+from zerotrip.dashboard.queries import ROW_COLUMNS, Period
+from zerotrip.dashboard.schemas import Figures
+from zerotrip.dashboard.service import case_rows, period_figures
 from zerotrip.problems import InvalidInput, NotFound
 
 routes = RouteTable("dashboard")
@@ -28,8 +29,7 @@ class DashboardQuery(BaseModel):
     matter: str | None = Field(default=None, max_length=64)
 
 
-def _period(request: web.Request) -> tuple[Period, str | None]:
-    q = parse_query(request, DashboardQuery)
+def _period(request: web.Request, q: DashboardQuery) -> tuple[Period, str | None]:
     clock, settings = request.app[CLOCK], request.app[SETTINGS]
     end = q.end or clock.today()
     start = q.start or end - timedelta(days=29)
@@ -39,10 +39,9 @@ def _period(request: web.Request) -> tuple[Period, str | None]:
     return period, q.matter or None
 
 
-async def _figures(request: web.Request) -> dict[str, Any]:
-    period, matter = _period(request)
-    async with request.app[DB].session() as session:
-        return await figures(session, period, matter)
+async def _figures(request: web.Request, q: DashboardQuery) -> dict[str, Any]:
+    period, matter = _period(request, q)
+    return await period_figures(request.app[DB], period, matter)
 
 
 @routes.get(
@@ -50,11 +49,11 @@ async def _figures(request: web.Request) -> dict[str, Any]:
     summary="Service figures for a period and matter (received, closed, timeliness, ratings…)",
     audience="staff",
     query=DashboardQuery,
-    response={"type": "object", "required": ["received", "closed", "handling_days", "ratings"]},
+    response=Figures,
     errors=(401, 403, 422),
 )
-async def read_dashboard(request: web.Request) -> web.Response:
-    return reply(await _figures(request))
+async def read_dashboard(request: web.Request, *, query: DashboardQuery) -> Figures:
+    return Figures.model_validate(await _figures(request, query))
 
 
 @routes.get(
@@ -66,11 +65,11 @@ async def read_dashboard(request: web.Request) -> web.Response:
     response={"type": "string"},
     errors=(401, 403, 404, 422),
 )
-async def read_chart(request: web.Request) -> web.Response:
+async def read_chart(request: web.Request, *, query: DashboardQuery) -> web.Response:
     draw = CHARTS.get(request.match_info["chart"])
     if draw is None:
         raise NotFound(f"No chart {request.match_info['chart']!r}; there are {sorted(CHARTS)}.")
-    svg = draw(await _figures(request))
+    svg = draw(await _figures(request, query))
     return web.Response(
         text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}
     )
@@ -85,8 +84,8 @@ async def read_chart(request: web.Request) -> web.Response:
     response={"type": "string"},
     errors=(401, 403, 422),
 )
-async def export_rows(request: web.Request) -> web.StreamResponse:
-    period, matter = _period(request)
+async def export_rows(request: web.Request, *, query: DashboardQuery) -> web.StreamResponse:
+    period, matter = _period(request, query)
     name = f"zerotrip-{matter or 'all'}-{period.start}-{period.end}.csv"
     response = web.StreamResponse(
         headers={
@@ -98,14 +97,12 @@ async def export_rows(request: web.Request) -> web.StreamResponse:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(ROW_COLUMNS)
-    async with request.app[DB].session() as session:
-        result = await session.stream(rows_query(period, matter))
-        async for chunk in result.partitions(1000):
-            for row in chunk:
-                writer.writerow(["" if v is None else v for v in row])
-            await response.write(buf.getvalue().encode("utf-8"))
-            buf.seek(0)
-            buf.truncate()
+    async for chunk in case_rows(request.app[DB], period, matter):
+        for row in chunk:
+            writer.writerow(["" if v is None else v for v in row])
+        await response.write(buf.getvalue().encode("utf-8"))
+        buf.seek(0)
+        buf.truncate()
     await response.write(buf.getvalue().encode("utf-8"))
     await response.write_eof()
     return response

@@ -13,53 +13,41 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlmodel import col, select
 
-from zerotrip.api.bodies import path_int, reply, validation_problem
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
-from zerotrip.api.principal import Principal, authorize_case, resolve_principal
-from zerotrip.api.routes.evidence_views import (
-    EVIDENCE_LIST_SCHEMA,
-    EVIDENCE_SCHEMA,
-    evidence_view,
-)
+from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
+from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
-from zerotrip.api.routing import RouteTable
-from zerotrip.cases.audit import append_event, utcnow
-from zerotrip.cases.models import CaseState, Checkpoint
-from zerotrip.cases.store import get_case, lock_case
-from zerotrip.db import retry_on_conflict
-from zerotrip.live import booking as live_booking
-from zerotrip.media.ingest import ingest_file, warm_analysis
+from zerotrip.api.routing import RouteTable, respond
+from zerotrip.api.throttling import upload_slot
+from zerotrip.cases.models import Checkpoint
+from zerotrip.evidence import nonces as evidence_nonces
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.kit.clock import utcnow
 from zerotrip.media.keys import display_key, original_key, thumb_key
-from zerotrip.media.models import Evidence, TrustVerdict
-from zerotrip.media.nonce import find_nonce, issue_nonce
-from zerotrip.media.receive import incoming_dir, receive_stream
-from zerotrip.problems import Conflict, Forbidden, InvalidInput, NotFound, TooLarge
+from zerotrip.media.models import Evidence
+from zerotrip.media.originals import verify_original
+from zerotrip.media.receive import Received, incoming_dir, receive_stream
+from zerotrip.media.schemas import EvidenceList, EvidenceView
+from zerotrip.problems import Forbidden, InvalidInput, NotFound, TooLarge
+from zerotrip.review import intake
+from zerotrip.review.service import evidence_by_id
 
 routes = RouteTable("evidence")
 
 CAPTURE_HEADER = "X-Capture"
 MAX_CAPTURE_HEADER = 2048
-UPLOAD_STATES = frozenset(
-    {
-        CaseState.submitted,
-        CaseState.returned,
-        CaseState.accepted,
-        CaseState.inspecting,
-        CaseState.rectifying,
-    }
-)
-NONCE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["nonce", "expires_at"],
-    "properties": {"nonce": {"type": "string"}, "expires_at": {"type": "string"}},
-}
 BINARY_SCHEMA: dict[str, Any] = {"type": "string", "format": "binary"}
+
+
+class CaptureNonce(BaseModel):
+    nonce: str
+    expires_at: datetime
 
 
 class CaptureClaims(BaseModel):
@@ -95,53 +83,58 @@ def _claims(request: web.Request) -> CaptureClaims:
         raise InvalidInput("Send both lat and lon, or neither.")
     if claims.origin == "capture" and not claims.nonce:
         raise Forbidden("An in-page capture needs the capture nonce.", code="nonce_invalid")
+    if (claims.origin == "live_photo") != (claims.live_session is not None) or (
+        claims.origin == "live_photo" and not claims.nonce
+    ):
+        raise Forbidden(
+            "A live photo needs its live session and the nonce the session issued.",
+            code="live_photo_unbound",
+        )
     return claims
 
 
-async def _checkpoint_for(request: web.Request, principal: Principal) -> tuple[int, Checkpoint]:
-    case_id = path_int(request, "case_id")
-    checkpoint_id = path_int(request, "checkpoint_id")
-    authorize_case(principal, case_id)
-    async with request.app[DB].session() as session:
-        case = await get_case(session, case_id)
-        checkpoint = await session.get(Checkpoint, checkpoint_id)
-    if checkpoint is None or checkpoint.case_id != case_id:
-        raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
-    if not principal.is_staff and case.state not in UPLOAD_STATES:
-        raise Conflict(f"Evidence cannot be added while the case is {case.state}.")
-    return case_id, checkpoint
+async def _receive(request: web.Request) -> Received:
+    """Stream the body to a temporary file while hashing it, refusing it past the cap."""
+    settings = request.app[SETTINGS]
+    cap = settings.evidence_max_bytes
+    if request.content_length is not None and request.content_length > cap:
+        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
+    assert settings.media_dir is not None
+    return await receive_stream(
+        paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
+    )
+
+
+async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpoint:
+    return await intake.upload_target(
+        request.app[DB],
+        path_int(request, "case_id"),
+        path_int(request, "checkpoint_id"),
+        staff=principal.is_staff,
+    )
 
 
 @routes.post(
     "/api/cases/{case_id}/checkpoints/{checkpoint_id}/nonce",
     summary="Open the camera for a checklist item: issue a single-use capture nonce",
     audience="applicant",
-    response=NONCE_SCHEMA,
+    response=CaptureNonce,
     status=201,
     errors=(401, 403, 404, 409, 422),
 )
-async def issue_capture_nonce(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    case_id, checkpoint = await _checkpoint_for(request, principal)
-    app = request.app
-    minutes = app[SETTINGS].evidence_nonce_minutes
-    warm_analysis(app[SETTINGS])  # the photo follows within seconds
-
-    async def attempt() -> dict[str, Any]:
-        async with app[DB].transaction() as session:
-            case = await lock_case(session, case_id)
-            issued = issue_nonce(session, case_id, checkpoint.id or 0, app[CLOCK].now(), minutes)
-            await session.flush()
-            append_event(
-                session,
-                case,
-                principal.actor,
-                "evidence.nonce_issued",
-                {"checkpoint": checkpoint.id, "nonce": issued.record.id},
-            )
-            return {"nonce": issued.token, "expires_at": issued.record.expires_at}
-
-    return reply(await retry_on_conflict(attempt), status=201)
+async def issue_capture_nonce(request: web.Request, *, principal: Principal) -> CaptureNonce:
+    checkpoint = await _checkpoint_for(request, principal)
+    settings = request.app[SETTINGS]
+    request.app[SERVICES].analysis.warm()  # the photo follows within seconds
+    issued = await evidence_nonces.issue_capture_nonce(
+        request.app[DB],
+        case_id=checkpoint.case_id,
+        checkpoint_id=checkpoint.id or 0,
+        actor=principal.actor,
+        now=request.app[CLOCK].now(),
+        minutes=settings.evidence_nonce_minutes,
+    )
+    return CaptureNonce(nonce=issued.token, expires_at=issued.record.expires_at)
 
 
 @routes.post(
@@ -150,10 +143,10 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
     audience="case",
     body=BINARY_SCHEMA,  # type: ignore[arg-type]
     body_content_type="application/octet-stream",
-    response=EVIDENCE_SCHEMA,
+    response=EvidenceView,
     status=201,
     also=(200,),  # a retry of the same capture returns the evidence already stored
-    errors=(401, 403, 404, 409, 410, 413, 415, 422),
+    errors=(401, 403, 404, 408, 409, 410, 413, 415, 422, 429),
     extra={
         "description": __doc__,
         "parameters": [
@@ -171,31 +164,22 @@ async def issue_capture_nonce(request: web.Request) -> web.Response:
         ],
     },
 )
-async def upload_evidence(request: web.Request) -> web.Response:
+async def upload_evidence(request: web.Request, *, principal: Principal) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
-    principal = await resolve_principal(request)
-    case_id, checkpoint = await _checkpoint_for(request, principal)
+    checkpoint = await _checkpoint_for(request, principal)
     claims = _claims(request)
-    if claims.nonce:
-        async with app[DB].session() as session:  # refuse a wrong nonce before reading the body
-            await find_nonce(session, claims.nonce, case_id, checkpoint.id or 0)
-    if claims.live_session is not None:
-        async with app[DB].session() as session:
-            await live_booking.load(session, claims.live_session, case_id)
-    cap = settings.evidence_max_bytes
-    if request.content_length is not None and request.content_length > cap:
-        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
-    assert settings.media_dir is not None
+    if claims.live_session is not None:  # a live photo: only while the session is live
+        await intake.require_live_session(app[DB], checkpoint, claims.live_session)
     started = utcnow()
-    received = await receive_stream(
-        request.content.iter_chunked(256 * 1024), incoming_dir(settings.media_dir), cap
-    )
+    with upload_slot(request, principal.actor.id):
+        received = await _receive(request)
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],
         settings,
-        case_id=case_id,
+        pools=app[SERVICES].analysis,
+        case_id=checkpoint.case_id,
         checkpoint_id=checkpoint.id,
         path=received.path,
         origin=claims.origin,
@@ -205,56 +189,39 @@ async def upload_evidence(request: web.Request) -> web.Response:
         restricted=checkpoint.restricted,
         digest=(received.sha256, received.size),
     )
-    verdicts = await _verdicts(request, [evidence.id or 0])
-    view = evidence_view(evidence, verdicts.get(evidence.id or 0, []), staff=principal.is_staff)
+    verdicts = await intake.trust_verdicts(app[DB], [evidence.id or 0])
+    view = EvidenceView.of(evidence, verdicts[evidence.id or 0], staff=principal.is_staff)
     replay = evidence.received_at < started
-    return reply(view, status=200 if replay else 201)
-
-
-async def _verdicts(request: web.Request, ids: list[int]) -> dict[int, list[TrustVerdict]]:
-    found: dict[int, list[TrustVerdict]] = {i: [] for i in ids}
-    if not ids:
-        return found
-    async with request.app[DB].session() as session:
-        rows = await session.exec(
-            select(TrustVerdict).where(col(TrustVerdict.evidence_id).in_(ids))
-        )
-        for v in rows.all():
-            found[v.evidence_id].append(v)
-    return found
+    return respond(view, status=200 if replay else 201)
 
 
 @routes.get(
     "/api/cases/{case_id}/evidence",
     summary="The evidence of a case, with trust findings for staff",
     audience="case",
-    response=EVIDENCE_LIST_SCHEMA,
+    response=EvidenceList,
     errors=(401, 404, 422),
 )
-async def list_evidence(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    case_id = path_int(request, "case_id")
-    authorize_case(principal, case_id)
-    async with request.app[DB].session() as session:
-        await get_case(session, case_id)
-        stmt = select(Evidence).where(Evidence.case_id == case_id)
-        if not principal.is_staff or not await may_see_identity(request):
-            stmt = stmt.where(col(Evidence.restricted).is_(False))
-        rows = list((await session.exec(stmt.order_by(col(Evidence.id)))).all())
-    verdicts = await _verdicts(request, [e.id or 0 for e in rows]) if principal.is_staff else {}
-    items = [evidence_view(e, verdicts.get(e.id or 0, []), staff=principal.is_staff) for e in rows]
-    return reply({"items": items})
+async def list_evidence(request: web.Request, *, principal: Principal) -> EvidenceList:
+    staff = principal.is_staff
+    found = await intake.case_evidence_list(
+        request.app[DB],
+        path_int(request, "case_id"),
+        see_restricted=staff and await may_see_identity(request, principal),
+        with_verdicts=staff,
+    )
+    return EvidenceList(items=[EvidenceView.of(e, v, staff=staff) for e, v in found])
 
 
-async def _evidence_for(request: web.Request, *, staff_only: bool, view: str) -> Evidence:
-    principal = await resolve_principal(request)
+async def _evidence_for(
+    request: web.Request, principal: Principal, *, staff_only: bool, view: str
+) -> Evidence:
     evidence_id = path_int(request, "evidence_id")
-    async with request.app[DB].session() as session:
-        evidence = await session.get(Evidence, evidence_id)
-    if evidence is None:
-        raise NotFound(f"No evidence {evidence_id}.")
+    evidence = await evidence_by_id(request.app[DB], evidence_id)
     if principal.is_staff:
-        await guard_evidence(request, evidence, view)  # identity evidence: audited, by access
+        await guard_evidence(
+            request, principal, evidence, view
+        )  # identity evidence: audited, by access
         return evidence
     if staff_only:
         raise Forbidden("Only office staff can open originals (they hold location data).")
@@ -287,8 +254,8 @@ _FILE_RESPONSE = {"type": "string", "format": "binary"}
 def _rendition_route(kind: str, key_of: Callable[[str], str], summary: str) -> None:
     """Register ``GET /api/evidence/{id}/<kind>`` for one derived copy (staff and applicant)."""
 
-    async def handler(request: web.Request) -> web.StreamResponse:
-        evidence = await _evidence_for(request, staff_only=False, view=kind)
+    async def handler(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+        evidence = await _evidence_for(request, principal, staff_only=False, view=kind)
         return await _serve(request, key_of(evidence.sha256), "image/jpeg")
 
     handler.__name__ = f"evidence_{kind}"
@@ -312,9 +279,10 @@ _rendition_route("thumb", thumb_key, "The thumbnail (≤320 px JPEG, no metadata
     audience="staff",
     response=_FILE_RESPONSE,
     response_content_type="application/octet-stream",
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 422, 500),
 )
-async def evidence_original(request: web.Request) -> web.StreamResponse:
-    evidence = await _evidence_for(request, staff_only=True, view="original")
+async def evidence_original(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+    evidence = await _evidence_for(request, principal, staff_only=True, view="original")
+    await verify_original(request.app[STORAGE], evidence.sha256)  # never pass on other bytes
     response = await _serve(request, original_key(evidence.sha256), evidence.media_type)
     return response

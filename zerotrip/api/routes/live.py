@@ -1,5 +1,6 @@
 """Live inspection routes: booking and session state over REST, one WebSocket per participant
-for signalling, prompts and control, the stills of a session, and the two live pages."""
+for signalling, prompts and control, the stills of a session, and the two live pages. Each
+handler parses and authorizes by its declaration and calls the live service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -22,53 +22,31 @@ from zerotrip.accounts.service import (
     resolve_applicant_token,
     resolve_staff_token,
 )
-from zerotrip.api.bodies import parse_body, parse_query, path_int, reply
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.bodies import path_int, reply
+from zerotrip.api.keys import CLOCK, DB, LIVE, SERVICES, SETTINGS
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
     SESSION_COOKIE,
     Principal,
-    authorize_case,
     require_role,
     resolve_principal,
 )
 from zerotrip.api.routing import RouteTable
-from zerotrip.live import booking, signalling
-from zerotrip.live.peers import ice_servers
-from zerotrip.live.room import Participant
-from zerotrip.live.rooms import Rooms
-from zerotrip.media.models import Evidence
-from zerotrip.notify.triggers import queue_inspection_booked, withdraw_inspection_reminder
-from zerotrip.problems import Forbidden, InvalidInput, NotFound, Problem, Unauthenticated
+from zerotrip.evidence.intake import ingest_file
+from zerotrip.live import signalling
+from zerotrip.live.participant import Participant
+from zerotrip.live.room import Room
+from zerotrip.live.schemas import BookRequest, SessionView, Viewer
+from zerotrip.live.service import LiveService
+from zerotrip.problems import Forbidden, InvalidInput, Problem, Unauthenticated
+from zerotrip.services import Services
 
 log = logging.getLogger("zerotrip.live")
 routes = RouteTable("live")
-ROOMS = web.AppKey("live_rooms", Rooms)
 AUTH_TIMEOUT_S = 10
 SHUTDOWN = "server shutting down"
 JOIN_ROLES = ("inspector", "admin")
 BOOK_ROLES = ("clerk", "inspector", "admin")
-
-SESSION_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "case_id", "state", "slot_start", "slot_end"],
-    "properties": {
-        "id": {"type": "integer"},
-        "case_id": {"type": "integer"},
-        "state": {"type": "string"},
-        "slot_start": {"type": "string"},
-        "slot_end": {"type": "string"},
-        "connected": {"type": "array", "items": {"type": "string"}},
-    },
-}
-
-
-class BookBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    slot_start: datetime
-    slot_end: datetime
-    note: str = Field(default="", max_length=500)
 
 
 class ConnectivityQuery(BaseModel):
@@ -77,110 +55,66 @@ class ConnectivityQuery(BaseModel):
     bytes: int = Field(default=0, ge=0, le=1_000_000)
 
 
-def _session_view(request: web.Request, live: Any) -> dict[str, Any]:
-    room = request.app[ROOMS].rooms.get(live.id)
-    view = booking.view(live)
-    view["connected"] = sorted(room.participants) if room else []
-    view["ice_servers"] = ice_servers(request.app[SETTINGS])
-    return view
+def _viewer(principal: Principal) -> Viewer:
+    return Viewer(staff=principal.is_staff, case_id=principal.case_id)
 
 
 @routes.post(
     "/api/cases/{case_id}/live-sessions",
     summary="Book a live video inspection in a time slot",
     audience="staff",
-    body=BookBody,
-    response=SESSION_SCHEMA,
+    roles=BOOK_ROLES,
+    body=BookRequest,
+    response=SessionView,
     status=201,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def book_session(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    require_role(principal, *BOOK_ROLES)
-    case_id = path_int(request, "case_id")
-    body = await parse_body(request, BookBody, request.app[SETTINGS].max_json_bytes)
-    if body.slot_start.tzinfo is None or body.slot_end.tzinfo is None:
-        raise InvalidInput("Give the slot times with a time zone offset.")
-    assert principal.user is not None
-    clock = request.app[CLOCK]
-    notify = functools.partial(
-        queue_inspection_booked,
-        reminder_hours=request.app[SETTINGS].notify_reminder_hours,
-        zone=clock.zone,
-        now=clock.now(),
+async def book_session(
+    request: web.Request, *, principal: Principal, body: BookRequest
+) -> SessionView:
+    staff_id = principal.user.id if principal.user else None
+    return await request.app[LIVE].book(
+        path_int(request, "case_id"), principal.actor, staff_id, body
     )
-    live = await booking.book(
-        request.app[DB], case_id, principal.actor, principal.user.id,
-        body.slot_start, body.slot_end, body.note, clock.now(), on_booked=notify,
-    )  # fmt: skip
-    return reply(_session_view(request, live), status=201)
 
 
 @routes.get(
     "/api/cases/{case_id}/live-sessions",
     summary="The live sessions booked for a case",
     audience="case",
-    response={"type": "array", "items": SESSION_SCHEMA},
+    response={"type": "array", "items": {"$ref": "#/components/schemas/SessionView"}},
     errors=(401, 404, 410, 422),
 )
-async def list_sessions(request: web.Request) -> web.Response:
-    case_id = path_int(request, "case_id")
-    authorize_case(await resolve_principal(request), case_id)
-    async with request.app[DB].session() as session:
-        sessions = await booking.of_case(session, case_id)
-    return reply([_session_view(request, live) for live in sessions])
-
-
-async def _authorized_session(request: web.Request) -> Any:
-    live_id = path_int(request, "session_id")
-    principal = await resolve_principal(request)
-    async with request.app[DB].session() as session:
-        live = await booking.load(session, live_id)
-    _authorize(principal, live)
-    return live
-
-
-def _authorize(principal: Principal, live: Any) -> None:
-    """Staff, or the link of the session's own case; another case's session looks absent."""
-    try:
-        authorize_case(principal, live.case_id)
-    except NotFound:
-        raise NotFound(f"No live session {live.id}.") from None
+async def list_sessions(request: web.Request, *, principal: Principal) -> web.Response:
+    views = await request.app[LIVE].sessions_of_case(
+        path_int(request, "case_id"), _viewer(principal)
+    )
+    return reply([view.model_dump(mode="json", exclude_unset=True) for view in views])
 
 
 @routes.get(
     "/api/live/sessions/{session_id}",
     summary="A live session's state, who is connected and the ICE servers to use",
     audience="case",
-    response=SESSION_SCHEMA,
-    errors=(401, 404, 410, 422),
+    response=SessionView,
+    errors=(401, 404, 410, 421, 422),
 )
-async def get_session(request: web.Request) -> web.Response:
-    return reply(_session_view(request, await _authorized_session(request)))
+async def get_session(request: web.Request, *, principal: Principal) -> SessionView:
+    return await request.app[LIVE].session(path_int(request, "session_id"), _viewer(principal))
 
 
 @routes.post(
     "/api/live/sessions/{session_id}/cancel",
-    summary="Cancel a booked session, or end a running one",
+    summary="Cancel a booked session, or end a running one (wherever its room runs)",
     audience="staff",
-    response=SESSION_SCHEMA,
+    roles=BOOK_ROLES,
+    response=SessionView,
     errors=(401, 403, 404, 422),
 )
-async def cancel_session(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    require_role(principal, *BOOK_ROLES)
-    live = await _authorized_session(request)
-    room = request.app[ROOMS].rooms.get(live.id)
-    if room is not None:
-        await room.end("cancelled by the office", principal.actor)
-    else:
-        await booking.end(
-            request.app[DB], live.id, principal.actor, "cancelled by the office",
-            request.app[CLOCK].now(), on_ended=withdraw_inspection_reminder,
-        )  # fmt: skip
-    async with request.app[DB].session() as session:
-        live = await booking.load(session, live.id)
-    return reply(_session_view(request, live))
+async def cancel_session(request: web.Request, *, principal: Principal) -> SessionView:
+    return await request.app[LIVE].cancel(
+        path_int(request, "session_id"), principal.actor, _viewer(principal)
+    )
 
 
 @routes.get(
@@ -189,22 +123,12 @@ async def cancel_session(request: web.Request) -> web.Response:
     audience="case",
     response={"type": "string", "format": "binary"},
     response_content_type="image/jpeg",
-    errors=(401, 404, 410, 422),
+    errors=(401, 404, 410, 421, 422),
 )
-async def get_still(request: web.Request) -> web.StreamResponse:
-    live = await _authorized_session(request)
-    evidence_id = path_int(request, "evidence_id")
-    async with request.app[DB].session() as session:
-        evidence = await session.get(Evidence, evidence_id)
-    principal = await resolve_principal(request)
-    if (
-        evidence is None
-        or evidence.live_session_id != live.id
-        or evidence.kind != "still"
-        or (evidence.restricted and not principal.is_staff)
-    ):
-        raise NotFound(f"No still {evidence_id} in this session.")
-    data = await request.app[STORAGE].read_bytes(evidence.blob_key)
+async def get_still(request: web.Request, *, principal: Principal) -> web.StreamResponse:
+    data = await request.app[LIVE].still(
+        path_int(request, "session_id"), path_int(request, "evidence_id"), _viewer(principal)
+    )
     return web.Response(body=data, content_type="image/jpeg")
 
 
@@ -217,8 +141,7 @@ async def get_still(request: web.Request) -> web.StreamResponse:
     response_content_type="application/octet-stream",
     errors=(401, 422),
 )
-async def connectivity(request: web.Request) -> web.Response:
-    query = parse_query(request, ConnectivityQuery)
+async def connectivity(request: web.Request, *, query: ConnectivityQuery) -> web.Response:
     return web.Response(body=os.urandom(query.bytes), content_type="application/octet-stream")
 
 
@@ -280,6 +203,67 @@ def _check_origin(request: web.Request) -> None:
         raise Forbidden("This page may not open a live session.")
 
 
+def _socket_sender(ws: web.WebSocketResponse) -> Any:
+    async def send(payload: dict[str, Any]) -> None:
+        if not ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.send_str(_dumps(payload))
+
+    return send
+
+
+async def _join(
+    request: web.Request, ws: web.WebSocketResponse, live_id: int, principal: Principal
+) -> tuple[Room, Participant]:
+    """Authenticate (by the first message if no header or cookie did), admit, welcome."""
+    if principal.kind == "anonymous":
+        principal = await _first_message_principal(request, ws)
+    role = signalling.APPLICANT if principal.kind == "applicant" else signalling.INSPECTOR
+    if role == signalling.INSPECTOR:
+        require_role(principal, *JOIN_ROLES)
+    send = _socket_sender(ws)
+    participant = Participant(
+        role, principal.actor, principal.user.id if principal.user else None, send, ws.close
+    )
+    room, view = await request.app[LIVE].join(live_id, _viewer(principal), participant)
+    session = view.model_dump(mode="json", exclude_unset=True)
+    await send(
+        {"type": "welcome", "role": role, "session": session,
+         "ice_servers": session["ice_servers"], "peer_present": room.other(role) is not None}
+    )  # fmt: skip
+    return room, participant
+
+
+async def _converse(
+    request: web.Request, ws: web.WebSocketResponse, room: Room, participant: Participant
+) -> None:
+    """Each text message to the room; a bad one gets an error reply, never ends the session."""
+    limit = request.app[SETTINGS].live_max_sdp_bytes * 4
+    async for msg in ws:
+        if msg.type != WSMsgType.TEXT:
+            if msg.type == WSMsgType.BINARY:
+                await participant.send(_error(InvalidInput("Messages are JSON text.")))
+            continue
+        reply_to = None
+        try:
+            message = signalling.parse(participant.role, msg.data, limit)
+            reply_to = message.id
+            answer = await room.handle(participant, message)
+            if answer is not None:
+                await participant.send(answer)
+        except Problem as problem:
+            await participant.send(_error(problem, reply_to or signalling.message_id(msg.data)))
+        except Exception:  # one failed message must not end the participant's session
+            incident = secrets.token_hex(6)
+            log.exception("live %s: message failed (incident %s)", room.live_id, incident)
+            failed = {"type": "error", "status": 500, "title": "Internal error",
+                      "detail": f"Something went wrong (incident {incident}).",
+                      "reply_to": reply_to}  # fmt: skip
+            await participant.send(failed)
+        if participant.gone:
+            break
+
+
 @routes.get(
     "/api/live/sessions/{session_id}/ws",
     summary=(
@@ -289,96 +273,30 @@ def _check_origin(request: web.Request) -> None:
     audience="public",
     response={"description": "Switching Protocols to a WebSocket"},
     status=101,
-    errors=(400, 401, 403, 404, 409, 410, 422),
+    errors=(400, 401, 403, 404, 409, 410, 421, 422),
 )
 async def session_socket(request: web.Request) -> web.StreamResponse:
     """``GET /api/live/sessions/{session_id}/ws``: the participant's signalling channel."""
-    settings = request.app[SETTINGS]
     live_id = path_int(request, "session_id")
     _check_origin(request)
     principal = await resolve_principal(request)
-    ws = web.WebSocketResponse(heartbeat=15, max_msg_size=settings.live_max_sdp_bytes * 4)
+    ws = web.WebSocketResponse(
+        heartbeat=15, max_msg_size=request.app[SETTINGS].live_max_sdp_bytes * 4
+    )
     await ws.prepare(request)
-    participant: Participant | None = None
-    room = None
     try:
-        if principal.kind == "anonymous":
-            principal = await _first_message_principal(request, ws)
-        role = signalling.APPLICANT if principal.kind == "applicant" else signalling.INSPECTOR
-        if role == signalling.INSPECTOR:
-            require_role(principal, *JOIN_ROLES)
-        async with request.app[DB].session() as session:
-            live = await booking.load(session, live_id)
-        _authorize(principal, live)
-        booking.ensure_joinable(
-            live,
-            request.app[CLOCK].now(),
-            timedelta(minutes=settings.live_join_early_minutes),
-        )
-        room = await request.app[ROOMS].open(live_id)
-
-        async def send(payload: dict[str, Any]) -> None:
-            if not ws.closed:
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.send_str(_dumps(payload))
-
-        participant = Participant(
-            role, principal.actor, principal.user.id if principal.user else None, send, ws.close
-        )
-        view = await room.admit(participant)
-        await send(
-            {"type": "welcome", "role": role, "session": view,
-             "ice_servers": ice_servers(settings),
-             "peer_present": room.other(role) is not None}
-        )  # fmt: skip
+        room, participant = await _join(request, ws, live_id, principal)
     except Problem as problem:
         # (a refused participant was never admitted: nothing of the session is touched)
         await ws.send_str(_dumps(_error(problem)))
         await ws.close(code=4000 + problem.status, message=problem.title.encode()[:120])
         return ws
     try:
-        async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
-                if msg.type == WSMsgType.BINARY:
-                    await send(_error(InvalidInput("Messages are JSON text.")))
-                continue
-            reply_to = None
-            try:
-                message = signalling.parse(role, msg.data, settings.live_max_sdp_bytes * 4)
-                reply_to = message.id
-                answer = await room.handle(participant, message)
-                if answer is not None:
-                    await send(answer)
-            except Problem as problem:
-                await send(_error(problem, reply_to or signalling.message_id(msg.data)))
-            except Exception:  # one failed message must not end the participant's session
-                incident = secrets.token_hex(6)
-                log.exception("live %s: message failed (incident %s)", live_id, incident)
-                failed = {"type": "error", "status": 500, "title": "Internal error",
-                          "detail": f"Something went wrong (incident {incident}).",
-                          "reply_to": reply_to}  # fmt: skip
-                await send(failed)
-            if participant.gone:
-                break
+        await _converse(request, ws, room, participant)
     finally:
         await asyncio.shield(room.depart(participant, "disconnected"))
         await ws.close()
     return ws
-
-
-async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[ROOMS] = Rooms(app[SETTINGS], app[DB], app[STORAGE], app[CLOCK])
-    recovery = asyncio.create_task(app[ROOMS].recover_orphans())
-    yield
-    with contextlib.suppress(Exception):
-        await recovery  # a recovery under way finishes its hand-over first
-    await app[ROOMS].close_all(SHUTDOWN)  # (already done on_shutdown unless that failed)
-
-
-async def _on_shutdown(app: web.Application) -> None:
-    """Before aiohttp drops open sockets: tell participants, finalize every recording."""
-    if ROOMS in app:
-        await app[ROOMS].close_all(SHUTDOWN)
 
 
 def _page(name: str) -> Any:
@@ -390,9 +308,36 @@ def _page(name: str) -> Any:
     return handler
 
 
+def build_live(services: Services) -> LiveService:
+    """The live service of this app, on the process's services (the media pipeline and its
+    analysis pools, the reactions other domains registered)."""
+    settings = services.settings
+    return LiveService(
+        settings, services.db, services.clock, services.storage,
+        ingest=functools.partial(
+            ingest_file, services.db, services.storage, settings, pools=services.analysis
+        ),
+        reactions=services.reactions,
+        warm_up=lambda: services.analysis.warm("live_still", "recording"),
+    )  # fmt: skip
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[LIVE] = build_live(app[SERVICES])
+    await app[LIVE].start()
+    yield
+    await app[LIVE].stop(SHUTDOWN)  # (already done on_shutdown unless that failed)
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    """Before aiohttp drops open sockets: tell participants, finalize every recording."""
+    if LIVE in app:
+        await app[LIVE].stop(SHUTDOWN)
+
+
 def setup(app: web.Application) -> None:
-    """Register what the RouteTable does not describe: the socket, the pages, the rooms."""
+    """Register what the RouteTable does not describe: the socket, the pages, the service."""
     app.router.add_get(r"/a/{token}/live/{session_id:\d+}", _page("live-applicant.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}", _page("live-console.html"))
-    app.cleanup_ctx.append(_rooms_ctx)
+    app.cleanup_ctx.append(_live_ctx)
     app.on_shutdown.append(_on_shutdown)

@@ -5,31 +5,54 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, JsonValue
 
 from zerotrip.api.bodies import reply
 from zerotrip.api.keys import CATALOGUE, OPERATIONS, SETTINGS
 from zerotrip.api.openapi import build_openapi
-from zerotrip.api.routing import RouteTable
+from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
+from zerotrip.cases.catalogue import Matter
 from zerotrip.problems import NotFound, Problem
 
 routes = RouteTable("meta")
+
+
+class OpenApiDocument(BaseModel):
+    """The top level of an OpenAPI 3.1 document (its parts are OpenAPI's own schema)."""
+
+    openapi: str
+    info: dict[str, JsonValue]
+    servers: list[dict[str, JsonValue]]
+    paths: dict[str, JsonValue]
+    components: dict[str, JsonValue]
+
+
+class MatterList(BaseModel):
+    version: str
+    items: list[Matter]
+
+
+class ProblemType(BaseModel):
+    type: str
+    title: str
+    status: int
 
 
 @routes.get(
     "/api/health",
     summary="Liveness",
     audience="public",
-    response={"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
+    response=Acknowledged,
 )
-async def health(request: web.Request) -> web.Response:
-    return reply({"ok": True})
+async def health(request: web.Request) -> Acknowledged:
+    return ACKNOWLEDGED
 
 
 @routes.get(
     "/api/openapi.json",
     summary="This document",
     audience="public",
-    response={"type": "object"},
+    response=OpenApiDocument,
 )
 async def openapi_document(request: web.Request) -> web.Response:
     doc = build_openapi(request.app[OPERATIONS], request.app[SETTINGS].public_url)
@@ -46,15 +69,12 @@ async def openapi_document(request: web.Request) -> web.Response:
     "/api/matters",
     summary="The matters (kinds of permit) this office handles",
     audience="public",
-    response={
-        "type": "object",
-        "required": ["version", "items"],
-        "properties": {"version": {"type": "string"}, "items": {"type": "array"}},
-    },
+    response=MatterList,
 )
-async def list_matters(request: web.Request) -> web.Response:
+async def list_matters(request: web.Request) -> MatterList:
     catalogue = request.app[CATALOGUE]
-    return reply(
+    # Through plain data, so that every field counts as set and none is left out.
+    return MatterList.model_validate(
         {"version": catalogue.version, "items": [m.model_dump() for m in catalogue.matters]}
     )
 
@@ -63,14 +83,14 @@ async def list_matters(request: web.Request) -> web.Response:
     "/api/matters/{code}",
     summary="One matter: time limit, materials, checklist",
     audience="public",
-    response={"type": "object", "required": ["code"]},
+    response=Matter,
     errors=(404,),
 )
-async def read_matter(request: web.Request) -> web.Response:
+async def read_matter(request: web.Request) -> Matter:
     matter = request.app[CATALOGUE].get(request.match_info["code"])
     if matter is None:
         raise NotFound(f"No matter {request.match_info['code']!r}.")
-    return reply(matter.model_dump())
+    return Matter.model_validate(matter.model_dump())
 
 
 def _problem_types() -> dict[str, Any]:
@@ -87,11 +107,11 @@ def _problem_types() -> dict[str, Any]:
     "/problems/{slug}",
     summary="What a problem type means",
     audience="public",
-    response={"type": "object"},
+    response=ProblemType,
     errors=(404,),
 )
-async def describe_problem(request: web.Request) -> web.Response:
+async def describe_problem(request: web.Request) -> ProblemType:
     info = _problem_types().get(request.match_info["slug"])
     if info is None:
         raise NotFound(f"No problem type {request.match_info['slug']!r}.")
-    return reply({"type": f"/problems/{request.match_info['slug']}", **info})
+    return ProblemType(type=f"/problems/{request.match_info['slug']}", **info)

@@ -7,25 +7,19 @@ import time
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zerotrip.api.bodies import path_int, reply, validation_problem
+from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
 from zerotrip.api.keys import DB, SETTINGS
-from zerotrip.api.routing import RouteTable
-from zerotrip.cases.store import get_case
-from zerotrip.db import retry_on_conflict
-from zerotrip.notify.channels import make_notifier
+from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
+from zerotrip.kit.bodies import read_capped
+from zerotrip.notify.schemas import NotificationList, NotificationView
 from zerotrip.notify.service import (
-    TOPIC,
-    NotificationSender,
-    notification_view,
-    notifications_of,
-    record_delivery_report,
-    use_channel,
+    case_notifications,
+    delivery_reported,
 )
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.problems import TooLarge
 
 routes = RouteTable("notify")
+REPORT_MAX_BYTES = 16 * 1024
 
 
 class DeliveryReport(BaseModel):
@@ -35,31 +29,16 @@ class DeliveryReport(BaseModel):
     status: str = Field(min_length=1, max_length=32)
 
 
-def setup_outbox(worker: OutboxWorker, app: web.Application) -> None:
-    settings = app[SETTINGS]
-    notifier = make_notifier(settings)
-    use_channel(notifier.channel)
-    sender = NotificationSender(app[DB], settings, notifier)
-    worker.register(TOPIC, sender, on_dead=sender.on_dead)
-
-
 @routes.get(
     "/api/cases/{case_id}/notifications",
     summary="Messages sent (or only recorded) to the case's applicant",
     audience="staff",
-    response={
-        "type": "object",
-        "required": ["items"],
-        "properties": {"items": {"type": "array", "items": {"type": "object"}}},
-    },
+    response=NotificationList,
     errors=(401, 403, 404, 422),
 )
-async def list_notifications(request: web.Request) -> web.Response:
-    case_id = path_int(request, "case_id")
-    async with request.app[DB].session() as session:
-        await get_case(session, case_id)
-        items = await notifications_of(session, case_id)
-    return reply({"items": [notification_view(n) for n in items]})
+async def list_notifications(request: web.Request) -> NotificationList:
+    items = await case_notifications(request.app[DB], path_int(request, "case_id"))
+    return NotificationList(items=[NotificationView.of(n) for n in items])
 
 
 @routes.post(
@@ -67,16 +46,14 @@ async def list_notifications(request: web.Request) -> web.Response:
     summary="Delivery report from the SMS gateway (HMAC-signed)",
     audience="signed",
     body=DeliveryReport,
-    response={"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
+    raw_body=True,  # the signature covers the exact bytes
+    response=Acknowledged,
     errors=(400, 401, 404, 413, 422),
 )
-async def sms_delivery_report(request: web.Request) -> web.Response:
+async def sms_delivery_report(request: web.Request) -> Acknowledged:
     settings = request.app[SETTINGS]
-    if request.content_length is not None and request.content_length > 16 * 1024:
-        raise TooLarge("A delivery report is at most 16 KiB.")
-    raw = await request.content.read(16 * 1024 + 1)
-    if len(raw) > 16 * 1024:
-        raise TooLarge("A delivery report is at most 16 KiB.")
+    chunks = paced_chunks(request, 16 * 1024)
+    raw = await read_capped(chunks, REPORT_MAX_BYTES, declared=request.content_length)
     verify(
         settings.sms_secret,
         request.headers.get(TIMESTAMP_HEADER),
@@ -88,10 +65,5 @@ async def sms_delivery_report(request: web.Request) -> web.Response:
         report = DeliveryReport.model_validate_json(raw)
     except ValidationError as exc:
         raise validation_problem(exc) from None
-
-    async def attempt() -> None:
-        async with request.app[DB].transaction() as session:
-            await record_delivery_report(session, report.id, report.status)
-
-    await retry_on_conflict(attempt)
-    return reply({"ok": True})
+    await delivery_reported(request.app[DB], report.id, report.status)
+    return ACKNOWLEDGED

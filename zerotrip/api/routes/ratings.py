@@ -2,45 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from zerotrip.api.bodies import parse_body, parse_query, path_int, reply
+from zerotrip.api.bodies import path_int
 from zerotrip.api.keys import CALENDAR, CLOCK, DB, SETTINGS
-from zerotrip.api.principal import authorize_case, require_role, resolve_principal
+from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
-from zerotrip.cases.store import get_case
-from zerotrip.db import retry_on_conflict
-from zerotrip.ratings.models import RatedStep, RatingLevel
-from zerotrip.ratings.service import (
-    RectificationPolicy,
-    list_rectifications,
-    rate,
-    rateable_steps,
-    rating_view,
-    ratings_of_case,
-    reassign,
-    record_call,
-    record_reply,
-)
+from zerotrip.ratings import service
+from zerotrip.ratings.models import RatedStep, Rating, RatingLevel
+from zerotrip.ratings.schemas import CaseRatings, RatingView, RectificationPage
 
 routes = RouteTable("ratings")
-
-RATING_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["id", "case_id", "step", "level", "score"],
-    "properties": {
-        "id": {"type": "integer"},
-        "case_id": {"type": "integer"},
-        "step": {"type": "string", "enum": [s.value for s in RatedStep]},
-        "level": {"type": "string", "enum": [v.value for v in RatingLevel]},
-        "score": {"type": "integer"},
-        "comment": {"type": "string"},
-        "rectification": {"type": "object"},
-    },
-}
 
 
 class _Body(BaseModel):
@@ -77,31 +52,16 @@ class RectificationQuery(_Body):
     "/api/cases/{case_id}/ratings",
     summary="The case's ratings and the steps that can be rated now",
     audience="case",
-    response={
-        "type": "object",
-        "required": ["items", "rateable"],
-        "properties": {
-            "items": {"type": "array", "items": RATING_SCHEMA},
-            "rateable": {"type": "array", "items": {"type": "string"}},
-        },
-    },
+    response=CaseRatings,
     errors=(401, 404, 410, 422),
 )
-async def list_case_ratings(request: web.Request) -> web.Response:
-    case_id = path_int(request, "case_id")
-    principal = await resolve_principal(request)
-    authorize_case(principal, case_id)
+async def list_case_ratings(request: web.Request, *, principal: Principal) -> CaseRatings:
+    items, steps = await service.case_ratings(request.app[DB], path_int(request, "case_id"))
     today = request.app[CLOCK].today()
-    async with request.app[DB].session() as session:
-        await get_case(session, case_id)
-        items = await ratings_of_case(session, case_id)
-        steps = await rateable_steps(session, case_id)
     applicant = principal.kind == "applicant"
-    return reply(
-        {
-            "items": [rating_view(r, today, for_applicant=applicant) for r in items],
-            "rateable": steps if applicant else [],
-        }
+    return CaseRatings(
+        items=[RatingView.of(r, today, for_applicant=applicant) for r in items],
+        rateable=[RatedStep(s) for s in steps] if applicant else [],
     )
 
 
@@ -110,38 +70,31 @@ async def list_case_ratings(request: web.Request) -> web.Response:
     summary="Rate a step of the case (好差评); a dissatisfied rating opens a rectification",
     audience="applicant",
     body=RatingBody,
-    response=RATING_SCHEMA,
+    response=RatingView,
     status=201,
     errors=(400, 401, 403, 404, 409, 410, 413, 422),
 )
-async def submit_rating(request: web.Request) -> web.Response:
+async def submit_rating(
+    request: web.Request, *, principal: Principal, body: RatingBody
+) -> RatingView:
     app = request.app
-    case_id = path_int(request, "case_id")
-    principal = await resolve_principal(request)
-    authorize_case(principal, case_id)
-    body = await parse_body(request, RatingBody, app[SETTINGS].max_json_bytes)
     clock = app[CLOCK]
-    policy = RectificationPolicy(
+    policy = service.RectificationPolicy(
         app[SETTINGS].rating_rectification_working_days, app[CALENDAR], clock.zone
     )
-
-    async def attempt() -> dict[str, Any]:
-        async with app[DB].transaction() as session:
-            rating = await rate(
-                session,
-                case_id,
-                body.step,
-                body.level,
-                body.comment,
-                actor=principal.actor,
-                link_id=principal.link_id,
-                now=clock.now(),
-                today=clock.today(),
-                policy=policy,
-            )
-            return rating_view(rating, clock.today(), for_applicant=True)
-
-    return reply(await retry_on_conflict(attempt), status=201)
+    rating = await service.rate_step(
+        app[DB],
+        path_int(request, "case_id"),
+        body.step,
+        body.level,
+        body.comment,
+        actor=principal.actor,
+        link_id=principal.link_id,
+        now=clock.now(),
+        today=clock.today(),
+        policy=policy,
+    )
+    return RatingView.of(rating, clock.today(), for_applicant=True)
 
 
 @routes.get(
@@ -149,41 +102,26 @@ async def submit_rating(request: web.Request) -> web.Response:
     summary="Rectifications of dissatisfied ratings, overdue first",
     audience="staff",
     query=RectificationQuery,
-    response={
-        "type": "object",
-        "required": ["total", "items"],
-        "properties": {"total": {"type": "integer"}, "items": {"type": "array"}},
-    },
+    response=RectificationPage,
     errors=(401, 403, 422),
 )
-async def list_open_rectifications(request: web.Request) -> web.Response:
-    q = parse_query(request, RectificationQuery)
-    principal = await resolve_principal(request)
+async def list_open_rectifications(
+    request: web.Request, *, principal: Principal, query: RectificationQuery
+) -> RectificationPage:
     today = request.app[CLOCK].today()
-    async with request.app[DB].session() as session:
-        total, items = await list_rectifications(
-            session,
-            today=today,
-            state=None if q.state == "all" else q.state,
-            owner_id=principal.user.id if q.mine and principal.user else None,
-            limit=q.limit,
-            offset=q.offset,
-        )
-    return reply({"total": total, "items": [rating_view(r, today) for r in items]})
+    total, items = await service.find_rectifications(
+        request.app[DB],
+        today=today,
+        state=None if query.state == "all" else query.state,
+        owner_id=principal.user.id if query.mine and principal.user else None,
+        limit=query.limit,
+        offset=query.offset,
+    )
+    return RectificationPage(total=total, items=[RatingView.of(r, today) for r in items])
 
 
-async def _staff_change(request: web.Request, change: Any) -> web.Response:
-    app = request.app
-    rating_id = path_int(request, "rating_id")
-    principal = await resolve_principal(request)
-    clock = app[CLOCK]
-
-    async def attempt() -> dict[str, Any]:
-        async with app[DB].transaction() as session:
-            rating = await change(session, rating_id, principal, clock.now())
-            return rating_view(rating, clock.today())
-
-    return reply(await retry_on_conflict(attempt))
+def _staff_view(request: web.Request, rating: Rating) -> RatingView:
+    return RatingView.of(rating, request.app[CLOCK].today())
 
 
 @routes.post(
@@ -191,15 +129,22 @@ async def _staff_change(request: web.Request, change: Any) -> web.Response:
     summary="Record the office's reply to a dissatisfied rating",
     audience="staff",
     body=ReplyBody,
-    response=RATING_SCHEMA,
+    response=RatingView,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def reply_to_rating(request: web.Request) -> web.Response:
-    body = await parse_body(request, ReplyBody, request.app[SETTINGS].max_json_bytes)
-    return await _staff_change(
-        request,
-        lambda s, rid, p, now: record_reply(s, rid, body.text, user=p.user, actor=p.actor, now=now),
+async def reply_to_rating(
+    request: web.Request, *, principal: Principal, body: ReplyBody
+) -> RatingView:
+    assert principal.user is not None
+    rating = await service.reply_to_rating(
+        request.app[DB],
+        path_int(request, "rating_id"),
+        body.text,
+        user=principal.user,
+        actor=principal.actor,
+        now=request.app[CLOCK].now(),
     )
+    return _staff_view(request, rating)
 
 
 @routes.post(
@@ -207,17 +152,23 @@ async def reply_to_rating(request: web.Request) -> web.Response:
     summary="Record the follow-up call (回访) about a dissatisfied rating",
     audience="staff",
     body=CallBody,
-    response=RATING_SCHEMA,
+    response=RatingView,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def record_follow_up_call(request: web.Request) -> web.Response:
-    body = await parse_body(request, CallBody, request.app[SETTINGS].max_json_bytes)
-    return await _staff_change(
-        request,
-        lambda s, rid, p, now: record_call(
-            s, rid, body.outcome, body.note, user=p.user, actor=p.actor, now=now
-        ),
+async def record_follow_up_call(
+    request: web.Request, *, principal: Principal, body: CallBody
+) -> RatingView:
+    assert principal.user is not None
+    rating = await service.note_follow_up_call(
+        request.app[DB],
+        path_int(request, "rating_id"),
+        body.outcome,
+        body.note,
+        user=principal.user,
+        actor=principal.actor,
+        now=request.app[CLOCK].now(),
     )
+    return _staff_view(request, rating)
 
 
 @routes.put(
@@ -226,13 +177,13 @@ async def record_follow_up_call(request: web.Request) -> web.Response:
     audience="staff",
     roles=("clerk", "admin"),
     body=OwnerBody,
-    response=RATING_SCHEMA,
+    response=RatingView,
     errors=(400, 401, 403, 404, 409, 413, 422),
 )
-async def reassign_rectification(request: web.Request) -> web.Response:
-    principal = await resolve_principal(request)
-    require_role(principal, "clerk", "admin")
-    body = await parse_body(request, OwnerBody, request.app[SETTINGS].max_json_bytes)
-    return await _staff_change(
-        request, lambda s, rid, p, now: reassign(s, rid, body.owner_id, actor=p.actor)
+async def reassign_rectification(
+    request: web.Request, *, principal: Principal, body: OwnerBody
+) -> RatingView:
+    rating = await service.hand_over(
+        request.app[DB], path_int(request, "rating_id"), body.owner_id, actor=principal.actor
     )
+    return _staff_view(request, rating)

@@ -27,11 +27,11 @@ from shippo.models import components, errors, operations
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
     Booking,
+    CourierRefused,
+    CourierUnavailable,
     OrderRequest,
     OutcomeUnknown,
-    Permanent,
     RemoteIds,
-    RetryLater,
     TrackingUpdate,
 )
 from zerotrip.mailing.shippo import mapping
@@ -133,7 +133,7 @@ class ShippoCourier:
             return None
         txn = raw_json(raw)
         if txn is None:
-            raise classify(exc, acted=False) if exc else RetryLater("unreadable transaction")
+            raise classify(exc, acted=False) if exc else CourierUnavailable("unreadable answer")
         return txn
 
     async def _transactions(self, rate_id: str) -> list[dict[str, Any]]:
@@ -143,7 +143,7 @@ class ShippoCourier:
         )
         listing = raw_json(raw)
         if listing is None or not isinstance(listing.get("results"), list):
-            raise classify(exc, acted=False) if exc else RetryLater("unreadable listing")
+            raise classify(exc, acted=False) if exc else CourierUnavailable("unreadable listing")
         return [t for t in listing["results"] if isinstance(t, dict)]
 
     async def _interpret(
@@ -165,7 +165,7 @@ class ShippoCourier:
                 await self._pickup(request, remote_ids, booking)
             return booking
         if status in ("REFUNDED", "REFUNDPENDING"):
-            raise Permanent(f"Shippo holds transaction {tid} in status {status} (refunded)")
+            raise CourierRefused(f"Shippo holds transaction {tid} in status {status} (refunded)")
         detail = _messages(txn)
         raise OutcomeUnknown(
             f"Shippo holds transaction {tid} in status {status or 'missing'}"
@@ -181,7 +181,7 @@ class ShippoCourier:
         )
         results = addr.get("validation_results") or {}
         if results.get("is_valid") is False:
-            raise Permanent(f"Shippo finds the address invalid: {_messages(results)}")
+            raise CourierRefused(f"Shippo finds the address invalid: {_messages(results)}")
         applicant_id = str(addr.get("object_id") or "")
         other = request.recipient if request.kind == OrderKind.pickup else request.sender
         other_req = mapping.address_request(other, validate=False)
@@ -195,12 +195,13 @@ class ShippoCourier:
         shp = await self.proxy.json(lambda sdk: sdk.shipments.create(shipment), "CreateShipment")
         rates = [r for r in shp.get("rates") or [] if isinstance(r, dict)]
         if shp.get("status") not in ("SUCCESS", "ERROR"):  # still working, or a new status
-            raise RetryLater(f"Shippo's shipment is {shp.get('status') or 'without a status'}")
+            status = shp.get("status") or "without a status"
+            raise CourierUnavailable(f"Shippo's shipment is {status}")
         if shp.get("status") == "ERROR" or not rates:
-            raise Permanent(f"Shippo has no rates for this shipment: {_messages(shp)}")
+            raise CourierRefused(f"Shippo has no rates for this shipment: {_messages(shp)}")
         rate = mapping.pick_rate(rates, self.config.service_levels)
         if rate is None:
-            raise Permanent("No rate for the configured service levels.")
+            raise CourierRefused("No rate for the configured service levels.")
         return {
             "address_id": applicant_id,
             "shipment_id": shp.get("object_id"),
@@ -235,10 +236,10 @@ class ShippoCourier:
             pk = await self.proxy.json(
                 lambda sdk: sdk.pickups.create(pickup), "CreatePickup", acted=True
             )
-        except RetryLater:
+        except CourierUnavailable:
             await remote_ids.save(pickup_requested=False)  # it never reached Shippo
             raise
-        except Permanent as exc:
+        except CourierRefused as exc:
             booking.attention = f"The carrier refused the pickup: {exc}"
             return
         except OutcomeUnknown:
@@ -258,7 +259,7 @@ class ShippoCourier:
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         try:
             found = await self.find(request, remote_ids)
-        except (OutcomeUnknown, Permanent):
+        except (OutcomeUnknown, CourierRefused):
             found = None  # refunded already, or not final: read the transaction itself
             if not remote_ids.data.get("transaction_id"):
                 return
@@ -274,7 +275,7 @@ class ShippoCourier:
             acted=True,
         )
         if refund.get("status") == "ERROR":
-            raise Permanent(f"Shippo refused the refund of {tid}.")
+            raise CourierRefused(f"Shippo refused the refund of {tid}.")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         ck = remote_ids.data

@@ -28,9 +28,9 @@ from shippo.models import errors
 from zerotrip.mailing.interfaces import (
     Configuration,
     CourierError,
+    CourierRefused,
+    CourierUnavailable,
     OutcomeUnknown,
-    Permanent,
-    RetryLater,
 )
 from zerotrip.mailing.shippo.settings import ShippoSettings
 
@@ -112,22 +112,28 @@ def classify(exc: BaseException, *, acted: bool) -> CourierError:
         if code == 401:
             return Configuration(f"shippo refused the API key: {body}")
         if code == 429:
-            return RetryLater(f"shippo rate limit: {body}", retry_after=_retry_after(exc))
+            return CourierUnavailable(f"shippo rate limit: {body}", retry_after=_retry_after(exc))
         if 400 <= code < 500:
-            return Permanent(f"shippo {code}: {body}")
+            return CourierRefused(f"shippo {code}: {body}")
         if 200 <= code < 300:  # a 2xx it could not read (content type)
             return (
-                OutcomeUnknown(f"shippo {code}, unreadable: {body}") if acted else RetryLater(body)
+                OutcomeUnknown(f"shippo {code}, unreadable: {body}")
+                if acted
+                else CourierUnavailable(body)
             )
-        return OutcomeUnknown(f"shippo {code}: {body}") if acted else RetryLater(f"shippo {code}")
+        return (
+            OutcomeUnknown(f"shippo {code}: {body}")
+            if acted
+            else CourierUnavailable(f"shippo {code}")
+        )
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return RetryLater(f"shippo connect timeout: {exc}")  # never reached the server
+        return CourierUnavailable(f"shippo connect timeout: {exc}")  # never reached the server
     if isinstance(exc, (requests.exceptions.Timeout, requests.exceptions.ConnectionError)):
-        return OutcomeUnknown(f"shippo transport: {exc}") if acted else RetryLater(str(exc))
+        return OutcomeUnknown(f"shippo transport: {exc}") if acted else CourierUnavailable(str(exc))
     if isinstance(exc, PARSE_ERRORS):
         msg = f"shippo response unreadable: {type(exc).__name__}: {str(exc)[:200]}"
-        return OutcomeUnknown(msg) if acted else RetryLater(msg)
-    return OutcomeUnknown(f"{type(exc).__name__}: {exc}") if acted else RetryLater(str(exc))
+        return OutcomeUnknown(msg) if acted else CourierUnavailable(msg)
+    return OutcomeUnknown(f"{type(exc).__name__}: {exc}") if acted else CourierUnavailable(str(exc))
 
 
 def _retry_after(exc: errors.SDKError) -> float | None:
@@ -176,7 +182,7 @@ class ShippoProxy:
                 raise (
                     OutcomeUnknown("shippo answered without a body")
                     if acted
-                    else RetryLater("shippo answered without a body")
+                    else CourierUnavailable("shippo answered without a body")
                 )
             raise classify(exc, acted=acted) from exc
         return data

@@ -23,11 +23,11 @@ from zerotrip.mailing.interfaces import (
     Booking,
     Configuration,
     CourierError,
+    CourierRefused,
+    CourierUnavailable,
     OrderRequest,
     OutcomeUnknown,
-    Permanent,
     RemoteIds,
-    RetryLater,
     TrackingUpdate,
 )
 from zerotrip.mailing.statuses import OrderStatus
@@ -82,22 +82,26 @@ class WebhookCourier:
                 text = await resp.text()
                 status = resp.status
         except aiohttp.ClientConnectorError as exc:
-            raise RetryLater(f"courier unreachable: {exc}") from exc
+            raise CourierUnavailable(f"courier unreachable: {exc}") from exc
         except (TimeoutError, aiohttp.ClientError) as exc:
             error = f"courier {type(exc).__name__}: {exc}"
-            raise (OutcomeUnknown(error) if acted else RetryLater(error)) from exc
+            raise (OutcomeUnknown(error) if acted else CourierUnavailable(error)) from exc
         if status in (401, 403):
             raise Configuration(f"the courier refused our signature ({status})")
         if status == 429:
-            raise RetryLater("courier rate limit", retry_after=_seconds(resp.headers))
+            raise CourierUnavailable("courier rate limit", retry_after=_seconds(resp.headers))
         if status >= 500:
-            raise OutcomeUnknown(f"courier {status}") if acted else RetryLater(f"courier {status}")
+            raise (
+                OutcomeUnknown(f"courier {status}")
+                if acted
+                else CourierUnavailable(f"courier {status}")
+            )
         try:
             data = json.loads(text) if text.strip() else {}
         except ValueError as exc:
             error = f"courier answered {status} with unreadable JSON"
             if status < 400:
-                raise (OutcomeUnknown(error) if acted else RetryLater(error)) from exc
+                raise (OutcomeUnknown(error) if acted else CourierUnavailable(error)) from exc
             data = {}
         return status, data
 
@@ -115,7 +119,7 @@ class WebhookCourier:
         await remote_ids.sending()
         status, data = await self._send("POST", "/orders", payload, acted=True)
         if status >= 400:
-            raise Permanent(f"the courier refused the order ({status}): {str(data)[:300]}")
+            raise CourierRefused(f"the courier refused the order ({status}): {str(data)[:300]}")
         return await self._booking(data, remote_ids)
 
     async def _booking(self, data: Any, remote_ids: RemoteIds) -> Booking:
@@ -136,7 +140,7 @@ class WebhookCourier:
         if status == 404:
             return None
         if status >= 400:
-            raise RetryLater(f"courier {status}")
+            raise CourierUnavailable(f"courier {status}")
         return await self._booking(data, remote_ids)
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
@@ -146,7 +150,7 @@ class WebhookCourier:
         if status == 404:
             return  # the courier never had it: nothing to call off
         if status >= 400:
-            raise Permanent(f"the courier refused to cancel ({status}): {str(data)[:300]}")
+            raise CourierRefused(f"the courier refused to cancel ({status}): {str(data)[:300]}")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
         status, data = await self._send("GET", f"/orders/{request.reference}", None, acted=False)

@@ -25,7 +25,9 @@ export function authHeaders() {
 }
 
 export async function api(method, path, body) {
-  const headers = { Accept: "application/json", ...authHeaders() };
+  // Problems come back in the language the page shows, not only the browser's.
+  const language = document.documentElement.lang || "zh-CN";
+  const headers = { Accept: "application/json", "Accept-Language": language, ...authHeaders() };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -10,7 +10,7 @@ const STRINGS = {
   "login.password": ["密码", "Password"],
   "login.submit": ["登录", "Log in"],
   "login.change": ["首次登录请修改密码", "Please set a new password"],
-  "login.new_password": ["新密码（至少 10 位）", "New password (at least 10 characters)"],
+  "login.new_password": ["新密码（至少 12 位，不要用常见密码）", "New password (at least 12 characters, not a common one)"],
   "login.save_password": ["保存新密码", "Save new password"],
   "cases.title": ["办件列表", "Cases"],
   "cases.state": ["状态", "State"],

@@ -259,9 +259,9 @@ async function takePhoto(m) {
     canvas.getContext("2d").drawImage(video, 0, 0);
     blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.92));
   }
-  const nonce = await api("POST", `/api/cases/${m.case_id}/checkpoints/${m.checkpoint_id}/nonce`, {});
   const fix = state.lastFix || {};
-  const claims = { origin: "live_photo", nonce: nonce.nonce, taken_at: Date.now(), live_session: m.session_id, ...fix };
+  // The request carries the one-time nonce that binds this photo to it.
+  const claims = { origin: "live_photo", nonce: m.nonce, taken_at: Date.now(), live_session: m.session_id, ...fix };
   const evidence = await uploadEvidence(`/api/cases/${m.case_id}/checkpoints/${m.checkpoint_id}/evidence`, blob, claims, () => {});
   state.socket.send({ type: "photo_uploaded", checkpoint_id: m.checkpoint_id, evidence_id: evidence.id });
   notice(t("live.photo_sent"));

@@ -92,15 +92,33 @@ export class LiveSocket extends EventTarget {
     this.serial = 0;
   }
 
-  open() {
+  /** Open the socket; a server that does not run this session's room refuses with retry
+   * advice (the proxy normally routes to the one that does), so wait and try again. */
+  async open(attempts = 6) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.openOnce();
+      } catch (err) {
+        if (!err.retryAfter || attempt >= attempts) throw err;
+        await new Promise((wake) => setTimeout(wake, err.retryAfter * 1000));
+      }
+    }
+  }
+
+  openOnce() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     this.ws = new WebSocket(`${scheme}://${location.host}/api/live/sessions/${this.sessionId}/ws`);
+    let misdirected = false;
     return new Promise((resolve, reject) => {
       this.ws.onopen = () => { if (this.token) this.ws.send(JSON.stringify({ type: "auth", token: this.token })); };
       this.ws.onmessage = (event) => {
         const msg = JSON.parse(event.data);
         if (msg.type === "welcome") resolve(msg);
-        else if (msg.type === "error" && !msg.reply_to) reject(new Error(msg.detail));
+        else if (msg.type === "error" && !msg.reply_to && msg.problem === "misdirected") {
+          misdirected = true;
+          reject(Object.assign(new Error(msg.detail), { retryAfter: msg.retry_after || 1 }));
+          return;
+        } else if (msg.type === "error" && !msg.reply_to) reject(new Error(msg.detail));
         if (msg.reply_to && this.pending.has(msg.reply_to)) {
           const { ok, fail } = this.pending.get(msg.reply_to);
           this.pending.delete(msg.reply_to);
@@ -110,6 +128,7 @@ export class LiveSocket extends EventTarget {
       };
       this.ws.onclose = (event) => {
         reject(new Error(`closed ${event.code}`));
+        if (misdirected) return;  // not a session event: open() tries again
         this.dispatchEvent(new CustomEvent("closed", { detail: { code: event.code } }));
       };
     });

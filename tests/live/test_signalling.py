@@ -1,0 +1,240 @@
+"""Booking, joining and the signalling protocol: authorisation, bad input, wrong roles, and the
+messages that guide the applicant (prompts, controls, challenge codes, presence)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from tests.factories import applicant_headers
+from tests.live.live_helpers import (
+    audit_kinds,
+    booked_session,
+    participant,
+    ws_url,
+)
+from tests.media import samples
+
+
+async def test_booking_is_for_staff_and_visible_to_the_applicant(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    cid = booked.case["id"]
+    now = clock.now()
+    slot = {"slot_start": now.isoformat(), "slot_end": (now + timedelta(hours=1)).isoformat()}
+    resp = await client.post(
+        f"/api/cases/{cid}/live-sessions", json=slot, headers=applicant_headers(booked.token)
+    )
+    assert resp.status == 403
+    bad = {"slot_start": slot["slot_end"], "slot_end": slot["slot_start"]}
+    resp = await client.post(
+        f"/api/cases/{cid}/live-sessions", json=bad, headers=booked.clerk.headers
+    )
+    assert resp.status == 422
+    assert resp.content_type == "application/problem+json"
+    resp = await client.get(
+        f"/api/cases/{cid}/live-sessions", headers=applicant_headers(booked.token)
+    )
+    sessions = await resp.json()
+    assert [s["id"] for s in sessions] == [booked.session["id"]]
+    assert sessions[0]["state"] == "scheduled"
+    assert sessions[0]["ice_servers"] == []  # nothing public by default
+    assert "live.booked" in await audit_kinds(db, cid)
+
+
+async def test_a_submitted_case_cannot_be_booked(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    from tests.factories import apply
+
+    other, _ = await apply(client)
+    now = clock.now()
+    resp = await client.post(
+        f"/api/cases/{other['id']}/live-sessions",
+        json={"slot_start": now.isoformat(), "slot_end": (now + timedelta(hours=1)).isoformat()},
+        headers=booked.clerk.headers,
+    )
+    assert resp.status == 409
+
+
+async def test_socket_needs_a_credential_first(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    ws = await client.session.ws_connect(ws_url(client, booked.ws_path))
+    await ws.send_str(json.dumps({"type": "offer", "sdp": "v=0"}))
+    error = await ws.receive_json()
+    assert error["type"] == "error" and error["status"] == 401
+    await ws.receive()
+    assert ws.close_code == 4401
+    await ws.close()
+
+
+async def test_another_cases_link_cannot_join(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    other = await booked_session(client, db, clock, applicant_name="王五")
+    async with participant(client, booked.ws_path, other.token) as intruder:
+        error = await intruder.connect()
+        assert error["type"] == "error" and error["status"] == 404
+        assert (await intruder.expect("closed"))["code"] == 4404
+    resp = await client.get(
+        f"/api/live/sessions/{booked.session['id']}", headers=applicant_headers(other.token)
+    )
+    assert resp.status == 404
+
+
+async def test_a_clerk_cannot_join_as_inspector(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    async with participant(client, booked.ws_path, booked.clerk.token) as clerk:
+        error = await clerk.connect()
+        assert error["status"] == 403
+
+
+async def test_second_applicant_on_the_same_link_is_refused(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    async with (
+        participant(client, booked.ws_path, booked.token) as first,
+        participant(client, booked.ws_path, booked.token) as second,
+    ):
+        assert (await first.connect())["type"] == "welcome"
+        error = await second.connect()
+        assert error["status"] == 409 and error["code"] == "already-connected"
+        assert (await second.expect("closed"))["code"] == 4409
+        # The first one is unaffected, and the refusal left no trace in the session.
+        assert (await first.request({"type": "ping"}))["type"] == "pong"
+    kinds = await audit_kinds(db, booked.case["id"])
+    assert kinds.count("live.joined") == 1 and kinds.count("live.left") <= 1  # (the first own)
+
+
+async def test_bad_sdp_and_bad_messages_are_clear_errors(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    async with participant(client, booked.ws_path, booked.token) as applicant:
+        await applicant.connect()
+        cases = {
+            "garbage": ({"type": "offer", "sdp": "hello"}, 422),
+            "unparseable": ({"type": "offer", "sdp": "v=0\r\nm=video x y\r\n"}, 422),
+            "no media": (
+                {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"},
+                422,
+            ),
+            "oversized": ({"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 5000}, 413),
+            "wrong role": ({"type": "prompt", "text": "hi"}, 403),
+            "unknown": ({"type": "teleport"}, 422),
+            "bad shape": ({"type": "fix", "lat": 200, "lon": 0, "accuracy": 5}, 422),
+        }
+        for name, (payload, status) in cases.items():
+            reply = await applicant.request(payload)
+            assert reply["type"] == "error", name
+            assert reply["status"] == status, (name, reply)
+        await applicant.send({"type": "x"})  # still alive after all that
+        assert (await applicant.request({"type": "ping"}))["type"] == "pong"
+        assert applicant.ws is not None
+        await applicant.ws.send_str("{not json")
+        assert (await applicant.expect("error"))["status"] == 400
+        # A message beyond the socket's limit ends the socket cleanly (1009), not the server.
+        await applicant.ws.send_str(json.dumps({"type": "offer", "sdp": "v=0" + "x" * 80_000}))
+        assert (await applicant.expect("closed"))["code"] == 1009
+
+
+async def test_prompts_controls_challenge_and_presence(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    async with (
+        participant(client, booked.ws_path, booked.token) as applicant,
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+    ):
+        await applicant.connect()
+        await inspector.connect()
+        assert (await applicant.expect("peer"))["present"] is True
+
+        # Inspector-only messages are refused from the applicant, and vice versa.
+        assert (await inspector.request({"type": "fix", "lat": 1, "lon": 1, "accuracy": 1}))[
+            "status"
+        ] == 403
+
+        sent = await inspector.request({"type": "prompt", "text": "请对准洗手池"})
+        assert sent["type"] == "prompt_sent"
+        prompt = await applicant.expect("prompt")
+        assert prompt["text"] == "请对准洗手池"
+        await applicant.send({"type": "prompt_shown", "prompt_id": prompt["prompt_id"]})
+        assert (await inspector.expect("prompt_shown"))["prompt_id"] == sent["prompt_id"]
+
+        # Controls only for what the phone reported it supports.
+        refused = await inspector.request({"type": "control", "action": "torch", "value": True})
+        assert refused["status"] == 409
+        await applicant.send({"type": "capabilities", "torch": True, "switch_camera": False})
+        caps = await inspector.expect("capabilities")
+        assert caps["torch"] is True and caps["switch_camera"] is False
+        assert (await inspector.request({"type": "control", "action": "torch", "value": True}))[
+            "type"
+        ] == "control_sent"
+        control = await applicant.expect("control")
+        assert control == {"type": "control", "action": "torch", "value": True}
+        await applicant.send({"type": "control_result", "action": "torch", "ok": True})
+        assert (await inspector.expect("control_result"))["ok"] is True
+
+        # Presence: the fix arrives at the console with the distance to the premises.
+        await applicant.send({"type": "fix", "lat": 30.2745, "lon": 120.1551, "accuracy": 12})
+        presence = await inspector.expect("presence")
+        assert 40 < presence["distance_m"] < 50
+
+        # Challenge code: issued to both screens, answered, all in the audit trail.
+        issued = await inspector.request({"type": "challenge"})
+        assert issued["type"] == "challenge_issued" and len(issued["code"]) == 5
+        assert (await applicant.expect("challenge"))["code"] == issued["code"]
+        answered = await inspector.request(
+            {"type": "challenge_result", "challenge_id": issued["challenge_id"], "shown": True}
+        )
+        assert answered["result"] == "shown"
+        again = await inspector.request(
+            {"type": "challenge_result", "challenge_id": issued["challenge_id"], "shown": True}
+        )
+        assert again["status"] == 409
+
+        await inspector.send({"type": "end"})
+        assert (await applicant.expect("ended"))["state"] == "ended"
+    kinds = await audit_kinds(db, booked.case["id"])
+    for kind in ("live.joined", "live.challenge_issued", "live.challenge_answered", "live.ended"):
+        assert kind in kinds
+    resp = await client.get(
+        f"/api/live/sessions/{booked.session['id']}", headers=booked.clerk.headers
+    )
+    assert (await resp.json())["state"] == "ended"
+    # An ended session cannot be joined again.
+    async with participant(client, booked.ws_path, booked.token) as late:
+        assert (await late.connect())["status"] == 410
+
+
+async def test_only_a_photo_taken_for_the_session_answers_a_photo_request(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    case_id, checkpoint = booked.case["id"], booked.checkpoint_id
+    headers = applicant_headers(booked.token)
+
+    async def upload(seed: int, **claims) -> dict:
+        resp = await client.post(
+            f"/api/cases/{case_id}/checkpoints/{checkpoint}/evidence",
+            data=samples.jpeg_bytes(seed=seed),
+            headers={**headers, "X-Capture": json.dumps(claims), "Content-Type": "image/jpeg"},
+        )
+        assert resp.status == 201, await resp.text()
+        return await resp.json()
+
+    async with (
+        participant(client, booked.ws_path, booked.token) as applicant,
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+    ):
+        await applicant.connect()
+        await inspector.connect()
+        asked = await inspector.request({"type": "photo_request", "checkpoint_id": checkpoint})
+        assert asked["type"] == "photo_requested"
+        request = await applicant.expect("photo_request")
+        assert (request["case_id"], request["session_id"]) == (case_id, booked.session["id"])
+
+        # A gallery picture of the same checkpoint is not the answer to the request.
+        gallery = await upload(31, origin="gallery")
+        message = {"type": "photo_uploaded", "checkpoint_id": checkpoint}
+        refused = await applicant.request({**message, "evidence_id": gallery["id"]})
+        assert refused["type"] == "error" and refused["status"] == 404
+
+        photo = await upload(
+            32, origin="live_photo", live_session=booked.session["id"], nonce=request["nonce"]
+        )
+        await applicant.send({**message, "evidence_id": photo["id"]})
+        shown = await inspector.expect("photo")
+        assert shown["evidence_id"] == photo["id"]  # the refused one never reached the console
+        assert (shown["width"], shown["height"]) == (photo["width"], photo["height"])

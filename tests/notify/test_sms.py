@@ -1,0 +1,91 @@
+"""SMS through a signed webhook to a local stand-in gateway, its signed delivery reports, and the
+default notifier that only records messages in the case."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from tests.factories import act, applicant_headers, judge_all, make_staff, walk
+from tests.harness.outbox import drain
+from tests.standins.sms_gateway import SECRET, signed
+from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+
+
+async def test_sms_goes_through_the_signed_gateway_and_reports_come_back_signed(apps, db, gateway):
+    url, received = gateway
+    async with apps.client(
+        outbox_worker=False, notifier="sms", sms_gateway_url=url, sms_secret=SECRET
+    ) as client:
+        clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+        case, _ = await walk(client, clerk, inspector, until="inspecting")
+        await judge_all(client, case["id"], inspector.headers, "rectify")
+        await act(
+            client,
+            case["id"],
+            "record_inspection",
+            inspector.headers,
+            result="rectify",
+            comment="洗手池缺少热水",
+        )
+        await drain(client)
+        topics = [m["text"].split("\n")[0] for m in received]
+        assert len(received) == 2  # pre-review result, rectification request
+        assert received[0]["to"] == "+86 138 0000 0000"
+        assert "洗手池缺少热水" in received[1]["text"] and "/a/zta_" in received[1]["text"]
+        assert "整改" in topics[1]
+
+        report = json.dumps({"id": "gw-2", "status": "delivered"}).encode()
+        unsigned = await client.post(
+            "/api/notify/sms/callback", data=report, headers={"Content-Type": "application/json"}
+        )
+        assert unsigned.status == 401
+        assert unsigned.content_type == "application/problem+json"
+        forged = await client.post(
+            "/api/notify/sms/callback", data=report, headers=signed(report, "guess")
+        )
+        assert forged.status == 401
+        stale = signed(report)
+        stale[TIMESTAMP_HEADER] = str(int(time.time()) - 3600)
+        stale[SIGNATURE_HEADER] = sign(SECRET, stale[TIMESTAMP_HEADER], report)
+        assert (
+            await client.post("/api/notify/sms/callback", data=report, headers=stale)
+        ).status == 401
+        ok = await client.post("/api/notify/sms/callback", data=report, headers=signed(report))
+        assert ok.status == 200, await ok.text()
+        unknown = json.dumps({"id": "gw-99", "status": "delivered"}).encode()
+        assert (
+            await client.post("/api/notify/sms/callback", data=unknown, headers=signed(unknown))
+        ).status == 404
+
+        notes = (
+            await (
+                await client.get(f"/api/cases/{case['id']}/notifications", headers=clerk.headers)
+            ).json()
+        )["items"]
+        assert [(n["topic"], n["status"], n["delivery_status"]) for n in notes] == [
+            ("prereview.accepted", "sent", ""),
+            ("inspection.rectify", "sent", "delivered"),
+        ]
+
+
+async def test_default_notifier_records_messages_for_staff_only(apps, db):
+    async with apps.client(outbox_worker=False) as client:
+        clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+        case, token = await walk(client, clerk, inspector, until="delivered")
+        await drain(client)
+        resp = await client.get(f"/api/cases/{case['id']}/notifications", headers=clerk.headers)
+        notes = (await resp.json())["items"]
+        assert [(n["topic"], n["channel"], n["status"]) for n in notes] == [
+            ("prereview.accepted", "record", "recorded"),
+            ("certificate.issued", "record", "recorded"),
+            ("delivery.handed_over", "record", "recorded"),
+        ]
+        assert (
+            "食品经营许可证已制证" in notes[1]["text"]
+            and "Food Business Licence" in notes[1]["text"]
+        )
+        denied = await client.get(
+            f"/api/cases/{case['id']}/notifications", headers=applicant_headers(token)
+        )
+        assert denied.status == 403

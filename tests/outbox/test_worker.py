@@ -1,0 +1,216 @@
+"""The generic outbox on a real database: dedupe, leases, backoff, dead letters, fencing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from tests.factories import make_staff
+from zerotrip.outbox.errors import Permanent, RetryLater
+from zerotrip.outbox.models import OutboxMessage, OutboxState
+from zerotrip.outbox.service import count_by_state, enqueue, messages_for, requeue
+from zerotrip.outbox.worker import OutboxWorker
+from zerotrip.worklist.models import StaffTask
+from zerotrip.worklist.wiring import open_dead_letter_task
+
+
+def _worker(db, settings, clock, **overrides) -> OutboxWorker:
+    cfg = dataclasses.replace(
+        settings, outbox_max_attempts=3, outbox_backoff_base_s=1, outbox_lease_s=30, **overrides
+    )
+    worker = OutboxWorker(db, cfg, clock, rng=random.Random(7))
+    worker.on_dead_letter(open_dead_letter_task)  # as the worklist's setup registers it
+    return worker
+
+
+async def _all(db) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return await messages_for(session)
+
+
+async def test_same_dedupe_key_is_one_message(db):
+    async with db.transaction() as session:
+        a = await enqueue(session, "t", {"n": 1}, dedupe_key="k1")
+        b = await enqueue(session, "t", {"n": 2}, dedupe_key="k1")
+        assert a.id == b.id
+    async with db.transaction() as session:
+        await enqueue(session, "t", {"n": 3}, dedupe_key="k1")
+    rows = await _all(db)
+    assert [(r.dedupe_key, r.payload) for r in rows] == [("k1", {"n": 1})]
+
+
+async def test_enqueue_rolls_back_with_the_callers_transaction(db):
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            await enqueue(session, "t", {}, dedupe_key="gone")
+            raise RuntimeError("the case change failed")
+    assert await _all(db) == []
+
+
+async def test_handler_runs_and_message_is_done(db, settings, clock):
+    seen: list[dict] = []
+
+    async def handle(msg: OutboxMessage) -> None:
+        seen.append(msg.payload)
+
+    worker = _worker(db, settings, clock)
+    worker.register("t", handle)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {"hello": "世界"}, dedupe_key="a")
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0
+    assert seen == [{"hello": "世界"}]
+    [row] = await _all(db)
+    assert row.state == OutboxState.done and row.attempts == 1 and row.finished_at
+
+
+async def test_retry_backs_off_then_dead_letters_with_a_staff_task(db, settings, clock):
+    calls = 0
+    dead_hooks: list[str] = []
+
+    async def flaky(msg: OutboxMessage) -> None:
+        nonlocal calls
+        calls += 1
+        raise RetryLater("courier busy")
+
+    async def on_dead(session, msg, error):
+        dead_hooks.append(error)
+
+    worker = _worker(db, settings, clock)
+    worker.register("t", flaky, on_dead=on_dead)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {}, dedupe_key="b")
+    assert await worker.run_once() == 1
+    [row] = await _all(db)
+    assert row.state == OutboxState.pending and row.attempts == 1
+    assert row.next_attempt_at > clock.now()
+    assert "courier busy" in row.last_error
+    assert await worker.run_once() == 0  # not due yet
+    for _ in range(2):
+        clock.advance(timedelta(hours=1))
+        assert await worker.run_once() == 1
+    [row] = await _all(db)
+    assert row.state == OutboxState.dead and calls == 3
+    assert dead_hooks and "gave up after 3" in dead_hooks[0]
+    async with db.session() as session:
+        tasks = list((await session.exec(select(StaffTask))).all())
+    assert [t.kind for t in tasks] == ["outbox.dead"]
+    assert "courier busy" in tasks[0].detail
+
+
+async def test_permanent_dead_letters_at_once_and_requeue_revives(db, settings, clock):
+    fail = True
+
+    async def handler(msg: OutboxMessage) -> None:
+        if fail:
+            raise Permanent("address refused")
+
+    worker = _worker(db, settings, clock)
+    worker.register("t", handler)
+    async with db.transaction() as session:
+        msg = await enqueue(session, "t", {}, dedupe_key="c")
+    await worker.run_once()
+    [row] = await _all(db)
+    assert row.state == OutboxState.dead and row.attempts == 1
+    fail = False
+    async with db.transaction() as session:
+        await requeue(session, msg.id, now=clock.now())
+    assert await worker.run_once() == 1
+    [row] = await _all(db)
+    assert row.state == OutboxState.done
+
+
+async def test_retry_after_is_respected(db, settings, clock):
+    async def limited(msg):
+        raise RetryLater("429", retry_after=600)
+
+    worker = _worker(db, settings, clock)
+    worker.register("t", limited)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {}, dedupe_key="d")
+    await worker.run_once()
+    [row] = await _all(db)
+    assert row.next_attempt_at >= clock.now() + timedelta(seconds=599)
+
+
+async def test_a_dead_worker_loses_nothing_and_its_late_result_is_fenced(db, settings, clock):
+    """Worker A claims and 'dies'; after the lease expires worker B delivers; A's late finish
+    is refused because it no longer holds the lease."""
+    delivered: list[str] = []
+
+    async def handle(msg):
+        delivered.append(msg.dedupe_key)
+
+    a = _worker(db, settings, clock, outbox_batch=10)
+    b = _worker(db, settings, clock, outbox_batch=10)
+    for w in (a, b):
+        w.register("t", handle)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {}, dedupe_key="e")
+    [claimed] = await a.claim(10)  # A crashes before running the handler
+    assert await b.run_once() == 0  # leased: not due for B
+    clock.advance(timedelta(seconds=31))
+    assert await b.run_once() == 1
+    assert delivered == ["e"]
+    late = await a._finish(claimed, OutboxState.done, "")
+    assert late.state == "lease-lost"
+    [row] = await _all(db)
+    assert row.state == OutboxState.done and row.attempts == 2
+
+
+async def test_concurrent_workers_deliver_each_message_once(db, settings, clock):
+    delivered: list[str] = []
+
+    async def handle(msg):
+        await asyncio.sleep(0)
+        delivered.append(msg.dedupe_key)
+
+    workers = [_worker(db, settings, clock, outbox_batch=7) for _ in range(3)]
+    for w in workers:
+        w.register("t", handle)
+    async with db.transaction() as session:
+        for i in range(60):
+            await enqueue(session, "t", {"i": i}, dedupe_key=f"m{i}")
+
+    async def drain(w):
+        while await w.run_once():
+            pass
+
+    await asyncio.gather(*(drain(w) for w in workers))
+    assert sorted(delivered) == sorted(f"m{i}" for i in range(60))
+    async with db.session() as session:
+        assert await count_by_state(session) == {"done": 60}
+
+
+async def test_unknown_topics_are_left_for_their_owner(db, settings, clock):
+    worker = _worker(db, settings, clock)
+    worker.register("mine", lambda m: asyncio.sleep(0))
+    async with db.transaction() as session:
+        await enqueue(session, "theirs", {}, dedupe_key="f")
+    assert await worker.run_once() == 0
+
+
+async def test_tasks_route_lists_and_closes(client, db):
+    clerk = await make_staff(db, "clerk")
+    from zerotrip.worklist.service import open_task
+
+    async with db.transaction() as session:
+        task = await open_task(session, kind="outbox.dead", title="Check order", detail="x")
+    resp = await client.get("/api/tasks", headers=clerk.headers)
+    assert resp.status == 200
+    items = (await resp.json())["items"]
+    assert [i["title"] for i in items] == ["Check order"]
+    resp = await client.post(
+        f"/api/tasks/{task.id}/close", json={"resolution": "done"}, headers=clerk.headers
+    )
+    assert resp.status == 200 and (await resp.json())["state"] == "done"
+    resp = await client.post(f"/api/tasks/{task.id}/close", json={}, headers=clerk.headers)
+    assert resp.status == 409
+    assert (await client.get("/api/tasks")).status == 401
+    resp = await client.get("/api/tasks?state=bogus", headers=clerk.headers)
+    assert resp.status == 422
