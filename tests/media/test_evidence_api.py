@@ -103,7 +103,7 @@ async def test_reused_nonce_with_another_photo_is_a_conflict(client, db, setting
 
 
 @pytest.mark.parametrize("nonce", ["not-a-real-nonce", "", "x" * 200])
-async def test_wrong_nonce_is_refused_before_the_body(client, db, settings, nonce):
+async def test_wrong_nonce_is_refused_before_anything_is_stored(client, db, settings, nonce):
     case, checkpoint, headers = await _setup(client)
     resp = await _upload(
         client, case["id"], checkpoint, headers, samples.jpeg_bytes(), _capture(nonce or None)

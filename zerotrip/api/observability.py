@@ -173,7 +173,7 @@ async def ready(request: web.Request) -> web.Response:
         return {"ok": lag <= limit, "depth": depth, "lag_s": round(lag, 1), "max_lag_s": limit}
 
     async def live() -> dict[str, Any]:
-        rooms = len(request.app[LIVE].rooms) if LIVE in request.app else 0
+        rooms = _live_rooms(request.app)
         capacity = settings.live_max_sessions
         serves_live = settings.role in ("all", "live")
         return {"ok": not serves_live or rooms < capacity, "rooms": rooms, "capacity": capacity}
@@ -225,11 +225,10 @@ async def metrics(request: web.Request) -> web.Response:
         ]
     except Exception:  # the database is down: the request figures are still worth having
         pass
-    rooms = len(request.app[LIVE].rooms) if LIVE in request.app else 0
     lines += [
         "# HELP zerotrip_live_rooms Live inspection rooms open in this process.",
         "# TYPE zerotrip_live_rooms gauge",
-        f"zerotrip_live_rooms {rooms}",
+        f"zerotrip_live_rooms {_live_rooms(request.app)}",
         "# HELP zerotrip_process_start_time_seconds Start of this process (Unix time).",
         "# TYPE zerotrip_process_start_time_seconds gauge",
         f"zerotrip_process_start_time_seconds {m.started:.3f}",
@@ -240,6 +239,10 @@ async def metrics(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+def _live_rooms(app: web.Application) -> int:
+    return len(app[LIVE].rooms) if LIVE in app else 0
 
 
 def _escape(value: str) -> str:

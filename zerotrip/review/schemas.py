@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -78,6 +78,14 @@ class ReviewEvidence(BaseModel):
         )
 
 
+class OverrideView(BaseModel):
+    """Why the inspector relied on evidence the trust checks did not find consistent."""
+
+    evidence_id: int
+    verdict: str  # the trust verdict at the time, or not_assessed
+    reason: str
+
+
 class VerdictHistoryItem(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -85,7 +93,7 @@ class VerdictHistoryItem(BaseModel):
     verdict: str
     comment: str
     evidence_ids: list[int]
-    overrides: list[dict[str, Any]] | None = None  # reasons to rely on non-consistent evidence
+    overrides: list[OverrideView] | None = None
     given_at: datetime
 
 

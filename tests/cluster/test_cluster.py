@@ -1,0 +1,336 @@
+"""The cluster as deployed: PostgreSQL, SeaweedFS S3 and nginx (the shipped ``deploy/nginx``
+configuration, its ports templated) in front of two ``web``, two ``live`` and two ``worker``
+processes, all on loopback. Through nginx a case goes from application to delivered with its
+evidence in the bucket; requests spread over both web processes; the courier reconciler runs in
+exactly one process.
+
+Runs with ``--db=postgresql`` (``make test-postgresql``); bounded: every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.factories import applicant_headers, apply, make_staff, walk
+from tests.harness.databases import PG_ADMIN_URL
+from tests.media import samples
+from tests.seaweedfs import S3Server
+from zerotrip.config import Settings
+from zerotrip.db import Database
+from zerotrip.media.keys import original_key
+from zerotrip.media.storage_s3 import S3Storage
+
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+START_TIMEOUT_S = 300
+ROLES = {"web": 2, "live": 2, "worker": 2}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Process:
+    role: str
+    port: int
+    log: Path
+    popen: subprocess.Popen[bytes]
+
+    def lines(self) -> list[dict]:
+        out = []
+        for raw in self.log.read_text(errors="replace").splitlines():
+            if raw.startswith("{"):
+                try:
+                    out.append(json.loads(raw))
+                except json.JSONDecodeError:
+                    pass
+        return out
+
+
+@dataclass
+class Cluster:
+    url: str
+    settings: Settings
+    processes: list[Process] = field(default_factory=list)
+
+    def of(self, role: str) -> list[Process]:
+        return [p for p in self.processes if p.role == role]
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(sql))
+    await engine.dispose()
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                if resp.status == 200:
+                    return
+        except (OSError, urllib.error.HTTPError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready in {START_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
+
+
+def _nginx_config(workdir: Path, cluster_ports: dict[str, list[int]], https_port: int) -> Path:
+    """The shipped configuration with this run's ports, certificate, paths."""
+    conf = (ROOT / "deploy" / "nginx" / "zerotrip.conf").read_text()
+    for shipped, ours in zip((8081, 8082), cluster_ports["web"], strict=True):
+        conf = conf.replace(f"127.0.0.1:{shipped}", f"127.0.0.1:{ours}")
+    for shipped, ours in zip((8091, 8092), cluster_ports["live"], strict=True):
+        conf = conf.replace(f"127.0.0.1:{shipped}", f"127.0.0.1:{ours}")
+    cert, key = workdir / "cert.pem", workdir / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    static = ROOT / "zerotrip" / "api" / "static"
+    conf = re.sub(r"ssl_certificate\s+\S+;", f"ssl_certificate {cert};", conf)
+    conf = re.sub(r"ssl_certificate_key\s+\S+;", f"ssl_certificate_key {key};", conf)
+    conf = conf.replace("listen 443 ssl", f"listen 127.0.0.1:{https_port} ssl")
+    conf = conf.replace("listen 80;", f"listen 127.0.0.1:{_free_port()};")
+    conf = conf.replace("/opt/zerotrip/static/", f"{static}/")
+    conf = conf.replace("/var/log/nginx/zerotrip.access.log", str(workdir / "access.log"))
+    (workdir / "zerotrip.conf").write_text(conf)
+    for temp in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (workdir / temp).mkdir(exist_ok=True)
+    main = workdir / "nginx.conf"
+    main.write_text(
+        f"""
+worker_processes 1;
+daemon off;
+user root;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    client_body_temp_path {workdir}/body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+    include {workdir}/zerotrip.conf;
+}}
+"""
+    )
+    return main
+
+
+def _stop(popen: subprocess.Popen[bytes]) -> None:
+    if popen.poll() is None:
+        popen.terminate()
+        try:
+            popen.wait(20)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    s3_server: S3Server,
+) -> Iterator[Cluster]:
+    if request.config.getoption("--db") != "postgresql":
+        pytest.skip("the cluster runs on PostgreSQL (make test-postgresql)")
+    if NGINX is None:
+        pytest.fail("nginx is not installed: scripts/install-system-deps installs it")
+    workdir = tmp_path_factory.mktemp("cluster")
+    name = f"zt_cluster_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    https_port = _free_port()
+    base = {
+        "ZEROTRIP_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}",
+        "ZEROTRIP_SECRET_KEY": "cluster-test-shared-secret",
+        "ZEROTRIP_PUBLIC_URL": f"https://127.0.0.1:{https_port}",
+        "ZEROTRIP_STORAGE": "s3",
+        "ZEROTRIP_S3_ENDPOINT_URL": s3_server.endpoint_url,
+        "ZEROTRIP_S3_BUCKET": s3_server.bucket,
+        "ZEROTRIP_S3_ACCESS_KEY_ID": s3_server.access_key_id,
+        "ZEROTRIP_S3_SECRET_ACCESS_KEY": s3_server.secret_access_key,
+        "ZEROTRIP_S3_PREFIX": f"{name}/",
+        "ZEROTRIP_LOG_FORMAT": "json",
+        "ZEROTRIP_TRUSTED_PROXIES": "127.0.0.1",
+        "ZEROTRIP_DB_POOL_SIZE": "3",
+        "ZEROTRIP_DB_MAX_OVERFLOW": "3",
+        "ZEROTRIP_EVIDENCE_WORKERS": "1",
+        "ZEROTRIP_RECONCILE_INTERVAL_S": "1",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
+    }
+    migrate = subprocess.run(
+        [sys.executable, "-m", "zerotrip", "migrate"],
+        env={**base, "ZEROTRIP_DATA_DIR": str(workdir / "migrate")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
+    settings = Settings.from_env({k: v for k, v in base.items() if k.startswith("ZEROTRIP_")})
+    result = Cluster(f"https://127.0.0.1:{https_port}", settings)
+    ports: dict[str, list[int]] = {"web": [], "live": []}
+    nginx: subprocess.Popen[bytes] | None = None
+    try:
+        for role, count in ROLES.items():
+            for n in range(count):
+                port = _free_port()
+                log = workdir / f"{role}-{n}.log"
+                env = {
+                    **base,
+                    "ZEROTRIP_PORT": str(port),
+                    "ZEROTRIP_DATA_DIR": str(workdir / f"{role}-{n}"),
+                }
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", "zerotrip", "serve", "--role", role, "--no-migrate"],
+                    env=env,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+                result.processes.append(Process(role, port, log, popen))
+                if role in ports:
+                    ports[role].append(port)
+        for proc in result.processes:
+            if proc.role != "worker":
+                _wait_ready(f"http://127.0.0.1:{proc.port}/api/ready", proc.popen, proc.log)
+        main = _nginx_config(workdir, ports, https_port)
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(workdir), "-c", str(main), "-e", str(workdir / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=(workdir / "nginx.out").open("wb"),
+        )
+        deadline = time.monotonic() + 30
+        while not _answers(https_port):
+            assert nginx.poll() is None, (workdir / "nginx.out").read_text()
+            assert time.monotonic() < deadline, "nginx did not start"
+            time.sleep(0.2)
+        yield result
+    finally:
+        if nginx is not None:
+            _stop(nginx)
+        for proc in result.processes:
+            _stop(proc.popen)
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _answers(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _session(cluster: Cluster) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        base_url=cluster.url,
+        connector=aiohttp.TCPConnector(ssl=False),
+        timeout=aiohttp.ClientTimeout(total=120),
+    )
+
+
+async def test_a_case_goes_from_application_to_delivered_through_nginx(cluster: Cluster):
+    db = Database(cluster.settings)
+    store = S3Storage(cluster.settings)
+    try:
+        clerk = await make_staff(db, "clerk")
+        inspector = await make_staff(db, "inspector")
+        async with _session(cluster) as http:
+            # Evidence through nginx lands in the bucket, whichever web process took it.
+            case, token = await apply(http)
+            checkpoint = case["checkpoints"][0]["id"]
+            photo = samples.jpeg_bytes((1600, 1200), exif=samples.exif_for(), seed=21)
+            upload = await http.post(
+                f"/api/cases/{case['id']}/checkpoints/{checkpoint}/evidence",
+                data=photo,
+                headers={**applicant_headers(token), "Content-Type": "application/octet-stream"},
+            )
+            assert upload.status == 201, await upload.text()
+            assert await store.read_bytes(original_key(hashlib.sha256(photo).hexdigest())) == photo
+            # The static files come from nginx, the pages from the app.
+            page = await http.get("/apply")
+            assert page.status == 200
+            walked = await walk(http, clerk, inspector, until="delivered")
+            assert walked.view["state"] == "delivered"
+            # The applicant link issued by one process opens on every process (shared secret).
+            for _ in range(4):
+                mine = await http.get(f"/api/cases/{case['id']}", headers=applicant_headers(token))
+                assert mine.status == 200
+    finally:
+        await store.aclose()
+        await db.dispose()
+
+
+async def test_requests_spread_over_both_web_processes(cluster: Cluster):
+    async with _session(cluster) as http:
+        ids = set()
+        for _ in range(20):
+            resp = await http.get("/api/health")
+            assert resp.status == 200
+            ids.add(resp.headers["X-Request-Id"])
+        assert len(ids) == 20
+    async with aiohttp.ClientSession() as direct:
+        served = []
+        for proc in cluster.of("web"):
+            text = await (await direct.get(f"http://127.0.0.1:{proc.port}/metrics")).text()
+            match = re.search(r'route="/api/health",status="200"\} (\d+)', text)
+            served.append(int(match.group(1)) if match else 0)
+    assert all(n > 0 for n in served), served
+    async with _session(cluster) as http:
+        assert (await http.get("/metrics")).status == 404  # not for the public
+
+
+async def test_the_reconciler_runs_in_exactly_one_process(cluster: Cluster):
+    deadline = time.monotonic() + 30
+    while True:
+        takers = [
+            p
+            for p in cluster.processes
+            for line in p.lines()
+            if line.get("message") == "lease courier reconciler taken: running it here"
+        ]
+        if takers or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(6)  # longer than a waiting worker's retry period
+    takers = [
+        p
+        for p in cluster.processes
+        for line in p.lines()
+        if line.get("message") == "lease courier reconciler taken: running it here"
+    ]
+    assert len(takers) == 1 and takers[0].role == "worker", [p.role for p in takers]
+    # Web and live processes of a cluster never run background work at all.
+    for proc in cluster.of("web") + cluster.of("live"):
+        assert not any("lease" in (line.get("message") or "") for line in proc.lines())
