@@ -31,6 +31,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
@@ -418,6 +419,7 @@ def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
     return Mailing
 
 
+@pytest.mark.slow
 def test_mailing_invariants_hold_under_the_fault_model(database_template, tmp_path):
     run_state_machine_as_test(
         machine(database_template, tmp_path),
