@@ -180,6 +180,12 @@ class Settings:
     # Reconciliation: poll tracking for orders not updated for this long.
     reconcile_interval_s: float = 300.0
     reconcile_stale_s: float = 6 * 3600.0
+    # After a courier call with an unknown outcome (a timeout after sending, an unreadable
+    # answer), no new purchase until checks over this window (longer than the slowest commit
+    # a courier is allowed) found nothing; checks every quarter of it.
+    mailing_settle_s: float = 900.0
+    # An open order with no progress, no pending work and no staff task for this long gets one.
+    mailing_stall_s: float = 3 * 86400.0
 
     # --- live video ---
     # ICE servers for browsers AND the server peer, as JSON: [{"urls": "turn:host:3478",

@@ -187,7 +187,7 @@ async def settle_and_check(
     dead_tasks = Counter(t.case_id for t in tasks if t.kind == "outbox.dead")
     for oid in order_ids:
         order = orders.get(oid)
-        if order is None or dispatch[oid] != 1:
+        if order is None or dispatch[oid] < 1:
             tally.lost += 1
             continue
         ref = f"zt-o{oid}-a{order.attempt}"
@@ -198,7 +198,7 @@ async def settle_and_check(
             tally.delivered += 1
         elif order.status == OrderStatus.cancelled:
             tally.cancelled += 1
-        elif dead_msgs[oid] == 1 and order.status == OrderStatus.attention:
+        elif dead_msgs[oid] >= 1 and order.status == OrderStatus.attention:
             # dead-lettered once, with its staff task; a retry reconciles by rate / reference
             assert dead_tasks[order.case_id] >= 1
             tally.dead += 1

@@ -60,11 +60,13 @@ async def test_an_answer_lost_after_buying_never_buys_twice(fault, mailing, ship
     await worker.run_once()
     order = await _order(mailing, oid)
     assert order.status == "queued" and order.remote.get("rate_id")
-    assert "outcome unknown" in worker.outcomes[0].error
-    mailing.clock.advance(timedelta(hours=1))
-    await worker.run_once()
+    assert order.booking == "unknown" and order.unknown_since is not None
+    assert "Outcome unknown" in order.note
+    for _ in range(8):  # reconciliation steps, each its own message, over the settle window
+        mailing.clock.advance(timedelta(seconds=mailing.settings.mailing_settle_s / 4))
+        await worker.run_once()
     order = await _order(mailing, oid)
-    assert order.status == "booked" and order.waybill
+    assert order.status == "booked" and order.waybill and order.booking == "confirmed"
     ref = f"zt-o{oid}-a1"
     assert shippo_standin.purchases_by_reference[ref] == 1
     assert max(shippo_standin.purchases.values()) == 1
@@ -81,6 +83,7 @@ async def test_a_body_the_sdk_cannot_parse_keeps_the_label_id(mailing, shippo_st
     mailing.clock.advance(timedelta(hours=1))
     await worker.run_once()
     assert (await _order(mailing, oid)).remote_id == order.remote["transaction_id"]
+    assert sum(shippo_standin.purchases.values()) == 1
     assert shippo_standin.calls["ListTransactions"] == 0  # the retry fetched it by id
 
 
@@ -112,7 +115,8 @@ async def test_a_wrong_api_key_is_a_configuration_error(mailing, shippo_standin,
     order = await _order(other, oid)
     assert order.status == "attention" and "configuration" in order.note
     async with db.session() as session:
-        assert [t.kind for t in (await session.exec(select(StaffTask))).all()] == ["outbox.dead"]
+        kinds = sorted(t.kind for t in (await session.exec(select(StaffTask))).all())
+    assert kinds == ["mailing.not_booked", "outbox.dead"]
     await other.close()
 
 
@@ -125,8 +129,10 @@ async def test_an_invalid_address_dead_letters_with_a_staff_task(mailing, shippo
     assert order.status == "attention" and "invalid" in order.note
     assert sum(shippo_standin.purchases.values()) == 0
     async with db.session() as session:
-        [task] = (await session.exec(select(StaffTask))).all()
-    assert task.case_id == order.case_id
+        tasks = (await session.exec(select(StaffTask))).all()
+    assert {t.case_id for t in tasks} == {order.case_id}
+    [told] = [t for t in tasks if t.kind == "mailing.not_booked"]
+    assert "no label was bought" in told.detail  # the truth: Shippo holds nothing
 
 
 # --- property tests ---------------------------------------------------------------------------

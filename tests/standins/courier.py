@@ -2,7 +2,10 @@
 
 It checks our signature on every request, books each order reference once (the reference is
 its idempotency key), and can fail on demand: 500 / 429 / reset before acting, or act and then
-lose the answer. :meth:`push` sends it signed status callbacks to our service.
+lose the answer. Each order it creates queues a status callback in :attr:`callbacks` (a test
+delivers them when it likes: early, late, twice, out of order), and ``before_answer`` runs
+before it answers a booking, so news can overtake the answer. :meth:`push` sends signed status
+callbacks to our service over HTTP.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -31,6 +34,8 @@ class CourierStandIn:
         self.cancelled: Counter[str] = Counter()
         self.rejected_signatures = 0
         self.faults: Callable[[str], str | None] = lambda op: None
+        self.callbacks: list[dict[str, Any]] = []  # events not yet delivered to us
+        self.before_answer: Callable[[], Awaitable[None]] | None = None
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -96,7 +101,10 @@ class CourierStandIn:
                 "status": "pickup_scheduled" if order.get("window_start") else "booked",
                 "events": [],
             }
+            self.callbacks.extend(self.deliver(ref, [self.orders[ref]["status"]]))
         answer = {k: v for k, v in self.orders[ref].items() if k != "events"}
+        if self.before_answer is not None:
+            await self.before_answer()
         if fault == "lost":
             return self._reset(request)
         if fault == "timeout":
@@ -123,7 +131,8 @@ class CourierStandIn:
         order = self.orders.get(request.match_info["ref"])
         if order is None:
             return web.json_response({"error": "unknown"}, status=404)
-        return web.json_response({"events": order["events"]})
+        answer = {k: v for k, v in order.items() if k != "events"}
+        return web.json_response({**answer, "events": order["events"]})
 
     def deliver(
         self, ref: str, steps: list[str], start: str = "2026-11-22T08:00:00+00:00"

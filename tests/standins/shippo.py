@@ -3,6 +3,13 @@
 It implements the endpoints the adapter uses, keeps what was bought, and can be told to fail:
 500 / 429 before acting, a connection reset before acting, or — the dangerous ones — act and
 then lose the answer (reset, a read timeout, a garbage body, a body the SDK cannot parse).
+
+The purchase fault model goes further (all on the clock it is given, so a test decides when
+"later" is): a commit that lands up to ``max_commit_s`` after the request, whose answer is lost
+(``late``); a label answered ``ERROR`` or ``QUEUED`` that turns ``SUCCESS`` later; answers
+without ``created_by``, without ``status`` or the tracking number, or with fields the SDK does
+not know. Every label made queues a ``transaction_created`` webhook in :attr:`callbacks`, and
+``before_answer`` runs before a purchase is answered, so a test can deliver news first.
 With ``check=True`` every response it sends is first read back through the SDK's own parsers
 (``shippo.utils.unmarshal_json`` with the SDK's model), so the stand-in cannot drift from
 what the SDK accepts.
@@ -15,8 +22,8 @@ import itertools
 import json
 import random
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +32,18 @@ from shippo.models import components
 
 from tests.standins.serving import serve
 
-Fault = str  # "500" | "429" | "reset" | "lost" | "timeout" | "garbage" | "unparseable"
+Fault = str  # "500" | "429" | "reset" | "lost" | "timeout" | "garbage" | "unparseable" | ...
 ACTING_FAULTS = {"lost", "timeout", "garbage", "unparseable"}
+# Purchase-only faults: the label is (or will be) made, the answer misleads.
+PURCHASE_FAULTS = [
+    "late",
+    "error_then_success",
+    "queued",
+    "no_created_by",
+    "no_status",
+    "no_tracking",
+    "extra",
+]
 OPS = {
     ("POST", "/addresses"): "CreateAddress",
     ("POST", "/shipments"): "CreateShipment",
@@ -59,9 +76,25 @@ def sdk_parse(operation: str, body: dict[str, Any]) -> Any:
 
 
 class ShippoStandIn:
-    def __init__(self, *, check: bool = True, hang_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        check: bool = True,
+        hang_s: float = 1.0,
+        now: Callable[[], datetime] | None = None,
+        max_commit_s: float = 0.0,
+        rng: random.Random | None = None,
+    ) -> None:
         self.check = check
         self.hang_s = hang_s
+        self.now = now or (lambda: datetime.now(UTC))
+        self.max_commit_s = max_commit_s
+        self.rng = rng or random.Random(0)
+        self.later: list[tuple[datetime, Callable[[], None]]] = []  # commits not landed yet
+        self.labels: Counter[str] = Counter()  # reference -> labels that reached SUCCESS
+        self.refunded: Counter[str] = Counter()  # reference -> refunds made
+        self.callbacks: list[str] = []  # webhook bodies Shippo would send, in order made
+        self.before_answer: Callable[[], Awaitable[None]] | None = None
         self.ids = itertools.count(1)
         self.addresses: dict[str, dict[str, Any]] = {}
         self.shipments: dict[str, dict[str, Any]] = {}
@@ -109,9 +142,32 @@ class ShippoStandIn:
             return "GetTrack", parts[1:]
         return "Unknown", parts
 
+    def land_due(self, *, everything: bool = False) -> int:
+        """Land the commits whose time has come (or all of them); return how many."""
+        now = self.now()
+        due = [(at, fn) for at, fn in self.later if everything or at <= now]
+        self.later = [(at, fn) for at, fn in self.later if not (everything or at <= now)]
+        for _, fn in sorted(due, key=lambda item: item[0]):
+            fn()
+        return len(due)
+
+    def _in_a_while(self, fn: Callable[[], None]) -> None:
+        delay = timedelta(seconds=self.rng.uniform(0, self.max_commit_s))
+        self.later.append((self.now() + delay, fn))
+
+    def _made(self, txn: dict[str, Any]) -> None:
+        """A label exists now: count it and queue Shippo's webhook about it."""
+        txn["status"] = "SUCCESS"
+        txn["object_updated"] = _now()
+        self.labels[txn["metadata"]] += 1
+        self.callbacks.append(
+            json.dumps({"event": "transaction_created", "test": True, "data": dict(txn)})
+        )
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if not request.headers.get("Authorization", "").startswith("ShippoToken "):
             return web.json_response({"detail": "Token does not exist"}, status=401)
+        self.land_due()
         op, args = self._operation(request.method, request.path)
         self.calls[op] += 1
         if op == "Unknown":
@@ -126,7 +182,13 @@ class ShippoStandIn:
         if fault == "reset":
             return self._reset(request)
         body = await request.json() if request.can_read_body else {}
+        if op == "CreateTransaction" and fault in PURCHASE_FAULTS:
+            return await self._purchase_fault(request, fault, body)
         status, payload = getattr(self, "_" + op)(body, args, request.query)
+        if op == "CreateTransaction" and status == 201:
+            self._made(payload)
+            if self.before_answer is not None:
+                await self.before_answer()
         if status < 400 and self.check:
             try:
                 sdk_parse(op, payload)  # every answer must be one the SDK can read
@@ -138,6 +200,48 @@ class ShippoStandIn:
         if fault in ("timeout",):
             await asyncio.sleep(self.hang_s)
         return web.json_response(payload, status=status)
+
+    async def _purchase_fault(
+        self, request: web.Request, fault: Fault, body: dict[str, Any]
+    ) -> web.StreamResponse:
+        status, txn = self._CreateTransaction(body, [], request.query)
+        if status != 201:
+            return web.json_response(txn, status=status)
+        if fault == "late":  # committed a while after the request; the answer never comes
+            self.transactions.pop(txn["object_id"])
+            self._in_a_while(lambda: self._land(txn))
+            if self.rng.random() < 0.5:
+                return self._reset(request)
+            await asyncio.sleep(self.hang_s)
+            return web.json_response({"detail": "gateway timeout"}, status=504)
+        answer = dict(txn)
+        if fault in ("error_then_success", "queued"):
+            txn["status"] = answer["status"] = (
+                "ERROR" if fault == "error_then_success" else "QUEUED"
+            )
+            if fault == "error_then_success":
+                answer["messages"] = txn["messages"] = [
+                    {"source": "STANDIN", "code": "carrier_timeout", "text": "Carrier timed out."}
+                ]
+            self._in_a_while(lambda: self._made(txn))
+        else:
+            self._made(txn)
+        if fault == "no_created_by":
+            answer.pop("created_by")
+        elif fault == "no_status":
+            answer.pop("status")
+        elif fault == "no_tracking":
+            answer.pop("tracking_number")
+        elif fault == "extra":
+            answer["carrier_surcharge"] = {"amount": "1.00", "currency": "CNY"}
+            answer["status_reason"] = "NEW_FIELD"
+        if self.before_answer is not None:
+            await self.before_answer()
+        return web.json_response(answer, status=201)
+
+    def _land(self, txn: dict[str, Any]) -> None:
+        self.transactions[txn["object_id"]] = txn
+        self._made(txn)
 
     def _reset(self, request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
@@ -320,6 +424,7 @@ class ShippoStandIn:
         if txn is None:
             return 400, {"transaction": ["Not found."]}
         txn["status"] = "REFUNDED"
+        self.refunded[txn["metadata"]] += 1
         refund = {
             "object_id": self._id("rf"),
             "object_created": _now(),

@@ -96,16 +96,21 @@ class TrackingUpdate:
     event_id: str  # the courier's id for this scan, or a digest of it
     reference: str = ""  # our order reference, when the courier echoes it
     waybill: str = ""
+    remote_id: str = ""  # the courier's id of the order / label, when the scan carries it
     description: str = ""
     location: str = ""
 
 
-SaveRemoteIds = Callable[[dict[str, Any]], Awaitable[None]]
+SaveRemoteIds = Callable[[dict[str, Any], bool], Awaitable[None]]
 
 
 @dataclass
 class RemoteIds:
-    """The order's remote ids; ``save`` persists them at once, before the next risky call."""
+    """The order's remote ids; ``save`` persists them at once, before the next risky call.
+
+    ``sending`` also records that a call which may act (a purchase) is about to go out, so a
+    process killed before its answer leaves an order that is reconciled, never re-bought.
+    """
 
     data: dict[str, Any] = field(default_factory=dict)
     saver: SaveRemoteIds | None = None
@@ -113,14 +118,31 @@ class RemoteIds:
     async def save(self, **values: Any) -> None:
         self.data.update(values)
         if self.saver is not None:
-            await self.saver(dict(self.data))
+            await self.saver(dict(self.data), False)
+
+    async def sending(self, **values: Any) -> None:
+        self.data.update(values)
+        if self.saver is not None:
+            await self.saver(dict(self.data), True)
 
 
 class Courier(Protocol):
     name: str
+    # True when booking the same reference twice yields one order at the courier (the reference
+    # is its idempotency key); False (Shippo) means an unknown outcome must be reconciled
+    # through :meth:`find` over the settle window before booking again.
+    idempotent: bool
 
     async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         """Create the order at the courier, or adopt the one an earlier attempt created."""
+        ...
+
+    async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:
+        """What the courier holds for this order: its live booking, or None if nothing.
+
+        Raises :class:`OutcomeUnknown` when it holds something not (yet) final, e.g. a label
+        still being made or one reported ``ERROR`` that may still turn out ``SUCCESS``.
+        """
         ...
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:

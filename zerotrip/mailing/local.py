@@ -55,18 +55,17 @@ def local_waybill(reference: str) -> str:
 
 class LocalCourier:
     name = NAME
+    idempotent = True
 
     async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         if not request.recipient.street1.strip() or not request.sender.street1.strip():
             raise CourierRefused("An address has no street.")
-        waybill = local_waybill(request.reference)
-        await remote_ids.save(waybill=waybill)
-        status = (
-            OrderStatus.pickup_scheduled
-            if request.kind == OrderKind.pickup and request.window_start
-            else OrderStatus.booked
-        )
-        return Booking(remote_id=waybill, waybill=waybill, status=status)
+        booking = _booking(request)
+        await remote_ids.save(waybill=booking.waybill)
+        return booking
+
+    async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:
+        return _booking(request) if remote_ids.data.get("waybill") else None
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         return None  # the office's own messengers: nothing to call off remotely
@@ -76,6 +75,16 @@ class LocalCourier:
 
     async def close(self) -> None:
         return None
+
+
+def _booking(request: OrderRequest) -> Booking:
+    waybill = local_waybill(request.reference)
+    status = (
+        OrderStatus.pickup_scheduled
+        if request.kind == OrderKind.pickup and request.window_start
+        else OrderStatus.booked
+    )
+    return Booking(remote_id=waybill, waybill=waybill, status=status)
 
 
 def next_status(order: CourierOrder) -> OrderStatus | None:

@@ -18,6 +18,11 @@ class CourierOrder(SQLModel, table=True):
     ``remote`` is the order's remote_ids with its courier: ids saved BEFORE each call that is not
     idempotent (Shippo's shipment and rate before buying a label), so a retry reconciles
     instead of buying twice.
+
+    What WE asked is kept apart from what the courier reports (``status`` / ``courier_status``):
+    ``intent`` is book or cancel (and who asked for the cancel), ``booking`` and ``cancelling``
+    are the outcome of our latest call (sent / unknown / confirmed). A courier's report never
+    changes our intent; only a person or a case step does.
     """
 
     __tablename__ = "courier_orders"
@@ -56,6 +61,15 @@ class CourierOrder(SQLModel, table=True):
     created_at: datetime
     updated_at: datetime
     last_scan_at: datetime | None = None  # the courier's time of the latest applied scan
+    intent: str = Field(default="book", max_length=8)  # book | cancel
+    intent_by: str = Field(default="", max_length=64)  # who asked for the cancel
+    booking: str = Field(default="", max_length=12)  # "" | sent | unknown | confirmed
+    booking_sent_at: datetime | None = None  # when the latest booking call went out
+    unknown_since: datetime | None = None  # first unknown outcome not yet resolved
+    absent_checks: int = 0  # reconciliations since then that found nothing at the courier
+    steps: int = 0  # dispatch / reconciliation messages so far (keys of the next one)
+    cancelling: str = Field(default="", max_length=12)  # "" | sent | confirmed
+    courier_status: str = Field(default="", max_length=24)  # the courier's latest report
 
 
 class OrderEvent(SQLModel, table=True):

@@ -146,15 +146,28 @@ async def _attempts(session: AsyncSession, case_id: int, kind: str) -> int:
     return max(rows.all(), default=0)
 
 
+def dispatch_key(order: CourierOrder) -> str:
+    """Step 0 keeps the plain key; each later reconciliation step has its own message."""
+    base = f"{DISPATCH}:{order.id}:{order.attempt}"
+    return f"{base}:{order.steps}" if order.steps else base
+
+
 async def _enqueue_dispatch(session: AsyncSession, order: CourierOrder, at: datetime) -> None:
     await enqueue(
         session,
         DISPATCH,
-        {"order_id": order.id, "attempt": order.attempt},
-        dedupe_key=f"{DISPATCH}:{order.id}:{order.attempt}",
+        {"order_id": order.id, "attempt": order.attempt, "step": order.steps},
+        dedupe_key=dispatch_key(order),
         case_id=order.case_id,
         not_before=at,
     )
+
+
+async def enqueue_next_step(session: AsyncSession, order: CourierOrder, at: datetime) -> None:
+    """The order's next dispatch step (a fresh message: the old one's attempts stay its own)."""
+    order.steps += 1
+    session.add(order)
+    await _enqueue_dispatch(session, order, at)
 
 
 async def active_order(session: AsyncSession, case_id: int, kind: str) -> CourierOrder | None:
@@ -188,7 +201,7 @@ async def lock_order(session: AsyncSession, order_id: int) -> CourierOrder:
 
 
 async def dispatch_message(session: AsyncSession, order: CourierOrder) -> OutboxMessage | None:
-    key = f"{DISPATCH}:{order.id}:{order.attempt}"
+    key = dispatch_key(order)
     return (
         await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
     ).first()
@@ -239,6 +252,7 @@ async def choose_pickup(
     if order.kind != OrderKind.pickup or order.status != OrderStatus.awaiting_choice:
         raise Conflict("This order no longer takes a choice.", status=order.status)
     if hand_in:
+        order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
         _change(
             session,
             case,
@@ -289,10 +303,12 @@ async def _dispatch_now(session: AsyncSession, order: CourierOrder, now: datetim
 async def cancel_order(
     session: AsyncSession, case: Case, order: CourierOrder, actor: Actor, reason: str
 ) -> CourierOrder:
+    """A person (or a case step) calls the order off: the only way a cancel is ever sent."""
     if order.status not in CANCELLABLE:
         raise Conflict(f"An order that is {order.status} cannot be cancelled.", status=order.status)
+    order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
     _change(session, case, order, actor, OrderStatus.cancelled, "cancelled", reason)
-    if order.remote_id or order.remote:
+    if order.remote_id or order.remote or order.booking:
         await enqueue_cancel(session, order)
     return order
 
@@ -304,11 +320,14 @@ async def enqueue_cancel(
     attempt: int | None = None,
     courier: str | None = None,
     remote: dict[str, Any] | None = None,
+    suffix: str = "",
+    at: datetime | None = None,
 ) -> None:
     """Ask the courier to call off attempt ``attempt`` (default: the current one).
 
     The handler reads the order's latest remote_ids when the attempt is still current; the
-    payload keeps the ids of an attempt the order has since moved on from.
+    payload keeps the ids of an attempt the order has since moved on from. ``suffix`` makes a
+    follow-up check its own message (a booking that landed after the first cancel).
     """
     await enqueue(
         session,
@@ -318,9 +337,11 @@ async def enqueue_cancel(
             "attempt": attempt or order.attempt,
             "courier": courier or order.courier,
             "remote": order.remote if remote is None else remote,
+            "suffix": suffix,
         },
-        dedupe_key=f"{CANCEL}:{order.id}:{attempt or order.attempt}",
+        dedupe_key=f"{CANCEL}:{order.id}:{attempt or order.attempt}{suffix}",
         case_id=order.case_id,
+        not_before=at,
     )
 
 
@@ -354,12 +375,14 @@ async def reassign_order(
         raise Conflict(
             "Cancel the order first; a courier has already accepted it.", status=order.status
         )
-    if order.remote:
+    if order.remote or order.booking:
         await enqueue_cancel(session, order)  # an unknown outcome at the old courier
     before = order.courier
     order.courier = courier
     order.attempt = 1 + await _attempts(session, case.id or 0, order.kind)
     order.remote = {}
+    order.booking, order.booking_sent_at, order.unknown_since = "", None, None
+    order.absent_checks, order.steps, order.courier_status = 0, 0, ""
     status = OrderStatus(order.status)
     if status != OrderStatus.awaiting_choice:
         status = OrderStatus.queued

@@ -17,6 +17,7 @@ from zerotrip.mailing.interfaces import CourierError, RemoteIds
 from zerotrip.mailing.models import CourierOrder, InboundMessage
 from zerotrip.mailing.orders import order_request
 from zerotrip.mailing.statuses import OPEN, OrderStatus
+from zerotrip.mailing.sweeper import sweep_stranded
 from zerotrip.mailing.tracking import apply_inbound, ingest, updates_to_json
 
 log = logging.getLogger("zerotrip.mailing.reconcile")
@@ -92,5 +93,6 @@ async def run_reconciler(mailing: Mailing, stop: asyncio.Event) -> None:
         try:
             await sweep_inbound(mailing)
             await poll_quiet_orders(mailing)
+            await sweep_stranded(mailing)
         except Exception:
             log.exception("mailing reconciliation pass failed")

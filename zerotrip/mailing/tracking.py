@@ -28,11 +28,12 @@ from zerotrip.cases.models import CaseState, MaterialStatus
 from zerotrip.cases.store import lock_case, materials_of
 from zerotrip.db import retry_on_conflict
 from zerotrip.kit.actor import SYSTEM_MAILING, Actor
+from zerotrip.mailing.booking import CONFIRMED, confirm_booking
 from zerotrip.mailing.context import Mailing
-from zerotrip.mailing.interfaces import TrackingUpdate
+from zerotrip.mailing.interfaces import Booking, TrackingUpdate
 from zerotrip.mailing.models import CourierOrder, InboundMessage, OrderEvent
 from zerotrip.mailing.orders import add_history, lock_order, parse_reference, set_status
-from zerotrip.mailing.statuses import OrderKind, OrderStatus, decide
+from zerotrip.mailing.statuses import SCANNABLE, OrderKind, OrderStatus, decide
 
 Parser = Callable[[str], list[TrackingUpdate]]
 
@@ -49,6 +50,7 @@ def updates_to_json(updates: list[TrackingUpdate]) -> str:
                 "waybill": u.waybill,
                 "description": u.description,
                 "location": u.location,
+                "remote_id": u.remote_id,
             }
             for u in updates
         ],
@@ -69,6 +71,7 @@ def updates_from_json(body: str) -> list[TrackingUpdate]:
                 waybill=item.get("waybill", ""),
                 description=item.get("description", ""),
                 location=item.get("location", ""),
+                remote_id=item.get("remote_id", ""),
             )
         )
     return out
@@ -246,6 +249,16 @@ async def apply_update(
     ).first()
     if seen is not None:
         return "duplicate scan"
+    order.courier_status = update.status.value
+    if update.status in SCANNABLE and order.booking != CONFIRMED and update.waybill:
+        # The courier's news can overtake its answer to our booking call: it proves the booking.
+        if source == "shippo" and update.remote_id:
+            order.remote = {**order.remote, "transaction_id": update.remote_id}
+        proof = Booking(
+            remote_id=update.remote_id or order.remote_id or update.waybill,
+            waybill=update.waybill,
+        )
+        await confirm_booking(session, mailing, case, order, proof, source=source)
     decision = decide(
         OrderStatus(order.status),
         order.resume_rank,

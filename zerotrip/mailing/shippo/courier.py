@@ -1,25 +1,28 @@
 """The Shippo adapter: book a label (and a pickup), refund it, read its tracking.
 
 Shippo has no idempotency key, so booking is a sequence of steps, each id saved before the
-next call that could not be repeated safely:
+next call that could not be repeated safely, and every purchase tagged with our order reference
+(``metadata``):
 
-1. ``transaction_id`` known: fetch it, never buy again.
+1. ``transaction_id`` known: read it, never buy again.
 2. Otherwise validate the applicant's address and create a shipment (harmless to repeat), pick
    a rate, and save ``shipment_id`` + ``rate_id``.
-3. An attempt that finds a saved rate lists that rate's transactions and adopts any live one
-   (an earlier attempt whose answer was lost) instead of buying; a fresh rate skips this.
-4. Buy with ``async=False``. A failure after sending is :class:`OutcomeUnknown`, and an id in
-   the raw body (kept by the proxy even when the SDK cannot parse it) is saved at once.
+3. An attempt that finds a saved rate lists that rate's transactions and adopts any (an earlier
+   attempt whose answer was lost) instead of buying; a fresh rate skips this.
+4. Buy with ``async=False``, recorded as "sent" first. Transactions are read from the raw body
+   (3.9.0 cannot parse one without ``created_by`` or with a status it does not know), and their
+   id is saved before the answer is interpreted. Anything but ``SUCCESS`` with a tracking
+   number, or no answer at all, is :class:`OutcomeUnknown`: ``ERROR`` can still turn into
+   ``SUCCESS``. The dispatcher then reconciles through :meth:`find` over the settle window.
 5. Pickups cannot be listed or cancelled in the API, so one is requested at most once; if that
    answer is lost the order is booked but flagged for a person to confirm with the carrier.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from shippo.models import components, operations
+from shippo.models import components, errors, operations
 
 from zerotrip.config import Settings
 from zerotrip.mailing.interfaces import (
@@ -32,24 +35,29 @@ from zerotrip.mailing.interfaces import (
     TrackingUpdate,
 )
 from zerotrip.mailing.shippo import mapping
-from zerotrip.mailing.shippo.proxy import ShippoProxy, classify, raw_object_id
+from zerotrip.mailing.shippo.proxy import ShippoProxy, classify, raw_json
 from zerotrip.mailing.shippo.settings import ShippoSettings
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 
-LIVE = {"SUCCESS", "QUEUED", "WAITING"}
 NAME = "shippo"
-
-
-def _value(enum_or_str: Any) -> str:
-    return str(getattr(enum_or_str, "value", enum_or_str) or "")
+PREFERENCE = {"SUCCESS": 0, "QUEUED": 1, "WAITING": 1}  # which of several to adopt first
 
 
 def _messages(obj: Any) -> str:
+    if isinstance(obj, dict):
+        items = obj.get("messages") or []
+        return "; ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in items)
     return "; ".join(str(getattr(m, "text", m)) for m in (getattr(obj, "messages", None) or []))
+
+
+def _rate_of(txn: dict[str, Any]) -> str | None:
+    rate = txn.get("rate")
+    return rate.get("object_id") if isinstance(rate, dict) else rate
 
 
 class ShippoCourier:
     name = NAME
+    idempotent = False
 
     def __init__(self, config: ShippoSettings) -> None:
         self.config = config
@@ -67,41 +75,114 @@ class ShippoCourier:
     async def book(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking:
         ck = remote_ids.data
         if ck.get("transaction_id"):
-            tid = ck["transaction_id"]
-            txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
-            return await self._finish(request, remote_ids, txn)
+            found = await self.find(request, remote_ids)
+            if found is not None:
+                return found
+            raise OutcomeUnknown(f"transaction {ck['transaction_id']} is not found at Shippo")
+        quoted: dict[str, Any] = {}
         if not ck.get("rate_id"):
-            await self._quote(request, remote_ids)  # a new rate: it cannot have been bought
+            quoted = await self._quote(request)  # a new rate: it cannot have been bought
         else:  # an earlier attempt may have bought this rate: adopt, never buy twice
-            existing = await self._existing(ck["rate_id"], request.reference)
-            if existing is not None:
-                await remote_ids.save(transaction_id=existing.object_id)
-                return await self._finish(request, remote_ids, existing)
+            found = await self.find(request, remote_ids)
+            if found is not None:
+                return found
+        await remote_ids.sending(**quoted)  # the rate and "sent", in one write, before buying
         buy = components.TransactionCreateRequest(
             rate=ck["rate_id"],
             async_=False,
             label_file_type=components.LabelFileTypeEnum(self.config.label_file_type),
             metadata=request.reference,
         )
-        txn, raw, exc = await self.proxy.call_capturing(
+        _, raw, exc = await self.proxy.call_capturing(
             lambda sdk: sdk.transactions.create(buy), "CreateTransaction"
         )
-        if exc is not None:
-            if oid := raw_object_id(raw):  # bought, but the SDK could not read the answer
-                await remote_ids.save(transaction_id=oid)
+        txn = raw_json(raw)
+        if txn is None or not txn.get("object_id"):
+            if exc is None:
+                raise OutcomeUnknown("Shippo's answer to the purchase has no transaction id")
             raise classify(exc, acted=True) from exc
-        remote_ids.data["transaction_id"] = txn.object_id  # persisted with the booking
-        return await self._finish(request, remote_ids, txn)
+        await remote_ids.save(transaction_id=txn["object_id"])  # before reading anything else
+        return await self._interpret(request, remote_ids, txn)
 
-    async def _quote(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
-        applicant = request.sender if request.kind == OrderKind.pickup else request.recipient
-        addr = await self.proxy.call(
-            lambda sdk: sdk.addresses.create(mapping.address_request(applicant, validate=True))
+    async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:
+        ck = remote_ids.data
+        if tid := ck.get("transaction_id"):
+            txn = await self._transaction(tid)
+            if txn is None:
+                return None
+        elif rate_id := ck.get("rate_id"):
+            mine = [
+                t
+                for t in await self._transactions(rate_id)
+                if t.get("object_id")
+                and (_rate_of(t) == rate_id or t.get("metadata") == request.reference)
+            ]
+            if not mine:
+                return None
+            txn = min(mine, key=lambda t: PREFERENCE.get(str(t.get("status")), 2))
+            await remote_ids.save(transaction_id=txn["object_id"])
+        else:
+            return None  # no rate was ever chosen: nothing can have been bought
+        return await self._interpret(request, remote_ids, txn)
+
+    async def _transaction(self, tid: str) -> dict[str, Any] | None:
+        _, raw, exc = await self.proxy.call_capturing(
+            lambda sdk: sdk.transactions.get(tid), "GetTransaction"
         )
-        results = addr.validation_results
-        if results is not None and results.is_valid is False:
+        if isinstance(exc, errors.SDKError) and exc.status_code == 404:
+            return None
+        txn = raw_json(raw)
+        if txn is None:
+            raise classify(exc, acted=False) if exc else CourierUnavailable("unreadable answer")
+        return txn
+
+    async def _transactions(self, rate_id: str) -> list[dict[str, Any]]:
+        request = operations.ListTransactionsRequest(rate=rate_id, results=100)
+        _, raw, exc = await self.proxy.call_capturing(
+            lambda sdk: sdk.transactions.list(request), "ListTransactions"
+        )
+        listing = raw_json(raw)
+        if listing is None or not isinstance(listing.get("results"), list):
+            raise classify(exc, acted=False) if exc else CourierUnavailable("unreadable listing")
+        return [t for t in listing["results"] if isinstance(t, dict)]
+
+    async def _interpret(
+        self, request: OrderRequest, remote_ids: RemoteIds, txn: dict[str, Any]
+    ) -> Booking:
+        tid, status = str(txn["object_id"]), str(txn.get("status") or "")
+        number = txn.get("tracking_number")
+        if status == "SUCCESS" and isinstance(number, str) and number:
+            booking = Booking(
+                remote_id=tid,
+                waybill=number,
+                label_url=txn.get("label_url") if isinstance(txn.get("label_url"), str) else None,
+                tracking_url=txn.get("tracking_url_provider")
+                if isinstance(txn.get("tracking_url_provider"), str)
+                else None,
+            )
+            remote_ids.data.update(transaction_status=status, waybill=number)  # saved on record
+            if request.kind == OrderKind.pickup and request.window_start and request.window_end:
+                await self._pickup(request, remote_ids, booking)
+            return booking
+        if status in ("REFUNDED", "REFUNDPENDING"):
+            raise CourierRefused(f"Shippo holds transaction {tid} in status {status} (refunded)")
+        detail = _messages(txn)
+        raise OutcomeUnknown(
+            f"Shippo holds transaction {tid} in status {status or 'missing'}"
+            + (f": {detail}" if detail else "")
+        )
+
+    async def _quote(self, request: OrderRequest) -> dict[str, Any]:
+        """Validate the applicant's address, create a shipment, pick a rate: the ids to save."""
+        applicant = request.sender if request.kind == OrderKind.pickup else request.recipient
+        addr = await self.proxy.json(
+            lambda sdk: sdk.addresses.create(mapping.address_request(applicant, validate=True)),
+            "CreateAddress",
+        )
+        results = addr.get("validation_results") or {}
+        if results.get("is_valid") is False:
             raise CourierRefused(f"Shippo finds the address invalid: {_messages(results)}")
-        applicant_id = addr.object_id
+        applicant_id = str(addr.get("object_id") or "")
         other = request.recipient if request.kind == OrderKind.pickup else request.sender
         other_req = mapping.address_request(other, validate=False)
         shipment = components.ShipmentCreateRequest(
@@ -111,47 +192,23 @@ class ShippoCourier:
             async_=False,
             metadata=request.reference,
         )
-        shp = await self.proxy.call(lambda sdk: sdk.shipments.create(shipment))
-        if _value(shp.status) != "SUCCESS" or not shp.rates:
+        shp = await self.proxy.json(lambda sdk: sdk.shipments.create(shipment), "CreateShipment")
+        rates = [r for r in shp.get("rates") or [] if isinstance(r, dict)]
+        if shp.get("status") not in ("SUCCESS", "ERROR"):  # still working, or a new status
+            status = shp.get("status") or "without a status"
+            raise CourierUnavailable(f"Shippo's shipment is {status}")
+        if shp.get("status") == "ERROR" or not rates:
             raise CourierRefused(f"Shippo has no rates for this shipment: {_messages(shp)}")
-        rate = mapping.pick_rate(shp.rates, self.config.service_levels)
+        rate = mapping.pick_rate(rates, self.config.service_levels)
         if rate is None:
             raise CourierRefused("No rate for the configured service levels.")
-        await remote_ids.save(
-            address_id=applicant_id,
-            shipment_id=shp.object_id,
-            rate_id=rate.object_id,
-            carrier_account=rate.carrier_account,
-            carrier=str(rate.provider or "").lower(),
-        )
-
-    async def _existing(self, rate_id: str, reference: str) -> Any | None:
-        listing = await self.proxy.call(
-            lambda sdk: sdk.transactions.list(operations.ListTransactionsRequest(rate=rate_id))
-        )
-        for txn in listing.results or []:
-            rate = txn.rate if isinstance(txn.rate, str) else getattr(txn.rate, "object_id", None)
-            if _value(txn.status) in LIVE and (rate == rate_id or txn.metadata == reference):
-                return txn
-        return None
-
-    async def _finish(self, request: OrderRequest, remote_ids: RemoteIds, txn: Any) -> Booking:
-        status = _value(txn.status)
-        if status == "ERROR":
-            raise CourierRefused(f"Shippo could not make the label: {_messages(txn)}")
-        if status in ("QUEUED", "WAITING"):
-            raise OutcomeUnknown("the label is still being made")
-        if status != "SUCCESS":
-            raise CourierRefused(f"the label is {status.lower()}")
-        booking = Booking(
-            remote_id=txn.object_id,
-            waybill=txn.tracking_number or txn.object_id,
-            label_url=txn.label_url,
-            tracking_url=txn.tracking_url_provider,
-        )
-        if request.kind == OrderKind.pickup and request.window_start and request.window_end:
-            await self._pickup(request, remote_ids, booking)
-        return booking
+        return {
+            "address_id": applicant_id,
+            "shipment_id": shp.get("object_id"),
+            "rate_id": rate["object_id"],
+            "carrier_account": rate.get("carrier_account"),
+            "carrier": str(rate.get("provider") or "").lower(),
+        }
 
     async def _pickup(self, request: OrderRequest, remote_ids: RemoteIds, booking: Booking) -> None:
         ck = remote_ids.data
@@ -176,7 +233,9 @@ class ShippoCourier:
             metadata=request.reference,
         )
         try:
-            pk = await self.proxy.call(lambda sdk: sdk.pickups.create(pickup), acted=True)
+            pk = await self.proxy.json(
+                lambda sdk: sdk.pickups.create(pickup), "CreatePickup", acted=True
+            )
         except CourierUnavailable:
             await remote_ids.save(pickup_requested=False)  # it never reached Shippo
             raise
@@ -186,31 +245,36 @@ class ShippoCourier:
         except OutcomeUnknown:
             booking.attention = "The pickup request's answer was lost; confirm it with the carrier."
             return
-        await remote_ids.save(pickup_id=pk.object_id, pickup_code=pk.confirmation_code)
-        if _value(pk.status) in ("CONFIRMED", "PENDING"):
+        await remote_ids.save(
+            pickup_id=pk.get("object_id"), pickup_code=pk.get("confirmation_code")
+        )
+        status = str(pk.get("status") or "")
+        if status in ("CONFIRMED", "PENDING"):
             booking.status = OrderStatus.pickup_scheduled
         else:
-            booking.attention = (
-                f"Pickup {(_value(pk.status) or 'unknown').lower()}: {_messages(pk)}"
-            )
+            booking.attention = f"Pickup {(status or 'unknown').lower()}: {_messages(pk)}"
 
     # --- cancelling and tracking ------------------------------------------------------------
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
-        ck = remote_ids.data
-        tid = ck.get("transaction_id")
-        if not tid and ck.get("rate_id"):
-            found = await self._existing(ck["rate_id"], request.reference)
-            tid = found.object_id if found is not None else None
+        try:
+            found = await self.find(request, remote_ids)
+        except (OutcomeUnknown, CourierRefused):
+            found = None  # refunded already, or not final: read the transaction itself
+            if not remote_ids.data.get("transaction_id"):
+                return
+        tid = found.remote_id if found is not None else remote_ids.data.get("transaction_id")
         if not tid:
             return  # no label was bought: nothing to refund
-        txn = await self.proxy.call(lambda sdk: sdk.transactions.get(tid))
-        if _value(txn.status) in ("REFUNDED", "REFUNDPENDING", "ERROR"):
+        txn = await self._transaction(tid)
+        if txn is None or str(txn.get("status")) in ("REFUNDED", "REFUNDPENDING", "ERROR"):
             return
-        refund = await self.proxy.call(
-            lambda sdk: sdk.refunds.create(transaction=tid, async_=False), acted=True
+        refund = await self.proxy.json(
+            lambda sdk: sdk.refunds.create(transaction=tid, async_=False),
+            "CreateRefund",
+            acted=True,
         )
-        if _value(refund.status) == "ERROR":
+        if refund.get("status") == "ERROR":
             raise CourierRefused(f"Shippo refused the refund of {tid}.")
 
     async def track(self, request: OrderRequest, remote_ids: RemoteIds) -> list[TrackingUpdate]:
@@ -219,11 +283,7 @@ class ShippoCourier:
         carrier = ck.get("carrier") or "shippo"
         if not number:
             return []
-
-        def fetch(sdk: Any) -> str | None:
-            self.proxy.capture.clear()
-            sdk.tracking_status.get(number, carrier)  # parsed to prove it is a Track
-            return self.proxy.capture.take("GetTrack")
-
-        raw = await self.proxy.call(fetch)
-        return mapping.track_updates(json.loads(raw or "{}"))
+        track = await self.proxy.json(
+            lambda sdk: sdk.tracking_status.get(number, carrier), "GetTrack"
+        )
+        return mapping.track_updates(track)

@@ -56,14 +56,17 @@ def parcel_request(parcel: Parcel) -> components.ParcelCreateRequest:
     )
 
 
-def pick_rate(rates: list[Any], allowed: tuple[str, ...]) -> Any | None:
+def pick_rate(rates: list[dict[str, Any]], allowed: tuple[str, ...]) -> dict[str, Any] | None:
     """The cheapest rate among the allowed service levels (all, if none are configured)."""
     usable = [
-        r for r in rates if not allowed or (r.servicelevel and r.servicelevel.token in allowed)
+        r
+        for r in rates
+        if r.get("object_id")
+        and (not allowed or (r.get("servicelevel") or {}).get("token") in allowed)
     ]
     if not usable:
         return None
-    return min(usable, key=lambda r: float(r.amount))
+    return min(usable, key=lambda r: float(r.get("amount") or "inf"))
 
 
 def tracking_status(
@@ -141,19 +144,25 @@ def webhook_updates(body: str) -> list[TrackingUpdate]:
     if event == "track_updated":
         return track_updates(data)
     if event in ("transaction_updated", "transaction_created"):
-        status = {"REFUNDED": OrderStatus.cancelled, "ERROR": OrderStatus.attention}.get(
-            str(data.get("status"))
-        )
-        if status is None:
-            return []
-        return [
-            TrackingUpdate(
-                status=status,
-                occurred_at=_when(data.get("object_updated") or data.get("object_created")),
-                event_id=f"shippo-txn:{data.get('object_id')}:{data.get('status')}",
-                reference=str(data.get("metadata") or ""),
-                waybill=str(data.get("tracking_number") or ""),
-                description=f"label {str(data.get('status')).lower()}",
-            )
-        ]
+        return _transaction_update(data)
     return []
+
+
+def _transaction_update(data: dict[str, Any]) -> list[TrackingUpdate]:
+    """A label made (proof of the booking, with its id) or refunded; others wait for a check."""
+    status = {"SUCCESS": OrderStatus.booked, "REFUNDED": OrderStatus.cancelled}.get(
+        str(data.get("status"))
+    )
+    if status is None or not data.get("object_id"):
+        return []
+    return [
+        TrackingUpdate(
+            status=status,
+            occurred_at=_when(data.get("object_updated") or data.get("object_created")),
+            event_id=f"shippo-txn:{data.get('object_id')}:{data.get('status')}",
+            reference=str(data.get("metadata") or ""),
+            waybill=str(data.get("tracking_number") or ""),
+            remote_id=str(data["object_id"]),
+            description=f"label {str(data.get('status')).lower()}",
+        )
+    ]

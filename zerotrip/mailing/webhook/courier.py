@@ -43,6 +43,7 @@ def _when(value: datetime | None) -> str | None:
 
 class WebhookCourier:
     name = NAME
+    idempotent = True  # the reference is the courier's idempotency key
 
     def __init__(self, url: str, secret: str, timeout_s: float, clock_now: Any = None) -> None:
         if not secret:
@@ -115,9 +116,13 @@ class WebhookCourier:
             "window_start": _when(request.window_start),
             "window_end": _when(request.window_end),
         }
+        await remote_ids.sending()
         status, data = await self._send("POST", "/orders", payload, acted=True)
         if status >= 400:
             raise CourierRefused(f"the courier refused the order ({status}): {str(data)[:300]}")
+        return await self._booking(data, remote_ids)
+
+    async def _booking(self, data: Any, remote_ids: RemoteIds) -> Booking:
         waybill = data.get("waybill") if isinstance(data, dict) else None
         if not isinstance(waybill, str) or not waybill:
             raise OutcomeUnknown("the courier's answer has no waybill")
@@ -129,6 +134,14 @@ class WebhookCourier:
             status=OrderStatus.pickup_scheduled if scheduled else OrderStatus.booked,
             label_url=data.get("label_url") if isinstance(data.get("label_url"), str) else None,
         )
+
+    async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:
+        status, data = await self._send("GET", f"/orders/{request.reference}", None, acted=False)
+        if status == 404:
+            return None
+        if status >= 400:
+            raise CourierUnavailable(f"courier {status}")
+        return await self._booking(data, remote_ids)
 
     async def cancel(self, request: OrderRequest, remote_ids: RemoteIds) -> None:
         status, data = await self._send(
