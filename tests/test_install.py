@@ -29,6 +29,13 @@ PIP_TIMEOUT_S = 240
 START_TIMEOUT_S = 60
 
 
+@pytest.fixture(autouse=True)
+def _once_per_suite(request: pytest.FixtureRequest) -> None:
+    """The install is the same whichever database the suite runs on: `make test` proves it once."""
+    if request.config.getoption("--db") != "sqlite":
+        pytest.skip("installing does not depend on the database; proved in the --db=sqlite run")
+
+
 def _tracked_copy(dest: Path) -> Path:
     """The tracked files as they are in the work tree, and nothing else."""
     listed = subprocess.run(
