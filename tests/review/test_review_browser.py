@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from tests.factories import act
+from tests.factories import act, apply
 from tests.harness.apps import base_url
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.review.review_helpers import add_evidence, inspecting_case, photo
@@ -135,3 +135,54 @@ async def test_inspector_annotates_judges_signs_and_applicant_downloads(
     await public.reload()
     await public.locator("#status[data-status=revoked]").wait_for()
     await shots(public, "review-verify-revoked")
+
+
+async def test_relying_on_doubtful_evidence_asks_for_a_reason_in_the_page(
+    client, db, settings, browser, shots
+):
+    """A photo that looks like another case's is not 'consistent': the verdict form asks why the
+    inspector relies on it, and the verdict is recorded with that reason only once it is given."""
+    ctx = await inspecting_case(client, db)
+    cid, cps = ctx["id"], ctx["view"]["checkpoints"]
+    other, _ = await apply(client, applicant_name="王五")
+    staff_view = await client.get(f"/api/cases/{other['id']}", headers=ctx["inspector"].headers)
+    other_cp = (await staff_view.json())["checkpoints"][0]
+    await add_evidence(db, settings, other["id"], other_cp["id"], photo())
+    ev = await add_evidence(db, settings, cid, cps[0]["id"], photo())
+    base = base_url(client)
+
+    page = await staff_page(browser, base, ctx["inspector"], f"/staff/cases/{cid}")
+    errors = PageErrors(page, console=False).errors
+    form = page.locator(f'form[data-verdict-for="{cps[0]["id"]}"]')
+    reason = form.locator(f'[data-override-for="{ev.id}"]')
+    await reason.wait_for()
+    assert "未通过可信度检查" in await reason.inner_text()
+    # Unticking the evidence hides the question; ticking it shows it again.
+    await form.locator(f'input[name=evidence][value="{ev.id}"]').uncheck()
+    assert await reason.is_hidden()
+    await form.locator(f'input[name=evidence][value="{ev.id}"]').check()
+    assert await reason.is_visible()
+
+    # Without a reason the server refuses, and the page says so in Chinese; nothing is recorded.
+    await form.locator("select").select_option("pass")
+    await form.locator("button[type=submit]").click()
+    alert = form.locator("[role=alert]")
+    await alert.wait_for(state="visible")
+    shown = await alert.inner_text()
+    assert "未通过可信度检查" in shown and "override" not in shown.lower()
+    assert await page.locator('[data-trust="inconsistent"]').first.inner_text() == "与申请不一致"
+    await shots(page.locator(f'[data-review-checkpoint="{cps[0]["code"]}"]'), "review-override")
+
+    await reason.locator("textarea").fill("现场视频已核实该处设施")
+    async with page.expect_navigation():
+        await form.locator("button[type=submit]").click()
+    review = await (
+        await client.get(f"/api/cases/{cid}/review", headers=ctx["inspector"].headers)
+    ).json()
+    judged = next(c for c in review["checkpoints"] if c["id"] == cps[0]["id"])
+    assert judged["verdict"] == "pass"
+    overrides = judged["history"][-1]["overrides"]
+    assert [(o["evidence_id"], o["reason"]) for o in overrides] == [
+        (ev.id, "现场视频已核实该处设施")
+    ]
+    assert not errors, errors

@@ -159,6 +159,9 @@ async def _overrides(session: AsyncSession, body: VerdictInput) -> list[dict[str
             "The trust checks did not find evidence "
             + ", ".join(f"#{i} ({latest.get(i, 'not assessed')})" for i in missing)
             + " consistent; relying on it needs an override with a written reason.",
+            zh="证据 "
+            + "、".join(f"#{i}" for i in missing)
+            + " 未通过可信度检查；依据它作出结论须写明采信理由。",
             code="override_required",
             evidence=missing,
         )

@@ -14,6 +14,10 @@ addStrings({
   "rev.give": ["给出结论", "Give verdict"],
   "rev.comment": ["意见（不通过或整改时必填）", "Comment (required for fail or rectify)"],
   "rev.rests_on": ["依据的证据", "Evidence it rests on"],
+  "trust.consistent": ["与申请一致", "consistent"],
+  "trust.needs_review": ["待人工核对", "needs review"],
+  "trust.inconsistent": ["与申请不一致", "inconsistent"],
+  "rev.override": ["采信理由：#{id} 未通过可信度检查，依据它须写明理由", "Why you rely on #{id}: it did not pass the trust checks, so a written reason is required"],
   "rev.history": ["历次结论", "Earlier verdicts"],
   "rev.report": ["踏勘报告", "Inspection report"],
   "rev.sign": ["签署报告", "Sign report"],
@@ -47,26 +51,41 @@ function shot(ev, c, reload) {
   return h("div", { class: "shot", dataset: { evidence: ev.id, round: ev.round } },
     isImage ? h("img", { src: `/api/review/evidence/${ev.id}/annotated?version=${ev.annotation_version || ""}`.replace(/\?version=$/, ""), alt: `#${ev.id}`, loading: "lazy" }) : h("div", { class: "muted" }, `${ev.kind}`),
     h("div", {}, `#${ev.id} · ${fmtTime(ev.received_at)}`, ev.restricted ? h("span", { class: "badge warn" }, t("rev.restricted")) : null,
-      ev.trust ? h("span", { class: `badge ${ev.trust === "consistent" ? "ok" : "warn"}` }, ev.trust) : null),
+      ev.trust ? h("span", { class: `badge ${ev.trust === "consistent" ? "ok" : "warn"}`, dataset: { trust: ev.trust } }, t(`trust.${ev.trust}`)) : null),
     h("div", { class: "mono", title: ev.sha256 }, `${t("rev.sha")} ${ev.sha256.slice(0, 16)}…`),
     canDraw ? h("button", { type: "button", class: "secondary", dataset: { annotate: ev.id }, onclick: () => openAnnotator({ evidenceId: ev.id, title: `#${ev.id}`, onSaved: reload }) }, t("rev.annotate")) : null);
 }
 
 function verdictForm(cp, c, reload) {
-  const err = h("div", { class: "error hidden", role: "alert" });
+  const err = h("div", { class: "error hidden", role: "alert", style: "grid-column: 1 / -1" });
   const current = cp.evidence.filter((e) => e.round === cp.round);
+  // Evidence the trust checks did not find consistent may be relied on only with a written reason.
+  const doubtful = cp.evidence.filter((e) => e.trust !== "consistent");
+  const reasonFields = doubtful.map((e) => h("label", { class: "override", dataset: { overrideFor: e.id }, style: "grid-column: 1 / -1" },
+    t("rev.override").replace("{id}", e.id),
+    h("textarea", { name: `override-${e.id}`, rows: 2, maxlength: 2000 })));
   const form = h("form", { class: "verdict-form", dataset: { verdictFor: cp.id } },
     h("select", { name: "verdict", "aria-label": t("form.result") }, ...["pass", "fail", "rectify"].map((v) => h("option", { value: v }, t(`form.${v}`)))),
     h("textarea", { name: "comment", rows: 2, maxlength: 4000, placeholder: t("rev.comment"), "aria-label": t("rev.comment") }),
     h("button", { type: "submit" }, t("rev.give")),
     cp.evidence.length ? h("div", { style: "grid-column: 1 / -1" }, h("span", { class: "muted" }, `${t("rev.rests_on")}: `),
       ...cp.evidence.map((e) => h("label", { style: "display:inline; margin-right:10px" }, h("input", { type: "checkbox", name: "evidence", value: e.id, checked: current.includes(e), style: "width:auto" }), ` #${e.id}`))) : null,
+    ...reasonFields,
     err);
+  const showReasons = () => {
+    const chosen = new Set(new FormData(form).getAll("evidence").map(Number));
+    for (const field of reasonFields) field.classList.toggle("hidden", !chosen.has(Number(field.dataset.overrideFor)));
+  };
+  form.addEventListener("change", showReasons);
+  showReasons();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const fd = new FormData(form);
     try {
-      await api("POST", `/api/cases/${c.id}/checkpoints/${cp.id}/verdict`, { verdict: fd.get("verdict"), comment: fd.get("comment"), evidence_ids: fd.getAll("evidence").map(Number) });
+      const evidenceIds = fd.getAll("evidence").map(Number);
+      const overrides = doubtful.filter((e) => evidenceIds.includes(e.id) && String(fd.get(`override-${e.id}`) || "").trim())
+        .map((e) => ({ evidence_id: e.id, reason: String(fd.get(`override-${e.id}`)).trim() }));
+      await api("POST", `/api/cases/${c.id}/checkpoints/${cp.id}/verdict`, { verdict: fd.get("verdict"), comment: fd.get("comment"), evidence_ids: evidenceIds, overrides });
       location.reload();
     } catch (e) {
       showError(err, e);
