@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import event
 
 from tests.factories import act, applicant_headers, apply, make_staff
+from tests.harness.outbox import drain
 from zerotrip.db import Database
+from zerotrip.kit.clock import as_utc
 from zerotrip.mailing import service
 
 
@@ -111,3 +113,36 @@ async def test_staff_steps_change_the_order_once_and_refuse_what_no_longer_appli
     assert [e.status for e in after.events].count("cancelled") == 1
     audit = await (await client.get(f"/api/cases/{case['id']}/audit", headers=clerk.headers)).json()
     assert audit["verification"]["ok"]
+
+
+async def test_handing_a_waiting_order_to_another_courier_keeps_the_applicants_choice(
+    client, db, clock
+):
+    """Reassigning changes the courier only: the applicant still chooses the pickup window
+    (nothing is booked on a default window before the choice time runs out)."""
+    clerk = await make_staff(db, "clerk")
+    case, token = await _accepted_case(client, clerk)
+    [record] = await service.open_orders(db)
+    due = record.message.next_attempt_at if record.message else None
+    resp = await client.post(
+        f"/api/mailing/orders/{record.order.id}/reassign",
+        json={"courier": "local"},
+        headers=clerk.headers,
+    )
+    assert resp.status == 200, await resp.text()
+    await drain(client)
+    [after] = await service.open_orders(db)
+    assert after.order.status == "awaiting_choice" and not after.order.remote_id
+    assert after.message is not None and due is not None
+    assert as_utc(after.message.next_attempt_at) == as_utc(due)
+
+    start = (clock.now() + timedelta(days=1)).replace(microsecond=0)
+    resp = await client.post(
+        f"/api/cases/{case['id']}/mailing/orders/{after.order.id}/choice",
+        json={
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=3)).isoformat(),
+        },
+        headers=applicant_headers(token),
+    )
+    assert resp.status == 200, await resp.text()

@@ -19,6 +19,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(at: datetime) -> datetime:
+    """SQLite hands stored datetimes back naive (they were stored in UTC); PostgreSQL aware."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 class Clock:
     def __init__(self, timezone: str = "UTC") -> None:
         self.zone = ZoneInfo(timezone)

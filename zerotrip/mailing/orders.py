@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
+from zerotrip.kit.clock import as_utc, utcnow
 from zerotrip.mailing.addresses import validate_address
 from zerotrip.mailing.interfaces import Address, OrderRequest, Parcel
 from zerotrip.mailing.models import CourierOrder, OrderEvent
@@ -377,6 +377,12 @@ async def reassign_order(
         )
     if order.remote or order.booking:
         await enqueue_cancel(session, order)  # an unknown outcome at the old courier
+    dispatch_at = now
+    if order.status == OrderStatus.awaiting_choice:
+        # The applicant keeps the time left to choose a window; only the courier changes.
+        pending = await dispatch_message(session, order)
+        if pending is not None and as_utc(pending.next_attempt_at) > now:
+            dispatch_at = as_utc(pending.next_attempt_at)
     before = order.courier
     order.courier = courier
     order.attempt = 1 + await _attempts(session, case.id or 0, order.kind)
@@ -397,5 +403,5 @@ async def reassign_order(
         courier_from=before,
         courier_to=courier,
     )
-    await _enqueue_dispatch(session, order, now)
+    await _enqueue_dispatch(session, order, dispatch_at)
     return order
