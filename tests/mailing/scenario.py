@@ -19,11 +19,11 @@ from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.dispatch import register
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.mailing.orders import DISPATCH, cancel_order, create_order, lock_order
-from zerotrip.mailing.reconcile import poll_quiet_orders
+from zerotrip.mailing.reconcile import reconcile_once
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.worker import OutboxWorker
-from zerotrip.worklist.models import StaffTask
+from zerotrip.worklist.models import StaffTask, TaskState
 from zerotrip.worklist.wiring import open_dead_letter_task
 
 STAFF = Actor("staff", "1", "clerk")
@@ -137,9 +137,9 @@ async def _pending(mailing: Mailing) -> int:
 
 
 async def track_until_settled(mailing: Mailing, rounds: int = 60) -> None:
-    """Poll couriers (faults and all) until no booked order is left open."""
+    """Run the reconciler's pass (faults and all) until no booked order is left open."""
     for _ in range(rounds):
-        await poll_quiet_orders(mailing, quiet_for=timedelta(0))
+        await reconcile_once(mailing, quiet_for=timedelta(0))
         async with mailing.db.session() as session:
             open_booked = (
                 await session.exec(
@@ -159,8 +159,10 @@ class Tally:
     delivered: int = 0
     cancelled: int = 0
     dead: int = 0
+    handed: int = 0  # the courier holds nothing and a person has a task saying so
     lost: int = 0
     duplicated: int = 0
+    lost_orders: list[str] = field(default_factory=list)
 
 
 async def settle_and_check(
@@ -185,10 +187,14 @@ async def settle_and_check(
             if m.state == OutboxState.dead:
                 dead_msgs[m.payload["order_id"]] += 1
     dead_tasks = Counter(t.case_id for t in tasks if t.kind == "outbox.dead")
+    open_tasks = Counter(
+        t.case_id for t in tasks if t.state == TaskState.open and t.kind.startswith("mailing.")
+    )
     for oid in order_ids:
         order = orders.get(oid)
         if order is None or dispatch[oid] < 1:
             tally.lost += 1
+            tally.lost_orders.append(f"order {oid}: {'no dispatch' if order else 'gone'}")
             continue
         ref = f"zt-o{oid}-a{order.attempt}"
         made = remote_creations[ref]
@@ -202,8 +208,14 @@ async def settle_and_check(
             # dead-lettered once, with its staff task; a retry reconciles by rate / reference
             assert dead_tasks[order.case_id] >= 1
             tally.dead += 1
+        elif order.status == OrderStatus.attention and made == 0 and open_tasks[order.case_id]:
+            tally.handed += 1
         else:
             tally.lost += 1
+            tally.lost_orders.append(
+                f"order {oid}: {order.status}, booking {order.booking!r}, made {made}, "
+                f"dispatch {dispatch[oid]} (dead {dead_msgs[oid]}), note {order.note!r}"
+            )
     return tally
 
 

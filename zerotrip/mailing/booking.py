@@ -9,6 +9,7 @@ off, because that person asked; nothing else ever sends a cancel.
 
 from __future__ import annotations
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
@@ -20,9 +21,11 @@ from zerotrip.mailing.interfaces import Booking
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.mailing.orders import add_history, enqueue_cancel, set_status
 from zerotrip.mailing.statuses import RANK, OrderKind, OrderStatus
-from zerotrip.worklist.service import open_task
+from zerotrip.worklist.models import StaffTask, TaskState
+from zerotrip.worklist.service import close_task, open_task
 
 SENT, UNKNOWN, CONFIRMED = "sent", "unknown", "confirmed"
+UNRESOLVED = "mailing.unresolved"
 
 
 async def confirm_booking(
@@ -70,6 +73,7 @@ async def confirm_booking(
         if booking.attention:
             set_status(order, OrderStatus.attention, booking.attention)
     if first:
+        await _close_unresolved(session, case, order)
         add_history(session, order, booking.status, source=source, dedupe_key="booked")
         append_event(
             session,
@@ -95,4 +99,22 @@ async def confirm_booking(
             case_id=case.id,
             title=f"Check courier order {order.id}",
             detail=booking.attention,
+        )
+
+
+async def _close_unresolved(session: AsyncSession, case: Case, order: CourierOrder) -> None:
+    """A person was asked to check an unknown outcome; the courier has now answered it."""
+    tasks = await session.exec(
+        select(StaffTask).where(
+            StaffTask.case_id == case.id,
+            StaffTask.kind == UNRESOLVED,
+            StaffTask.state == TaskState.open,
+        )
+    )
+    for task in tasks.all():
+        await close_task(
+            session,
+            task.id or 0,
+            resolution=f"The courier holds order {order.id}: waybill {order.waybill or '-'}, "
+            f"its id {order.remote_id or '-'}.",
         )

@@ -30,7 +30,7 @@ from zerotrip.cases.store import lock_case
 from zerotrip.db import retry_on_conflict
 from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing import interfaces as courier_errors
-from zerotrip.mailing.booking import CONFIRMED, SENT, UNKNOWN, confirm_booking
+from zerotrip.mailing.booking import CONFIRMED, SENT, UNKNOWN, UNRESOLVED, confirm_booking
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.interfaces import Booking, Courier, RemoteIds
 from zerotrip.mailing.models import CourierOrder
@@ -148,7 +148,7 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc
     await retry_on_conflict(
-        lambda: _record_booking(mailing, order_id, attempt, order.courier, booking, remote_ids)
+        lambda: record_booking(mailing, order_id, attempt, order.courier, booking, remote_ids)
     )
 
 
@@ -217,12 +217,10 @@ async def _outcome_unknown(
             dedupe_key=f"unresolved:{order.attempt}:{order.steps}",
             description=detail,
         )
-        append_event(
-            session, case, SYSTEM_MAILING, "mailing.unresolved", {"order": order.id, "from": before}
-        )
+        append_event(session, case, SYSTEM_MAILING, UNRESOLVED, {"order": order.id, "from": before})
         await open_task(
             session,
-            kind="mailing.unresolved",
+            kind=UNRESOLVED,
             case_id=case.id,
             title=f"Courier order {order.id}: check with {order.courier}",
             detail=detail,
@@ -245,7 +243,7 @@ async def _default_window(mailing: Mailing, order_id: int) -> None:
         )
 
 
-async def _record_booking(
+async def record_booking(
     mailing: Mailing,
     order_id: int,
     attempt: int,
