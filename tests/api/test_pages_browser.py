@@ -66,6 +66,8 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     await page.wait_for_selector("#case-head [data-state=submitted]")
     assert (await page.inner_text("#applicant")).count("李娜") == 1
     assert "窗口代办" in await page.inner_text("#case-head")
+    # The audit trail loads after the header: wait for it, then count exactly.
+    await page.wait_for_selector("#audit tbody tr:nth-child(2)")
     assert await page.locator("#audit tbody tr").count() == 2  # submitted, link issued
     await shots(page, "pages-03-case-submitted")
 

@@ -207,7 +207,7 @@ class World:
                 if hasattr(driver, "terminate"):
                     driver.terminate()
                 else:
-                    await asyncio.wait_for(driver.close(), timeout=1)
+                    await asyncio.wait_for(driver.close(), timeout=15)
         old_mailing = self.mailing
         self.fresh_dispatcher()
         with contextlib.suppress(Exception):
