@@ -1,4 +1,5 @@
-# zerotrip: `make serve` runs the service on embedded defaults; `make test` runs the whole suite.
+# zerotrip: `make serve` runs the service on embedded defaults; `make test` runs the whole suite
+# against SQLite and PostgreSQL side by side (`make test-sqlite` / `test-postgresql`: one of them).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -37,7 +38,8 @@ test-sqlite: $(VENV)/.installed-test system-deps
 test-postgresql: $(VENV)/.installed-test system-deps
 	$(BIN)/pytest --db=postgresql
 
-test: lint test-sqlite test-postgresql
+test: lint $(VENV)/.installed-test system-deps
+	scripts/test-both
 
 bench: $(VENV)/.installed-test
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
