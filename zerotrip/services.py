@@ -199,7 +199,7 @@ def build_services(
     clock = clock or Clock(settings.timezone)
     catalogue = load_catalogue()
     calendar = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
-    db = Database(settings)
+    db = Database(settings, clock)
     reactions = Reactions()
     services = Services(
         role=role,
