@@ -320,6 +320,45 @@ async def test_a_case_goes_from_application_to_delivered_through_nginx(cluster: 
         await db.dispose()
 
 
+async def test_report_signing_is_queued_by_web_and_run_by_one_worker(cluster: Cluster):
+    db = Database(cluster.settings)
+    store = S3Storage(cluster.settings)
+    try:
+        clerk = await make_staff(db, "clerk", "jobs-clerk")
+        inspector = await make_staff(db, "inspector", "jobs-inspector")
+        async with _session(cluster) as http:
+            case, _ = await walk(http, clerk, inspector, until="inspected")
+            sign = f"/api/cases/{case['id']}/report"
+            queued = await http.post(sign, headers={**inspector.headers, "Prefer": "respond-async"})
+            assert queued.status == 202, await queued.text()
+            job_url = queued.headers["Location"]
+            deadline = time.monotonic() + 120
+            while True:
+                view = await (await http.get(job_url, headers=inspector.headers)).json()
+                if view["state"] in ("done", "failed") or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.3)
+            assert view["state"] == "done" and view["progress"] == 100, view
+            # Without "Prefer: respond-async" the web process waits for the worker: 201 as ever.
+            again = await http.post(sign, headers=inspector.headers)
+            assert again.status == 201, await again.text()
+            assert (await again.json())["version"] == 2
+            pdf = await http.get(sign, headers=inspector.headers)
+            assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
+            docs = await (await http.get(f"/api/cases/{case['id']}/documents",
+                                         headers=inspector.headers)).json()  # fmt: skip
+            assert [r["version"] for r in docs["reports"]] == [1, 2]
+        started = f"job {view['id']} (report.sign) attempt 1 started"
+        runners = [p for p in cluster.processes for line in p.lines()
+                   if line.get("message") == started]  # fmt: skip
+        assert len(runners) == 1 and runners[0].role == "worker", [p.role for p in runners]
+        keys = [key async for key in store.keys(f"reports/{case['id']}/")]
+        assert len(keys) == 4  # two signatures, each a full and a shared copy
+    finally:
+        await store.aclose()
+        await db.dispose()
+
+
 async def test_requests_spread_over_both_web_processes(cluster: Cluster):
     async with _session(cluster) as http:
         ids = set()
