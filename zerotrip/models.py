@@ -10,6 +10,7 @@ from zerotrip.accounts.models import (
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
+from zerotrip.jobs.models import Job
 from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -34,6 +35,7 @@ __all__ = [
     "Evidence",
     "IdentityAccess",
     "InboundMessage",
+    "Job",
     "LiveChallenge",
     "LiveFix",
     "LiveProcess",

@@ -30,6 +30,7 @@ from zerotrip.api.routes import (
     dashboard,
     evidence,
     identity_check,
+    jobs,
     live,
     mailing,
     mailing_callbacks,
@@ -61,6 +62,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     dashboard.routes,
     notify.routes,
     identity_check.routes,
+    jobs.routes,
 )
 
 _CSP = (
