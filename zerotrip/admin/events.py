@@ -15,7 +15,13 @@ from zerotrip.admin.models import AdminEvent
 
 
 def record(
-    session: AsyncSession, by: StaffUser, kind: str, at: datetime, subject: str = "", **detail: Any
+    session: AsyncSession,
+    by: StaffUser,
+    kind: str,
+    at: datetime,
+    subject: str = "",
+    /,
+    **detail: Any,
 ) -> None:
     session.add(
         AdminEvent(
