@@ -24,8 +24,8 @@ from zerotrip.cases.models import (
     Checkpoint,
 )
 from zerotrip.cases.versions import current_matter
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.problems import InvalidInput, NotFound
 
 
@@ -63,7 +63,7 @@ async def create_case(
             errors=[{"field": "matter_code", "message": "unknown matter"}],
         )
     matter, version = await current_matter(session, matter)
-    now = utcnow()
+    now = session_now(session)
     case = Case(
         reference=new_reference(now),
         matter_code=matter.code,
