@@ -23,8 +23,8 @@ from zerotrip.cases.models import (
     CaseState,
     Checkpoint,
 )
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.problems import InvalidInput, NotFound
 
 
@@ -61,7 +61,7 @@ async def create_case(
             f"Unknown matter {application.matter_code!r}.",
             errors=[{"field": "matter_code", "message": "unknown matter"}],
         )
-    now = utcnow()
+    now = session_now(session)
     case = Case(
         reference=new_reference(now),
         matter_code=matter.code,

@@ -20,9 +20,8 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import checkpoints_of, get_case, lock_case
-from zerotrip.db import Database
+from zerotrip.db import Database, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, IllegalTransition
 from zerotrip.review.annotation_store import IMAGE_KINDS
@@ -148,7 +147,7 @@ async def gather(
         result=case.inspection_result
         or ("rectify" if case.state == CaseState.rectifying else None),
         inspector=inspector,
-        signed_at=utcnow(),
+        signed_at=session_now(session),
         audit_head=case.audit_head,
         audit_seq=case.audit_seq,
         version=version,

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.db import Database
-from zerotrip.kit.clock import utcnow
+from zerotrip.db import Database, session_now
 from zerotrip.problems import Conflict, NotFound
 from zerotrip.worklist.models import StaffTask, TaskState
 
@@ -32,7 +31,7 @@ async def open_task(
         owner_id=owner_id,
         due_at=due_at,
         state=TaskState.open,
-        created_at=utcnow(),
+        created_at=session_now(session),
     )
     session.add(task)
     await session.flush()
@@ -51,7 +50,7 @@ async def close_task(
     if task.state != TaskState.open:
         raise Conflict(f"Task {task_id} is already {task.state}.")
     task.state = TaskState.done
-    task.closed_at = now or utcnow()
+    task.closed_at = now or session_now(session)
     task.resolution = resolution[:2000]
     session.add(task)
     return task
