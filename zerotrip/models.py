@@ -7,6 +7,15 @@ from zerotrip.accounts.models import (
     StaffUser,
     ThrottleCounter,
 )
+from zerotrip.admin.models import (
+    AdminEvent,
+    CalendarDay,
+    Department,
+    MatterSetting,
+    MatterVersion,
+    OfficeProfile,
+    StaffDepartment,
+)
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
@@ -21,9 +30,11 @@ from zerotrip.review.models import Annotation, Certificate, Report, VerdictRecor
 from zerotrip.worklist.models import StaffTask
 
 __all__ = [
+    "AdminEvent",
     "Annotation",
     "ApplicantLink",
     "AuditEvent",
+    "CalendarDay",
     "CaptureNonce",
     "Case",
     "CaseMaterial",
@@ -32,6 +43,7 @@ __all__ = [
     "Checkpoint",
     "CourierOrder",
     "DeliveryPreference",
+    "Department",
     "Evidence",
     "IdentityAccess",
     "InboundMessage",
@@ -40,12 +52,16 @@ __all__ = [
     "LiveFix",
     "LiveProcess",
     "LiveSession",
+    "MatterSetting",
+    "MatterVersion",
     "Notification",
+    "OfficeProfile",
     "OrderEvent",
     "OutboxMessage",
     "Rating",
     "Report",
     "SecurityEvent",
+    "StaffDepartment",
     "StaffTask",
     "StaffToken",
     "StaffUser",

@@ -26,6 +26,7 @@ from zerotrip.api.observability import observe
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
+    admin,
     cases,
     dashboard,
     evidence,
@@ -51,6 +52,7 @@ log = logging.getLogger("zerotrip")
 ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
+    admin.routes,
     cases.routes,
     worklist.routes,
     evidence.routes,

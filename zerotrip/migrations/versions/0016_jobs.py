@@ -1,7 +1,7 @@
 """jobs: CPU-heavy work queued by the web role and run by workers, with progress and result
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0014
 Create Date: 2026-11-30 15:20:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
