@@ -78,6 +78,13 @@ async def test_rectifications_page_lists_overdue_first(client, db, clock, browse
     assert await rows.count() == 2
     assert "overdue" in (await rows.nth(0).get_attribute("class"))
     assert "等了很久" in await rows.nth(0).text_content()
+    # The task is a call back: the reference, whom to call and their number, who owns it.
+    first_row = await rows.nth(0).text_content()
+    assert first["reference"] in first_row and "李娜" in first_row
+    assert await rows.nth(0).locator("a[href='tel:+8613800000000']").count() == 1
+    assert "未指派" not in first_row or "Clerk" in first_row
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, width
     await shots(page, "rectifications")
 
 
