@@ -47,6 +47,8 @@ async def test_dashboard_page_shows_figures_and_charts(client, db, browser, shot
             if await charts.nth(n).evaluate("i => i.complete && i.naturalWidth > 0"):
                 break
             await page.wait_for_timeout(100)
+    assert "已办结" in await page.text_content("#dash-basis")  # what the figures count
+    await page.wait_for_selector("#dept-compare tbody tr")
     await shots(page, "dashboard")
     chart_shot = await shots(page.locator("img[data-chart=handling]"), "dashboard-handling")
     assert _coloured_pixels(chart_shot) > 500
