@@ -19,6 +19,7 @@ from zerotrip.admin.models import (
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
+from zerotrip.jobs.models import Job
 from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -46,6 +47,7 @@ __all__ = [
     "Evidence",
     "IdentityAccess",
     "InboundMessage",
+    "Job",
     "LiveChallenge",
     "LiveFix",
     "LiveProcess",

@@ -31,6 +31,7 @@ from zerotrip.api.routes import (
     dashboard,
     evidence,
     identity_check,
+    jobs,
     live,
     mailing,
     mailing_callbacks,
@@ -63,6 +64,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     dashboard.routes,
     notify.routes,
     identity_check.routes,
+    jobs.routes,
 )
 
 _CSP = (

@@ -282,3 +282,16 @@ async def counted(
         return payload
 
     await change(db, live_id, actor, kind, mutate)
+
+
+async def audited(
+    db: Database, live_id: int, actor: Actor, kind: str, payload: dict[str, Any]
+) -> None:
+    """An event of a running session on the case's audit trail (consent, a pointer)."""
+
+    async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any]:
+        if live.state in FINISHED:
+            raise Gone(f"Live session {live.id} has {live.state}.")
+        return payload
+
+    await change(db, live_id, actor, kind, mutate)

@@ -38,6 +38,7 @@ from zerotrip.live.recovery import OrphanRecovery
 from zerotrip.live.room import Room, RoomSession
 from zerotrip.live.rooms import Rooms
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
+from zerotrip.live.summary import SessionSummary, session_summary
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import InvalidInput, NotFound
 
@@ -188,6 +189,11 @@ class LiveService:
         if not viewer.may_see(live.case_id):
             raise NotFound(f"No live session {live_id}.")
         return live
+
+    async def summary(self, live_id: int, viewer: Viewer) -> SessionSummary:
+        """What the session came to (read from the database: any process answers)."""
+        await self._visible(live_id, viewer)
+        return await session_summary(self.db, live_id, viewer.staff)
 
     async def still(self, live_id: int, evidence_id: int, viewer: Viewer) -> bytes:
         await self._visible(live_id, viewer)

@@ -35,6 +35,7 @@ from zerotrip.live import signalling
 from zerotrip.live.participant import Participant
 from zerotrip.live.room import Room
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
+from zerotrip.live.summary import SessionSummary
 from zerotrip.problems import Forbidden, InvalidInput, Problem, Unauthenticated
 
 log = logging.getLogger("zerotrip.live")
@@ -97,6 +98,17 @@ async def list_sessions(request: web.Request, *, principal: Principal) -> web.Re
 )
 async def get_session(request: web.Request, *, principal: Principal) -> SessionView:
     return await request.app[LIVE].session(path_int(request, "session_id"), _viewer(principal))
+
+
+@routes.get(
+    "/api/live/sessions/{session_id}/summary",
+    summary="What a session came to: duration, stills and photos per checkpoint, recording, codes",
+    audience="case",
+    response=SessionSummary,
+    errors=(401, 404, 410, 422),
+)
+async def get_summary(request: web.Request, *, principal: Principal) -> SessionSummary:
+    return await request.app[LIVE].summary(path_int(request, "session_id"), _viewer(principal))
 
 
 @routes.post(
