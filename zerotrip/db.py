@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.config import Settings
+from zerotrip.reads import Reads
 
 T = TypeVar("T")
 
@@ -70,6 +71,8 @@ class Database:
         self._writer = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False
         )
+        # The hot read paths: compiled statements on a plain driver connection, one hop a view.
+        self.reads = Reads(settings, self.engine.dialect)
 
     @property
     def dialect(self) -> str:
@@ -100,6 +103,7 @@ class Database:
         return await retry_on_conflict(attempt, tries=tries)
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
