@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from zerotrip.cases.catalogue import Catalogue, load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -32,6 +32,7 @@ from zerotrip.db import Database
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
 from zerotrip.leases import run_with_lease
+from zerotrip.live import wiring as live_wiring
 from zerotrip.mailing import wiring as mailing_wiring
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
@@ -47,6 +48,9 @@ from zerotrip.review import wiring as review_wiring
 from zerotrip.review.fonts import FontChoice, find_font
 from zerotrip.worklist import wiring as worklist_wiring
 
+if TYPE_CHECKING:
+    from zerotrip.live.service import LiveService
+
 log = logging.getLogger("zerotrip.services")
 
 Role = Literal["web", "worker", "cli"]
@@ -60,6 +64,7 @@ DOMAIN_SETUPS: tuple[Callable[[Services], None], ...] = (
     mailing_wiring.setup,
     notify_wiring.setup,
     dashboard_wiring.setup,
+    live_wiring.setup,
 )
 
 
@@ -106,6 +111,7 @@ class Services:
     outbox: OutboxWorker
     mailing: Mailing
     notifier: Notifier
+    live: LiveService | None = None  # the aiohttp process's rooms (see zerotrip.live.wiring)
     background: list[Background] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
