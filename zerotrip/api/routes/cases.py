@@ -8,12 +8,13 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from zerotrip.admin.departments import hidden_matters_for
 from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import limit_applications
-from zerotrip.cases import service
+from zerotrip.cases import reads, service
 from zerotrip.cases.lifecycle import ACTIONS, parse_params
 from zerotrip.cases.models import CaseState
 from zerotrip.cases.schemas import (
@@ -129,9 +130,15 @@ async def create_case_for_applicant(
     response=CasePage,
     errors=(401, 403, 422),
 )
-async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CasePage:
+async def list_case_page(
+    request: web.Request, *, principal: Principal, query: CaseListQuery
+) -> CasePage:
+    """Staff in departments see their departments' cases; administrators see all."""
     viewing = _viewing(request)
+    assert principal.user is not None
+    hidden = await hidden_matters_for(request.app[DB], principal.user)
     flt = CaseFilter(
+        hidden_matters=hidden,
         state=query.state.value if query.state else None,
         matter_code=query.matter,
         due=query.due,
@@ -139,7 +146,7 @@ async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CaseP
         limit=query.limit,
         offset=query.offset,
     )
-    total, rows = await service.find_cases(
+    total, rows = await reads.case_page(
         request.app[DB],
         flt,
         today=viewing.today,
@@ -157,7 +164,7 @@ async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CaseP
     errors=(401, 404, 410, 422),
 )
 async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail:
-    found = await service.read_case_file(request.app[DB], path_int(request, "case_id"))
+    found = await reads.case_file(request.app[DB], path_int(request, "case_id"))
     return CaseDetail.of(found, _viewing(request), role=principal.role)
 
 
