@@ -14,7 +14,7 @@ from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVI
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import limit_applications
-from zerotrip.cases import service
+from zerotrip.cases import reads, service
 from zerotrip.cases.lifecycle import ACTIONS, parse_params
 from zerotrip.cases.models import CaseState
 from zerotrip.cases.schemas import (
@@ -146,7 +146,7 @@ async def list_case_page(
         limit=query.limit,
         offset=query.offset,
     )
-    total, rows = await service.find_cases(
+    total, rows = await reads.case_page(
         request.app[DB],
         flt,
         today=viewing.today,
@@ -164,7 +164,7 @@ async def list_case_page(
     errors=(401, 404, 410, 422),
 )
 async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail:
-    found = await service.read_case_file(request.app[DB], path_int(request, "case_id"))
+    found = await reads.case_file(request.app[DB], path_int(request, "case_id"))
     return CaseDetail.of(found, _viewing(request), role=principal.role)
 
 
