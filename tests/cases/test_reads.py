@@ -6,6 +6,7 @@ ways and rendered by the same response encoder; the bytes must be equal.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -98,3 +99,24 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
         assert _body(fast) == _body(orm), kw
         seen += total
     assert seen > 20  # the filters did find cases
+
+
+async def test_a_step_answers_with_what_it_wrote(client, db, clock):
+    """The case file a step returns (read inside its transaction) is the committed one."""
+    clerk = await make_staff(db, "clerk")
+    inspector = await make_staff(db, "inspector")
+    case = await walk(client, clerk, inspector, until="accepted")
+    stepped = await act(
+        client,
+        case.id,
+        "receive_materials",
+        clerk.headers,
+        codes=["layout-plan"],
+        channel="courier",
+    )
+    viewing = CaseViewing(load_catalogue(), clock.today(), WorkingCalendar(), 3)
+    after = await service.read_case_file(db, case.id)
+    expected = json.loads(_body(CaseDetail.of(after, viewing, role="clerk")))
+    stepped.pop("clock"), expected.pop("clock")  # the app's calendar, not this test's
+    assert stepped == expected
+    assert {m["code"]: m["status"] for m in stepped["materials"]}["layout-plan"] == "received"
