@@ -26,10 +26,12 @@ from zerotrip.api.observability import observe
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
+    admin,
     cases,
     dashboard,
     evidence,
     identity_check,
+    jobs,
     live,
     mailing,
     mailing_callbacks,
@@ -50,6 +52,7 @@ log = logging.getLogger("zerotrip")
 ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
+    admin.routes,
     cases.routes,
     worklist.routes,
     evidence.routes,
@@ -61,6 +64,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     dashboard.routes,
     notify.routes,
     identity_check.routes,
+    jobs.routes,
 )
 
 _CSP = (

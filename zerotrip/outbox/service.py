@@ -11,9 +11,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip.db import session_now
 from zerotrip.kit.canonical import canonical_json
-from zerotrip.kit.clock import utcnow
 from zerotrip.outbox.models import OutboxMessage, OutboxState
+from zerotrip.outbox.wakeups import notify
 from zerotrip.problems import Conflict, NotFound
 
 
@@ -29,11 +30,12 @@ async def enqueue(
     """Add a message to the caller's transaction; the same ``dedupe_key`` twice is one message.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` rather than check-then-insert, so two concurrent
-    transactions enqueueing the same key cannot both succeed or fail with a 500.
+    transactions enqueueing the same key cannot both succeed or fail with a 500. On
+    PostgreSQL the commit also wakes idle workers in every process (``NOTIFY``).
     """
     if len(dedupe_key) > 200 or not dedupe_key:
         raise ValueError("dedupe_key must be 1..200 characters")
-    now = utcnow()
+    now = session_now(session)
     values = {
         "topic": topic,
         "payload": _plain(payload),
@@ -50,6 +52,7 @@ async def enqueue(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(OutboxMessage.__table__).values(**values)  # type: ignore[attr-defined]
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    await notify(session)
     found = (
         await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
     ).one()
@@ -76,9 +79,9 @@ async def requeue(
         raise Conflict(f"Outbox message {message_id} is {msg.state}; it cannot be retried now.")
     msg.state = OutboxState.pending
     msg.attempts = 0
-    msg.next_attempt_at = now or utcnow()
+    msg.next_attempt_at = now or session_now(session)
     msg.finished_at = None
-    msg.updated_at = now or utcnow()
+    msg.updated_at = now or session_now(session)
     session.add(msg)
     return msg
 
