@@ -12,6 +12,8 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import act, make_staff, walk
+from zerotrip.api.encoding import RenderedRows
+from zerotrip.api.routes.cases import case_page_response
 from zerotrip.api.routing import respond
 from zerotrip.cases import reads, service
 from zerotrip.cases.catalogue import load_catalogue
@@ -89,6 +91,7 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
     today = clock.today() + timedelta(days=later_days)
     viewing = CaseViewing(load_catalogue(), today, calendar, 3)
     seen = 0
+    rendered = RenderedRows()
     for kw in FILTERS:
         flt = CaseFilter(**kw)
         args = {"today": today, "calendar": calendar, "soon_days": 30}
@@ -97,6 +100,9 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
         orm = CasePage(total=total, items=[CaseSummary.of(r, viewing) for r in rows])
         fast = CasePage(total=fast_total, items=[CaseSummary.of(r, viewing) for r in fast_rows])
         assert _body(fast) == _body(orm), kw
+        for _ in range(2):  # rendered, then from the rendered rows
+            page = case_page_response(rendered, fast_total, fast_rows, viewing)
+            assert page.body == _body(orm), kw
         seen += total
     assert seen > 20  # the filters did find cases
 
