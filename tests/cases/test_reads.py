@@ -65,6 +65,8 @@ async def test_case_detail_fast_equals_orm(client, db, clock):
 
 FILTERS = [
     {},
+    {"hidden_matters": frozenset({"food-business"})},
+    {"hidden_matters": frozenset({"food-business", "no-such-matter"}), "state": "accepted"},
     {"limit": 2},
     {"limit": 2, "offset": 2},
     {"limit": 2, "offset": 50},
