@@ -63,6 +63,17 @@ async def case_file(db: Database, case_id: int) -> CaseFile:
     return CaseFile(cases[0], materials, checkpoints)
 
 
+async def case_file_in(db: Database, session: Any, case_id: int) -> CaseFile:
+    """The case file as the write transaction in ``session`` leaves it (after a step)."""
+    params = {"case_id": case_id}
+    cases, materials, checkpoints = await db.reads.fetch_in(
+        session, (CASE, params), (MATERIALS, params), (CHECKPOINTS, params)
+    )
+    if not cases:
+        raise NotFound(f"No case {case_id}.")
+    return CaseFile(cases[0], materials, checkpoints)
+
+
 def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[Any, Any]:
     """The page and count statements of one filter shape, with every value a bound parameter
     (``hidden``: how many matters of other departments the viewer does not see)."""
