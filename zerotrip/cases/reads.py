@@ -63,10 +63,15 @@ async def case_file(db: Database, case_id: int) -> CaseFile:
     return CaseFile(cases[0], materials, checkpoints)
 
 
-def _list_statements(shape: tuple[bool, bool, str | None, bool]) -> tuple[Any, Any]:
-    """The page and count statements of one filter shape, with every value a bound parameter."""
-    has_state, has_matter, due, has_query = shape
+def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[Any, Any]:
+    """The page and count statements of one filter shape, with every value a bound parameter
+    (``hidden``: how many matters of other departments are left out, one parameter each)."""
+    has_state, has_matter, due, has_query, hidden = shape
     conds: list[Any] = []
+    if hidden:
+        conds.append(
+            _cases.matter_code.not_in([sa.bindparam(f"hidden_{i}") for i in range(hidden)])
+        )
     if has_state:
         conds.append(_cases.state == sa.bindparam("state"))
     if has_matter:
@@ -113,7 +118,8 @@ async def case_page(
     db: Database, flt: CaseFilter, *, today: date, calendar: WorkingCalendar, soon_days: int
 ) -> tuple[int, Sequence[Any]]:
     """One page of cases and the total matching, as :func:`zerotrip.cases.store.list_cases`."""
-    shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query))
+    hidden = sorted(flt.hidden_matters)
+    shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query), len(hidden))
     page, count = db.reads.shaped(("cases.page", shape), lambda: _list_statements(shape))
     params: dict[str, Any] = {"limit": flt.limit, "offset": flt.offset}
     if flt.state:
@@ -126,5 +132,6 @@ async def case_page(
             params["horizon"] = calendar.add_working_days(today, soon_days)
     if flt.query:
         params["like"] = f"%{flt.query.replace('%', '').replace('_', '')}%"
+    params.update({f"hidden_{i}": code for i, code in enumerate(hidden)})
     rows, total = await db.reads.fetch((page, params), (count, params))
     return int(total[0].total), rows
