@@ -126,6 +126,11 @@ async def test_return_and_resubmit_by_applicant(client, db):
 
 
 async def test_rectification_pauses_the_clock(client, db, clock):
+    """Paused and resumed just after midnight office time (the UTC date is still the day
+    before): the pause counts the office's working days, not UTC's."""
+    local = clock.now().astimezone(clock.zone)
+    after_midnight = (local + timedelta(days=1)).replace(hour=0, minute=30, second=0)
+    clock.advance(after_midnight - local)
     clerk = await make_staff(db, "clerk")
     inspector = await make_staff(db, "inspector")
     case, token = await apply(client)

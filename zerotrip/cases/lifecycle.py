@@ -23,7 +23,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import Clock
+from zerotrip.kit.clock import Clock, as_utc
 from zerotrip.kit.reactions import Reactions
 from zerotrip.problems import Conflict, Forbidden, IllegalTransition, InvalidInput
 
@@ -314,7 +314,8 @@ async def _record_inspection(ctx: StepContext) -> dict[str, Any]:
 async def _resume_inspection(ctx: StepContext) -> dict[str, Any]:
     paused_days = 0
     if ctx.case.clock_paused_at and ctx.case.deadline:
-        paused_days = ctx.calendar.working_days_between(ctx.case.clock_paused_at.date(), ctx.today)
+        paused_on = as_utc(ctx.case.clock_paused_at).astimezone(ctx.clock.zone).date()
+        paused_days = ctx.calendar.working_days_between(paused_on, ctx.today)
         ctx.case.deadline = ctx.calendar.add_working_days(ctx.case.deadline, paused_days)
     ctx.case.clock_paused_at = None
     return {
