@@ -200,7 +200,7 @@ async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> N
     sid = booked.session["id"]
     await desk.click("#watch")
     await desk.wait_for_url(f"**/staff/live/{sid}/recording")
-    await desk.wait_for_function("() => window.liveRecording.view != null", timeout=WAIT)
+    await desk.wait_for_function("() => window.liveRecording.ready === true", timeout=WAIT)
     view = await desk.evaluate("() => window.liveRecording.view")
     assert len(view["segments"]) == segments >= 2
     starts = [s["start_s"] for s in view["segments"]]
@@ -209,7 +209,9 @@ async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> N
         # no hole in the timeline where a segment was rotated (arrival jitter under load may
         # make neighbours overlap a little: the player moves on by index)
         assert after["start_s"] <= before["start_s"] + before["duration_s"] + 1.5
-    assert view["duration_s"] == pytest.approx(summary["recording_s"], abs=1.5)
+    # the timeline spans the segments (with at most small holes where one was rotated)
+    assert summary["recording_s"] - 1.0 <= view["duration_s"]
+    assert view["duration_s"] <= summary["recording_s"] + 1.5 * segments
     kinds = [c["kind"] for c in view["chapters"]]
     expected = {"prompt": 1, "pointer": 2, "still": 1, "challenge": 2, "checkpoint": 1}
     for kind, count in expected.items():

@@ -138,9 +138,10 @@ async function load() {
     h("h2", {}, h("a", { href: `/staff/cases/${c.id}` }, c.reference), " · ", c.applicant_name, " · ", `${t("rec.session")} #${s.id}`),
     h("p", { class: "muted" }, `${fmtTime(s.started_at || s.slot_start)} – ${fmtTime(s.ended_at || s.slot_end)} · `,
       h("span", { class: "badge" }, t(`state.${s.state}`))));
-  if (!view.segments.length) { $("#empty").hidden = false; $("#play").disabled = true; return; }
+  if (!view.segments.length) { $("#empty").hidden = false; $("#play").disabled = true; state.ready = true; return; }
   render(view);
   seek(0, false);
+  state.ready = true;
 }
 
 const player = $("#player");
