@@ -206,7 +206,9 @@ async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> N
     starts = [s["start_s"] for s in view["segments"]]
     assert starts == sorted(starts) and starts[0] == 0
     for before, after in zip(view["segments"], view["segments"][1:], strict=False):
-        assert after["start_s"] >= before["start_s"] + before["duration_s"] - 0.5
+        # no hole in the timeline where a segment was rotated (arrival jitter under load may
+        # make neighbours overlap a little: the player moves on by index)
+        assert after["start_s"] <= before["start_s"] + before["duration_s"] + 1.5
     assert view["duration_s"] == pytest.approx(summary["recording_s"], abs=1.5)
     kinds = [c["kind"] for c in view["chapters"]]
     expected = {"prompt": 1, "pointer": 2, "still": 1, "challenge": 2, "checkpoint": 1}

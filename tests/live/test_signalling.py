@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from aiortc import RTCPeerConnection
+
 from tests.factories import applicant_headers
 from tests.live.live_helpers import (
     audit_kinds,
@@ -266,6 +268,13 @@ async def test_pointer_consent_summary_and_recording_access(client, db, clock):
             reply = await inspector.request(payload)
             assert (reply["type"], reply["status"]) == ("error", status), name
         assert (await applicant.request({"type": "consent", "accepted": False}))["status"] == 422
+        # Before the notice is accepted the phone's offer is refused: nothing is recorded.
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        refused = await applicant.request({"type": "offer", "sdp": pc.localDescription.sdp})
+        await pc.close()
+        assert refused["status"] == 409 and "recording notice" in refused["detail"], refused
         assert (
             await applicant.request({"type": "pointer", "shape": "circle", "x": 0.5, "y": 0.5})
         )["status"] == 403
