@@ -332,9 +332,9 @@ class Result:
     def failed(self) -> str | None:
         if self.rps <= 0:
             return f"{self.name} measured nothing"
-        if self.errors or self.timeouts:
-            return f"{self.name} had {self.errors} errors, {self.timeouts} timeouts"
-        return None
+        if self.errors:
+            return f"{self.name} had {self.errors} non-2xx answers"
+        return None  # timeouts are listed beside the figures, not a failed measurement
 
 
 def _ms(value: str, unit: str) -> float:
