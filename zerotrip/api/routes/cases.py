@@ -32,6 +32,7 @@ from zerotrip.cases.schemas import (
 )
 from zerotrip.cases.store import Application, CaseFilter
 from zerotrip.kit.actor import Actor
+from zerotrip.notify.journey import applicant_journey
 from zerotrip.problems import InvalidInput
 
 routes = RouteTable("cases")
@@ -139,14 +140,17 @@ async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CaseP
         limit=query.limit,
         offset=query.offset,
     )
-    total, rows = await service.find_cases(
+    total, rows, overdue = await service.find_cases(
         request.app[DB],
         flt,
         today=viewing.today,
         calendar=viewing.calendar,
         soon_days=viewing.soon_days,
     )
-    return CasePage(total=total, items=[CaseSummary.of(r, viewing) for r in rows])
+    return CasePage(
+        total=total,
+        items=[CaseSummary.of(r, viewing, materials_overdue=r.id in overdue) for r in rows],
+    )
 
 
 @routes.get(
@@ -157,7 +161,11 @@ async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CaseP
     errors=(401, 404, 410, 422),
 )
 async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail:
-    found = await service.read_case_file(request.app[DB], path_int(request, "case_id"))
+    case_id = path_int(request, "case_id")
+    if principal.role == "applicant":  # the applicant's view leads with their next steps
+        found, steps = await applicant_journey(request.app[DB], case_id)
+        return CaseDetail.of(found, _viewing(request), role="applicant", next_steps=steps)
+    found = await service.read_case_file(request.app[DB], case_id)
     return CaseDetail.of(found, _viewing(request), role=principal.role)
 
 
