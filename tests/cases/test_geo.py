@@ -62,3 +62,31 @@ def test_outside_china_nothing_moves():
 
 def test_wgs84_is_identity():
     assert to_wgs84(31.2, 121.5, "wgs84") == (31.2, 121.5)
+
+
+async def test_application_with_map_coordinates_is_stored_in_wgs84(client, db):
+    from tests.factories import apply, make_staff
+
+    clerk = await make_staff(db, "clerk")
+    wlat, wlon, glat, glon = WGS_GCJ[0]
+    case, _ = await apply(
+        client, premises_lat=glat, premises_lon=glon, premises_datum="gcj02",
+        premises_source="map_link",
+    )  # fmt: skip
+    view = await (await client.get(f"/api/cases/{case['id']}", headers=clerk.headers)).json()
+    assert distance_m(view["premises_lat"], view["premises_lon"], wlat, wlon) < 0.05
+    assert view["premises_datum"] == "gcj02"
+    assert view["premises_input"] == {
+        "lat": glat, "lon": glon, "datum": "gcj02", "source": "map_link",
+    }  # fmt: skip
+
+
+async def test_half_a_position_or_an_unknown_datum_is_refused(client):
+    from tests.factories import APPLICATION
+
+    one = {**APPLICATION, "premises_lon": None}
+    resp = await client.post("/api/applications", json=one)
+    assert resp.status == 422 and "经度" in (await resp.json())["detail"]
+    bad = {**APPLICATION, "premises_datum": "osgb36"}
+    resp = await client.post("/api/applications", json=bad)
+    assert resp.status == 422 and "坐标系" in (await resp.json())["detail"]
