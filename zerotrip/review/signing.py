@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -104,6 +105,7 @@ async def gather(
     inspector: str,
     version: int,
     font: FontChoice | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> ReportData:
     matter = catalogue.get(case.matter_code)
     entries = await case_evidence(session, case.id, shared=shared)  # type: ignore[arg-type]
@@ -154,6 +156,7 @@ async def gather(
         version=version,
         shared=shared,
         checkpoints=checkpoints,
+        zone=ZoneInfo(timezone),
     )
 
 
@@ -180,6 +183,7 @@ async def sign_report(
     actor: Actor,
     staff_id: int | None,
     font: FontChoice | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> list[Report]:
     """Sign the report for the case's current state; returns the full and the shared copy."""
     for _ in range(3):
@@ -202,6 +206,7 @@ async def sign_report(
                     inspector=actor.label,
                     version=version,
                     font=font,
+                    timezone=timezone,
                 )
                 for shared in (False, True)
             ]

@@ -222,6 +222,7 @@ async def post_report(request: web.Request, *, principal: Principal) -> SignedRe
         actor=principal.actor,
         staff_id=_staff_id(principal),
         font=app[SERVICES].font,
+        timezone=app[SETTINGS].timezone,
     )
     return SignedReport.of(rows[0], rows[1])  # the full copy, then the shared one
 
