@@ -51,6 +51,9 @@ def _file(state: str, *, outstanding: bool = False, round2: bool = False, confir
             title_en="Storage",
             round=2 if round2 else 1,
         ),
+        Checkpoint(
+            id=12, case_id=1, code="identity", title_zh="远程核验", title_en="ID", restricted=True
+        ),
     ]
     return CaseFile(case, materials, checkpoints)
 
@@ -112,6 +115,12 @@ def test_address_not_asked_when_collecting_in_person_or_after_issuance():
     assert kinds(next_steps(_file("inspected"), self_collect)) == []
     assert kinds(next_steps(_file("certificate_issued"), JourneyFacts())) == []
     assert kinds(next_steps(_file("approved"), JourneyFacts())) == ["confirm_address"]
+
+
+def test_rating_is_asked_once_the_service_is_done():
+    facts = JourneyFacts(rateable=("prereview",), photographed=frozenset({10, 11}))
+    result = next_steps(_file("inspecting", confirmed=True), facts)
+    assert kinds(result) == [] and "rating-card" in result.done_sections
 
 
 def test_rating_comes_last_and_done_inspection():

@@ -40,7 +40,16 @@ ADDRESS_STATES = frozenset(
     | {CaseState.approved}
 )
 # Sections of the applicant page; a section with nothing left to do is shown folded.
-SECTIONS = ("materials", "mailing", "delivery-address", "live-sessions", "evidence-capture")
+SECTIONS = (
+    "materials",
+    "mailing",
+    "delivery-address",
+    "live-sessions",
+    "evidence-capture",
+    "rating-card",
+)
+# The service is rated as a task once it is done; single steps stay rateable in their section.
+RATE_STATES = frozenset({CaseState.delivered, CaseState.closed, CaseState.rejected})
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,10 @@ def next_steps(found: CaseFile, facts: JourneyFacts) -> NextSteps:
             )
         )
     elif state in PHOTO_STATES and facts.live_session_id is None:
-        missing = [cp for cp in found.checkpoints if cp.id not in facts.photographed]
+        # identity items (restricted) are checked by staff, not photographed by the applicant
+        missing = [
+            cp for cp in found.checkpoints if cp.id not in facts.photographed and not cp.restricted
+        ]
         if missing:
             steps.append(
                 NextStep(
@@ -152,7 +164,7 @@ def next_steps(found: CaseFile, facts: JourneyFacts) -> NextSteps:
             )
     if state in ADDRESS_STATES and facts.delivery_by_courier and case.delivery_confirmed_at is None:
         steps.append(NextStep(kind="confirm_address", section="delivery-address"))
-    if facts.rateable:
+    if facts.rateable and (state in RATE_STATES or "delivery" in facts.rateable):
         steps.append(NextStep(kind="rate", section="rating-card"))
     open_sections = {s.section for s in steps}
     return NextSteps(

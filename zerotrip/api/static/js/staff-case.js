@@ -3,7 +3,7 @@
 // their own sections inside #extensions.
 import { api } from "./api.js";
 import { initStaffPage } from "./common.js";
-import { $, clearError, clockBadge, fmtDate, fmtTime, h, showError, stateBadge } from "./dom.js";
+import { $, clearError, clockBadge, fmtDate, fmtTime, h, officeDate, showError, stateBadge } from "./dom.js";
 import { lang, pick, t } from "./i18n.js";
 
 const caseId = Number(location.pathname.split("/").pop());
@@ -41,7 +41,7 @@ function renderMaterials(c) {
   $("#materials tbody").replaceChildren(...c.materials.map((m) => h("tr", { dataset: { material: m.code } },
     h("td", {}, pick(m, "name"), m.critical ? h("span", { class: "badge" }, lang === "zh" ? "关键" : "critical") : null, m.paper_original ? h("span", { class: "badge" }, lang === "zh" ? "需原件" : "paper original") : null),
     h("td", {}, h("span", { class: `badge ${m.status === "received" ? "ok" : m.status === "outstanding" ? "warn" : ""}` }, t(`status.${m.status}`))),
-    h("td", { class: "muted" }, m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
+    h("td", { class: "muted" }, m.status === "outstanding" && m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
 }
 
 function renderCheckpoints(c) {
@@ -53,7 +53,7 @@ function renderCheckpoints(c) {
 
 // Each action's form: what it asks for, built from the case's current data.
 function actionFields(name, c) {
-  const today = new Date().toISOString().slice(0, 10);
+  const today = officeDate(1); // a due date lies in the future, by the office's calendar
   const note = () => [h("label", {}, t("form.note")), h("textarea", { name: "note", rows: 2 })];
   switch (name) {
     case "prereview": {
@@ -182,6 +182,9 @@ async function load() {
     showError("#case-error", err);
   }
 }
+
+// A section that changed the case (e.g. a hand-in decided) asks for the whole page again.
+document.addEventListener("case-changed", () => load());
 
 $("#issue-link").addEventListener("click", async () => {
   try {
