@@ -63,8 +63,8 @@ async def settings(database_template: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
+async def db(settings: Settings, clock: Clock) -> AsyncIterator[Database]:
+    database = Database(settings, clock)
     yield database
     await database.dispose()
 

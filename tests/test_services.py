@@ -12,22 +12,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import col, select
 
-from tests.factories import make_staff, walk
+from tests.factories import apply, make_staff, walk
 from tests.harness.databases import fresh_settings
 from tests.media import samples
+from zerotrip.accounts.models import StaffToken
 from zerotrip.api.keys import SERVICES
 from zerotrip.cases.lifecycle import parse_params, perform
-from zerotrip.cases.models import AuditEvent
+from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.config import Settings
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.kit.actor import Actor
+from zerotrip.kit.clock import as_utc
 from zerotrip.mailing.models import CourierOrder
 from zerotrip.notify.models import Notification
 from zerotrip.outbox.models import OutboxMessage
@@ -182,7 +185,7 @@ async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, setti
     async with apps.client() as client:
         case, _ = await walk(client, clerk, inspector, until="certificate_issued")
     worker = build_services(dataclasses.replace(settings, outbox_poll_s=0.1), role="worker")
-    assert [job.name for job in worker.background] == ["courier reconciler", "outbox"]
+    assert [job.name for job in worker.background] == ["courier reconciler", "jobs", "outbox"]
     async with worker:
         for _ in range(200):
             async with db.session() as session:
@@ -198,3 +201,19 @@ async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, setti
             await asyncio.sleep(0.1)
     assert delivery.remote_id and delivery.status != "queued", delivery
     assert worker._tasks == []  # closing stopped and awaited every loop
+
+
+async def test_records_are_stamped_by_the_service_clock(client, db, clock):
+    """One clock: with the service's clock moved on (as a test or a demo moves it), a new
+    case, its audit events and a staff sign-in are all stamped by it, not by the wall clock."""
+    clock.advance(timedelta(days=40))
+    await make_staff(db, "clerk")
+    case, _ = await apply(client)
+    async with db.session() as session:
+        stored = await session.get(Case, case["id"])
+        events = (await session.exec(select(AuditEvent))).all()
+        tokens = (await session.exec(select(StaffToken))).all()
+    stamps = [stored.submitted_at, *(e.at for e in events), *(t.created_at for t in tokens)]
+    assert events and tokens
+    for at in stamps:
+        assert abs(as_utc(at) - clock.now()) < timedelta(minutes=5), at

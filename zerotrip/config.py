@@ -146,6 +146,12 @@ class Settings:
     outbox_lease_s: float = 120.0
     outbox_poll_s: float = 0.5
     outbox_batch: int = 16
+    # --- jobs (zerotrip/jobs): CPU-heavy work (report signing, bundle export) run by workers ---
+    job_lease_s: float = 60.0  # renewed while a worker works; a killed worker's job is retaken
+    job_poll_s: float = 1.0  # how often an idle worker looks (PostgreSQL also wakes it at once)
+    job_max_attempts: int = 3  # claims before a job whose workers keep dying is failed
+    job_retry_s: float = 5.0  # pause before an unexpected failure is tried again (doubling)
+    job_wait_s: float = 60.0  # a request without "Prefer: respond-async" waits this long
     # Local courier simulator: 0 = staff advance orders by hand; N = one courier step every
     # (simulated hour / N), i.e. N times faster than a real courier.
     local_courier_speed: float = 0.0

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,9 +28,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.config import Settings
+from zerotrip.kit.clock import Clock, utcnow
 
 T = TypeVar("T")
 
@@ -42,8 +45,11 @@ MIGRATION_LOCK_KEY = int.from_bytes(b"ztmigrat", "big") & 0x7FFF_FFFF_FFFF_FFFF
 class Database:
     """The engines and session factories of one running service."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        # The service's one clock rides on every session this database opens, so code that
+        # is handed a session (not a Clock) stamps records with the same time (see session_now).
+        self.clock = clock or Clock(settings.timezone)
         url = settings.database_url
         if settings.is_sqlite:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
@@ -66,9 +72,12 @@ class Database:
                 },
             )
             self.write_engine = self.engine
-        self._reader = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        info = {"clock": self.clock}
+        self._reader = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False, info=info
+        )
         self._writer = async_sessionmaker(
-            self.write_engine, class_=AsyncSession, expire_on_commit=False
+            self.write_engine, class_=AsyncSession, expire_on_commit=False, info=info
         )
 
     @property
@@ -103,6 +112,19 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+def session_now(session: AsyncSession) -> datetime:
+    """Now, by the clock of the service whose :class:`Database` opened ``session``."""
+    clock = session.info.get("clock")
+    return clock.now() if isinstance(clock, Clock) else utcnow()
+
+
+def object_now(record: object) -> datetime:
+    """Now, by the clock of the session ``record`` belongs to (see :func:`session_now`)."""
+    session = object_session(record)
+    clock = session.info.get("clock") if session is not None else None
+    return clock.now() if isinstance(clock, Clock) else utcnow()
 
 
 async def retry_on_conflict(

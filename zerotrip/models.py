@@ -7,9 +7,19 @@ from zerotrip.accounts.models import (
     StaffUser,
     ThrottleCounter,
 )
+from zerotrip.admin.models import (
+    AdminEvent,
+    CalendarDay,
+    Department,
+    MatterSetting,
+    MatterVersion,
+    OfficeProfile,
+    StaffDepartment,
+)
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
+from zerotrip.jobs.models import Job
 from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -20,9 +30,11 @@ from zerotrip.review.models import Annotation, Certificate, Report, VerdictRecor
 from zerotrip.worklist.models import StaffTask
 
 __all__ = [
+    "AdminEvent",
     "Annotation",
     "ApplicantLink",
     "AuditEvent",
+    "CalendarDay",
     "CaptureNonce",
     "Case",
     "CaseMaterial",
@@ -31,19 +43,25 @@ __all__ = [
     "Checkpoint",
     "CourierOrder",
     "DeliveryPreference",
+    "Department",
     "Evidence",
     "IdentityAccess",
     "InboundMessage",
+    "Job",
     "LiveChallenge",
     "LiveFix",
     "LiveProcess",
     "LiveSession",
+    "MatterSetting",
+    "MatterVersion",
     "Notification",
+    "OfficeProfile",
     "OrderEvent",
     "OutboxMessage",
     "Rating",
     "Report",
     "SecurityEvent",
+    "StaffDepartment",
     "StaffTask",
     "StaffToken",
     "StaffUser",

@@ -9,8 +9,8 @@ nothing is registered on a module, so two services in one process never see each
 reactions, and the web app, a CLI command and a worker process react to a step identically.
 
 Roles: ``web`` (the aiohttp app; background work runs in it when ``Settings.outbox_worker``),
-``worker`` (the outbox, the reconciler and the simulator, no HTTP) and ``cli`` (one command:
-reactions yes, background work no).
+``worker`` (the outbox, the reconciler, the simulator and the job queue, no HTTP) and ``cli``
+(one command: reactions yes, background work no).
 """
 
 from __future__ import annotations
@@ -21,17 +21,22 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from zerotrip.admin import wiring as admin_wiring
 from zerotrip.cases.catalogue import Catalogue, load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.lifecycle import Lifecycle
 from zerotrip.config import Settings
 from zerotrip.dashboard import wiring as dashboard_wiring
 from zerotrip.db import Database
+from zerotrip.jobs import wiring as jobs_wiring
+from zerotrip.jobs.queue import JobQueue
+from zerotrip.jobs.runner import JobRunner
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
 from zerotrip.leases import run_with_lease
+from zerotrip.live import wiring as live_wiring
 from zerotrip.mailing import wiring as mailing_wiring
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
@@ -47,6 +52,9 @@ from zerotrip.review import wiring as review_wiring
 from zerotrip.review.fonts import FontChoice, find_font
 from zerotrip.worklist import wiring as worklist_wiring
 
+if TYPE_CHECKING:
+    from zerotrip.live.service import LiveService
+
 log = logging.getLogger("zerotrip.services")
 
 Role = Literal["web", "worker", "cli"]
@@ -55,11 +63,14 @@ RunUntil = Callable[[asyncio.Event], Awaitable[None]]
 # The domains that wire themselves in, in order: reactions to one step run in this order (the
 # certificate exists before the delivery order and the message that mention it).
 DOMAIN_SETUPS: tuple[Callable[[Services], None], ...] = (
+    admin_wiring.setup,
     worklist_wiring.setup,
     review_wiring.setup,
     mailing_wiring.setup,
     notify_wiring.setup,
     dashboard_wiring.setup,
+    live_wiring.setup,
+    jobs_wiring.setup,
 )
 
 
@@ -106,6 +117,8 @@ class Services:
     outbox: OutboxWorker
     mailing: Mailing
     notifier: Notifier
+    jobs: JobRunner  # CPU-heavy work (report signing, bundles): queued by web, run by workers
+    live: LiveService | None = None  # the aiohttp process's rooms (see zerotrip.live.wiring)
     background: list[Background] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
@@ -193,7 +206,7 @@ def build_services(
     clock = clock or Clock(settings.timezone)
     catalogue = load_catalogue()
     calendar = WorkingCalendar.from_iso(settings.holidays, settings.extra_workdays)
-    db = Database(settings)
+    db = Database(settings, clock)
     reactions = Reactions()
     services = Services(
         role=role,
@@ -210,6 +223,7 @@ def build_services(
             db, settings, clock, catalogue, calendar, build_couriers(settings), reactions
         ),
         notifier=make_notifier(settings),
+        jobs=JobRunner(JobQueue(db, settings, clock)),
     )
     for setup in DOMAIN_SETUPS:
         setup(services)

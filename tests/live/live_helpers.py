@@ -158,6 +158,7 @@ async def open_phone(
     if not join:
         return context, page
     await page.click("#join")
+    await page.click("#consent-accept")  # the recording notice comes before the camera
     await page.wait_for_function(
         "() => window.liveApplicant.pc?.connectionState === 'connected'", timeout=20_000
     )

@@ -47,6 +47,7 @@ async def test_two_browsers_inspect_live(client, db, clock, browser, shots):
     assert dict(checks) == {"camera": "true", "mic": "true", "location": "true", "network": "true"}
     await shots(phone, "live-applicant-ready")
     await phone.click("#join")
+    await phone.click("#consent-accept")
     await phone.wait_for_function("() => window.liveApplicant.pc?.connectionState === 'connected'")
 
     # The inspector receives and decodes the phone's camera.

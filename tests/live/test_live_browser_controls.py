@@ -164,7 +164,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         # third replaces the first on the same sender.
         started = time.monotonic()
         await switch.click()
-        await desk.wait_for_selector("#prompt-state:has-text('Switch camera: ✓')")
+        await desk.wait_for_selector("#control-state:has-text('Switch camera: ✓')")
         took = time.monotonic() - started
         after = await phone.evaluate(
             """() => { const a = window.liveApplicant; const tr = a.stream.getVideoTracks()[0];
@@ -211,20 +211,20 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
         await slider.wait_for()
         assert [await slider.get_attribute(a) for a in ("min", "max", "step")] == ["1", "5", "0.5"]
         await desk.click("#torch")
-        await desk.wait_for_selector("#prompt-state:has-text('Torch: ✗')")
+        await desk.wait_for_selector("#control-state:has-text('Torch: ✗')")
         assert await desk.get_attribute("#torch", "aria-pressed") == "false"  # it did not light
         await slider.evaluate(
             "s => { s.value = 3; s.dispatchEvent(new Event('input'));"
             " s.dispatchEvent(new Event('change')); }"
         )
-        await desk.wait_for_selector("#prompt-state:has-text('Zoom: ✗')")
+        await desk.wait_for_selector("#control-state:has-text('Zoom: ✗')")
         assert await slider.input_value() == "1"  # back to the zoom the phone has
         assert "1×" in await desk.text_content("#controls .zoom")
         results = await desk.evaluate(
             "() => window.liveConsole.controls.map((c) => [c.action, c.ok, c.value])"
         )
         assert results[-2:] == [["torch", False, True], ["zoom", False, 3]]
-        assert "Unsupported constraint" in await desk.text_content("#prompt-state")
+        assert "Unsupported constraint" in await desk.text_content("#control-state")
         await shots(desk, "live-console-controls")
         await _frames_grow(desk, 10)
         assert errors == []

@@ -21,9 +21,12 @@ from tests.live.live_helpers import (
     participant,
     until,
 )
-from zerotrip.api.keys import LIVE
+from zerotrip.api.keys import LIVE, SERVICES
+from zerotrip.kit.actor import SYSTEM_LIVE
+from zerotrip.live.booking import end as end_session
 from zerotrip.live.models import LiveSession
 from zerotrip.problems import Misdirected
+from zerotrip.services import build_services
 
 
 @contextlib.asynccontextmanager
@@ -165,3 +168,27 @@ async def test_a_cancel_on_the_owner_ends_its_room_directly(client, db, clock):
         assert room.closed and sid not in service(client).rooms
         assert (await applicant.expect("ended", within=5))["state"] == "cancelled"
     assert await owner_of(db, sid) is None
+
+
+async def test_a_session_ended_by_a_process_serving_no_rooms_ends_the_room_on_its_owner(
+    apps, settings, db, clock
+):
+    """A CLI command or a worker ends a session (say, its case was withdrawn): the end reaches
+    the room's owner as it would from another web process."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite runs one process: there is no other owner to reach")
+    async with apps.client(live_heartbeat_seconds=60, live_owner_expiry_seconds=120) as owner:
+        booked = await booked_session(owner, db, clock)
+        sid = booked.session["id"]
+        async with participant(owner, booked.ws_path, booked.token) as applicant:
+            await applicant.connect()
+            await applicant.publish(clip())
+            await until(lambda: sid in service(owner).rooms, within=15)
+            room = service(owner).rooms[sid]
+            app_settings = owner.server.app[SERVICES].settings
+            async with build_services(app_settings, role="cli", clock=clock) as cli:
+                assert cli.live is None  # it serves no rooms
+                await end_session(cli.db, sid, SYSTEM_LIVE, "withdrawn", clock.now(), cli.reactions)
+            ended = await applicant.expect("ended", within=15)
+            assert ended["reason"] == "withdrawn"
+            await until(lambda: room.closed and sid not in service(owner).rooms, within=15)

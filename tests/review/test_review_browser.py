@@ -138,14 +138,10 @@ async def test_inspector_annotates_judges_signs_and_applicant_downloads(
 
 
 async def test_relying_on_doubtful_evidence_asks_for_a_reason_in_the_page(
-    client, db, settings, browser, shots, request
+    client, db, settings, browser, shots
 ):
     """A photo that looks like another case's is not 'consistent': the verdict form asks why the
     inspector relies on it, and the verdict is recorded with that reason only once it is given."""
-    if request.config.getoption("--db") != "sqlite":
-        # Open question: on PostgreSQL the page did not show the reason field for this photo,
-        # though the API asks for an override (test_evidence_overrides passes on both).
-        pytest.xfail("reason field not shown for a reused photo on PostgreSQL (open question)")
     ctx = await inspecting_case(client, db)
     cid, cps = ctx["id"], ctx["view"]["checkpoints"]
     other, _ = await apply(client, applicant_name="王五")

@@ -24,7 +24,7 @@ from zerotrip.accounts.passwords import (
     hash_password,
     verify_password,
 )
-from zerotrip.kit.clock import utcnow
+from zerotrip.db import session_now
 from zerotrip.problems import Conflict, Gone, InvalidInput, NotFound, Unauthenticated
 
 STAFF_PREFIX = "zts_"
@@ -60,7 +60,7 @@ async def create_staff(
         role=role,
         password_hash=await hash_password(password),
         must_change_password=must_change_password,
-        created_at=utcnow(),
+        created_at=session_now(session),
     )
     session.add(user)
     await session.flush()
@@ -103,7 +103,7 @@ async def change_password(
             rule="password_reused",
         )
     assert user.id is not None
-    now = utcnow()
+    now = session_now(session)
     user.password_hash = await hash_password(new)
     user.must_change_password = False
     session.add(user)
@@ -140,7 +140,7 @@ async def issue_staff_token(
 ) -> IssuedToken:
     assert user.id is not None
     token = new_token(STAFF_PREFIX)
-    now = utcnow()
+    now = session_now(session)
     record = StaffToken(
         user_id=user.id,
         kind=kind,
@@ -177,7 +177,7 @@ async def resolve_staff_token(
 async def revoke_staff_token(session: AsyncSession, record_id: int) -> None:
     record = await session.get(StaffToken, record_id)
     if record is not None and record.revoked_at is None:
-        record.revoked_at = utcnow()
+        record.revoked_at = session_now(session)
         session.add(record)
 
 
@@ -199,7 +199,7 @@ async def revoke_own_token(
     if record is None or record.user_id != user_id:
         raise NotFound(f"No token {token_id}.", zh=f"没有编号为 {token_id} 的令牌。")
     if record.revoked_at is None:
-        record.revoked_at = utcnow()
+        record.revoked_at = session_now(session)
         session.add(record)
         events.record_event(
             session,
@@ -227,7 +227,7 @@ async def issue_applicant_link(
     session: AsyncSession, case_id: int, *, days: int, created_by: int | None = None
 ) -> IssuedLink:
     token = new_token(APPLICANT_PREFIX)
-    now = utcnow()
+    now = session_now(session)
     link = ApplicantLink(
         case_id=case_id,
         token_hash=token_digest(token),
@@ -262,7 +262,7 @@ async def revoke_applicant_link(session: AsyncSession, case_id: int, link_id: in
     if link is None or link.case_id != case_id:
         raise NotFound(f"No link {link_id} on case {case_id}.")
     if link.revoked_at is None:
-        link.revoked_at = utcnow()
+        link.revoked_at = session_now(session)
         session.add(link)
     return link
 

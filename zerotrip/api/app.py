@@ -26,10 +26,12 @@ from zerotrip.api.observability import observe
 from zerotrip.api.problems import problem_middleware
 from zerotrip.api.routes import (
     accounts,
+    admin,
     cases,
     dashboard,
     evidence,
     identity_check,
+    jobs,
     live,
     mailing,
     mailing_callbacks,
@@ -51,6 +53,7 @@ log = logging.getLogger("zerotrip")
 ROUTE_TABLES: tuple[RouteTable, ...] = (
     meta.routes,
     accounts.routes,
+    admin.routes,
     cases.routes,
     materials.routes,
     worklist.routes,
@@ -63,6 +66,7 @@ ROUTE_TABLES: tuple[RouteTable, ...] = (
     dashboard.routes,
     notify.routes,
     identity_check.routes,
+    jobs.routes,
 )
 
 _CSP = (

@@ -112,6 +112,15 @@ def build_openapi(operations: list[Operation], server_url: str = "") -> dict[str
             },
         }
         responses: dict[str, Any] = {str(status): success for status in (op.status, *op.also)}
+        if op.accepted is not None:
+            responses["202"] = {
+                "description": "Accepted: the work runs as a job; poll the URL in Location",
+                "content": {
+                    "application/json": {
+                        "schema": _schema(op.accepted, components, "serialization")
+                    }
+                },
+            }
         for status in sorted(set(op.errors) | implied_errors(op, names) | {500}):
             responses[str(status)] = {
                 "description": "Problem",

@@ -18,6 +18,7 @@ PAGES = {
     "/a/{token}": "applicant.html",
     "/staff/dashboard": "staff-dashboard.html",
     "/staff/rectifications": "staff-rectifications.html",
+    "/staff/admin": "staff-admin.html",
     "/verify/{code}": "verify.html",
 }
 

@@ -69,6 +69,8 @@ class Operation:
     response: dict[str, Any] | type[BaseModel] | None = None
     status: int = 200
     also: tuple[int, ...] = ()  # other success statuses with the same body (e.g. 200 on a retry)
+    # 202 with this body: the route may hand its work to a job (see zerotrip/api/routes/jobs.py)
+    accepted: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
     roles: tuple[str, ...] = ()  # staff routes only some roles may use (others get 403)
     path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # default: id or text

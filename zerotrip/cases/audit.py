@@ -23,9 +23,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.models import AuditEvent, Case
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.canonical import canonical_json
-from zerotrip.kit.clock import utcnow
 
 GENESIS = "0" * 64
 
@@ -61,7 +61,7 @@ def append_event(
 ) -> AuditEvent:
     """Add the next event of ``case``'s chain to the session (the caller's transaction)."""
     assert case.id is not None
-    at = at or utcnow()
+    at = at or session_now(session)
     payload = json.loads(canonical_json(payload or {}))
     seq = case.audit_seq + 1
     body = event_body(case.id, seq, at, actor, kind, payload)

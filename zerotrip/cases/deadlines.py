@@ -13,8 +13,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class WorkingCalendar:
+    """One per service, shared by everything that counts working days. The office edits its
+    calendar from the administration page; :meth:`replace_days` then swaps both sets at once in
+    the object everyone holds (see :mod:`zerotrip.admin.calendar`)."""
+
     holidays: frozenset[date] = frozenset()
     extra_workdays: frozenset[date] = frozenset()
 
@@ -24,6 +28,9 @@ class WorkingCalendar:
             frozenset(date.fromisoformat(d) for d in holidays),
             frozenset(date.fromisoformat(d) for d in extra_workdays),
         )
+
+    def replace_days(self, holidays: frozenset[date], extra_workdays: frozenset[date]) -> None:
+        self.holidays, self.extra_workdays = holidays, extra_workdays
 
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_workdays:

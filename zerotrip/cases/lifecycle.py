@@ -225,13 +225,15 @@ async def _prereview(ctx: StepContext) -> dict[str, Any]:
     matter = ctx.catalogue.get(ctx.case.matter_code)
     assert matter is not None
     ctx.case.accepted_at = now
-    ctx.case.deadline = ctx.calendar.add_working_days(ctx.today, matter.time_limit_working_days)
+    # The limit the case started with (a later edit of the matter does not move it).
+    limit = ctx.case.time_limit_working_days or matter.time_limit_working_days
+    ctx.case.deadline = ctx.calendar.add_working_days(ctx.today, limit)
     ctx.case.return_reasons = None
     return {
         **_move(ctx, S.accepted),
         "outstanding": outstanding,
         "deadline": ctx.case.deadline.isoformat(),
-        "time_limit_working_days": matter.time_limit_working_days,
+        "time_limit_working_days": limit,
         "note": p.note,
     }
 

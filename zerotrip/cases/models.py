@@ -70,6 +70,10 @@ class Case(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     reference: str = Field(max_length=32, unique=True)
     matter_code: str = Field(max_length=64)
+    # The local version of the matter the case started with (0: the shipped catalogue) and its
+    # time limit then: later edits of the matter do not move a running case's deadline.
+    matter_version: int = 0
+    time_limit_working_days: int | None = None
     state: str = Field(max_length=32, default=CaseState.submitted)
 
     applicant_name: str = Field(max_length=200)

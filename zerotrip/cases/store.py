@@ -24,8 +24,9 @@ from zerotrip.cases.models import (
     CaseState,
     Checkpoint,
 )
+from zerotrip.cases.versions import current_matter
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.problems import InvalidInput, NotFound
 
 
@@ -90,11 +91,14 @@ async def create_case(
             f"Unknown matter {application.matter_code!r}.",
             errors=[{"field": "matter_code", "message": "unknown matter"}],
         )
-    now = utcnow()
+    matter, version = await current_matter(session, matter)
+    now = session_now(session)
     lat, lon, given = _premises_position(application)
     case = Case(
         reference=new_reference(now),
         matter_code=matter.code,
+        matter_version=version,
+        time_limit_working_days=matter.time_limit_working_days,
         state=CaseState.submitted,
         applicant_name=application.applicant_name,
         applicant_phone=application.applicant_phone,
@@ -126,6 +130,7 @@ async def create_case(
             "reference": case.reference,
             "matter": matter.code,
             "catalogue_version": catalogue.version,
+            "matter_version": version,
             "via": case.submitted_via,
             "applicant_name": case.applicant_name,
             "premises_address": case.premises_address,
@@ -194,6 +199,8 @@ class CaseFilter:
     query: str | None = None
     limit: int = 50
     offset: int = 0
+    # Matters of departments the viewer is not in (see zerotrip.admin.departments).
+    hidden_matters: frozenset[str] = frozenset()
 
 
 def clock_status(case: Any, today: date, calendar: WorkingCalendar, soon_days: int) -> str:
@@ -236,6 +243,8 @@ async def list_cases(
         conds.append(Case.state == flt.state)
     if flt.matter_code:
         conds.append(Case.matter_code == flt.matter_code)
+    if flt.hidden_matters:
+        conds.append(col(Case.matter_code).not_in(sorted(flt.hidden_matters)))
     running = [s.value for s in CLOCK_RUNNING]
     if flt.due == "overdue":
         conds += [col(Case.state).in_(running), col(Case.deadline) < today]

@@ -32,7 +32,6 @@ from zerotrip.db import Database
 from zerotrip.evidence.judging import gather_facts
 from zerotrip.evidence.recording import Claim, Received, Upload, record, record_refusal
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media import nonce as nonces
 from zerotrip.media.ingest import (
     ORIGINS,
@@ -85,7 +84,7 @@ async def ingest_file(
             restricted,
         )  # fmt: skip
         sha, size = digest or await asyncio.to_thread(hash_file, path)
-        received = Received(sha, size, await asyncio.to_thread(sniff_file, path), utcnow())
+        received = Received(sha, size, await asyncio.to_thread(sniff_file, path), db.clock.now())
         claim = await db.run_in_transaction(lambda session: _claim(session, upload, received))
         if claim.existing is not None:
             return claim.existing

@@ -18,9 +18,8 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
-from zerotrip.db import Database
+from zerotrip.db import Database, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.judge import stored_analysis, verdict_payload
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
 from zerotrip.media.phash import hamming
@@ -161,7 +160,7 @@ async def reassess(
             policy_version=judged["policy_version"],
             verdict=judged["verdict"],
             findings=judged["findings"],
-            created_at=utcnow(),
+            created_at=session_now(session),
         )
         session.add(verdict)
         append_event(session, case, actor, "evidence.verdict", verdict_payload(evidence_id, judged))

@@ -18,8 +18,8 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
+from zerotrip.db import session_now
 from zerotrip.kit.actor import SYSTEM, Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media import nonce as nonces
 from zerotrip.media.judge import verdict_payload
 from zerotrip.media.models import CaptureNonce, Evidence, TrustVerdict
@@ -88,7 +88,7 @@ async def record(
     session.add(evidence)
     await session.flush()
     assert evidence.id is not None
-    now = utcnow()
+    now = session_now(session)
     if nonce is not None:
         nonces.consume(nonce, evidence.id, now)
         session.add(nonce)

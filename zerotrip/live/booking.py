@@ -13,9 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import lock_case
-from zerotrip.db import Database, retry_on_conflict
+from zerotrip.db import Database, retry_on_conflict, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.kit.reactions import Reactions
 from zerotrip.live.events import InspectionBooked, InspectionEnded
 from zerotrip.live.models import (
@@ -210,7 +209,7 @@ async def record_fix(
         session.add(
             LiveFix(
                 session_id=live_id,
-                at=utcnow(),
+                at=session_now(session),
                 lat=lat,
                 lon=lon,
                 accuracy_m=accuracy,
@@ -226,7 +225,7 @@ async def issue_challenge(
         challenge = LiveChallenge(
             session_id=live_id,
             code=code,
-            issued_at=utcnow(),
+            issued_at=session_now(session),
             issued_by=staff_id,
             video_offset_ms=offset,
         )
@@ -248,7 +247,7 @@ async def answer_challenge(
             raise NotFound(f"No challenge {challenge_id} in this session.")
         if challenge.answered_at is not None:
             raise IllegalTransition("That challenge has already been answered.")
-        challenge.answered_at = utcnow()
+        challenge.answered_at = session_now(session)
         challenge.result = "shown" if shown else "not_shown"
         session.add(challenge)
         mutate.challenge = challenge  # type: ignore[attr-defined]
@@ -280,6 +279,19 @@ async def counted(
         live.stills += stills
         live.recording_segments += segments
         live.recording_ms += recording_ms
+        return payload
+
+    await change(db, live_id, actor, kind, mutate)
+
+
+async def audited(
+    db: Database, live_id: int, actor: Actor, kind: str, payload: dict[str, Any]
+) -> None:
+    """An event of a running session on the case's audit trail (consent, a pointer)."""
+
+    async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any]:
+        if live.state in FINISHED:
+            raise Gone(f"Live session {live.id} has {live.state}.")
         return payload
 
     await change(db, live_id, actor, kind, mutate)

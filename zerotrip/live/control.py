@@ -19,7 +19,8 @@ import asyncpg
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.kit.actor import Actor
+from zerotrip.kit.actor import SYSTEM_LIVE, Actor
+from zerotrip.live.events import InspectionEnded
 
 log = logging.getLogger("zerotrip.live")
 CHANNEL = "zerotrip_live_control"
@@ -124,3 +125,12 @@ class PostgresControl:
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
         self._conn = None
+
+
+async def announce_end(control: ControlChannel, event: InspectionEnded) -> None:
+    """Whoever ends a session, in whichever process, tells its room's owner, in the same
+    transaction (a notification is delivered only if the end commits)."""
+    live = event.live
+    await control.publish(
+        event.session, ControlMessage.end(live.id or 0, live.end_reason, SYSTEM_LIVE)
+    )

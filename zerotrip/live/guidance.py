@@ -24,15 +24,17 @@ from zerotrip.live.signalling import (
     Bare,
     Capabilities,
     ChallengeResult,
+    Consent,
     Control,
     ControlResult,
     Fix,
     PhotoRequest,
     PhotoUploaded,
+    Pointer,
     Prompt,
     PromptShown,
 )
-from zerotrip.problems import Conflict
+from zerotrip.problems import Conflict, InvalidInput
 
 Reply = dict[str, Any]
 
@@ -172,3 +174,28 @@ class Guidance:
             await self.seats.to_applicant({"type": "challenge_done", "result": challenge.result})
         return {"type": "challenge_answered", "challenge_id": challenge.id,
                 "result": challenge.result}  # fmt: skip
+
+    async def on_consent(self, participant: Participant, message: Consent) -> Reply:
+        """The phone shows the recording notice before its camera starts; the acceptance is
+        on the case's audit trail before any of its picture reaches the recording."""
+        await booking.audited(
+            self.db, self.live_id, participant.actor, "live.recording_consent",
+            {"accepted": True, "notice": message.notice or "recording-v1"},
+        )  # fmt: skip
+        return {"type": "consent_recorded"}
+
+    async def on_pointer(self, participant: Participant, message: Pointer) -> Reply:
+        """Shown over the phone's preview for a few seconds; audited with where it falls in
+        the recording, so the playback can show it again."""
+        if message.shape == "arrow" and (message.x2 is None or message.y2 is None):
+            raise InvalidInput("An arrow needs its end point (x2, y2).")
+        if APPLICANT not in self.seats:
+            raise Conflict("The applicant is not connected.", code="applicant-absent")
+        offset = self.video_offset_ms(time.monotonic())
+        shape = message.model_dump(exclude={"type", "id"}, exclude_none=True)
+        await booking.audited(
+            self.db, self.live_id, participant.actor, "live.pointer",
+            {**shape, "video_offset_ms": offset},
+        )  # fmt: skip
+        await self.seats.to_applicant({"type": "pointer", **shape})
+        return {"type": "pointer_sent", "video_offset_ms": offset}

@@ -37,15 +37,18 @@ class RecordingArchive:
         self.db = db
         self.ingest = ingest
 
-    async def store(self, live_id: int, case_id: int, segment: Segment) -> Evidence | None:
-        """A closed segment as evidence; on failure the file stays where it is (a later
-        recovery takes it) and None is returned."""
+    async def store(
+        self, live_id: int, case_id: int, segment: Segment, fix: dict[str, Any] | None = None
+    ) -> Evidence | None:
+        """A closed segment as evidence, with the phone's latest location fix of the session
+        (its trust checks judge where it was made, as for a still); on failure the file stays
+        where it is (a later recovery takes it) and None is returned."""
         facts = segment_facts(segment)
         try:
             evidence = await self.ingest(
                 case_id=case_id, checkpoint_id=None, path=segment.path,
                 origin="recording", actor=SYSTEM_LIVE, live_session_id=live_id,
-                video_offset_ms=segment.start_offset_ms, capture=facts,
+                video_offset_ms=segment.start_offset_ms, capture={**facts, **(fix or {})},
             )  # fmt: skip
             await booking.counted(
                 self.db, live_id, SYSTEM_LIVE, "live.recording_finalized",

@@ -124,6 +124,8 @@ class Room:
                 "photo_uploaded": self.guidance.on_photo_uploaded,
                 "challenge": self.guidance.on_challenge,
                 "challenge_result": self.guidance.on_challenge_result,
+                "consent": self.guidance.on_consent,
+                "pointer": self.guidance.on_pointer,
             }
         )
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
@@ -316,7 +318,9 @@ class Room:
         return {"type": "answer", "sdp": pc.localDescription.sdp}
 
     async def _store_segment(self, segment: Segment) -> None:
-        evidence = await self.archive.store(self.live_id, self.case_id, segment)
+        evidence = await self.archive.store(
+            self.live_id, self.case_id, segment, self.guidance.last_fix
+        )
         if evidence is not None:
             await self.seats.to_inspector(
                 {"type": "recording", "evidence_id": evidence.id, **segment_facts(segment)}
@@ -356,6 +360,7 @@ class Room:
             "keyframe_requests": video.keyframe_requests,
             "bytes_in": video.bytes_in,
             "recording_segments": len(self.recorder.segments),
+            "recording": self.recorder.origin is not None and not self.closed,
         }
 
     async def on_end(self, participant: Participant, message: Bare) -> None:

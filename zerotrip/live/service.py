@@ -18,7 +18,7 @@ from pathlib import Path
 from zerotrip.cases.models import Case
 from zerotrip.config import Settings
 from zerotrip.db import Database
-from zerotrip.kit.actor import SYSTEM_LIVE, Actor
+from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
 from zerotrip.live import booking, passthrough, references
@@ -28,7 +28,6 @@ from zerotrip.live.control import (
     PostgresControl,
     SingleProcessControl,
 )
-from zerotrip.live.events import InspectionEnded
 from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.models import FINISHED, LiveSession
 from zerotrip.live.ownership import Ownership, new_process_id
@@ -39,6 +38,7 @@ from zerotrip.live.recovery import OrphanRecovery
 from zerotrip.live.room import Room, RoomSession
 from zerotrip.live.rooms import Rooms
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
+from zerotrip.live.summary import SessionSummary, session_summary
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import InvalidInput, NotFound
 
@@ -83,7 +83,6 @@ class LiveService:
         self._sweep: asyncio.Task[int] | None = None
         self._stopping = asyncio.Event()
         self._stopped = False
-        reactions.on(InspectionEnded, self._announce_end)
 
     # --- the process's life --------------------------------------------------------------
 
@@ -149,13 +148,6 @@ class LiveService:
             elif owner != self.ownership.process_id:
                 await room.close("taken over by another server", state="interrupted")
 
-    async def _announce_end(self, event: InspectionEnded) -> None:
-        """Whoever ends a session, in whichever process, tells its room's owner, in the same
-        transaction (a notification is delivered only if the end commits)."""
-        live = event.live
-        message = ControlMessage.end(live.id or 0, live.end_reason, SYSTEM_LIVE)
-        await self.control.publish(event.session, message)
-
     async def _on_control(self, message: ControlMessage) -> None:
         room = self.rooms.get(message.live_id)
         if room is not None and not room.closed and message.action == "end":
@@ -198,6 +190,11 @@ class LiveService:
             raise NotFound(f"No live session {live_id}.")
         return live
 
+    async def summary(self, live_id: int, viewer: Viewer) -> SessionSummary:
+        """What the session came to (read from the database: any process answers)."""
+        await self._visible(live_id, viewer)
+        return await session_summary(self.db, live_id, viewer.staff)
+
     async def still(self, live_id: int, evidence_id: int, viewer: Viewer) -> bytes:
         await self._visible(live_id, viewer)
         await self.ownership.ensure_here(live_id)
@@ -208,7 +205,8 @@ class LiveService:
 
     async def cancel(self, live_id: int, actor: Actor, viewer: Viewer) -> SessionView:
         """Cancel a booked session or end a running one (its room closes, wherever it runs:
-        here directly, elsewhere through the control channel; see :meth:`_announce_end`)."""
+        here directly, elsewhere through the control channel: see
+        :func:`zerotrip.live.control.announce_end`)."""
         await self._visible(live_id, viewer)
         reason = "cancelled by the office"
         room = self.rooms.get(live_id)

@@ -78,6 +78,24 @@ class ChallengeResult(Message):
     shown: bool
 
 
+class Pointer(Message):
+    """Where the inspector points on the live video, in fractions of the frame (0..1): a
+    circle around (x, y), or an arrow from (x, y) to (x2, y2)."""
+
+    shape: Literal["circle", "arrow"]
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+    x2: float | None = Field(default=None, ge=0, le=1)
+    y2: float | None = Field(default=None, ge=0, le=1)
+
+
+class Consent(Message):
+    """The applicant accepted the recording notice (before the camera starts)."""
+
+    accepted: Literal[True]
+    notice: str = Field(default="", max_length=64)  # which wording was shown
+
+
 class Stats(Message):
     stats: dict[str, float | int | str | None]
 
@@ -97,6 +115,8 @@ PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
     "prompt_shown": (frozenset({APPLICANT}), PromptShown),
     "control_result": (frozenset({APPLICANT}), ControlResult),
     "photo_uploaded": (frozenset({APPLICANT}), PhotoUploaded),
+    "consent": (frozenset({APPLICANT}), Consent),
+    "pointer": (frozenset({INSPECTOR}), Pointer),
     "prompt": (frozenset({INSPECTOR}), Prompt),
     "control": (frozenset({INSPECTOR}), Control),
     "capture": (frozenset({INSPECTOR}), Capture),

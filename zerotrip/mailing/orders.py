@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
+from zerotrip.db import object_now, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import as_utc, utcnow
+from zerotrip.kit.clock import as_utc
 from zerotrip.mailing.addresses import validate_address
 from zerotrip.mailing.interfaces import Address, OrderRequest, Parcel
 from zerotrip.mailing.models import CourierOrder, OrderEvent
@@ -63,7 +64,7 @@ def add_history(
     ignored_reason: str = "",
     location: str = "",
 ) -> OrderEvent:
-    now = utcnow()
+    now = session_now(session)
     event = OrderEvent(
         order_id=order.id or 0,
         status=str(status),
@@ -87,7 +88,7 @@ def set_status(order: CourierOrder, status: OrderStatus, note: str | None = None
         order.resume_rank = RANK[status]
     if note is not None:
         order.note = note[:2000]
-    order.updated_at = utcnow()
+    order.updated_at = object_now(order)
     return before
 
 
@@ -105,7 +106,7 @@ async def create_order(
 ) -> CourierOrder:
     """A new order plus its dispatch message, in the transaction that changed the case."""
     assert case.id is not None
-    now = utcnow()
+    now = session_now(session)
     existing = await active_order(session, case.id, kind)
     if existing is not None:
         return existing  # a repeated trigger must not create a second order
@@ -224,7 +225,7 @@ def _change(
         order,
         status,
         source=actor.kind,
-        dedupe_key=f"{kind}:{utcnow().isoformat()}",
+        dedupe_key=f"{kind}:{session_now(session).isoformat()}",
         description=note,
     )
     append_event(

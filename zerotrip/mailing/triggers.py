@@ -12,13 +12,14 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip.admin.office import office_address
 from zerotrip.cases.addresses import courier_fields
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import Lifecycle, StepContext
 from zerotrip.cases.models import Case, MaterialStatus
 from zerotrip.cases.store import materials_of
 from zerotrip.kit.actor import SYSTEM_MAILING
-from zerotrip.mailing.addresses import applicant_address, office_address
+from zerotrip.mailing.addresses import applicant_address
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference
 from zerotrip.mailing.orders import create_order, orders_of
@@ -58,7 +59,7 @@ async def create_pickup(session: AsyncSession, mailing: Mailing, case: Case) -> 
         OrderKind.pickup,
         courier=mailing.settings.courier,
         sender=applicant_address(case, mailing.settings),
-        recipient=office_address(mailing.settings),
+        recipient=await office_address(session, mailing.settings),
         actor=SYSTEM_MAILING,
         status=OrderStatus.awaiting_choice,
         dispatch_at=now + timedelta(hours=mailing.settings.pickup_choice_hours),
@@ -90,7 +91,7 @@ async def create_delivery(
         case,
         OrderKind.delivery,
         courier=mailing.settings.courier,
-        sender=office_address(mailing.settings),
+        sender=await office_address(session, mailing.settings),
         recipient=recipient,
         actor=SYSTEM_MAILING,
     )

@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip.db import session_now
 from zerotrip.kit.canonical import canonical_json
-from zerotrip.kit.clock import utcnow
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.problems import Conflict, NotFound
 
@@ -33,7 +33,7 @@ async def enqueue(
     """
     if len(dedupe_key) > 200 or not dedupe_key:
         raise ValueError("dedupe_key must be 1..200 characters")
-    now = utcnow()
+    now = session_now(session)
     values = {
         "topic": topic,
         "payload": _plain(payload),
@@ -76,9 +76,9 @@ async def requeue(
         raise Conflict(f"Outbox message {message_id} is {msg.state}; it cannot be retried now.")
     msg.state = OutboxState.pending
     msg.attempts = 0
-    msg.next_attempt_at = now or utcnow()
+    msg.next_attempt_at = now or session_now(session)
     msg.finished_at = None
-    msg.updated_at = now or utcnow()
+    msg.updated_at = now or session_now(session)
     session.add(msg)
     return msg
 

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.store import lock_case
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.models import Evidence
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.review.annotations import AnnotationInput, document_hash, to_document
@@ -88,7 +88,7 @@ async def save_annotations(
         sha256=digest,
         shapes=len(body.items),
         created_by=staff_id,
-        created_at=utcnow(),
+        created_at=session_now(session),
     )
     session.add(row)
     append_event(

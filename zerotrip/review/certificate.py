@@ -32,8 +32,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import StepContext
 from zerotrip.cases.store import lock_case
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import Clock, as_utc, utcnow
+from zerotrip.kit.clock import Clock, as_utc
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.review.blobs import put_bytes
@@ -239,7 +240,7 @@ async def revoke(
     case = await lock_case(session, cert.case_id)
     if cert.revoked_at is not None:
         raise Conflict(f"Certificate {code} was already revoked.")
-    cert.revoked_at, cert.revoked_by, cert.revoke_reason = utcnow(), staff_id, reason
+    cert.revoked_at, cert.revoked_by, cert.revoke_reason = session_now(session), staff_id, reason
     session.add(cert)
     case.updated_at = cert.revoked_at
     append_event(session, case, actor, "certificate.revoked", {"code": code, "reason": reason})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -21,9 +22,8 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import checkpoints_of, get_case, lock_case
-from zerotrip.db import Database
+from zerotrip.db import Database, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, IllegalTransition
 from zerotrip.review.annotation_store import IMAGE_KINDS
@@ -51,6 +51,14 @@ SIGNABLE = frozenset(
         CaseState.delivered,
     }
 )
+
+
+# Told how far signing got (percent, step code): the job queue shows it to the waiting inspector.
+Progress = Callable[[int, str], Awaitable[None]]
+
+
+async def _no_progress(percent: int, step: str) -> None:
+    return None
 
 
 def report_key(case_id: int, sha256: str) -> str:
@@ -150,7 +158,7 @@ async def gather(
         result=case.inspection_result
         or ("rectify" if case.state == CaseState.rectifying else None),
         inspector=inspector,
-        signed_at=utcnow(),
+        signed_at=session_now(session),
         audit_head=case.audit_head,
         audit_seq=case.audit_seq,
         version=version,
@@ -174,6 +182,21 @@ async def _store_pdf(storage: Storage, case_id: int, pdf: bytes) -> tuple[str, s
     return key, digest
 
 
+def _refuse_unsignable(case: Case) -> None:
+    if case.state not in SIGNABLE:
+        raise IllegalTransition(
+            f"A report is signed once the inspection result is recorded; the case is {case.state}.",
+            zh="记录检查结果后才能签署报告。",
+            state=case.state,
+        )
+
+
+async def check_signable(db: Database, case_id: int) -> None:
+    """Refuse at once what :func:`sign_report` would refuse, before any work is queued."""
+    async with db.session() as session:
+        _refuse_unsignable(await get_case(session, case_id))
+
+
 async def sign_report(
     db: Database,
     storage: Storage,
@@ -183,18 +206,15 @@ async def sign_report(
     actor: Actor,
     staff_id: int | None,
     font: FontChoice | None = None,
+    progress: Progress = _no_progress,
     timezone: str = "Asia/Shanghai",
 ) -> list[Report]:
     """Sign the report for the case's current state; returns the full and the shared copy."""
     for _ in range(3):
+        await progress(5, "gather")
         async with db.session() as session:
             case = await get_case(session, case_id)
-            if case.state not in SIGNABLE:
-                raise IllegalTransition(
-                    f"A report is signed once the inspection result is recorded; the case is "
-                    f"{case.state}.",
-                    state=case.state,
-                )
+            _refuse_unsignable(case)
             version = await _next_version(session, case_id)
             copies = [
                 await gather(
@@ -210,7 +230,11 @@ async def sign_report(
                 )
                 for shared in (False, True)
             ]
-        pdfs = [await asyncio.to_thread(render_report, data, font) for data in copies]
+        pdfs = []
+        for n, data in enumerate(copies):
+            await progress(30 + 30 * n, "render")
+            pdfs.append(await asyncio.to_thread(render_report, data, font))
+        await progress(90, "store")
         stored = [await _store_pdf(storage, case_id, pdf) for pdf in pdfs]
         async with db.transaction() as session:
             case = await lock_case(session, case_id)

@@ -27,8 +27,8 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import evidence_round
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import lock_case
+from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.models import Evidence, TrustVerdict
 from zerotrip.problems import IllegalTransition, InvalidInput, NotFound
 from zerotrip.review.models import VerdictRecord
@@ -99,7 +99,7 @@ async def give_verdict(
         if elsewhere:
             raise InvalidInput(f"Evidence {elsewhere} belongs to another checkpoint.")
     overrides = await _overrides(session, body)
-    now = utcnow()
+    now = session_now(session)
     record = VerdictRecord(
         case_id=case_id,
         checkpoint_id=cp.id,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.db import Database
-from zerotrip.kit.clock import utcnow
+from zerotrip.accounts.models import StaffUser
+from zerotrip.admin.departments import hidden_matters
+from zerotrip.cases.models import Case
+from zerotrip.db import Database, session_now
 from zerotrip.problems import Conflict, NotFound
 from zerotrip.worklist.models import StaffTask, TaskState
 
@@ -32,7 +35,7 @@ async def open_task(
         owner_id=owner_id,
         due_at=due_at,
         state=TaskState.open,
-        created_at=utcnow(),
+        created_at=session_now(session),
     )
     session.add(task)
     await session.flush()
@@ -51,7 +54,7 @@ async def close_task(
     if task.state != TaskState.open:
         raise Conflict(f"Task {task_id} is already {task.state}.")
     task.state = TaskState.done
-    task.closed_at = now or utcnow()
+    task.closed_at = now or session_now(session)
     task.resolution = resolution[:2000]
     session.add(task)
     return task
@@ -64,8 +67,16 @@ async def list_tasks(
     case_id: int | None = None,
     kind: str | None = None,
     limit: int = 200,
+    hidden_matters: frozenset[str] = frozenset(),
 ) -> list[StaffTask]:
+    """``hidden_matters``: tasks on cases of these matters are left out (another department's);
+    tasks on no case stay visible to everyone."""
     stmt = select(StaffTask)
+    if hidden_matters:
+        others = select(Case.id).where(col(Case.matter_code).in_(sorted(hidden_matters)))
+        stmt = stmt.where(
+            sa.or_(col(StaffTask.case_id).is_(None), col(StaffTask.case_id).not_in(others))
+        )
     if state:
         stmt = stmt.where(StaffTask.state == state)
     if case_id is not None:
@@ -77,10 +88,20 @@ async def list_tasks(
 
 
 async def find_tasks(
-    db: Database, *, state: str | None, case_id: int | None, kind: str | None, limit: int
+    db: Database,
+    *,
+    state: str | None,
+    case_id: int | None,
+    kind: str | None,
+    limit: int,
+    viewer: StaffUser | None = None,
 ) -> list[StaffTask]:
+    """``viewer``: the staff member asking, whose departments scope the list."""
     async with db.session() as session:
-        return await list_tasks(session, state=state, case_id=case_id, kind=kind, limit=limit)
+        hidden = await hidden_matters(session, viewer) if viewer else frozenset()
+        return await list_tasks(
+            session, state=state, case_id=case_id, kind=kind, limit=limit, hidden_matters=hidden
+        )
 
 
 async def resolve_task(db: Database, task_id: int, *, resolution: str, now: datetime) -> StaffTask:

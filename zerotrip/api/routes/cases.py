@@ -8,6 +8,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from zerotrip.admin.departments import hidden_matters_for
 from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
 from zerotrip.api.principal import Principal
@@ -130,9 +131,15 @@ async def create_case_for_applicant(
     response=CasePage,
     errors=(401, 403, 422),
 )
-async def list_case_page(request: web.Request, *, query: CaseListQuery) -> CasePage:
+async def list_case_page(
+    request: web.Request, *, principal: Principal, query: CaseListQuery
+) -> CasePage:
+    """Staff in departments see their departments' cases; administrators see all."""
     viewing = _viewing(request)
+    assert principal.user is not None
+    hidden = await hidden_matters_for(request.app[DB], principal.user)
     flt = CaseFilter(
+        hidden_matters=hidden,
         state=query.state.value if query.state else None,
         matter_code=query.matter,
         due=query.due,

@@ -28,7 +28,6 @@ from zerotrip.api.throttling import upload_slot
 from zerotrip.cases.models import Checkpoint
 from zerotrip.evidence import nonces as evidence_nonces
 from zerotrip.evidence.intake import ingest_file
-from zerotrip.kit.clock import utcnow
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.originals import verify_original
@@ -171,7 +170,7 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
     claims = _claims(request)
     if claims.live_session is not None:  # a live photo: only while the session is live
         await intake.require_live_session(app[DB], checkpoint, claims.live_session)
-    started = utcnow()
+    started = app[DB].clock.now()
     with upload_slot(request, principal.actor.id):
         received = await _receive(request)
     evidence = await ingest_file(

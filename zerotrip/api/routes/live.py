@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import os
@@ -32,14 +31,12 @@ from zerotrip.api.principal import (
     resolve_principal,
 )
 from zerotrip.api.routing import RouteTable
-from zerotrip.evidence.intake import ingest_file
 from zerotrip.live import signalling
 from zerotrip.live.participant import Participant
 from zerotrip.live.room import Room
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
-from zerotrip.live.service import LiveService
+from zerotrip.live.summary import SessionSummary
 from zerotrip.problems import Forbidden, InvalidInput, Problem, Unauthenticated
-from zerotrip.services import Services
 
 log = logging.getLogger("zerotrip.live")
 routes = RouteTable("live")
@@ -101,6 +98,17 @@ async def list_sessions(request: web.Request, *, principal: Principal) -> web.Re
 )
 async def get_session(request: web.Request, *, principal: Principal) -> SessionView:
     return await request.app[LIVE].session(path_int(request, "session_id"), _viewer(principal))
+
+
+@routes.get(
+    "/api/live/sessions/{session_id}/summary",
+    summary="What a session came to: duration, stills and photos per checkpoint, recording, codes",
+    audience="case",
+    response=SessionSummary,
+    errors=(401, 404, 410, 422),
+)
+async def get_summary(request: web.Request, *, principal: Principal) -> SessionSummary:
+    return await request.app[LIVE].summary(path_int(request, "session_id"), _viewer(principal))
 
 
 @routes.post(
@@ -308,23 +316,11 @@ def _page(name: str) -> Any:
     return handler
 
 
-def build_live(services: Services) -> LiveService:
-    """The live service of this app, on the process's services (the media pipeline and its
-    analysis pools, the reactions other domains registered)."""
-    settings = services.settings
-    return LiveService(
-        settings, services.db, services.clock, services.storage,
-        ingest=functools.partial(
-            ingest_file, services.db, services.storage, settings, pools=services.analysis
-        ),
-        reactions=services.reactions,
-        warm_up=lambda: services.analysis.warm("live_still", "recording"),
-    )  # fmt: skip
-
-
 async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[LIVE] = build_live(app[SERVICES])
-    await app[LIVE].start()
+    live = app[SERVICES].live
+    assert live is not None, "the web role's services hold the live service"
+    app[LIVE] = live
+    await live.start()
     yield
     await app[LIVE].stop(SHUTDOWN)  # (already done on_shutdown unless that failed)
 

@@ -9,12 +9,15 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int
-from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SERVICES, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
+from zerotrip.api.routes.jobs import submit
 from zerotrip.api.routing import RouteTable
 from zerotrip.cases.audit import format_time
 from zerotrip.config import Settings
+from zerotrip.jobs.kinds import SIGN_REPORT
+from zerotrip.jobs.schemas import JobView
 from zerotrip.media.models import Evidence
 from zerotrip.problems import InvalidInput
 from zerotrip.review import certificate as certs
@@ -32,7 +35,7 @@ from zerotrip.review.schemas import (
     SignedReport,
     VerdictView,
 )
-from zerotrip.review.signing import sign_report
+from zerotrip.review.signing import check_signable
 from zerotrip.review.verdicts import VerdictInput
 
 routes = RouteTable("review")
@@ -205,26 +208,22 @@ async def post_verdict(
 
 @routes.post(
     "/api/cases/{case_id}/report",
-    summary="Sign the inspection report (a full copy and a shared copy)",
+    summary="Sign the inspection report (a full copy and a shared copy); a job in a cluster",
     audience="staff",
     roles=INSPECTORS,
     response=SignedReport,
     status=201,
+    accepted=JobView,
     errors=(401, 403, 404, 409, 422),
 )
-async def post_report(request: web.Request, *, principal: Principal) -> SignedReport:
-    app = request.app
-    rows = await sign_report(
-        app[DB],
-        app[STORAGE],
-        app[CATALOGUE],
-        path_int(request, "case_id"),
-        actor=principal.actor,
-        staff_id=_staff_id(principal),
-        font=app[SERVICES].font,
-        timezone=app[SETTINGS].timezone,
-    )
-    return SignedReport.of(rows[0], rows[1])  # the full copy, then the shared one
+async def post_report(request: web.Request, *, principal: Principal) -> web.Response | SignedReport:
+    """Signing renders PDFs for seconds: it runs as a job (see zerotrip/api/routes/jobs.py)."""
+    case_id = path_int(request, "case_id")
+    await check_signable(request.app[DB], case_id)
+    outcome = await submit(request, principal, SIGN_REPORT, case_id=case_id)
+    if isinstance(outcome, web.Response):
+        return outcome  # 202: still signing
+    return SignedReport.model_validate(outcome.result)
 
 
 async def _pdf(request: web.Request, key: str, filename: str) -> web.Response:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int
 from zerotrip.api.keys import CLOCK, DB
+from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.worklist.schemas import TaskList, TaskView
 from zerotrip.worklist.service import find_tasks, resolve_task
@@ -37,9 +38,10 @@ class CloseBody(BaseModel):
     response=TaskList,
     errors=(401, 403, 422),
 )
-async def read_tasks(request: web.Request, *, query: TaskQuery) -> TaskList:
+async def read_tasks(request: web.Request, *, principal: Principal, query: TaskQuery) -> TaskList:
     tasks = await find_tasks(
         request.app[DB],
+        viewer=principal.user,
         state=None if query.state == "all" else query.state,
         case_id=query.case_id,
         kind=query.kind,

@@ -1,7 +1,7 @@
 """cases: premises datum, delivery address; outstanding (容缺) materials handed in
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0016
 Create Date: 2026-11-30 15:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0012"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

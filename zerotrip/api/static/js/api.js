@@ -24,10 +24,10 @@ export function authHeaders() {
   return headers;
 }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, extraHeaders = {}) {
   // Problems come back in the language the page shows, not only the browser's.
   const language = document.documentElement.lang || "zh-CN";
-  const headers = { Accept: "application/json", "Accept-Language": language, ...authHeaders() };
+  const headers = { Accept: "application/json", "Accept-Language": language, ...authHeaders(), ...extraHeaders };
   const init = { method, headers, credentials: "same-origin" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";

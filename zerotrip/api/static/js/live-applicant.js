@@ -1,21 +1,38 @@
 // The applicant's live page (/a/<token>/live/<session>): readiness check, then the rear camera
 // and microphone streamed to the office, large prompts, remote camera controls where the phone
 // supports them, geolocation fixes, challenge codes and full-resolution photos on request.
+// The recording notice is accepted before the camera starts; during the call the video fills
+// the screen with prompts and the inspector's pointer over it; at the end a summary and the way
+// back to the case page.
 import { api, useApplicantToken } from "./api.js";
 import { initPage } from "./common.js";
 import { $, fmtTime, h, showError } from "./dom.js";
 import { uploadEvidence } from "./evidence-common.js";
-import { t } from "./i18n.js";
+import { addStrings, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+import { POINTER_SHOWN_MS, drawPointer } from "./live-pointer.js";
+import { loadSummary, renderSummary } from "./live-summary.js";
+
+addStrings({
+  "live.consent_title": ["本次踏勘将全程录像", "This inspection is recorded"],
+  "live.consent_text": ["为留存审批证据，视频踏勘的画面、双方声音和您的定位会被录制并保存在案卷中，仅供审批和核查使用。点击“同意并开始”后才会打开摄像头。", "To keep evidence for the decision, the video, both voices and your location are recorded and kept on the case file, used only for the decision and its review. The camera opens only after you choose “Agree and start”."],
+  "live.consent_accept": ["同意并开始", "Agree and start"],
+  "live.consent_decline": ["暂不加入", "Not now"],
+  "live.recording_on": ["录像中", "Recording"],
+  "live.point_here": ["请拍这里", "Film here"],
+  "live.left_self": ["您已离开，可在时限内重新加入", "You left; you can rejoin for a while"],
+});
 
 const parts = location.pathname.split("/");
 const token = decodeURIComponent(parts[2]);
 const sessionId = Number(parts[4]);
 useApplicantToken(token);
+const CASE_PAGE = `/a/${encodeURIComponent(token)}`;
+const RETURN_AFTER_S = 30;
 initPage();
 
 const FIX_EVERY_MS = 10_000;
-const state = { stream: null, pc: null, socket: null, facing: "environment", fixes: 0, lastFix: null, meter: null, timers: [] };
+const state = { stream: null, pc: null, socket: null, facing: "environment", fixes: 0, lastFix: null, meter: null, timers: [], consented: false, pointers: [] };
 window.liveApplicant = state; // read by the end-to-end test
 
 async function loadSession() {
@@ -26,7 +43,7 @@ async function loadSession() {
     h("p", {}, `${t("live.slot")}: `, h("strong", {}, `${fmtTime(s.slot_start)} – ${fmtTime(s.slot_end)}`)),
     h("p", {}, `${t("live.state")}: `, h("span", { class: "badge", id: "session-state" }, t(`state.${s.state}`))),
   );
-  if (["ended", "cancelled"].includes(s.state)) $("#join").disabled = true;
+  if (["ended", "cancelled"].includes(s.state)) showEnd(s.state).catch((err) => showError("#live-error", err));
   return s;
 }
 
@@ -115,15 +132,28 @@ async function capabilities() {
 function setStatus(key) { $("#status").textContent = t(key); }
 function notice(text) { const n = $("#notice"); n.textContent = text; n.classList.toggle("hidden", !text); }
 
-async function join() {
+// The recording notice comes first; the camera opens only once it is accepted (and audited).
+function join() {
+  if (state.consented) { start(); return; }
+  $("#consent").classList.remove("hidden");
+  $("#join").disabled = true;
+  $("#consent-accept").focus();
+}
+
+async function start() {
+  $("#consent").classList.add("hidden");
   $("#join").disabled = true;
   try {
-    state.stream = await openCamera(state.facing);
-    $("#preview").srcObject = state.stream;
     const socket = new LiveSocket(sessionId, token);
     state.socket = socket;
     wire(socket);
     const welcome = await socket.open();
+    await socket.request({ type: "consent", accepted: true, notice: "recording-v1" });
+    state.consented = true;
+    state.stream = await openCamera(state.facing);
+    $("#preview").srcObject = state.stream;
+    document.body.classList.add("in-call");
+    $("#rec").classList.remove("hidden");
     $("#session-state").textContent = t(`state.${welcome.session.state}`);
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_inspector");
     await connect(welcome.ice_servers);
@@ -133,6 +163,8 @@ async function join() {
     $("#leave").classList.remove("hidden");
   } catch (err) {
     showError("#live-error", err);
+    state.socket?.close();
+    document.body.classList.remove("in-call");
     $("#join").disabled = false;
   }
 }
@@ -175,7 +207,8 @@ function wire(socket) {
   socket.on("still", () => notice(t("live.still_taken")));
   socket.on("control", (m) => control(m).catch(() => {}));
   socket.on("photo_request", (m) => takePhoto(m).catch((err) => showError("#live-error", err)));
-  socket.on("ended", () => finish());
+  socket.on("pointer", (m) => showPointer(m));
+  socket.on("ended", (m) => { finish(); showEnd(m.state).catch((err) => showError("#live-error", err)); });
   socket.on("closed", () => { if (!state.ended) setStatus("live.peer_left"); });
 }
 
@@ -292,6 +325,43 @@ async function reportStats() {
   state.socket.send({ type: "stats", stats: q });
 }
 
+function showPointer(m) {
+  state.pointers.push(m);
+  const svg = $("#pointer");
+  const label = $("#pointer-label");
+  const tip = drawPointer(svg, $("#preview"), m);
+  const video = $("#preview");
+  label.style.left = `${Math.min(Math.max(tip.x, 60), video.clientWidth - 60)}px`;
+  label.style.top = `${Math.min(tip.y + 40, video.clientHeight - 40)}px`;
+  svg.classList.remove("hidden");
+  label.classList.remove("hidden");
+  clearTimeout(state.pointerTimer);
+  state.pointerTimer = setTimeout(() => { svg.classList.add("hidden"); label.classList.add("hidden"); }, POINTER_SHOWN_MS);
+}
+
+// Ended (or cancelled): what the session came to, and the way back to the case page (taken by
+// itself after a while).
+async function showEnd(endState) {
+  state.ended = true;
+  if (endState) $("#session-state").textContent = t(`state.${endState}`);
+  for (const id of ["#readiness", "#call", "#consent"]) $(id).classList.add("hidden");
+  $("#back").href = CASE_PAGE;
+  $("#back-row").classList.remove("hidden");
+  if (!state.returnTimer) {
+    let left = RETURN_AFTER_S;
+    const tick = () => { $("#returning").textContent = `${left} ${t("live.returning")}`; };
+    tick();
+    state.returnTimer = setInterval(() => {
+      left -= 1;
+      if (left <= 0) { clearInterval(state.returnTimer); location.assign(CASE_PAGE); } else tick();
+    }, 1000);
+  }
+  const summary = await loadSummary(sessionId);
+  state.summary = summary;
+  $("#summary").replaceChildren(...renderSummary(summary));
+  $("#summary").classList.remove("hidden");
+}
+
 function finish() {
   state.ended = true;
   for (const timer of state.timers) {
@@ -300,12 +370,24 @@ function finish() {
   state.pc?.close();
   state.stream?.getTracks().forEach((tr) => tr.stop());
   setStatus("live.ended");
-  $("#leave").classList.add("hidden");
-  $("#prompt").classList.add("hidden");
-  $("#challenge").classList.add("hidden");
+  document.body.classList.remove("in-call");
+  clearTimeout(state.pointerTimer);
+  for (const id of ["#leave", "#prompt", "#challenge", "#notice", "#rec", "#pointer", "#pointer-label"]) $(id).classList.add("hidden");
+  $("#notice").textContent = "";
 }
 
 $("#run-check").addEventListener("click", () => runReadiness());
 $("#join").addEventListener("click", join);
-$("#leave").addEventListener("click", () => { state.socket?.send({ type: "leave" }); state.socket?.close(); finish(); });
+$("#consent-accept").addEventListener("click", () => start());
+$("#consent-decline").addEventListener("click", () => { $("#consent").classList.add("hidden"); $("#join").disabled = false; });
+$("#leave").addEventListener("click", () => {
+  state.socket?.send({ type: "leave" });
+  state.socket?.close();
+  finish();
+  state.ended = false;
+  setStatus("live.left_self");
+  $("#back").href = CASE_PAGE;
+  $("#back-row").classList.remove("hidden");
+  $("#join").disabled = false;
+});
 loadSession().catch((err) => showError("#live-error", err));

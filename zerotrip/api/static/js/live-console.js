@@ -1,14 +1,26 @@
 // The inspector's console (/staff/live/<session>): the applicant's video and voice, talk-back,
 // prompts, a still per checkpoint, remote controls the phone supports, distance to the premises,
-// challenge codes, and connection quality from both ends and the server.
+// challenge codes, and connection quality from both ends and the server. Each checkpoint shows
+// its ticks (still taken, photo received, verdict given); a click or a drag on the video points
+// at something on the phone; the end shows what the session came to.
 import { api } from "./api.js";
 import { initStaffPage } from "./common.js";
 import { $, clearError, fmtTime, h, showError } from "./dom.js";
-import { pick, t } from "./i18n.js";
+import { addStrings, pick, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+import { pointerInput } from "./live-pointer.js";
+import { loadSummary, renderSummary, ticks } from "./live-summary.js";
+
+addStrings({
+  "live.pointer_hint": ["在画面上点击可圈出位置，拖动可画箭头，申请人手机上会显示“请拍这里”。", "Click the video to circle a spot, drag to draw an arrow: the phone shows “film here”."],
+  "live.pointer_sent": ["已在申请人画面上标出", "Shown on the applicant's screen"],
+  "live.rec_on": ["● 录像中", "● Recording"],
+  "live.rec_off": ["未在录像", "Not recording"],
+  "live.rec_saved": ["已保存片段", "segments saved"],
+});
 
 const sessionId = Number(location.pathname.split("/").pop());
-const state = { pc: null, socket: null, meter: null, mic: null, stills: [], prompts: [], quality: {}, capabilities: {}, challenge: null, timers: [] };
+const state = { pc: null, socket: null, meter: null, mic: null, stills: [], prompts: [], quality: {}, capabilities: {}, challenge: null, timers: [], tallies: {}, pointers: [], segments: 0 };
 window.liveConsole = state; // read by the end-to-end test
 
 await initStaffPage();
@@ -23,12 +35,44 @@ async function load() {
     h("p", {}, `${t("live.slot")}: ${fmtTime(s.slot_start)} – ${fmtTime(s.slot_end)} · `,
       h("span", { class: "badge", id: "session-state" }, t(`state.${s.state}`))),
   );
+  const summary = await api("GET", `/api/live/sessions/${sessionId}/summary`);
+  for (const tally of summary.checkpoints) state.tallies[tally.checkpoint_id] = tally;
   $("#checkpoints").replaceChildren(...c.checkpoints.map((cp) => h("div", { class: "checkpoint", dataset: { checkpoint: cp.id } },
-    h("span", {}, pick(cp, "title")),
+    h("span", {}, pick(cp, "title")), h("span", { class: "tick-slot" }),
     h("button", { class: "secondary capture", disabled: true, onclick: () => capture(cp) }, t("live.capture")),
     h("button", { class: "secondary ask-photo", disabled: true, onclick: () => askPhoto(cp) }, t("live.ask_photo")),
   )));
-  if (["ended", "cancelled"].includes(s.state)) $("#join").disabled = true;
+  renderTicks();
+  if (["ended", "cancelled"].includes(s.state)) finish(s.state);
+}
+
+function renderTicks() {
+  for (const row of document.querySelectorAll("#checkpoints .checkpoint")) {
+    const tally = state.tallies[row.dataset.checkpoint];
+    if (tally) row.querySelector(".tick-slot").replaceChildren(ticks(tally));
+  }
+}
+
+function tallyOf(m) {
+  const tally = state.tallies[m.checkpoint_id];
+  if (!tally) return;
+  if (m.source === "live_photo") tally.photos += 1; else tally.stills += 1;
+  renderTicks();
+}
+
+async function point(shape) {
+  try {
+    const sent = await state.socket.request({ type: "pointer", ...shape });
+    state.pointers.push({ ...shape, video_offset_ms: sent.video_offset_ms });
+    $("#control-state").textContent = t("live.pointer_sent");
+  } catch (err) { showError("#live-error", err); }
+}
+
+function renderRecording(on) {
+  const el = $("#rec-state");
+  el.classList.toggle("on", on);
+  el.textContent = `${t(on ? "live.rec_on" : "live.rec_off")}${state.segments ? ` · ${t("live.rec_saved")} ${state.segments}` : ""}`;
+  el.dataset.recording = String(on);
 }
 
 function setStatus(key) { $("#status").textContent = t(key); }
@@ -52,6 +96,7 @@ async function join() {
     enableCall(true);
     $("#end").classList.remove("hidden");
     $("#talk-label").classList.toggle("hidden", !state.mic);
+    $("#pointer-hint").classList.remove("hidden");
     state.timers.push(setInterval(reportStats, 2000));
   } catch (err) {
     showError("#live-error", err);
@@ -88,7 +133,7 @@ function wire(socket) {
   socket.on("control_result", (m) => {
     state.controls = [...(state.controls || []), m];
     const name = { switch_camera: "live.switch_camera", torch: "live.torch", zoom: "live.zoom" }[m.action];
-    $("#prompt-state").textContent = `${name ? t(name) : m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`;
+    $("#control-state").textContent = `${name ? t(name) : m.action}: ${m.ok ? "✓" : `✗ ${m.detail}`}`;
     // A control the phone could not apply goes back to what it was.
     if (m.action === "torch" && !m.ok) $("#torch")?.setAttribute("aria-pressed", String(!m.value));
     if (m.action === "zoom" && $("#zoom")) {
@@ -98,10 +143,10 @@ function wire(socket) {
   });
   socket.on("still", (m) => { if (!m.reply_to) addStill(m); }); // our own clicks come as replies
   socket.on("photo", (m) => addStill({ ...m, url: `/api/evidence/${m.evidence_id}/display`, source: "live_photo" }));
-  socket.on("recording", (m) => { state.recordings = (state.recordings || 0) + 1; $("#prompt-state").textContent = `${t("live.recording")} #${m.segment}`; });
+  socket.on("recording", () => { state.segments += 1; state.recordings = state.segments; renderRecording(true); });
   socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
-  socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); });
-  socket.on("ended", () => finish());
+  socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); renderRecording(Boolean(m.recording)); });
+  socket.on("ended", (m) => finish(m.state));
   socket.on("error", (m) => { if (m.reply_to) showError("#live-error", m.detail); });
 }
 
@@ -126,6 +171,7 @@ async function askPhoto(cp) {
 
 function addStill(m) {
   state.stills.push(m);
+  tallyOf(m);
   const cp = state.case.checkpoints.find((x) => x.id === m.checkpoint_id);
   const caption = [cp ? pick(cp, "title") : "", m.width ? `${m.width}×${m.height}` : "", m.video_offset_ms != null ? `@${(m.video_offset_ms / 1000).toFixed(1)} s` : ""].filter(Boolean).join(" · ");
   const source = m.source || "live_still";
@@ -199,17 +245,33 @@ function renderQuality() {
   );
 }
 
-function finish() {
+// Ended: every call control off (the code buttons too), the recording state final, and the
+// summary of what the session came to.
+function finish(endState) {
   state.ended = true;
   state.timers.forEach(clearInterval);
   state.pc?.close();
   state.mic?.getTracks().forEach((tr) => tr.stop());
   enableCall(false);
+  for (const b of document.querySelectorAll("#code-shown, #code-not-shown, #join, #controls button, #controls input")) b.disabled = true;
+  $("#code-box").classList.add("hidden");
+  $("#pointer-hint").classList.add("hidden");
+  $("#join").classList.add("hidden");
+  $("#control-state").textContent = "";
+  if (endState) $("#session-state").textContent = t(`state.${endState}`);
   setStatus("live.ended");
   $("#end").classList.add("hidden");
+  $("#talk-label").classList.add("hidden");
+  renderRecording(false);
+  loadSummary(sessionId).then((summary) => {
+    state.summary = summary;
+    $("#summary").replaceChildren(...renderSummary(summary));
+    $("#summary").classList.remove("hidden");
+  }).catch((err) => showError("#live-error", err));
 }
 
 $("#join").addEventListener("click", join);
+pointerInput($("#remote"), (shape) => { if (state.socket && !state.ended) point(shape); });
 $("#end").addEventListener("click", () => state.socket?.send({ type: "end" }));
 $("#send-prompt").addEventListener("click", sendPrompt);
 $("#prompt-text").addEventListener("keydown", (e) => { if (e.key === "Enter") sendPrompt(); });

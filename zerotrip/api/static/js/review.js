@@ -5,6 +5,7 @@ import { api } from "./api.js";
 import { openAnnotator } from "./annotator.js";
 import { $, fmtTime, h, showError } from "./dom.js";
 import { addStrings, pick, t } from "./i18n.js";
+import { jobProgress, runJob } from "./jobs.js";
 
 addStrings({
   "rev.title": ["审查与结论", "Review and verdicts"],
@@ -113,6 +114,7 @@ function reportBlock(review, c) {
   const err = h("div", { class: "error hidden", role: "alert" });
   const canSign = SIGNABLE.includes(c.state) && ["inspector", "admin"].includes(me?.role);
   const r = review.report;
+  const signing = jobProgress("sign-progress");
   return h("div", { class: "review-cp", id: "report-block" },
     h("h3", {}, t("rev.report")),
     r ? h("p", {}, `${t("rev.signed")} v${r.version} · ${r.signed_by} · ${fmtTime(r.signed_at)} `,
@@ -120,8 +122,10 @@ function reportBlock(review, c) {
       h("div", { class: "mono" }, `${t("rev.head")} ${r.audit_head}`)) : null,
     canSign ? h("button", { type: "button", id: "sign-report", onclick: async (ev) => {
       ev.target.disabled = true;
-      try { await api("POST", `/api/cases/${c.id}/report`); location.reload(); } catch (e) { showError(err, e); ev.target.disabled = false; }
+      // Signing runs as a job on a worker: show how far it got, then the signed report.
+      try { await runJob(`/api/cases/${c.id}/report`, signing.update); location.reload(); } catch (e) { showError(err, e); ev.target.disabled = false; }
     } }, t("rev.sign")) : null,
+    signing.box,
     err);
 }
 
