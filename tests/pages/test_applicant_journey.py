@@ -146,3 +146,40 @@ async def test_rating_card_never_shows_null(client, db, browser):
     await page.wait_for_selector("#rating-card [data-rated=prereview]")
     text = await page.text_content("#rating-card")
     assert "null" not in text and "undefined" not in text
+
+
+async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, browser, shots):
+    from tests.cases.test_geo import WGS_GCJ
+    from zerotrip.cases.geo import distance_m
+
+    clerk = await make_staff(db, "clerk")
+    wlat, wlon, glat, glon = WGS_GCJ[0]
+    page = await applicant_page(browser, f"{base_url(client)}/apply", lang="zh")
+    await page.wait_for_selector("#matter option", state="attached")
+    await page.fill("#name", "李娜")
+    await page.fill("#address", "上海市浦东新区张杨路 1 号")
+    await page.fill("#map-paste", f"https://uri.amap.com/marker?position={glon},{glat}&name=店")
+    assert await page.input_value("#datum") == "gcj02"
+    assert "已识别坐标" in await page.text_content("#location-status")
+    await shots(page, "apply-map-link")
+    await page.click("#apply-form button[type=submit]")
+    await page.wait_for_selector("#done:not(.hidden)")
+    listing = await (await client.get("/api/cases", headers=clerk.headers)).json()
+    view = await (
+        await client.get(f"/api/cases/{listing['items'][0]['id']}", headers=clerk.headers)
+    ).json()
+    assert distance_m(view["premises_lat"], view["premises_lon"], wlat, wlon) < 1
+    assert view["premises_input"]["source"] == "map_link"
+
+    phone = await applicant_page(
+        browser, f"{base_url(client)}/apply", lang="zh",
+        geolocation={"latitude": wlat, "longitude": wlon, "accuracy": 18},
+        permissions=["geolocation"],
+    )  # fmt: skip
+    await phone.wait_for_selector("#matter option", state="attached")
+    await phone.click("#use-location")
+    await phone.wait_for_function("document.querySelector('#source').value === 'device'")
+    assert await phone.input_value("#datum") == "wgs84"
+    assert await phone.input_value("#accuracy") == "18"
+    assert "精度约 18 米" in await phone.text_content("#location-status")
+    await shots(phone, "apply-phone-position")
