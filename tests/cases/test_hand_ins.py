@@ -153,3 +153,45 @@ async def test_staff_list_flags_an_overdue_outstanding_material(client, db, cloc
     clock.advance(timedelta(days=5))
     listing = await (await client.get("/api/cases", headers=clerk.headers)).json()
     assert {c["id"]: c["materials_overdue"] for c in listing["items"]}[cid] is True
+
+
+async def _notes(client, cid, clerk):
+    resp = await client.get(f"/api/cases/{cid}/notifications", headers=clerk.headers)
+    return (await resp.json())["items"]
+
+
+async def test_due_date_reminder_is_queued_and_withdrawn_on_acceptance(client, db, clock):
+    cid, applicant, clerk = await _accepted(client, db, clock)
+    reminders = [n for n in await _notes(client, cid, clerk) if n["topic"] == "material.reminder"]
+    assert len(reminders) == 1
+    assert "从业人员健康证明" in reminders[0]["text"] and CODE not in reminders[0]["text"]
+    handed = await (await _upload(client, cid, applicant)).json()
+    url = f"/api/cases/{cid}/hand-ins/{handed['id']}/decision"
+    await client.post(url, json={"accept": False, "reason": "照片模糊"}, headers=clerk.headers)
+    notes = await _notes(client, cid, clerk)
+    rejected = [n for n in notes if n["topic"] == "material.rejected"]
+    assert len(rejected) == 1 and "照片模糊" in rejected[0]["text"]
+    assert next(n for n in notes if n["topic"] == "material.reminder")["status"] != "withdrawn"
+
+    handed = await (await _upload(client, cid, applicant, body=PDF + b"v2")).json()
+    url = f"/api/cases/{cid}/hand-ins/{handed['id']}/decision"
+    await client.post(url, json={"accept": True}, headers=clerk.headers)
+    notes = await _notes(client, cid, clerk)
+    assert next(n for n in notes if n["topic"] == "material.reminder")["status"] == "withdrawn"
+
+
+def test_reminder_is_at_nine_in_the_office_two_days_before_or_the_day_before():
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from zerotrip.kit.clock import Clock
+    from zerotrip.notify.triggers import NotificationTriggers
+
+    bj = ZoneInfo("Asia/Shanghai")
+    triggers = NotificationTriggers("record", clock=Clock("Asia/Shanghai"), reminder_hours=24)
+    due = date(2026, 12, 11)
+    at = triggers.reminder_time(due, datetime(2026, 12, 1, tzinfo=bj))
+    assert at == datetime(2026, 12, 9, 9, 0, tzinfo=bj)
+    at = triggers.reminder_time(due, datetime(2026, 12, 9, 10, 0, tzinfo=bj))
+    assert at == datetime(2026, 12, 10, 9, 0, tzinfo=bj)
+    assert triggers.reminder_time(due, datetime(2026, 12, 10, 10, 0, tzinfo=bj)) is None

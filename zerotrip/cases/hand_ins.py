@@ -8,6 +8,7 @@ are stored by the evidence storage before the hand-in is recorded (``evidence.ha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
@@ -28,9 +29,22 @@ from zerotrip.cases.models import (
 from zerotrip.cases.store import get_case, lock_case, materials_of
 from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
+from zerotrip.kit.reactions import Reactions
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 
 PENDING = (HandInState.submitted, HandInState.mail)
+
+
+@dataclass(frozen=True)
+class HandInDecided:
+    """The clerk accepted or rejected a hand-in (emitted in that transaction; notify reacts:
+    a rejection tells the applicant why, an acceptance withdraws the due-date reminder)."""
+
+    session: AsyncSession
+    case: Case
+    material: CaseMaterial
+    accepted: bool
+    reason: str
 
 
 class StoredDocument(BaseModel):
@@ -181,6 +195,7 @@ async def decide(
     actor: Actor,
     staff_id: int | None,
     now: datetime,
+    reactions: Reactions | None = None,
 ) -> HandInView:
     """The clerk's decision; accepting receives the material, rejecting needs a reason."""
     if not accept and not reason.strip():
@@ -220,6 +235,8 @@ async def decide(
             {"hand_in": row.id, "material": row.material_code, "reason": row.reason},
             at=now,
         )
+        if reactions is not None:
+            await reactions.emit(HandInDecided(session, case, material, accept, row.reason))
         return HandInView.of(row, material)
 
     return await db.run_in_transaction(work)

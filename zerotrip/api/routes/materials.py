@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import paced_chunks, path_int
-from zerotrip.api.keys import CLOCK, DB, SETTINGS, STORAGE
+from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import upload_slot
@@ -127,6 +127,7 @@ async def decide_hand_in(
         actor=principal.actor,
         staff_id=principal.user.id if principal.user else None,
         now=request.app[CLOCK].now(),
+        reactions=request.app[SERVICES].reactions,
     )
 
 
