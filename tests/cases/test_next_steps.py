@@ -127,3 +127,11 @@ def test_rating_comes_last_and_done_inspection():
     result = next_steps(_file("delivered"), JourneyFacts(rateable=("delivery",)))
     assert kinds(result) == ["rate"]
     assert result.inspection == "done"
+
+
+def test_mailing_stays_open_while_parcels_move_and_for_the_certificate():
+    quiet = next_steps(_file("inspected", confirmed=True), JourneyFacts(photographed=frozenset()))
+    assert "mailing" in quiet.done_sections
+    moving = JourneyFacts(orders_in_progress=True)
+    assert "mailing" not in next_steps(_file("inspected", confirmed=True), moving).done_sections
+    assert "mailing" not in next_steps(_file("delivered"), JourneyFacts()).done_sections

@@ -63,6 +63,7 @@ class JourneyFacts:
     rateable: tuple[str, ...] = ()
     handed_in: frozenset[str] = frozenset()  # materials handed in or mailed, awaiting the clerk
     delivery_by_courier: bool = True
+    orders_in_progress: bool = False  # a courier order the applicant may want to follow
 
 
 class NamedItem(BaseModel):
@@ -167,6 +168,9 @@ def next_steps(found: CaseFile, facts: JourneyFacts) -> NextSteps:
     if facts.rateable and (state in RATE_STATES or "delivery" in facts.rateable):
         steps.append(NextStep(kind="rate", section="rating-card"))
     open_sections = {s.section for s in steps}
+    # Parcels on their way, and the certificate's own journey, stay unfolded to follow them.
+    if facts.orders_in_progress or state in (CaseState.certificate_issued, CaseState.delivered):
+        open_sections.add("mailing")
     return NextSteps(
         steps=steps,
         inspection=_inspection(found, facts),

@@ -18,7 +18,7 @@ from zerotrip.cases.store import get_case
 from zerotrip.db import Database
 from zerotrip.live.models import FINISHED, LiveSession
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference
-from zerotrip.mailing.statuses import OrderStatus
+from zerotrip.mailing.statuses import OPEN, OrderStatus
 from zerotrip.media.models import Evidence
 from zerotrip.ratings.service import rateable_steps
 
@@ -57,6 +57,14 @@ async def applicant_journey(db: Database, case_id: int) -> tuple[CaseFile, NextS
                 col(MaterialHandIn.state).in_([s.value for s in PENDING_HAND_IN]),
             )
         )
+        moving = await session.exec(
+            select(CourierOrder.id)
+            .where(
+                CourierOrder.case_id == case_id,
+                col(CourierOrder.status).in_([s.value for s in OPEN]),
+            )
+            .limit(1)
+        )
         preference = await session.get(DeliveryPreference, case_id)
         rateable = (
             await rateable_steps(session, case_id)
@@ -71,5 +79,6 @@ async def applicant_journey(db: Database, case_id: int) -> tuple[CaseFile, NextS
             rateable=tuple(rateable),
             handed_in=frozenset(handed.all()),
             delivery_by_courier=preference is None or preference.method == "courier",
+            orders_in_progress=moving.first() is not None,
         )
     return found, next_steps(found, facts)
