@@ -1,21 +1,31 @@
 """API throughput and latency under load, against a bare aiohttp handler as the ceiling.
 
-Starts the service on SQLite in a temporary folder with 10,000 cases (bulk-inserted with valid
-materials, checklists and audit chains; a few taken through the real lifecycle), serves it from
-its own process on 127.0.0.1 (ephemeral port), and drives it with ``wrk`` over loopback:
-50 connections for 20 s each on the case list, case detail (random cases), and a transition
-(``receive_materials`` on random accepted cases, bearer auth). Then the same load on a
-hello-world aiohttp handler in another process, measured in the same run.
+Starts the service on SQLite in a temporary folder (or on a throwaway PostgreSQL database with
+``--database-url``) with 10,000 cases (bulk-inserted with valid materials, checklists and audit
+chains; a few taken through the real lifecycle), serves it from its own process on 127.0.0.1
+(ephemeral port), and drives it with ``wrk`` over loopback: 50 connections for 20 s each on the
+case list, case detail (random cases), and a transition (``receive_materials`` on random accepted
+cases, bearer auth). Then the same load on a hello-world aiohttp handler in another process,
+measured in the same run. With ``--processes N`` (PostgreSQL), N app processes behind nginx take
+the case-detail load too.
 
-The last line reads ``api: <N> req/s, p99 <M> ms`` for case detail.
+The load average is printed before and after; the last lines read
+
+    api: detail <N> req/s p99 <M> ms (<P>% of hello world), list …, transition … timeouts 0
+    api: <N> processes, <X> req/s, p99 <M> ms, <S>x one process        (with --processes)
 
     .venv/bin/python bench/api.py [--cases 10000] [--duration 20] [--connections 50]
+        [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres] [--processes 2]
+
+``--database-url`` names a server and a database to connect to; the bench creates its own
+database there (``zt_bench_<pid>``) and drops it at the end.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import re
 import shutil
@@ -30,20 +40,38 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from header import loaded, ratio_text
 
 SECRET = "bench-secret-key"
 
 
-def settings_for(data_dir: Path) -> Any:
+def settings_for(data_dir: Path, database_url: str = "") -> Any:
     from zerotrip.config import Settings
 
-    return Settings(data_dir=data_dir, secret_key=SECRET, log_level="WARNING").resolved()
+    extra = {"database_url": database_url} if database_url else {}
+    return Settings(data_dir=data_dir, secret_key=SECRET, log_level="WARNING", **extra).resolved()
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(sql))
+    await engine.dispose()
+
+
+def bench_database(server_url: str) -> tuple[str, str]:
+    """A fresh database on the server of ``server_url``: its URL and its name."""
+    name = f"zt_bench_{os.getpid()}"
+    asyncio.run(_pg_admin(server_url, f'CREATE DATABASE "{name}"'))
+    return server_url.rsplit("/", 1)[0] + f"/{name}", name
 
 
 # --- seeding --------------------------------------------------------------------------------
 
 
-async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
+async def seed(data_dir: Path, n_cases: int, database_url: str = "") -> dict[str, Any]:
     """Bulk-insert ``n_cases`` valid cases; return a staff token and ids to aim at."""
     from zerotrip.accounts.service import create_staff, issue_applicant_link, issue_staff_token
     from zerotrip.cases.audit import GENESIS, chain_hash, event_body
@@ -57,7 +85,7 @@ async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
     from zerotrip.kit.clock import utcnow
     from zerotrip.services import build_services
 
-    settings = settings_for(data_dir)
+    settings = settings_for(data_dir, database_url)
     services = build_services(settings, role="cli")  # the steps react as through the API
     db, lifecycle = services.db, services.lifecycle
     catalogue = load_catalogue()
@@ -167,10 +195,10 @@ async def seed(data_dir: Path, n_cases: int) -> dict[str, Any]:
     }
 
 
-# --- the two servers, each in its own process -----------------------------------------------
+# --- the servers, each in its own process ------------------------------------------------------
 
 
-def serve(kind: str, data_dir: Path, sock_fd: int) -> None:
+def serve(kind: str, data_dir: Path, sock_fd: int, database_url: str) -> None:
     from aiohttp import web
 
     sock = socket.socket(fileno=sock_fd)
@@ -184,7 +212,7 @@ def serve(kind: str, data_dir: Path, sock_fd: int) -> None:
     else:
         from zerotrip.api.app import create_app
 
-        app = create_app(settings_for(data_dir))
+        app = create_app(settings_for(data_dir, database_url))
     web.run_app(app, sock=sock, print=None, access_log=None, handle_signals=True)
 
 
@@ -192,6 +220,7 @@ def serve(kind: str, data_dir: Path, sock_fd: int) -> None:
 class Server:
     process: subprocess.Popen[bytes]
     url: str
+    port: int
 
     def stop(self) -> None:
         self.process.terminate()
@@ -201,7 +230,7 @@ class Server:
             self.process.kill()
 
 
-def start_server(kind: str, data_dir: Path) -> Server:
+def start_server(kind: str, data_dir: Path, database_url: str = "") -> Server:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -217,25 +246,75 @@ def start_server(kind: str, data_dir: Path) -> Server:
             str(data_dir),
             "--fd",
             str(sock.fileno()),
+            "--database-url",
+            database_url,
         ],
         pass_fds=[sock.fileno()],
     )
     sock.close()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    wait_until_up(url + ("/" if kind == "hello" else "/api/health"), process, kind)
+    return Server(process, url, port)
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     import urllib.request
 
+    deadline = time.monotonic() + 30
     while True:
         try:
-            path = "/" if kind == "hello" else "/api/health"
-            with urllib.request.urlopen(url + path, timeout=2) as resp:
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 if resp.status == 200:
-                    return Server(process, url)
+                    return
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                raise RuntimeError(f"{kind} server did not start") from None
+                raise RuntimeError(f"{what} did not start") from None
             time.sleep(0.1)
+
+
+NGINX_CONF = """
+worker_processes 1;
+error_log {folder}/nginx.err warn;
+pid {folder}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/nginx-body;
+    proxy_temp_path {folder}/nginx-proxy;
+    upstream zerotrip_web {{
+        least_conn;
+{servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        proxy_http_version 1.1;
+        proxy_set_header Host $host;
+        proxy_set_header Connection "";
+        location / {{ proxy_pass http://zerotrip_web; }}
+    }}
+}}
+"""
+
+
+def start_nginx(folder: Path, ports: list[int]) -> tuple[subprocess.Popen[bytes], str]:
+    """nginx in front of the app processes: the ``location /`` of ``deploy/nginx`` without TLS
+    (wrk and nginx share the 2 cores; TLS would measure the handshake, not the app)."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    servers = "\n".join(f"        server 127.0.0.1:{p};" for p in ports)
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(folder=folder, servers=servers, port=port))
+    process = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(folder), "-g", "daemon off;"],
+        stderr=(folder / "nginx.out").open("wb"),
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/api/health", process, "nginx")
+    return process, url
 
 
 # --- wrk --------------------------------------------------------------------------------------
@@ -248,6 +327,14 @@ class Result:
     p99_ms: float
     errors: int
     timeouts: int  # requests wrk gave up on after 2 s: not in the percentiles, so reported here
+
+    @property
+    def failed(self) -> str | None:
+        if self.rps <= 0:
+            return f"{self.name} measured nothing"
+        if self.errors or self.timeouts:
+            return f"{self.name} had {self.errors} errors, {self.timeouts} timeouts"
+        return None
 
 
 def _ms(value: str, unit: str) -> float:
@@ -300,6 +387,23 @@ def lua_post(ids: list[int], body: str, token: str) -> str:
     )
 
 
+def summary_line(results: list[Result], ceiling: Result) -> str:
+    """``api: detail <N> req/s p99 <M> ms (<P>% of hello world), list …, transition …``."""
+    parts = []
+    for key, name in (
+        ("detail", "case detail"),
+        ("list", "case list"),
+        ("transition", "transition"),
+    ):
+        r = next(x for x in results if x.name == name)
+        share = ratio_text(r.rps, ceiling.rps, "{:.1%} of hello world", failed=ceiling.failed)
+        part = f"{key} {r.rps:.0f} req/s p99 {r.p99_ms:.1f} ms ({share})"
+        if key == "transition":
+            part += f" errors {r.errors} timeouts {r.timeouts}"
+        parts.append(part)
+    return "api: " + ", ".join(parts)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -308,35 +412,47 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--database-url", default="", help="a PostgreSQL server (default SQLite)")
+    parser.add_argument("--processes", type=int, default=0, help="N app processes behind nginx")
     parser.add_argument("--serve", choices=["api", "hello"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.data_dir, args.fd)
+        serve(args.serve, args.data_dir, args.fd, args.database_url)
         return 0
     if shutil.which("wrk") is None:
         print("wrk is not installed: run `make system-deps`", file=sys.stderr)
         return 2
+    if args.processes and not args.database_url:
+        print("--processes needs --database-url (one SQLite file has one writer)", file=sys.stderr)
+        return 2
+    with loaded():
+        return run(args)
 
+
+def run(args: argparse.Namespace) -> int:
     from zerotrip.db import migrate
 
     folder = Path(tempfile.mkdtemp(prefix="zerotrip-bench-"))
+    url, dbname = ("", "")
+    if args.database_url:
+        url, dbname = bench_database(args.database_url)
     try:
-        migrate(settings_for(folder))
+        migrate(settings_for(folder, url))
         started = time.perf_counter()
-        world = asyncio.run(seed(folder, args.cases))
-        print(
-            f"seeded {args.cases} cases in {time.perf_counter() - started:.1f} s (SQLite, {folder})"
-        )
+        world = asyncio.run(seed(folder, args.cases, url))
+        where = f"PostgreSQL, {dbname}" if url else f"SQLite, {folder}"
+        print(f"seeded {args.cases} cases in {time.perf_counter() - started:.1f} s ({where})")
         token = world["token"]
         first, last = world["first_id"], world["last_id"]
+        detail_script = lua_get(f'"/api/cases/" .. math.random({first}, {last})', token)
         results: list[Result] = []
-        api = start_server("api", folder)
+        api = start_server("api", folder, url)
         try:
             loads = [
                 ("case list", lua_get('"/api/cases?limit=50"', token)),
-                ("case detail", lua_get(f'"/api/cases/" .. math.random({first}, {last})', token)),
+                ("case detail", detail_script),
                 (
                     "transition",
                     lua_post(
@@ -350,6 +466,9 @@ def main() -> int:
                 results.append(run_wrk(name, api.url, script, args, folder))
         finally:
             api.stop()
+        cluster: Result | None = None
+        if args.processes:
+            cluster = run_cluster(args, folder, url, detail_script)
         hello = start_server("hello", folder)
         try:
             ceiling = run_wrk("hello world", hello.url, lua_get('"/"', None), args, folder)
@@ -357,21 +476,52 @@ def main() -> int:
             hello.stop()
         print(
             f"load: wrk, {args.threads} threads, {args.connections} connections, {args.duration} s"
+            f" on {'PostgreSQL' if url else 'SQLite'}"
         )
-        for r in [*results, ceiling]:
-            share = f"{r.rps / ceiling.rps:6.1%} of hello world" if r is not ceiling else "ceiling"
+        for r in [*results, *([cluster] if cluster else []), ceiling]:
+            share = (
+                ratio_text(r.rps, ceiling.rps, "{:6.1%} of hello world", failed=ceiling.failed)
+                if r is not ceiling
+                else "ceiling"
+            )
             line = f"{r.name:>12}: {r.rps:7.0f} req/s  p99 {r.p99_ms:7.1f} ms  errors {r.errors}"
             line += f"  timeouts {r.timeouts}"
             print(f"{line}  ({share})")
-        detail = next(r for r in results if r.name == "case detail")
         failed = [r.name for r in results if r.errors]
         if failed:
             print(f"non-2xx responses on: {', '.join(failed)}")
-        print(f"case detail is {detail.rps / ceiling.rps:.0%} of the hello-world ceiling")
-        print(f"api: {detail.rps:.0f} req/s, p99 {detail.p99_ms:.1f} ms")
+        print(summary_line(results, ceiling))
+        if cluster is not None:
+            detail = next(r for r in results if r.name == "case detail")
+            times = ratio_text(cluster.rps, detail.rps, "{:.2f}x one process", failed=detail.failed)
+            print(
+                f"api: {args.processes} processes, {cluster.rps:.0f} req/s, "
+                f"p99 {cluster.p99_ms:.1f} ms, {times}"
+            )
         return 1 if failed else 0
     finally:
+        if dbname:
+            asyncio.run(
+                _pg_admin(args.database_url, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_cluster(args: argparse.Namespace, folder: Path, url: str, script: str) -> Result:
+    """Case detail through nginx in front of ``--processes`` app processes."""
+    servers = [start_server("api", folder, url) for _ in range(args.processes)]
+    nginx: subprocess.Popen[bytes] | None = None
+    try:
+        nginx, front = start_nginx(folder, [s.port for s in servers])
+        result = run_wrk("case detail", front, script, args, folder)
+        result.name = f"detail x{args.processes}"
+        return result
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        for s in servers:
+            s.stop()
 
 
 if __name__ == "__main__":

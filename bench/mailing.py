@@ -68,9 +68,9 @@ async def run(settings: Settings, orders: int, faults: float, seed: int) -> dict
     )
     try:
         ids = await make_orders(mailing, orders, "shippo")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = await drive(mailing, worker_for(mailing, rng), rng)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
         booked = frozenset({OrderStatus.booked})
         standin.land_due(everything=True)
         tally = await settle_and_check(mailing, ids, standin.labels, success=booked)
@@ -86,6 +86,7 @@ async def run(settings: Settings, orders: int, faults: float, seed: int) -> dict
             "dead": tally.dead,
             "booked": orders - tally.lost - tally.dead,
             "elapsed": elapsed,
+            "cpu_ms": cpu / orders * 1000,
             "calls": sum(standin.calls.values()),
         }
     finally:
@@ -147,6 +148,10 @@ def fresh(base: Path, name: str, url: str | None, **kw: object) -> Settings:
     return s
 
 
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orders", type=int, default=2000)
@@ -156,6 +161,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=20261122)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    before = load()
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         naive = asyncio.run(
@@ -176,7 +182,7 @@ def main() -> None:
         )
     parse = sdk_parse_ms()
     ratio = fast["rate"] / naive["rate"]
-    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
+    print(f"load average: {before} before, {load()} after ({os.cpu_count()} cores)")
     print(
         f"shippo SDK parsing, were it used: {parse:.0f} ms CPU per order "
         f"(at most {1000 / parse:.0f} orders/s per core); the adapter reads raw JSON instead"
@@ -187,9 +193,14 @@ def main() -> None:
         f"duplicated {naive['duplicated']:.0f}"
     )
     print(
-        f"outbox (batches of 64, 32 SDK threads): {fast['rate']:.1f} orders/s; "
+        f"outbox (up to 64 in flight, 32 SDK threads): {fast['rate']:.1f} orders/s; "
         f"{fast['booked']:.0f} booked, {fast['dead']:.0f} dead-lettered, "
         f"{fast['calls']:.0f} stand-in calls, {args.faults:.0%} faults"
+    )
+    print(
+        f"CPU per order (this process: dispatch, database driver, SDK threads and the stand-in): "
+        f"{fast['cpu_ms']:.1f} ms outbox, {naive['cpu_ms']:.1f} ms one at a time; "
+        f"{1000 / fast['cpu_ms']:.0f} orders/s per idle core at most"
     )
     print(
         f"mailing: {fast['rate']:.0f} orders/s, lost {fast['lost']:.0f}, "

@@ -185,7 +185,12 @@ async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, setti
     async with apps.client() as client:
         case, _ = await walk(client, clerk, inspector, until="certificate_issued")
     worker = build_services(dataclasses.replace(settings, outbox_poll_s=0.1), role="worker")
-    assert [job.name for job in worker.background] == ["courier reconciler", "jobs", "outbox"]
+    assert [job.name for job in worker.background] == [
+        "calendar",
+        "courier reconciler",
+        "jobs",
+        "outbox",
+    ]
     async with worker:
         for _ in range(200):
             async with db.session() as session:

@@ -6,7 +6,10 @@ here, once:
 * SQLite allows one writer. A write transaction that starts as a reader and upgrades later can
   fail at once with "database is locked" (no busy wait applies to a lock upgrade), so writes use a
   separate engine whose transactions begin with ``BEGIN IMMEDIATE``; reads stay deferred and, with
-  WAL, never block the writer.
+  WAL, never block the writer. Writers of one process take turns in the event loop
+  (:class:`WriteGate`) before they begin: fifty clients stepping cases at once used to queue in
+  SQLite's busy handler (sleeps of growing length, a 15 s timeout), which served them in no
+  order and let some time out; now they wait in line and each finds the lock free.
 * PostgreSQL serialises writers to one case with ``SELECT ... FOR UPDATE`` on the case row
   (see :func:`zerotrip.cases.store.lock_case`).
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.config import Settings
 from zerotrip.kit.clock import Clock, utcnow
+from zerotrip.reads import Reads
 
 T = TypeVar("T")
 
@@ -40,6 +45,45 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL advisory lock key held while migrating ("ztmigrat" as 8 ASCII bytes): several
 # machines starting at once migrate one after the other, and the later ones find nothing to do.
 MIGRATION_LOCK_KEY = int.from_bytes(b"ztmigrat", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+class NestedWriteTransaction(RuntimeError):
+    """A task opened a write transaction while holding one: on SQLite that waits for itself."""
+
+
+class WriteGate:
+    """One write transaction at a time per process (SQLite), waiting in the event loop, first
+    come first served.
+
+    A task that opens a second write transaction inside its first would wait for itself for
+    ever (before the gate: for SQLite's 15 s busy timeout, then fail), so that is refused at
+    once with :class:`NestedWriteTransaction`, naming the mistake. A gate serves any event loop
+    (tests run apps in threads of their own): each loop gets its own lock.
+    """
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._owners: dict[asyncio.AbstractEventLoop, asyncio.Task[Any] | None] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        task = asyncio.current_task()
+        if task is not None and self._owners.get(loop) is task:
+            raise NestedWriteTransaction(
+                "a write transaction was opened inside another one in the same task"
+            )
+        async with lock:
+            self._owners[loop] = task
+            try:
+                yield
+            finally:
+                self._owners.pop(loop, None)
 
 
 class Database:
@@ -55,6 +99,7 @@ class Database:
             Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
             self.engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
+            self.write_gate: WriteGate | None = WriteGate()
         else:
             cache = settings.db_statement_cache_size
             self.engine = create_async_engine(
@@ -72,6 +117,7 @@ class Database:
                 },
             )
             self.write_engine = self.engine
+            self.write_gate = None
         info = {"clock": self.clock}
         self._reader = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, info=info
@@ -79,6 +125,8 @@ class Database:
         self._writer = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False, info=info
         )
+        # The hot read paths: compiled statements on a plain driver connection, one hop a view.
+        self.reads = Reads(settings, self.engine.dialect)
 
     @property
     def dialect(self) -> str:
@@ -93,7 +141,11 @@ class Database:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on any error."""
-        async with self._writer() as session, session.begin():
+        if self.write_gate is None:
+            async with self._writer() as session, session.begin():
+                yield session
+            return
+        async with self.write_gate.turn(), self._writer() as session, session.begin():
             yield session
 
     async def run_in_transaction(
@@ -109,6 +161,7 @@ class Database:
         return await retry_on_conflict(attempt, tries=tries)
 
     async def dispose(self) -> None:
+        await self.reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

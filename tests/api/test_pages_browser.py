@@ -66,9 +66,9 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     await page.wait_for_selector("#case-head [data-state=submitted]")
     assert (await page.inner_text("#applicant")).count("李娜") == 1
     assert "窗口代办" in await page.inner_text("#case-head")
-    # The audit trail loads after the header: wait for it, then count exactly.
-    await page.wait_for_selector("#audit tbody tr:nth-child(2)")
-    assert await page.locator("#audit tbody tr").count() == 2  # submitted, link issued
+    # The case trail loads after the header: wait for it, then count exactly.
+    await page.wait_for_selector("#trail li:nth-child(2)")
+    assert await page.locator("#trail li").count() == 2  # submitted, link issued
     await shots(page, "pages-03-case-submitted")
 
     # Pre-review: accept, with the staff health certificates outstanding (容缺受理).
@@ -80,7 +80,7 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     await shots(page, "pages-04-prereview")
     await page.click("#action-confirm")
     await page.wait_for_selector("#case-head [data-state=accepted]")
-    await page.wait_for_selector("#audit tbody tr[data-kind='case.prereview']")
+    await page.wait_for_selector("#trail li[data-kind='case.prereview']")
     head = await page.inner_text("#case-head")
     assert "已受理" in head and "10 个工作日" in head and "正常" in head
     row = await page.inner_text("#materials tr[data-material=staff-health-certs]")
@@ -95,11 +95,9 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
     await page.check("input[name=codes][value=layout-plan]")
     await page.select_option("select[name=channel]", "courier")
     await page.click("#action-confirm")
-    await page.wait_for_selector("#audit tbody tr[data-kind='case.receive_materials']")
+    await page.wait_for_selector("#trail li[data-kind='case.receive_materials']")
     assert "已收" in await page.inner_text("#materials tr[data-material=application-form]")
-    kinds = await page.locator("#audit tbody tr").evaluate_all(
-        "rows => rows.map(r => r.dataset.kind)"
-    )
+    kinds = await page.locator("#trail li").evaluate_all("rows => rows.map(r => r.dataset.kind)")
     assert kinds == [
         "case.receive_materials",
         "mailing.order_created",  # the courier pickup of the paper originals

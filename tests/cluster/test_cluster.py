@@ -10,11 +10,13 @@ Runs with ``--db=postgresql`` (``make test-postgresql``); bounded: every wait ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,22 +24,29 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import select
 
 from tests.factories import applicant_headers, apply, make_staff, walk
 from tests.harness.databases import PG_ADMIN_URL
+from tests.live.live_helpers import clip as _clip
 from tests.media import samples
 from tests.seaweedfs import S3Server
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.live.models import LiveSession
+from zerotrip.live.synthetic import SyntheticClient
 from zerotrip.media.keys import original_key
+from zerotrip.media.models import Evidence
 from zerotrip.media.storage_s3 import S3Storage
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
@@ -46,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 START_TIMEOUT_S = 300
 ROLES = {"web": 2, "live": 2, "worker": 2}
+T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -76,7 +86,17 @@ class Process:
 class Cluster:
     url: str
     settings: Settings
+    workdir: Path
     processes: list[Process] = field(default_factory=list)
+
+    @property
+    def live_data_dir(self) -> Path:
+        """The data dir the live processes share (each records in its own folder there)."""
+        return self.workdir / "live-shared"
+
+    @property
+    def access_log(self) -> Path:
+        return self.workdir / "access.log"
 
     def of(self, role: str) -> list[Process]:
         return [p for p in self.processes if p.role == role]
@@ -189,6 +209,10 @@ def cluster(
         "ZEROTRIP_DB_MAX_OVERFLOW": "3",
         "ZEROTRIP_EVIDENCE_WORKERS": "1",
         "ZEROTRIP_RECONCILE_INTERVAL_S": "1",
+        # A killed live process is presumed dead within seconds (the test waits for that).
+        "ZEROTRIP_LIVE_HEARTBEAT_SECONDS": "1",
+        "ZEROTRIP_LIVE_OWNER_EXPIRY_SECONDS": "6",
+        "ZEROTRIP_JOB_POLL_S": "0.5",
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
     }
@@ -201,7 +225,7 @@ def cluster(
     )
     assert migrate.returncode == 0, migrate.stdout + migrate.stderr
     settings = Settings.from_env({k: v for k, v in base.items() if k.startswith("ZEROTRIP_")})
-    result = Cluster(f"https://127.0.0.1:{https_port}", settings)
+    result = Cluster(f"https://127.0.0.1:{https_port}", settings, workdir)
     ports: dict[str, list[int]] = {"web": [], "live": []}
     nginx: subprocess.Popen[bytes] | None = None
     try:
@@ -212,7 +236,11 @@ def cluster(
                 env = {
                     **base,
                     "ZEROTRIP_PORT": str(port),
-                    "ZEROTRIP_DATA_DIR": str(workdir / f"{role}-{n}"),
+                    # As deploy/systemd: the live processes share one data dir.
+                    "ZEROTRIP_DATA_DIR": str(
+                        result.live_data_dir if role == "live" else workdir / f"{role}-{n}"
+                    ),
+                    "ZEROTRIP_LIVE_ADVERTISE_ADDRESS": f"127.0.0.1:{port}",
                 }
                 popen = subprocess.Popen(
                     [sys.executable, "-m", "zerotrip", "serve", "--role", role, "--no-migrate"],
@@ -292,6 +320,45 @@ async def test_a_case_goes_from_application_to_delivered_through_nginx(cluster: 
         await db.dispose()
 
 
+async def test_report_signing_is_queued_by_web_and_run_by_one_worker(cluster: Cluster):
+    db = Database(cluster.settings)
+    store = S3Storage(cluster.settings)
+    try:
+        clerk = await make_staff(db, "clerk", "jobs-clerk")
+        inspector = await make_staff(db, "inspector", "jobs-inspector")
+        async with _session(cluster) as http:
+            case, _ = await walk(http, clerk, inspector, until="inspected")
+            sign = f"/api/cases/{case['id']}/report"
+            queued = await http.post(sign, headers={**inspector.headers, "Prefer": "respond-async"})
+            assert queued.status == 202, await queued.text()
+            job_url = queued.headers["Location"]
+            deadline = time.monotonic() + 120
+            while True:
+                view = await (await http.get(job_url, headers=inspector.headers)).json()
+                if view["state"] in ("done", "failed") or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.3)
+            assert view["state"] == "done" and view["progress"] == 100, view
+            # Without "Prefer: respond-async" the web process waits for the worker: 201 as ever.
+            again = await http.post(sign, headers=inspector.headers)
+            assert again.status == 201, await again.text()
+            assert (await again.json())["version"] == 2
+            pdf = await http.get(sign, headers=inspector.headers)
+            assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
+            docs = await (await http.get(f"/api/cases/{case['id']}/documents",
+                                         headers=inspector.headers)).json()  # fmt: skip
+            assert [r["version"] for r in docs["reports"]] == [1, 2]
+        started = f"job {view['id']} (report.sign) attempt 1 started"
+        runners = [p for p in cluster.processes for line in p.lines()
+                   if line.get("message") == started]  # fmt: skip
+        assert len(runners) == 1 and runners[0].role == "worker", [p.role for p in runners]
+        keys = [key async for key in store.keys(f"reports/{case['id']}/")]
+        assert len(keys) == 4  # two signatures, each a full and a shared copy
+    finally:
+        await store.aclose()
+        await db.dispose()
+
+
 async def test_requests_spread_over_both_web_processes(cluster: Cluster):
     async with _session(cluster) as http:
         ids = set()
@@ -334,3 +401,170 @@ async def test_the_reconciler_runs_in_exactly_one_process(cluster: Cluster):
     # Web and live processes of a cluster never run background work at all.
     for proc in cluster.of("web") + cluster.of("live"):
         assert not any("lease" in (line.get("message") or "") for line in proc.lines())
+
+
+# --- live sessions across the live processes (last: it kills one of them) --------------------
+
+
+def _upstreams(cluster: Cluster) -> dict[int, int]:
+    """Session id -> the port of the live process nginx sent its requests to."""
+    found: dict[int, int] = {}
+    pattern = re.compile(r'"GET /api/live/sessions/(\d+)" 200 .* up=127\.0\.0\.1:(\d+)')
+    for line in cluster.access_log.read_text().splitlines():
+        if match := pattern.search(line):
+            found[int(match.group(1))] = int(match.group(2))
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _peer(cluster: Cluster, sid: int, token: str) -> AsyncIterator[SyntheticClient]:
+    """A participant on its own HTTP session: its own connection to nginx, and so its own
+    upstream connection to whichever live process the hash picks."""
+    ws_url = cluster.url.replace("https://", "wss://") + f"/api/live/sessions/{sid}/ws"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False)) as http:
+        peer = SyntheticClient(http, ws_url, token)
+        try:
+            yield peer
+        finally:
+            await peer.close()
+
+
+async def _owner(db: Database, sid: int) -> str | None:
+    async with db.session() as session:
+        live = await session.get(LiveSession, sid)
+        return live.owner_process if live else None
+
+
+async def _recordings(db: Database, sid: int) -> list[Evidence]:
+    async with db.session() as session:
+        rows = await session.exec(
+            select(Evidence).where(Evidence.live_session_id == sid, Evidence.kind == "recording")
+        )
+        return list(rows.all())
+
+
+async def _eventually(
+    probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], within: float
+) -> T:
+    deadline = time.monotonic() + within
+    while True:
+        value = await probe()
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.3)
+
+
+def _recovered(evidence: list[Evidence]) -> set[str]:
+    return {e.capture["file"] for e in evidence if (e.capture or {}).get("recovered_after_crash")}
+
+
+async def test_live_sessions_reach_their_owner_and_survive_a_killed_live_process(
+    cluster: Cluster,
+):
+    db = Database(cluster.settings)
+    store = S3Storage(cluster.settings)
+    live = {p.port: p for p in cluster.of("live")}
+    try:
+        clerk = await make_staff(db, "clerk", "live-clerk")
+        inspector = await make_staff(db, "inspector", "live-inspector")
+        async with _session(cluster) as http:
+            case, token = await walk(http, clerk, inspector, until="inspecting")
+            checkpoint = case["checkpoints"][0]["id"]
+            start = datetime.now(UTC)
+            sids = []
+            for _ in range(12):  # enough that both live processes get one (2^-11 otherwise)
+                booked = await http.post(
+                    f"/api/cases/{case['id']}/live-sessions",
+                    json={
+                        "slot_start": start.isoformat(),
+                        "slot_end": (start + timedelta(hours=1)).isoformat(),
+                    },
+                    headers=clerk.headers,
+                )
+                assert booked.status == 201, await booked.text()
+                sids.append((await booked.json())["id"])
+                seen = await http.get(f"/api/live/sessions/{sids[-1]}", headers=clerk.headers)
+                assert seen.status == 200, await seen.text()
+        first_on: dict[int, int] = {}
+        for sid, port in _upstreams(cluster).items():
+            if sid in sids:
+                first_on.setdefault(port, sid)
+        assert set(first_on) == set(live), first_on  # the hash spreads sessions over both
+        (port_a, s_a), (port_b, s_b) = sorted(first_on.items())
+        proc_a, proc_b = live[port_a], live[port_b]
+
+        async with contextlib.AsyncExitStack() as stack:
+            calls = {}
+            for sid in (s_a, s_b):
+                applicant = await stack.enter_async_context(_peer(cluster, sid, token))
+                watcher = await stack.enter_async_context(_peer(cluster, sid, inspector.token))
+                assert (await applicant.connect())["type"] == "welcome"
+                assert (await applicant.publish(_clip()))["type"] == "answer"
+                welcome = await watcher.connect()
+                # Two connections through nginx, one room: the inspector finds the applicant.
+                assert welcome["type"] == "welcome" and welcome["peer_present"], welcome
+                await watcher.subscribe(decode=False)
+                calls[sid] = (applicant, watcher)
+            for _, watcher in calls.values():
+                await watcher.wait_received("video", 30, within=60)
+            owners = {sid: await _owner(db, sid) for sid in calls}
+            assert f"-{proc_a.popen.pid}-" in (owners[s_a] or ""), owners
+            assert f"-{proc_b.popen.pid}-" in (owners[s_b] or ""), owners
+
+            # A still captured on the owner lands in the bucket.
+            still = await calls[s_a][1].request(
+                {"type": "capture", "checkpoint_id": checkpoint}, within=30
+            )
+            assert still["type"] == "still", still
+            async with db.session() as session:
+                shot = await session.get(Evidence, still["evidence_id"])
+            assert shot is not None and await store.exists(shot.blob_key)
+
+            # A cancel sent to the other live process ends the room on its owner.
+            async with aiohttp.ClientSession() as direct:
+                cancel = await direct.post(
+                    f"http://127.0.0.1:{proc_b.port}/api/live/sessions/{s_a}/cancel",
+                    headers=clerk.headers,
+                )
+                assert cancel.status == 200, await cancel.text()
+            for peer in calls[s_a]:
+                assert (await peer.expect("ended", within=20))["reason"]
+            recorded = await _eventually(lambda: _recordings(db, s_a), bool, within=60)
+            assert recorded and not _recovered(recorded)  # finalized by its owner, not taken
+            for evidence in recorded:
+                assert await store.exists(evidence.blob_key)
+
+            # kill -9 the owner of the other session while it records.
+            await calls[s_b][1].wait_received("video", 90, within=60)
+            dead_id = owners[s_b]
+            assert dead_id is not None
+            folder = cluster.live_data_dir / "live" / dead_id
+            open_segments = {p.name for p in folder.rglob("segment-*.mkv")}
+            assert open_segments, list(folder.rglob("*"))
+            proc_b.popen.send_signal(signal.SIGKILL)
+            proc_b.popen.wait(10)
+
+        # The survivor takes the dead process's segments once its heartbeat expired: all of them.
+        taken = await _eventually(
+            lambda: _recordings(db, s_b), lambda r: _recovered(r) >= open_segments, within=60
+        )
+        assert _recovered(taken) == open_segments, (taken, open_segments)
+        for evidence in taken:
+            assert await store.exists(evidence.blob_key)
+            assert await store.size(evidence.blob_key) > 0
+        assert not folder.exists()
+        await asyncio.sleep(3)  # several more heartbeats, each with a sweep
+        assert len(await _recordings(db, s_b)) == len(taken)  # taken once, not twice
+        recorded_a = await _recordings(db, s_a)
+        assert not _recovered(recorded_a)  # the survivor's own recordings were never "recovered"
+
+        # The session's routes now reach the survivor (nginx moves the hash off the dead one).
+        async def view() -> int:
+            async with _session(cluster) as http:
+                resp = await http.get(f"/api/live/sessions/{s_b}", headers=clerk.headers)
+                return resp.status
+
+        assert await _eventually(view, lambda status: status == 200, within=30) == 200
+    finally:
+        await store.aclose()
+        await db.dispose()

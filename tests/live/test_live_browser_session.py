@@ -90,7 +90,7 @@ async def test_consent_pointer_ticks_and_end(client, db, clock, browser, shots):
         await desk.click("#send-prompt")
         await desk.wait_for_function("() => window.liveConsole.prompts[0]?.shown === true")
         room = client.server.app[LIVE].rooms[sid]
-        room.recorder.cut("test: a segment closes mid-call")
+        room.recorder.rotate("test: a segment closes mid-call")
         await desk.wait_for_function("() => window.liveConsole.segments >= 1", timeout=WAIT)
         assert await desk.text_content("#prompt-state") == "✓ 请对准灭火器"
         assert "1" in await desk.text_content("#rec-state")
@@ -189,4 +189,62 @@ async def test_consent_pointer_ticks_and_end(client, db, clock, browser, shots):
             assert evidence.capture["lat"] == pytest.approx(FIX["latitude"], abs=1e-6)
         codes = {f.get("code") for v in verdicts for f in v.findings}
         assert "location_missing" not in codes
+
+        await _watch_the_recording(desk, booked, summary, len(recordings), shots)
         assert errors == []
+
+
+async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> None:
+    """The console's summary leads to the recording: one timeline over its segments, chapter
+    marks for what happened, the pointer drawn again, downloads under a real file name."""
+    sid = booked.session["id"]
+    await desk.click("#watch")
+    await desk.wait_for_url(f"**/staff/live/{sid}/recording")
+    await desk.wait_for_function("() => window.liveRecording.view != null", timeout=WAIT)
+    view = await desk.evaluate("() => window.liveRecording.view")
+    assert len(view["segments"]) == segments >= 2
+    starts = [s["start_s"] for s in view["segments"]]
+    assert starts == sorted(starts) and starts[0] == 0
+    for before, after in zip(view["segments"], view["segments"][1:], strict=False):
+        assert after["start_s"] >= before["start_s"] + before["duration_s"] - 0.5
+    assert view["duration_s"] == pytest.approx(summary["recording_s"], abs=1.5)
+    kinds = [c["kind"] for c in view["chapters"]]
+    expected = {"prompt": 1, "pointer": 2, "still": 1, "challenge": 2, "checkpoint": 1}
+    for kind, count in expected.items():
+        assert kinds.count(kind) == count, (kind, kinds)
+    assert await desk.locator("#timeline .mark").count() == len(kinds)
+    prompt = next(c for c in view["chapters"] if c["kind"] == "prompt")
+    assert prompt["label"] == "请对准灭火器"
+
+    # Jump to the arrow: the player is there and the arrow is drawn over the video again.
+    arrow = next(c for c in view["chapters"] if c["kind"] == "pointer" and
+                 c["pointer"]["shape"] == "arrow")  # fmt: skip
+    await desk.click(f"#chapters li[data-kind='pointer'][data-at='{arrow['at_s']}'] button")
+    await desk.wait_for_selector("#pointer[data-shape='arrow']:not(.hidden)", timeout=WAIT)
+    await desk.wait_for_function("() => document.querySelector('#player').videoWidth > 0")
+    await shots(desk, "live-recording")
+
+    # Playing across a segment's end continues in the next one: one timeline.
+    first = view["segments"][0]
+    await desk.evaluate(
+        "(at) => { document.querySelector('#player').muted = true;"
+        " window.liveRecording.seek(at, true); }",
+        max(0.0, first["duration_s"] - 1.0),
+    )
+    await desk.wait_for_function(
+        "() => window.liveRecording.current === 1"
+        " && document.querySelector('#player').currentTime > 0.3",
+        timeout=WAIT,
+    )
+    assert await desk.text_content("#segment-now") == f"Part 2 / {segments}"
+
+    # Downloads: the file name has the case, the session, the part and the extension.
+    link = desk.locator("#downloads a").first
+    name = await link.get_attribute("download")
+    assert name == view["segments"][0]["file_name"]
+    assert name.startswith(f"{booked.case['reference']}-live-{sid}-part-") and name.endswith(".mkv")
+    base = desk.url.split("/staff/")[0]
+    response = await desk.request.get(base + await link.get_attribute("href"))
+    assert response.status == 200
+    assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
+    assert (await response.body())[:4] == bytes.fromhex("1a45dfa3")  # EBML: Matroska

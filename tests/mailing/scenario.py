@@ -104,7 +104,7 @@ async def drive(
             run.crashes += len(claimed)
             mailing.clock.advance(timedelta(seconds=mailing.settings.outbox_lease_s + 1))
             continue
-        handled = await worker.run_once()
+        handled = await worker.drain()
         run.dispatch_seconds.extend(o.seconds for o in worker.outcomes)
         if handled:
             continue

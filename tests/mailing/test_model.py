@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck
+from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -73,6 +73,8 @@ CHURN_ROUNDS = 60
 FAULT_RATE = 0.25
 PURCHASE_FAULT_RATE = 0.6  # the purchase is where a fault costs money: test it hardest
 SHIPPO_FAULTS = ["500", "429", "reset", "lost", "timeout", "garbage", "unparseable"]
+STEP_S = 60.0  # wall-clock bound of one rule (a hang fails the test instead of stalling it)
+RUN_S = 180.0  # of the churn and of the settling that end each run
 TRANSACTION = re.compile(r"transaction (txn_\d+)")
 NOT_BOUGHT = re.compile(r"no label was bought for (zt-o\d+-a\d+)")
 
@@ -357,7 +359,10 @@ def _fresh_url(template: str, tmp: Path, n: int) -> str:
     return template
 
 
-def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
+def machine(template: str, tmp: Path, failures: list[str]) -> type[RuleBasedStateMachine]:
+    """``failures`` collects every failure as it happens: the world is not deterministic (real
+    threads, sockets, timing), so Hypothesis's replay of a failing run may not fail again and
+    would otherwise report only that the replay differed."""
     runs = itertools.count()
 
     class Mailing(RuleBasedStateMachine):
@@ -370,8 +375,13 @@ def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
             self.world = World(_fresh_url(template, tmp, n), data_dir, seed=n)
             self.run(self.world.start())
 
-        def run(self, coro: Any) -> Any:
-            return self.loop.run_until_complete(coro)
+        def run(self, coro: Any, within_s: float = STEP_S) -> Any:
+            """Every step is bounded: a hang fails the test (naming the step), never stalls it."""
+            try:
+                return self.loop.run_until_complete(asyncio.wait_for(coro, within_s))
+            except Exception as exc:
+                failures.append(f"{type(exc).__name__}: {exc}"[:2000])
+                raise
 
         @initialize(shippo=st.integers(1, 4), webhook=st.integers(0, 3))
         def first_orders(self, shippo: int, webhook: int) -> None:
@@ -405,15 +415,20 @@ def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
 
         @invariant()
         def never(self) -> None:
-            self.world.check_always()
+            try:
+                self.world.check_always()
+            except AssertionError as exc:
+                failures.append(f"AssertionError: {exc}"[:2000])
+                raise
 
         def teardown(self) -> None:
             try:
-                self.run(self.world.churn(CHURN_ROUNDS))
-                self.run(self.world.settle())
+                self.run(self.world.churn(CHURN_ROUNDS), within_s=RUN_S)
+                self.run(self.world.settle(), within_s=RUN_S)
                 self.run(self.world.check_settled())
             finally:
-                self.run(self.world.close())
+                with contextlib.suppress(Exception):
+                    self.run(self.world.close())
                 self.loop.close()
 
     return Mailing
@@ -421,13 +436,26 @@ def machine(template: str, tmp: Path) -> type[RuleBasedStateMachine]:
 
 @pytest.mark.slow
 def test_mailing_invariants_hold_under_the_fault_model(database_template, tmp_path):
+    failures: list[str] = []
+    try:
+        _run_model(machine(database_template, tmp_path, failures))
+    except Exception as exc:
+        if failures:
+            raise AssertionError(f"{failures[0]} ({len(failures)} failure(s) in all)") from exc
+        raise
+
+
+def _run_model(model: type[RuleBasedStateMachine]) -> None:
     run_state_machine_as_test(
-        machine(database_template, tmp_path),
+        model,
         settings=hyp_settings(
             max_examples=3,
             stateful_step_count=20,
             deadline=None,
             derandomize=True,
+            # A failing run is reported as found: shrinking replays whole worlds and would
+            # take many minutes, which is what made an earlier failure look like a hang.
+            phases=[Phase.explicit, Phase.generate],
             database=None,
             suppress_health_check=list(HealthCheck),
         ),

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from tests.factories import make_staff
+from zerotrip.db import Database
 from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
 from zerotrip.outbox.service import count_by_state, enqueue, messages_for, requeue
@@ -185,6 +186,77 @@ async def test_concurrent_workers_deliver_each_message_once(db, settings, clock)
     assert sorted(delivered) == sorted(f"m{i}" for i in range(60))
     async with db.session() as session:
         assert await count_by_state(session) == {"done": 60}
+
+
+async def _states(db) -> dict[str, str]:
+    return {m.dedupe_key: m.state for m in await _all(db)}
+
+
+async def _until(check, *, within_s: float) -> None:
+    """Wait (bounded) until ``await check()`` is true; fail the test if it never is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not await check():
+        assert loop.time() < deadline, f"not within {within_s} s"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_slow_handler_holds_back_neither_its_batch_nor_the_next(db, settings, clock):
+    """One handler hangs; the rest of its batch is recorded done meanwhile, and messages beyond
+    the batch are claimed into the freed slots, so throughput is not set by the slowest call."""
+    release = asyncio.Event()
+
+    async def handle(msg):
+        if msg.dedupe_key == "slow":
+            await release.wait()
+
+    worker = _worker(db, settings, clock, outbox_batch=4)
+    worker.register("t", handle)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {}, dedupe_key="slow")
+        for i in range(9):
+            await enqueue(session, "t", {}, dedupe_key=f"m{i}")
+    draining = asyncio.ensure_future(worker.drain())
+    try:
+
+        async def others_done() -> bool:
+            states = await _states(db)
+            return all(states[f"m{i}"] == OutboxState.done for i in range(9))
+
+        await _until(others_done, within_s=20)
+        assert (await _states(db))["slow"] == OutboxState.leased
+        release.set()
+        assert await asyncio.wait_for(draining, timeout=20) == 10
+    finally:
+        release.set()
+        draining.cancel()
+    assert set((await _states(db)).values()) == {OutboxState.done}
+
+
+async def test_an_enqueue_elsewhere_wakes_an_idle_worker_at_once(db, settings, clock):
+    """PostgreSQL: a message enqueued through another connection pool (as another process
+    would) is handled long before the worker's next poll."""
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite workers poll")
+    handled = asyncio.Event()
+
+    async def handle(msg):
+        handled.set()
+
+    worker = _worker(db, settings, clock, outbox_poll_s=60)
+    worker.register("t", handle)
+    running = asyncio.ensure_future(worker.run())
+    other = Database(settings)
+    try:
+        await asyncio.sleep(1.0)  # the worker finds nothing and goes to sleep
+        assert not handled.is_set()
+        async with other.transaction() as session:
+            await enqueue(session, "t", {}, dedupe_key="elsewhere")
+        await asyncio.wait_for(handled.wait(), timeout=10)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=10)
+        await other.dispose()
 
 
 async def test_unknown_topics_are_left_for_their_owner(db, settings, clock):

@@ -47,6 +47,8 @@ async def test_dashboard_page_shows_figures_and_charts(client, db, browser, shot
             if await charts.nth(n).evaluate("i => i.complete && i.naturalWidth > 0"):
                 break
             await page.wait_for_timeout(100)
+    assert "已办结" in await page.text_content("#dash-basis")  # what the figures count
+    await page.wait_for_selector("#dept-compare tbody tr")
     await shots(page, "dashboard")
     chart_shot = await shots(page.locator("img[data-chart=handling]"), "dashboard-handling")
     assert _coloured_pixels(chart_shot) > 500
@@ -78,6 +80,13 @@ async def test_rectifications_page_lists_overdue_first(client, db, clock, browse
     assert await rows.count() == 2
     assert "overdue" in (await rows.nth(0).get_attribute("class"))
     assert "等了很久" in await rows.nth(0).text_content()
+    # The task is a call back: the reference, whom to call and their number, who owns it.
+    first_row = await rows.nth(0).text_content()
+    assert first["reference"] in first_row and "李娜" in first_row
+    assert await rows.nth(0).locator("a[href='tel:+8613800000000']").count() == 1
+    assert "未指派" not in first_row or "Clerk" in first_row
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, width
     await shots(page, "rectifications")
 
 

@@ -18,6 +18,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage, ContentLengthError
 from pydantic import BaseModel, ValidationError
 
+from zerotrip.api.encoding import json_response
 from zerotrip.api.keys import SETTINGS
 from zerotrip.api.language import field_problem_zh
 from zerotrip.problems import (
@@ -193,15 +194,5 @@ def path_int(request: web.Request, name: str) -> int:
     return int(raw)
 
 
-def _default(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def reply(data: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(data, ensure_ascii=False, default=_default),
-        content_type="application/json",
-    )
+    return json_response(data, status)

@@ -97,11 +97,22 @@ async def _guarded_credential(request: web.Request, token: str, now: datetime) -
     (staff or applicant link) counts, and the one over the limit is itself a 429. An expired
     or revoked link (410) is not a guess and does not count.
     """
-    db, throttle = request.app[DB], request.app[THROTTLE]
-    limit = throttle.limits.token_ip
-    client = throttle.client_address(request)
-    if request.app[CREDENTIALS].get(token_digest(token), now) is None:
-        await refuse_if_locked(db, limit, client, now)
+    cache = request.app[CREDENTIALS]
+    digest = token_digest(token)
+    found = cache.get(digest, now)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    client = request.app[THROTTLE].client_address(request)
+    return await cache.shared(
+        f"bearer:{client}:{digest}", lambda: _look_up_bearer(request, token, now, client)
+    )
+
+
+async def _look_up_bearer(
+    request: web.Request, token: str, now: datetime, client: str
+) -> Principal:
+    db, limit = request.app[DB], request.app[THROTTLE].limits.token_ip
+    await refuse_if_locked(db, limit, client, now)
     try:
         found = await _credential(request, token, now)
     except Unauthenticated:

@@ -3,13 +3,13 @@ and anything unexpected (as a bare 500 with an incident id, never a stack trace)
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from typing import Any
 
 from aiohttp import web
 
+from zerotrip.api.encoding import dumps_lenient, json_bytes_response
 from zerotrip.api.language import preferred_language
 from zerotrip.problems import Problem
 
@@ -50,11 +50,7 @@ _TITLES_ZH = {
 
 
 def problem_response(status: int, body: dict[str, Any]) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(body, ensure_ascii=False, default=str),
-        content_type=PROBLEM_JSON,
-    )
+    return json_bytes_response(dumps_lenient(body), status, PROBLEM_JSON)
 
 
 def render_problem(problem: Problem, request: web.Request) -> web.Response:

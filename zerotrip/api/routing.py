@@ -11,7 +11,6 @@ is sent with the declared status.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -20,6 +19,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from zerotrip.api.bodies import parse_body, parse_query, path_int
+from zerotrip.api.encoding import json_response
 from zerotrip.api.keys import SETTINGS
 from zerotrip.api.principal import Principal, authorize_case, require, require_role
 from zerotrip.config import Settings
@@ -91,17 +91,7 @@ def respond(model: BaseModel, status: int = 200) -> web.Response:
     """Send a response model as JSON. Fields left unset are left out: that is how a view for
     the applicant omits what only staff see, while the schema documents them as optional."""
     data = model.model_dump(mode="python", exclude_unset=True, by_alias=True)
-    return web.Response(
-        status=status,
-        text=json.dumps(data, ensure_ascii=False, default=_iso),
-        content_type="application/json",
-    )
-
-
-def _iso(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    return json_response(data, status)
 
 
 def _guard(op: Operation, fn: DeclaredHandler) -> Handler:

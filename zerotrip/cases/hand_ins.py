@@ -9,7 +9,7 @@ are stored by the evidence storage before the hand-in is recorded (``evidence.ha
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -260,17 +260,3 @@ async def hand_in_document(db: Database, case_id: int, hand_in_id: int) -> Mater
     if row is None or row.case_id != case_id or row.sha256 is None:
         raise NotFound(f"No document for hand-in {hand_in_id}.", zh="找不到补交的文件。")
     return row
-
-
-async def overdue_materials(session: AsyncSession, case_ids: list[int], today: date) -> set[int]:
-    """Which of these cases have an outstanding material past its due date."""
-    if not case_ids:
-        return set()
-    rows = await session.exec(
-        select(CaseMaterial.case_id).where(
-            col(CaseMaterial.case_id).in_(case_ids),
-            CaseMaterial.status == MaterialStatus.outstanding,
-            col(CaseMaterial.due_date) < today,
-        )
-    )
-    return set(rows.all())

@@ -13,7 +13,6 @@ from zerotrip.accounts.service import issue_applicant_link, links_of, revoke_app
 from zerotrip.cases.audit import ChainReport, append_event, case_events, verify_case
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.hand_ins import overdue_materials
 from zerotrip.cases.lifecycle import Lifecycle, perform
 from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.cases.schemas import CaseFile
@@ -48,14 +47,9 @@ async def read_case_file(db: Database, case_id: int) -> CaseFile:
 
 async def find_cases(
     db: Database, flt: CaseFilter, *, today: date, calendar: WorkingCalendar, soon_days: int
-) -> tuple[int, list[Any], set[int]]:
-    """A page of cases, and which of them owe an outstanding (容缺) material past its due date."""
+) -> tuple[int, list[Any]]:
     async with db.session() as session:
-        total, rows = await list_cases(
-            session, flt, today=today, calendar=calendar, soon_days=soon_days
-        )
-        overdue = await overdue_materials(session, [r.id for r in rows], today)
-        return total, rows, overdue
+        return await list_cases(session, flt, today=today, calendar=calendar, soon_days=soon_days)
 
 
 async def open_case(

@@ -44,6 +44,11 @@ def _el(tag: str, text: str | None = None, **attrs: Any) -> str:
     return f"<{tag}{attr}/>" if text is None else f"<{tag}{attr}>{text}</{tag}>"
 
 
+def text_width(text: str, size: float = 12) -> float:
+    """Roughly how wide ``text`` is drawn: CJK characters a full em, the rest about 0.6 em."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
 def bar_chart(
     title: str,
     categories: Sequence[str],
@@ -51,14 +56,23 @@ def bar_chart(
     *,
     marker: tuple[float, str] | None = None,
     label_every: int = 1,
+    sub_labels: Sequence[str] = (),
 ) -> str:
-    """Grouped vertical bars; ``marker`` draws a dashed vertical line at a category position."""
+    """Grouped vertical bars; ``marker`` draws a dashed vertical line at a category position.
+
+    Category labels never overlap: when they are wider than a category's slot only every
+    n-th is written. ``sub_labels`` are a second line under some categories (a year)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     base = TOP + plot_h
     values = [v for s in series for v in s.values]
     step = _nice_step(max(values, default=0) / 4, all(float(v).is_integer() for v in values))
     top = step * 4
     slot = plot_w / max(1, len(categories))
+    # A bilingual label too wide for its slot goes on two lines (Chinese, then English).
+    wrap = not sub_labels and any(" " in c and text_width(c) + 8 > slot for c in categories)
+    lines = [c.split(" ", 1) if wrap else [c] for c in categories]
+    widest = max((text_width(part) for parts in lines for part in parts), default=0) + 8
+    label_every = max(label_every, math.ceil(widest / slot))
     bar_w = max(1.0, slot * 0.8 / max(1, len(series)))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -84,17 +98,26 @@ def bar_chart(
             parts.append(
                 _el("rect", tip, **box, width=f"{bar_w:.1f}", height=f"{h:.1f}", fill=s.color)
             )
+        cx = f"{LEFT + slot * (ci + 0.5):.1f}"
         if ci % label_every == 0:
-            cx = f"{LEFT + slot * (ci + 0.5):.1f}"
+            for li, part in enumerate(lines[ci]):
+                y = base + 16 + 14 * li
+                parts.append(
+                    _el("text", escape(part), x=cx, y=y, text_anchor="middle", fill="#334155")
+                )
+        if ci < len(sub_labels) and sub_labels[ci]:
             parts.append(
-                _el("text", escape(cat), x=cx, y=base + 16, text_anchor="middle", fill="#334155")
+                _el("text", escape(sub_labels[ci]), x=cx, y=base + 30, text_anchor="middle")
             )
     if marker is not None:
         pos, text = marker
         mx = f"{LEFT + slot * pos:.1f}"
+        # The label sits right of the line, or left of it when it would run off the chart.
+        fits = float(mx) + 4 + text_width(text) <= WIDTH - RIGHT
+        label = {"x": float(mx) + (4 if fits else -4), "text_anchor": "start" if fits else "end"}
         parts.append(
             _el("line", x1=mx, x2=mx, y1=TOP, y2=base, stroke=RED, stroke_dasharray="5 3")
-            + _el("text", escape(text), x=float(mx) + 4, y=TOP + 12, fill=RED)
+            + _el("text", escape(text), y=TOP + 12, fill=RED, **label)
         )
     lx = LEFT
     for s in series:
@@ -106,15 +129,17 @@ def bar_chart(
 
 
 def months_chart(fig: dict[str, Any]) -> str:
+    """Months as "1月" … "12月", the year written once under its first month in the chart."""
     months = fig["months"]
+    years = [m["month"][:4] for m in months]
     return bar_chart(
         "受理与办结 · Received and closed per month",
-        [m["month"] for m in months],
+        [f"{int(m['month'][5:7])}月" for m in months],
         [
             Series("受理 received", [m["received"] for m in months], BLUE),
             Series("办结 closed", [m["closed"] for m in months], GREEN),
         ],
-        label_every=max(1, len(months) // 12),
+        sub_labels=[y if i == 0 or years[i - 1] != y else "" for i, y in enumerate(years)],
     )
 
 

@@ -71,3 +71,23 @@ class Figures(_Figures):
     courier: CourierFigures
     ratings: RatingFigures
     months: list[MonthFigures]
+
+
+class DepartmentRow(BaseModel):
+    """One department's figures for the period (``department_id`` None: matters no department
+    owns)."""
+
+    department_id: int | None
+    code: str | None
+    name_zh: str
+    name_en: str
+    received: int
+    closed: int
+    decided: int
+    within_limit: int
+    within_share: float | None
+    average_days: float | None
+
+
+class DepartmentComparison(BaseModel):
+    items: list[DepartmentRow]

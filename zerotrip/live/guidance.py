@@ -95,6 +95,11 @@ class Guidance:
 
     async def on_prompt(self, participant: Participant, message: Prompt) -> Reply:
         prompt_id = secrets.token_hex(6)
+        offset = self.video_offset_ms(time.monotonic())
+        await booking.audited(
+            self.db, self.live_id, participant.actor, "live.prompt",
+            {"prompt": prompt_id, "text": message.text, "video_offset_ms": offset},
+        )  # fmt: skip
         await self.seats.to_applicant(
             {"type": "prompt", "prompt_id": prompt_id, "text": message.text}
         )
@@ -135,6 +140,11 @@ class Guidance:
             self.db, case_id=self.case_id, checkpoint_id=message.checkpoint_id,
             actor=participant.actor, now=self.clock.now(), minutes=self.nonce_minutes,
             live_session_id=self.live_id,
+        )  # fmt: skip
+        await booking.audited(
+            self.db, self.live_id, participant.actor, "live.photo_requested",
+            {"checkpoint": message.checkpoint_id,
+             "video_offset_ms": self.video_offset_ms(time.monotonic())},
         )  # fmt: skip
         await self.seats.to_applicant(
             {"type": "photo_request", "checkpoint_id": message.checkpoint_id,

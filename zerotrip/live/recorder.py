@@ -275,6 +275,12 @@ class SegmentRecorder:
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
+    def rotate(self, reason: str) -> None:
+        """Close the open segment at the next keyframe (one is asked for), as the periodic
+        rotation does: the recording goes on without a gap."""
+        if not self._closed and self._open is not None and not self._rotate_due:
+            self._rotate_at_next_keyframe(reason)
+
     def cut(self, reason: str) -> None:
         """Close the open segment (its source ended or dropped); a rejoin opens the next one."""
         self._close(reason)

@@ -21,7 +21,7 @@ from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
-from zerotrip.live import booking, passthrough, references
+from zerotrip.live import booking, passthrough, playback, references
 from zerotrip.live.control import (
     ControlChannel,
     ControlMessage,
@@ -194,6 +194,18 @@ class LiveService:
         """What the session came to (read from the database: any process answers)."""
         await self._visible(live_id, viewer)
         return await session_summary(self.db, live_id, viewer.staff)
+
+    async def recording(self, live_id: int, viewer: Viewer) -> playback.RecordingView:
+        """The session's recording on one timeline with its chapter marks (staff only)."""
+        await self._visible(live_id, viewer)
+        return await playback.recording_view(self.db, live_id)
+
+    async def recording_file(
+        self, live_id: int, evidence_id: int, viewer: Viewer
+    ) -> tuple[str, str, str]:
+        """Storage key, media type and file name of one segment of the session's recording."""
+        await self._visible(live_id, viewer)
+        return await playback.segment_file(self.db, live_id, evidence_id)
 
     async def still(self, live_id: int, evidence_id: int, viewer: Viewer) -> bytes:
         await self._visible(live_id, viewer)

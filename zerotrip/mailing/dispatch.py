@@ -141,14 +141,14 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
             booking = await courier.book(request, remote_ids)
     except courier_errors.OutcomeUnknown as exc:
         error = str(exc)
-        await retry_on_conflict(
-            lambda: _outcome_unknown(mailing, courier, order_id, attempt, step, error)
-        )
+        await retry_on_conflict(lambda: _outcome_unknown(mailing, courier, order, step, error))
         return
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc
     await retry_on_conflict(
-        lambda: record_booking(mailing, order_id, attempt, order.courier, booking, remote_ids)
+        lambda: record_booking(
+            mailing, order_id, attempt, order.courier, booking, remote_ids, case_id=case.id
+        )
     )
 
 
@@ -185,15 +185,17 @@ async def _nothing_found(
 
 
 async def _outcome_unknown(
-    mailing: Mailing, courier: Courier, order_id: int, attempt: int, step: int, error: str
+    mailing: Mailing,
+    courier: Courier,
+    loaded: CourierOrder,
+    step: int,
+    error: str,
 ) -> None:
     """Remember the unknown outcome and check again later; after too long, ask a person."""
     async with mailing.db.transaction() as session:
-        peek = await session.get(CourierOrder, order_id)
-        assert peek is not None
-        case = await lock_case(session, peek.case_id)
-        order = await lock_order(session, order_id)
-        if order.attempt != attempt or order.steps != step or order.booking == CONFIRMED:
+        case = await lock_case(session, loaded.case_id)
+        order = await lock_order(session, loaded.id or 0)
+        if order.attempt != loaded.attempt or order.steps != step or order.booking == CONFIRMED:
             return
         now = mailing.clock.now()
         order.booking = UNKNOWN
@@ -250,11 +252,16 @@ async def record_booking(
     courier_name: str,
     booking: Booking,
     remote_ids: RemoteIds,
+    *,
+    case_id: int | None = None,
 ) -> None:
+    """Adopt the courier's answer; ``case_id``: the order's case, when the caller knows it."""
     async with mailing.db.transaction() as session:
-        peek = await session.get(CourierOrder, order_id)
-        assert peek is not None
-        case = await lock_case(session, peek.case_id)
+        if case_id is None:
+            peek = await session.get(CourierOrder, order_id)
+            assert peek is not None
+            case_id = peek.case_id
+        case = await lock_case(session, case_id)
         order = await lock_order(session, order_id)
         remote = {**remote_ids.data, "remote_id": booking.remote_id, "waybill": booking.waybill}
         if order.attempt != attempt:  # a person re-assigned it while the courier was booking

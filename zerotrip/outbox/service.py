@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.db import session_now
 from zerotrip.kit.canonical import canonical_json
 from zerotrip.outbox.models import OutboxMessage, OutboxState
+from zerotrip.outbox.wakeups import notify
 from zerotrip.problems import Conflict, NotFound
 
 
@@ -29,7 +30,8 @@ async def enqueue(
     """Add a message to the caller's transaction; the same ``dedupe_key`` twice is one message.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` rather than check-then-insert, so two concurrent
-    transactions enqueueing the same key cannot both succeed or fail with a 500.
+    transactions enqueueing the same key cannot both succeed or fail with a 500. On
+    PostgreSQL the commit also wakes idle workers in every process (``NOTIFY``).
     """
     if len(dedupe_key) > 200 or not dedupe_key:
         raise ValueError("dedupe_key must be 1..200 characters")
@@ -50,6 +52,7 @@ async def enqueue(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(OutboxMessage.__table__).values(**values)  # type: ignore[attr-defined]
     await session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    await notify(session)
     found = (
         await session.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
     ).one()

@@ -16,6 +16,11 @@ Delivery is at-least-once with idempotent handlers, which is exactly-once in eff
   :class:`Permanent` error) the message is dead-lettered; in the same transaction the hooks
   registered with :meth:`OutboxWorker.on_dead_letter` run (the worklist opens a staff task),
   then the topic's optional ``on_dead`` hook (e.g. flag the courier order).
+* Handlers run concurrently, at most ``outbox_batch`` at a time; more are claimed as slots free
+  up, so a slow call never holds back the rest of its batch, and outcomes are written by group
+  commit (:mod:`zerotrip.outbox.recording`).
+* An idle worker sleeps until woken: on PostgreSQL by ``NOTIFY`` from whichever process
+  enqueued (:mod:`zerotrip.outbox.wakeups`), else after ``outbox_poll_s``.
 """
 
 from __future__ import annotations
@@ -23,11 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -36,8 +40,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.config import Settings
 from zerotrip.db import Database, retry_on_conflict
 from zerotrip.kit.clock import Clock
-from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
+from zerotrip.outbox.recording import Finished, Outcome, Recorder, finish
+from zerotrip.outbox.wakeups import wakeups_for
 
 log = logging.getLogger("zerotrip.outbox")
 
@@ -49,14 +54,6 @@ DeadHook = Callable[[AsyncSession, OutboxMessage, str], Awaitable[None]]
 class Route:
     handler: Handler
     on_dead: DeadHook | None = None
-
-
-@dataclass
-class Outcome:
-    message_id: int
-    state: str
-    error: str = ""
-    seconds: float = 0.0
 
 
 class OutboxWorker:
@@ -148,82 +145,58 @@ class OutboxWorker:
     # --- running --------------------------------------------------------------------------
 
     async def run_once(self) -> int:
-        """Claim one batch of due messages, run their handlers concurrently, record outcomes.
+        """Claim one batch of due messages, run their handlers concurrently, record outcomes."""
+        return await self._pump(more=False)
 
-        Successes are recorded together in one transaction (one commit per batch, not per
-        message); failures each get their own retry or dead-letter transaction.
+    async def drain(self) -> int:
+        """Run until nothing is due now, keeping up to ``outbox_batch`` handlers in flight.
+
+        No handler waits for a slow neighbour: whenever a quarter of the slots are free, more
+        due messages are claimed, and outcomes are written by group commit as handlers finish
+        (see :mod:`zerotrip.outbox.recording`). Returns how many messages were claimed.
         """
-        messages = await self.claim(self.settings.outbox_batch)
-        ran = await asyncio.gather(*(self._run_handler(m) for m in messages))
-        started = time.perf_counter()
-        done = [msg for msg, exc, _ in ran if exc is None]
-        kept = await self._finish_done(done) if done else set()
-        batch_s = time.perf_counter() - started
-        outcomes = []
-        for msg, exc, seconds in ran:
-            if exc is None:
-                state = OutboxState.done.value if msg.id in kept else "lease-lost"
-                outcomes.append(Outcome(msg.id or 0, state, "", seconds + batch_s))
-            else:
-                outcome = await self._failed(msg, exc)
-                outcome.seconds = seconds + (time.perf_counter() - started)
-                outcomes.append(outcome)
-        self.outcomes = outcomes
-        return len(messages)
+        return await self._pump(more=True)
 
-    async def _run_handler(
-        self, msg: OutboxMessage
-    ) -> tuple[OutboxMessage, Exception | None, float]:
-        started = time.perf_counter()
+    async def _pump(self, *, more: bool) -> int:
+        cap = max(1, self.settings.outbox_batch)
+        refill = max(1, cap // 4)
+        recorder = Recorder(self)
+        flying: set[asyncio.Task[Finished]] = set()
+        claimed, exhausted = 0, False
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                free = cap - len(flying)
+                if not exhausted and (free >= refill or not flying):
+                    batch = await self.claim(free)
+                    claimed += len(batch)
+                    exhausted = not more or len(batch) < free
+                    for msg in batch:
+                        flying.add(asyncio.ensure_future(self._run_handler(msg, loop.time())))
+                if not flying:
+                    break
+                finished, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    recorder.add(task.result())
+            self.outcomes = await recorder.close()
+        except BaseException:  # cancelled (a process stopping): leases expire, nothing is lost
+            for task in flying:
+                task.cancel()
+            recorder.cancel()
+            raise
+        return claimed
+
+    async def _run_handler(self, msg: OutboxMessage, started: float) -> Finished:
         try:
             handler = self.routes[msg.topic].handler(msg)
             await asyncio.wait_for(handler, timeout=self.settings.outbox_lease_s * 0.8)
-        except Exception as exc:  # recorded by _failed: retried, or dead-lettered
-            return msg, exc, time.perf_counter() - started
-        return msg, None, time.perf_counter() - started
+        except Exception as exc:  # recorded by the Recorder: retried, or dead-lettered
+            return Finished(msg, exc, started)
+        return Finished(msg, None, started)
 
-    async def _failed(self, msg: OutboxMessage, exc: Exception) -> Outcome:
-        route = self.routes[msg.topic]
-        if isinstance(exc, Permanent):
-            return await self._dead(msg, route, f"permanent: {exc}")
-        retry_after = exc.retry_after if isinstance(exc, RetryLater) else None
-        if not isinstance(exc, RetryLater):
-            log.warning("outbox %s #%s failed: %r", msg.topic, msg.id, exc)
-        error = f"{type(exc).__name__}: {exc}"
-        if msg.attempts >= self.settings.outbox_max_attempts:
-            return await self._dead(msg, route, f"gave up after {msg.attempts}: {error}")
-        return await self._retry(msg, error, retry_after)
-
-    async def _finish_done(self, messages: list[OutboxMessage]) -> set[int]:
-        """Mark handled messages done in one transaction; return the ids whose lease held."""
-
-        async def attempt() -> set[int]:
-            kept: set[int] = set()
-            async with self.db.transaction() as session:
-                now = self.clock.now()
-                for msg in messages:
-                    result = await session.execute(
-                        sa.update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id == msg.id,
-                            OutboxMessage.lease_owner == msg.lease_owner,
-                            OutboxMessage.state == OutboxState.leased,
-                        )
-                        .values(
-                            state=OutboxState.done,
-                            last_error="",
-                            lease_owner=None,
-                            lease_expires_at=None,
-                            updated_at=now,
-                            finished_at=now,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
-                    if result.rowcount == 1:  # type: ignore[attr-defined]
-                        kept.add(msg.id or 0)
-            return kept
-
-        return await retry_on_conflict(attempt)
+    async def _finish(self, msg: OutboxMessage, state: OutboxState, error: str) -> Outcome:
+        """Record one outcome by hand, fenced by the lease token (what a late worker does)."""
+        return await finish(self, msg, state, error)
 
     def backoff(self, attempts: int) -> float:
         """Full jitter: uniform in [base/2, min(cap, base * 2^(attempts-1))]."""
@@ -231,88 +204,37 @@ class OutboxWorker:
         ceiling = min(self.settings.outbox_backoff_cap_s, base * (2 ** max(0, attempts - 1)))
         return self.rng.uniform(min(base / 2, ceiling), ceiling)
 
-    async def _retry(self, msg: OutboxMessage, error: str, retry_after: float | None) -> Outcome:
-        delay = self.backoff(msg.attempts)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return await self._finish(
-            msg, OutboxState.pending, error, next_at=self.clock.now() + timedelta(seconds=delay)
-        )
-
-    async def _dead(self, msg: OutboxMessage, route: Route, error: str) -> Outcome:
-        async def extra(session: AsyncSession) -> None:
-            for hook in self.dead_letter_hooks:
-                await hook(session, msg, error)
-            if route.on_dead is not None:
-                await route.on_dead(session, msg, error)
-
-        return await self._finish(msg, OutboxState.dead, error, extra=extra)
-
-    async def _finish(
-        self,
-        msg: OutboxMessage,
-        state: OutboxState,
-        error: str,
-        *,
-        next_at: datetime | None = None,
-        extra: Callable[[AsyncSession], Awaitable[None]] | None = None,
-    ) -> Outcome:
-        """Record the outcome only while still holding the lease (fencing by lease token)."""
-
-        async def attempt() -> bool:
-            async with self.db.transaction() as session:
-                now = self.clock.now()
-                values: dict[str, object] = {
-                    "state": state,
-                    "last_error": error[:2000],
-                    "lease_owner": None,
-                    "lease_expires_at": None,
-                    "updated_at": now,
-                }
-                if next_at is not None:
-                    values["next_attempt_at"] = next_at
-                if state in (OutboxState.done, OutboxState.dead):
-                    values["finished_at"] = now
-                result = await session.execute(
-                    sa.update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == msg.id,
-                        OutboxMessage.lease_owner == msg.lease_owner,
-                        OutboxMessage.state == OutboxState.leased,
-                    )
-                    .values(**values)
-                    .execution_options(synchronize_session=False)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    return False
-                if extra is not None:
-                    await extra(session)
-                return True
-
-        kept = await retry_on_conflict(attempt)
-        if not kept:
-            log.warning("outbox #%s: lease lost before recording %s", msg.id, state)
-            return Outcome(msg.id or 0, "lease-lost", error)
-        return Outcome(msg.id or 0, state.value, error)
-
     async def run(self) -> None:
-        """Dispatch until :meth:`stop`; sleeps ``outbox_poll_s`` when there is nothing due."""
+        """Dispatch until :meth:`stop`. With nothing due it sleeps until woken: by
+        :meth:`wake`, by a PostgreSQL ``NOTIFY`` from any process that enqueued a message, or
+        after ``outbox_poll_s`` (the fallback, and SQLite's only way)."""
         self._stop.clear()
-        while not self._stop.is_set():
-            try:
-                handled = await self.run_once()
-            except Exception:  # the database being briefly unavailable must not kill the loop
-                log.exception("outbox worker %s: pass failed", self.name)
-                handled = 0
-            if handled:
-                continue
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(e.wait()) for e in (self._stop, self._wake)]
-            await asyncio.wait(
-                waiters, timeout=self.settings.outbox_poll_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            for w in waiters:
-                w.cancel()
+        wakeups = wakeups_for(self.db)
+        try:
+            await wakeups.start(self.wake)
+        except Exception:  # no listener: polling alone still finds everything
+            log.exception("outbox worker %s: cannot listen for wake-ups", self.name)
+        try:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    handled = await self.drain()
+                except Exception:  # the database being briefly unavailable must not kill it
+                    log.exception("outbox worker %s: pass failed", self.name)
+                    handled = 0
+                if handled:
+                    continue
+                waiters = [asyncio.ensure_future(e.wait()) for e in (self._stop, self._wake)]
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.settings.outbox_poll_s,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for w in waiters:
+                    w.cancel()
+                await wakeups.check()
+        finally:
+            await wakeups.stop()
 
     def stop(self) -> None:
         self._stop.set()

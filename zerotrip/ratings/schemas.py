@@ -22,6 +22,16 @@ class RectificationView(BaseModel):
     done_at: datetime | None
 
 
+class CallBack(BaseModel):
+    """Whom to call back about a complaint (a rectification is a phone call back), and who owns
+    it; in the staff list only."""
+
+    case_reference: str
+    applicant_name: str
+    applicant_phone: str
+    owner_name: str
+
+
 class RatingView(BaseModel):
     id: int
     case_id: int
@@ -33,6 +43,7 @@ class RatingView(BaseModel):
     reply: str
     replied_at: datetime | None
     rectification: RectificationView | None = None  # staff only, dissatisfied ratings only
+    call_back: CallBack | None = None  # the rectification list only
 
     @classmethod
     def of(cls, rating: Rating, today: date, *, for_applicant: bool = False) -> RatingView:

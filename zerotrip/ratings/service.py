@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.accounts.models import Role, StaffUser
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.models import AuditEvent
+from zerotrip.cases.models import AuditEvent, Case
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
@@ -347,6 +347,34 @@ async def find_rectifications(
         return await list_rectifications(
             session, today=today, state=state, owner_id=owner_id, limit=limit, offset=offset
         )
+
+
+async def call_back_details(db: Database, ratings: list[Rating]) -> dict[int, dict[str, str]]:
+    """Per rating id: the case reference, the applicant's name and phone, and the owner's name,
+    in two queries for the whole page."""
+    case_ids = sorted({r.case_id for r in ratings})
+    owner_ids = sorted({r.owner_id for r in ratings if r.owner_id is not None})
+    async with db.session() as session:
+        cases = {
+            c.id: c
+            for c in (await session.exec(select(Case).where(col(Case.id).in_(case_ids)))).all()
+        }
+        owners = {
+            u.id: u.display_name
+            for u in (
+                await session.exec(select(StaffUser).where(col(StaffUser.id).in_(owner_ids)))
+            ).all()
+        }
+    return {
+        r.id or 0: {
+            "case_reference": cases[r.case_id].reference,
+            "applicant_name": cases[r.case_id].applicant_name,
+            "applicant_phone": cases[r.case_id].applicant_phone,
+            "owner_name": owners.get(r.owner_id or 0, ""),
+        }
+        for r in ratings
+        if r.case_id in cases
+    }
 
 
 RatingChange = Callable[[AsyncSession, int], Awaitable[Rating]]

@@ -14,7 +14,7 @@ from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVI
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import limit_applications
-from zerotrip.cases import service
+from zerotrip.cases import reads, service
 from zerotrip.cases.lifecycle import ACTIONS, parse_params
 from zerotrip.cases.models import CaseState
 from zerotrip.cases.schemas import (
@@ -147,7 +147,7 @@ async def list_case_page(
         limit=query.limit,
         offset=query.offset,
     )
-    total, rows, overdue = await service.find_cases(
+    total, rows = await reads.case_page(
         request.app[DB],
         flt,
         today=viewing.today,
@@ -156,7 +156,9 @@ async def list_case_page(
     )
     return CasePage(
         total=total,
-        items=[CaseSummary.of(r, viewing, materials_overdue=r.id in overdue) for r in rows],
+        items=[
+            CaseSummary.of(r, viewing, materials_overdue=bool(r.materials_overdue)) for r in rows
+        ],
     )
 
 
@@ -172,7 +174,7 @@ async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail
     if principal.role == "applicant":  # the applicant's view leads with their next steps
         found, steps = await applicant_journey(request.app[DB], case_id)
         return CaseDetail.of(found, _viewing(request), role="applicant", next_steps=steps)
-    found = await service.read_case_file(request.app[DB], case_id)
+    found = await reads.case_file(request.app[DB], case_id)
     return CaseDetail.of(found, _viewing(request), role=principal.role)
 
 

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS
 from zerotrip.api.routing import RouteTable
 from zerotrip.dashboard.charts import CHARTS
+from zerotrip.dashboard.departments import as_dict, compare_departments
 from zerotrip.dashboard.queries import ROW_COLUMNS, Period
-from zerotrip.dashboard.schemas import Figures
+from zerotrip.dashboard.schemas import DepartmentComparison, DepartmentRow, Figures
 from zerotrip.dashboard.service import case_rows, period_figures
 from zerotrip.problems import InvalidInput, NotFound
 
@@ -54,6 +55,23 @@ async def _figures(request: web.Request, q: DashboardQuery) -> dict[str, Any]:
 )
 async def read_dashboard(request: web.Request, *, query: DashboardQuery) -> Figures:
     return Figures.model_validate(await _figures(request, query))
+
+
+@routes.get(
+    "/api/dashboard/departments",
+    summary="The departments compared over a period: received, closed, within the limit, "
+    "average handling time",
+    audience="staff",
+    query=DashboardQuery,
+    response=DepartmentComparison,
+    errors=(401, 403, 422),
+)
+async def read_department_comparison(
+    request: web.Request, *, query: DashboardQuery
+) -> DepartmentComparison:
+    period, _ = _period(request, query)
+    rows = await compare_departments(request.app[DB], period)
+    return DepartmentComparison(items=[DepartmentRow(**as_dict(r)) for r in rows])
 
 
 @routes.get(

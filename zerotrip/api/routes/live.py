@@ -22,7 +22,7 @@ from zerotrip.accounts.service import (
     resolve_staff_token,
 )
 from zerotrip.api.bodies import path_int, reply
-from zerotrip.api.keys import CLOCK, DB, LIVE, SERVICES, SETTINGS
+from zerotrip.api.keys import CLOCK, DB, LIVE, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
     SESSION_COOKIE,
@@ -33,6 +33,7 @@ from zerotrip.api.principal import (
 from zerotrip.api.routing import RouteTable
 from zerotrip.live import signalling
 from zerotrip.live.participant import Participant
+from zerotrip.live.playback import RecordingView
 from zerotrip.live.room import Room
 from zerotrip.live.schemas import BookRequest, SessionView, Viewer
 from zerotrip.live.summary import SessionSummary
@@ -44,6 +45,12 @@ AUTH_TIMEOUT_S = 10
 SHUTDOWN = "server shutting down"
 JOIN_ROLES = ("inspector", "admin")
 BOOK_ROLES = ("clerk", "inspector", "admin")
+
+
+class RecordingFileQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    download: bool = False
 
 
 class ConnectivityQuery(BaseModel):
@@ -109,6 +116,57 @@ async def get_session(request: web.Request, *, principal: Principal) -> SessionV
 )
 async def get_summary(request: web.Request, *, principal: Principal) -> SessionSummary:
     return await request.app[LIVE].summary(path_int(request, "session_id"), _viewer(principal))
+
+
+@routes.get(
+    "/api/live/sessions/{session_id}/recording",
+    summary="The session's recording: its segments on one timeline and its chapter marks",
+    audience="staff",
+    response=RecordingView,
+    errors=(401, 403, 404, 422),
+)
+async def get_recording(request: web.Request, *, principal: Principal) -> RecordingView:
+    return await request.app[LIVE].recording(path_int(request, "session_id"), _viewer(principal))
+
+
+# Matroska with these codecs is what WebM is; browsers play it only when it is called WebM.
+PLAYABLE_AS_WEBM = ("video/x-matroska", "video/webm")
+
+
+@routes.get(
+    "/api/live/sessions/{session_id}/recording/{evidence_id}",
+    summary="One segment of the recording, to play (seekable) or, with download=1, to save "
+    "under its file name",
+    audience="staff",
+    query=RecordingFileQuery,
+    response={"type": "string", "format": "binary"},
+    response_content_type="video/x-matroska",
+    errors=(401, 403, 404, 422),
+)
+async def get_recording_file(
+    request: web.Request, *, principal: Principal, query: RecordingFileQuery
+) -> web.StreamResponse:
+    key, media_type, name = await request.app[LIVE].recording_file(
+        path_int(request, "session_id"), path_int(request, "evidence_id"), _viewer(principal)
+    )
+    storage = request.app[STORAGE]
+    if query.download:
+        disposition = f'attachment; filename="{name}"'
+    else:
+        disposition = f'inline; filename="{name}"'
+        media_type = "video/webm" if media_type in PLAYABLE_AS_WEBM else media_type
+    headers = {"Content-Type": media_type, "Content-Disposition": disposition,
+               "Cache-Control": "private, max-age=3600"}  # fmt: skip
+    local = storage.local_path(key)
+    if local is not None:
+        return web.FileResponse(local, headers=headers)  # ranges: the player can seek
+    response = web.StreamResponse(headers=headers)
+    response.content_length = await storage.size(key)
+    await response.prepare(request)
+    async for chunk in storage.read(key):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.post(
@@ -335,5 +393,6 @@ def setup(app: web.Application) -> None:
     """Register what the RouteTable does not describe: the socket, the pages, the service."""
     app.router.add_get(r"/a/{token}/live/{session_id:\d+}", _page("live-applicant.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}", _page("live-console.html"))
+    app.router.add_get(r"/staff/live/{session_id:\d+}/recording", _page("live-recording.html"))
     app.cleanup_ctx.append(_live_ctx)
     app.on_shutdown.append(_on_shutdown)

@@ -13,7 +13,7 @@ from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.ratings import service
 from zerotrip.ratings.models import RatedStep, Rating, RatingLevel
-from zerotrip.ratings.schemas import CaseRatings, RatingView, RectificationPage
+from zerotrip.ratings.schemas import CallBack, CaseRatings, RatingView, RectificationPage
 
 routes = RouteTable("ratings")
 
@@ -117,7 +117,12 @@ async def list_open_rectifications(
         limit=query.limit,
         offset=query.offset,
     )
-    return RectificationPage(total=total, items=[RatingView.of(r, today) for r in items])
+    details = await service.call_back_details(request.app[DB], items)
+    views = [RatingView.of(r, today) for r in items]
+    for view in views:
+        if view.id in details:
+            view.call_back = CallBack(**details[view.id])
+    return RectificationPage(total=total, items=views)
 
 
 def _staff_view(request: web.Request, rating: Rating) -> RatingView:

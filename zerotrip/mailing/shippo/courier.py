@@ -11,9 +11,11 @@ next call that could not be repeated safely, and every purchase tagged with our 
    attempt whose answer was lost) instead of buying; a fresh rate skips this.
 4. Buy with ``async=False``, recorded as "sent" first. Transactions are read from the raw body
    (3.9.0 cannot parse one without ``created_by`` or with a status it does not know), and their
-   id is saved before the answer is interpreted. Anything but ``SUCCESS`` with a tracking
-   number, or no answer at all, is :class:`OutcomeUnknown`: ``ERROR`` can still turn into
-   ``SUCCESS``. The dispatcher then reconciles through :meth:`find` over the settle window.
+   id is saved before the answer is interpreted (for a delivery label answered ``SUCCESS``, in
+   the booking's own write, which follows with no other call in between). Anything but
+   ``SUCCESS`` with a tracking number, or no answer at all, is :class:`OutcomeUnknown`:
+   ``ERROR`` can still turn into ``SUCCESS``. The dispatcher then reconciles through
+   :meth:`find` over the settle window.
 5. Pickups cannot be listed or cancelled in the API, so one is requested at most once; if that
    answer is lost the order is booked but flagged for a person to confirm with the carrier.
 """
@@ -53,6 +55,18 @@ def _messages(obj: Any) -> str:
 def _rate_of(txn: dict[str, Any]) -> str | None:
     rate = txn.get("rate")
     return rate.get("object_id") if isinstance(rate, dict) else rate
+
+
+def _plainly_booked(request: OrderRequest, txn: dict[str, Any]) -> bool:
+    """A delivery label answered ``SUCCESS`` with its tracking number: the booking is recorded
+    next, with no courier call in between, so its id needs no write of its own."""
+    number = txn.get("tracking_number")
+    return (
+        request.kind == OrderKind.delivery
+        and txn.get("status") == "SUCCESS"
+        and isinstance(number, str)
+        and bool(number)
+    )
 
 
 class ShippoCourier:
@@ -101,7 +115,10 @@ class ShippoCourier:
             if exc is None:
                 raise OutcomeUnknown("Shippo's answer to the purchase has no transaction id")
             raise classify(exc, acted=True) from exc
-        await remote_ids.save(transaction_id=txn["object_id"])  # before reading anything else
+        if _plainly_booked(request, txn):  # written with the booking, before any other call
+            remote_ids.data["transaction_id"] = txn["object_id"]
+        else:
+            await remote_ids.save(transaction_id=txn["object_id"])  # before reading further
         return await self._interpret(request, remote_ids, txn)
 
     async def find(self, request: OrderRequest, remote_ids: RemoteIds) -> Booking | None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ import requests
 import shippo
 from shippo._hooks.types import AfterSuccessContext, AfterSuccessHook
 from shippo.models import errors
+from shippo.sdkconfiguration import SERVERS
 
 from zerotrip.mailing.interfaces import (
     Configuration,
@@ -38,11 +40,22 @@ T = TypeVar("T")
 
 
 class TimeoutSession(requests.Session):
-    """A Session whose every request has a timeout (the SDK passes none)."""
+    """A Session whose every request has a timeout (the SDK passes none).
 
-    def __init__(self, timeout: tuple[float, float]) -> None:
+    It reads the environment (proxies, CA bundle) once, for the one host it talks to, instead
+    of on every request: ``requests`` otherwise walks ``os.environ`` several times per call,
+    which cost more CPU than the rest of the call.
+    """
+
+    def __init__(self, timeout: tuple[float, float], base_url: str = "") -> None:
         super().__init__()
         self.timeout = timeout
+        if base_url:
+            self.proxies.update(requests.utils.get_environ_proxies(base_url))
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                self.verify = bundle
+            self.trust_env = False
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -149,7 +162,7 @@ class ShippoProxy:
 
     def __init__(self, config: ShippoSettings) -> None:
         self.config = config
-        self.session = TimeoutSession(config.timeout)
+        self.session = TimeoutSession(config.timeout, config.base_url or SERVERS[0])
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(4, config.threads))
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

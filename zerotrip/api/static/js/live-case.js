@@ -1,9 +1,10 @@
 // The live-inspection section of the case pages: the applicant sees the booked time and the
-// link to join; staff book a slot, open the console, or cancel.
+// link to join; staff book a slot, open the console, cancel, or watch a recorded session.
 import { api } from "./api.js";
 import { $, fmtTime, h, showError } from "./dom.js";
 import { t } from "./i18n.js";
 import "./live-common.js"; // strings
+import { fmtDuration } from "./live-summary.js";
 
 const applicantToken = location.pathname.startsWith("/a/") ? decodeURIComponent(location.pathname.split("/")[2]) : null;
 const OPEN = ["scheduled", "waiting", "live", "interrupted"];
@@ -25,6 +26,10 @@ async function render(c) {
         ? h("a", { class: "button", href: `/a/${encodeURIComponent(applicantToken)}/live/${s.id}` }, t("live.join"))
         : [h("a", { class: "button", href: `/staff/live/${s.id}` }, t("live.open_console")), " ",
           h("button", { class: "secondary", onclick: () => cancel(c, s) }, t("live.cancel"))])
+      : null,
+    // Staff watch a session's recording under the session itself.
+    !applicantToken && s.recording_segments
+      ? [" ", h("a", { class: "button secondary watch", href: `/staff/live/${s.id}/recording` }, `${t("live.watch")} (${fmtDuration(s.recording_ms / 1000)})`)]
       : null));
   const parts = [h("h2", {}, t("live.sessions")), ...(rows.length ? rows : [h("p", { class: "muted" }, t("live.none"))])];
   if (!applicantToken) parts.push(bookForm(c));

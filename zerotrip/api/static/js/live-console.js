@@ -265,7 +265,10 @@ function finish(endState) {
   renderRecording(false);
   loadSummary(sessionId).then((summary) => {
     state.summary = summary;
-    $("#summary").replaceChildren(...renderSummary(summary));
+    const watch = summary.recording_segments
+      ? h("p", {}, h("a", { class: "button", id: "watch", href: `/staff/live/${sessionId}/recording` }, t("live.watch")))
+      : null;
+    $("#summary").replaceChildren(...renderSummary(summary), ...(watch ? [watch] : []));
     $("#summary").classList.remove("hidden");
   }).catch((err) => showError("#live-error", err));
 }

@@ -20,6 +20,7 @@ addStrings({
   "live.tick.photo": ["高清照片", "photo"],
   "live.tick.verdict": ["结论", "verdict"],
   "live.finalizing": ["录像正在保存…", "Saving the recording…"],
+  "live.watch": ["观看录像", "Watch the recording"],
   "live.back_to_case": ["返回我的办件", "Back to my application"],
   "live.returning": ["秒后自动返回办件页面", "s until you return to your application"],
   "verdict.pass": ["合格", "Pass"],

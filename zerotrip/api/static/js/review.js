@@ -32,6 +32,11 @@ addStrings({
   "rev.revoked": ["已撤销", "Revoked"],
   "rev.restricted": ["身份类（受限）", "identity (restricted)"],
   "rev.sha": ["SHA-256", "SHA-256"],
+  "rev.see_photo": ["查看照片 #{id}", "View photo #{id}"],
+  "rev.kind.video": ["视频", "video"],
+  "rev.kind.recording": ["录像", "recording"],
+  "rev.kind.still": ["截图", "still"],
+  "rev.kind.photo": ["照片", "photo"],
 });
 
 const SIGNABLE = ["rectifying", "inspected", "approved", "rejected", "certificate_issued", "delivered"];
@@ -50,7 +55,11 @@ function shot(ev, c, reload) {
   const isImage = ev.kind === "photo" || ev.kind === "still";
   const canDraw = isImage && ["inspector", "admin"].includes(me?.role);
   return h("div", { class: "shot", dataset: { evidence: ev.id, round: ev.round } },
-    isImage ? h("img", { src: `/api/review/evidence/${ev.id}/annotated?version=${ev.annotation_version || ""}`.replace(/\?version=$/, ""), alt: `#${ev.id}`, loading: "lazy" }) : h("div", { class: "muted" }, `${ev.kind}`),
+    // A photo is shown once on the page: the evidence grid shows it as received; here only the
+    // annotated copy appears, and an unannotated photo is a link that opens the grid's view.
+    isImage && ev.annotation_version ? h("img", { src: `/api/review/evidence/${ev.id}/annotated?version=${ev.annotation_version}`, alt: `#${ev.id}`, loading: "lazy" })
+      : isImage ? h("button", { type: "button", class: "link shot-ref", onclick: () => document.querySelector(`.ev-tile[data-evidence="${ev.id}"]`)?.click() }, t("rev.see_photo").replace("{id}", ev.id))
+      : h("div", { class: "muted" }, t(`rev.kind.${ev.kind}`)),
     h("div", {}, `#${ev.id} · ${fmtTime(ev.received_at)}`, ev.restricted ? h("span", { class: "badge warn" }, t("rev.restricted")) : null,
       ev.trust ? h("span", { class: `badge ${ev.trust === "consistent" ? "ok" : "warn"}`, dataset: { trust: ev.trust } }, t(`trust.${ev.trust}`)) : null),
     h("div", { class: "mono", title: ev.sha256 }, `${t("rev.sha")} ${ev.sha256.slice(0, 16)}…`),

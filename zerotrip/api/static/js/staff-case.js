@@ -1,10 +1,35 @@
-// The staff view of one case: facts, the steps open now, materials, checklist, links, audit trail.
-// Other features (evidence, live sessions, mailing) listen for the "case-loaded" event and add
-// their own sections inside #extensions.
+// The staff view of one case: a header with the state, the deadline and the next actions, then
+// sections 材料 / 踏勘 / 审查 / 邮寄 / 消息 / 办件轨迹. Other features (evidence, live sessions,
+// review, mailing, messages) listen for the "case-loaded" event and add their cards inside
+// #extensions; the page moves each card into its section.
 import { api } from "./api.js";
+import { renderTrail } from "./case-trail.js";
 import { initStaffPage } from "./common.js";
-import { $, clearError, clockBadge, fmtDate, fmtTime, h, officeDate, showError, stateBadge } from "./dom.js";
-import { lang, pick, t } from "./i18n.js";
+import { $, clearError, clockBadge, fmtDate, fmtTime, h, showError, stateBadge } from "./dom.js";
+import { addStrings, lang, pick, t } from "./i18n.js";
+
+addStrings({
+  "case.next": ["下一步", "Next"],
+  "sec.materials": ["材料", "Materials"],
+  "sec.inspection": ["踏勘", "Inspection"],
+  "sec.review": ["审查", "Review"],
+  "sec.mailing": ["邮寄", "Mailing"],
+  "sec.messages": ["消息", "Messages"],
+  "sec.trail": ["办件轨迹", "Case trail"],
+  "sec.empty": ["暂无", "Nothing yet"],
+  "case.working_days": ["个工作日", "working days"],
+  "case.call": ["拨打", "Call"],
+});
+
+// Which section each feature's card belongs to (a card may also say so with data-section).
+const CARD_SECTION = { "evidence-grid": "inspection", "live-sessions": "inspection", review: "review", mailing: "mailing", "messages-card": "messages", "ratings-card": "messages" };
+function placeCards() {
+  for (const card of [...$("#extensions").children]) {
+    const section = card.dataset.section || CARD_SECTION[card.id] || "materials";
+    $(`#s-${section}`).append(card);
+  }
+}
+new MutationObserver(placeCards).observe($("#extensions"), { childList: true });
 
 const caseId = Number(location.pathname.split("/").pop());
 let current = null;
@@ -20,13 +45,15 @@ function showLink(url) {
 }
 
 function renderHead(c) {
-  $("#case-head").replaceChildren(
-    h("h2", {}, h("span", { class: "mono", id: "reference" }, c.reference), " · ", pick(c.matter, "name"), " ", stateBadge(c.state)),
-    h("dl", { class: "facts" },
-      h("dt", {}, t("case.deadline")), h("dd", {}, fmtDate(c.deadline), " ", clockBadge(c.clock), c.matter.time_limit_working_days ? h("span", { class: "muted" }, ` (${c.matter.time_limit_working_days} ${lang === "zh" ? "个工作日" : "working days"})`) : null),
-      h("dt", {}, t("case.submitted")), h("dd", {}, fmtTime(c.submitted_at), " · ", t(`via.${c.submitted_via}`)),
-      c.return_reasons.length ? [h("dt", {}, t("case.return_reasons")), h("dd", {}, c.return_reasons.join("；"))] : null,
-    ),
+  const limit = c.matter.time_limit_working_days;
+  const fact = (label, ...value) => h("div", {}, h("span", { class: "label" }, label), ...value);
+  $("#case-summary").replaceChildren(
+    h("h2", {}, h("span", { class: "mono kind", id: "reference" }, c.reference), pick(c.matter, "name"), stateBadge(c.state)),
+    h("div", { class: "summary-facts" },
+      fact(t("case.applicant"), c.applicant_name, c.organisation ? ` · ${c.organisation}` : "", c.applicant_phone ? h("span", {}, " · ", h("a", { href: `tel:${c.applicant_phone.replace(/[^0-9+]/g, "")}` }, c.applicant_phone)) : null),
+      fact(t("case.deadline"), h("span", { dataset: { deadline: c.deadline || "" } }, fmtDate(c.deadline)), " ", clockBadge(c.clock), limit ? h("span", { class: "muted" }, ` (${limit} ${t("case.working_days")})`) : null),
+      fact(t("case.submitted"), `${fmtTime(c.submitted_at)} · ${t(`via.${c.submitted_via}`)}`),
+      c.return_reasons.length ? fact(t("case.return_reasons"), c.return_reasons.join("；")) : null),
   );
   document.title = `${c.reference} · zerotrip`;
 }
@@ -44,16 +71,9 @@ function renderMaterials(c) {
     h("td", { class: "muted" }, m.status === "outstanding" && m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
 }
 
-function renderCheckpoints(c) {
-  $("#checkpoints").replaceChildren(...c.checkpoints.map((cp) => h("div", { class: "checkpoint", dataset: { checkpoint: cp.code, checkpointId: cp.id } },
-    h("strong", {}, `${cp.position + 1}. ${pick(cp, "title")}`), " ",
-    cp.verdict ? h("span", { class: `badge ${cp.verdict === "pass" ? "ok" : "bad"}` }, t(`form.${cp.verdict}`)) : null,
-    h("div", { class: "muted" }, pick(cp, "guidance")))));
-}
-
 // Each action's form: what it asks for, built from the case's current data.
 function actionFields(name, c) {
-  const today = officeDate(1); // a due date lies in the future, by the office's calendar
+  const today = new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" });  // the office's today
   const note = () => [h("label", {}, t("form.note")), h("textarea", { name: "note", rows: 2 })];
   switch (name) {
     case "prereview": {
@@ -146,27 +166,6 @@ async function renderLinks() {
     h("td", {}, l.revoked_at ? h("span", { class: "badge bad" }, lang === "zh" ? "已作废" : "revoked") : h("button", { class: "secondary", onclick: async () => { await api("DELETE", `/api/cases/${caseId}/links/${l.id}`); load(); } }, t("case.revoke"))))))));
 }
 
-function describe(e) {
-  const p = e.payload || {};
-  const bits = [];
-  if (p.from && p.to) bits.push(`${t(`state.${p.from}`)} → ${t(`state.${p.to}`)}`);
-  for (const [k, v] of Object.entries(p)) {
-    if (["from", "to"].includes(k) || v === "" || v === null || (Array.isArray(v) && !v.length)) continue;
-    bits.push(`${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`);
-  }
-  return bits.join(" · ");
-}
-
-async function renderAudit() {
-  const audit = await api("GET", `/api/cases/${caseId}/audit`);
-  const v = audit.verification;
-  $("#chain").replaceChildren(
-    h("span", { class: `badge ${v.ok ? "ok" : "bad"}`, id: "chain-status", dataset: { ok: v.ok } }, v.ok ? t("case.chain_ok") : `${t("case.chain_bad")} (#${v.first_bad_seq})`),
-    " ", h("span", { class: "mono" }, `head ${v.head.slice(0, 16)}… · ${v.events}`));
-  $("#audit tbody").replaceChildren(...audit.events.reverse().map((e) => h("tr", { dataset: { kind: e.kind } },
-    h("td", {}, e.seq), h("td", {}, fmtTime(e.at)), h("td", {}, e.actor.label || e.actor.kind), h("td", { class: "mono kind" }, e.kind), h("td", {}, describe(e)), h("td", { class: "mono", title: e.hash }, e.hash.slice(0, 12)))));
-}
-
 async function load() {
   clearError("#case-error");
   try {
@@ -175,16 +174,12 @@ async function load() {
     renderApplicant(current);
     renderActions(current);
     renderMaterials(current);
-    renderCheckpoints(current);
-    await Promise.all([renderLinks(), renderAudit()]);
+    await Promise.all([renderLinks(), renderTrail(current, $("#trail-card"))]);
     document.dispatchEvent(new CustomEvent("case-loaded", { detail: current }));
   } catch (err) {
     showError("#case-error", err);
   }
 }
-
-// A section that changed the case (e.g. a hand-in decided) asks for the whole page again.
-document.addEventListener("case-changed", () => load());
 
 $("#issue-link").addEventListener("click", async () => {
   try {
@@ -195,5 +190,8 @@ $("#issue-link").addEventListener("click", async () => {
     showError("#action-error", err);
   }
 });
+
+// A section that changed the case (e.g. a hand-in decided) asks for the whole page again.
+document.addEventListener("case-changed", () => load());
 
 load();

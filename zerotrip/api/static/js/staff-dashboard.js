@@ -8,7 +8,7 @@ import { pick, t } from "./i18n.js";
 await initStaffPage();
 const params = new URLSearchParams(location.search);
 const today = new Date();
-const iso = (d) => d.toISOString().slice(0, 10);
+const iso = (d) => d.toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" });  // the office's dates
 $("#d-to").value = params.get("to") || iso(today);
 $("#d-from").value = params.get("from") || iso(new Date(today.getFullYear(), today.getMonth() - 11, 1));
 const catalogue = await api("GET", "/api/matters");
@@ -44,6 +44,10 @@ async function load() {
       figure("dash.ratings", `${f.ratings.total} / ${pct(f.ratings.satisfied_share)}`, null, "ratings"),
       figure("dash.rectified", pct(f.ratings.rectification_rate), `${f.ratings.rectified} / ${f.ratings.rectifications}`, "rectified"),
     );
+    const depts = await api("GET", `/api/dashboard/departments?${q}`);
+    $("#dept-compare tbody").replaceChildren(...depts.items.map((d) => h("tr", { dataset: { department: d.code || "" } },
+      h("td", {}, pick(d, "name") || d.name_zh), h("td", {}, num(d.received)), h("td", {}, num(d.closed)),
+      h("td", {}, `${pct(d.within_share)}`, h("span", { class: "muted" }, ` (${d.within_limit} / ${d.decided})`)), h("td", {}, num(d.average_days)))));
     $("#charts").replaceChildren(...["months", "handling", "ratings", "inspections"].map((c) =>
       h("img", { src: `/api/dashboard/charts/${c}.svg?${q}`, alt: c, dataset: { chart: c } })));
   } catch (err) {

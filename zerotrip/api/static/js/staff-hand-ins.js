@@ -23,10 +23,10 @@ addStrings({
   "shi.address_at": ["申请人确认于 {at}", "Confirmed by the applicant {at}"],
 });
 
-function card(id) {
+function card(id, section) {
   let box = document.getElementById(id);
   if (!box) {
-    box = h("div", { class: "card", id });
+    box = h("div", { class: "card", id, dataset: { section } });
     $("#extensions").append(box);
   }
   return box;
@@ -62,7 +62,7 @@ function row(c, x, reload, error) {
 }
 
 async function renderHandIns(c) {
-  const box = card("hand-ins");
+  const box = card("hand-ins", "materials");
   const error = h("div", { class: "error hidden", role: "alert" });
   const reload = async () => document.dispatchEvent(new CustomEvent("case-changed"));
   const { items } = await api("GET", `/api/cases/${c.id}/hand-ins`);
@@ -72,7 +72,7 @@ async function renderHandIns(c) {
 }
 
 function renderAddress(c) {
-  const box = card("staff-delivery-address");
+  const box = card("staff-delivery-address", "mailing");
   const a = c.delivery?.address;
   box.replaceChildren(h("h2", {}, t("shi.address")),
     a ? h("p", {}, `${a.recipient} ${a.phone}`, h("br"), `${a.province}${a.city}${a.address} ${a.postcode}`) : h("p", { class: "muted" }, t("shi.address_none")),

@@ -23,7 +23,7 @@ async function render(c) {
     ? h("table", {}, h("tbody", {}, ...notes.items.map((n) => h("tr", { dataset: { notification: n.id } },
         h("td", {}, fmtTime(n.created_at)),
         h("td", {}, h("strong", {}, n.subject), h("div", { class: "muted", style: "white-space: pre-line" }, n.text)),
-        h("td", {}, n.channel, n.recipient ? h("div", { class: "muted" }, n.recipient) : null),
+        h("td", {}, t(`msg.channel.${n.channel}`), n.recipient ? h("div", { class: "muted" }, n.recipient) : null),
         h("td", {}, h("span", { class: `badge ${STATUS_BADGE[n.status] ?? "ok"}` }, t(`msg.status.${n.status}`)), n.last_error ? h("div", { class: "muted" }, n.last_error) : null)))))
     : h("p", { class: "muted" }, t("msg.empty")));
   if (ratings.items.length) {

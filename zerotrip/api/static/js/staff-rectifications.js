@@ -23,7 +23,7 @@ function callCell(r) {
   const rc = r.rectification;
   if (rc.called_at) return h("div", {}, t(`rect.${rc.call_outcome}`), rc.call_note ? h("div", { class: "muted" }, rc.call_note) : null);
   if (rc.state === "done") return "—";
-  const note = h("input", { "aria-label": t("rect.call") });
+  const note = h("input", { "aria-label": t("rect.call"), placeholder: t("rect.call_note") });
   return h("div", {}, note,
     h("button", { class: "secondary", onclick: () => change(`/api/ratings/${r.id}/call`, { outcome: "reached", note: note.value.trim() }) }, t("rect.reached")), " ",
     h("button", { class: "secondary", onclick: () => change(`/api/ratings/${r.id}/call`, { outcome: "unreachable", note: note.value.trim() }) }, t("rect.unreachable")));
@@ -37,15 +37,21 @@ async function load() {
   clearError("#rect-error");
   try {
     const page = await api("GET", `/api/rectifications?state=${$("#r-state").value}`);
-    const rows = page.items.map((r) => h("tr", { class: r.rectification.overdue ? "overdue" : "", dataset: { rating: r.id } },
-      h("td", {}, h("a", { href: `/staff/cases/${r.case_id}` }, `#${r.case_id}`)),
-      h("td", {}, h("strong", {}, t(`level.${r.level}`)), ` · ${t(`rate.step.${r.step}`)}`, r.comment ? h("div", { class: "muted" }, r.comment) : null),
-      h("td", {}, fmtDate(r.rectification.due_date)),
-      h("td", {}, stateBadge(r)),
-      h("td", {}, replyCell(r)),
-      h("td", {}, callCell(r))));
+    // The task is a phone call back: whom to call (name, number, case) comes first.
+    const rows = page.items.map((r) => {
+      const cb = r.call_back || {};
+      const phone = cb.applicant_phone ? h("a", { class: "phone", href: `tel:${cb.applicant_phone.replace(/[^0-9+]/g, "")}` }, cb.applicant_phone) : h("span", { class: "muted" }, t("rect.no_phone"));
+      return h("tr", { class: r.rectification.overdue ? "overdue" : "", dataset: { rating: r.id } },
+        h("td", {}, h("a", { href: `/staff/cases/${r.case_id}`, class: "mono kind" }, cb.case_reference || `#${r.case_id}`)),
+        h("td", {}, h("strong", {}, cb.applicant_name || "—"), h("div", {}, phone)),
+        h("td", {}, h("strong", {}, t(`level.${r.level}`)), ` · ${t(`rate.step.${r.step}`)}`, r.comment ? h("div", { class: "muted" }, r.comment) : null),
+        h("td", { class: "nowrap" }, cb.owner_name || t("rect.no_owner")),
+        h("td", { class: "nowrap" }, fmtDate(r.rectification.due_date), h("div", {}, stateBadge(r))),
+        h("td", {}, callCell(r)),
+        h("td", {}, replyCell(r)));
+    });
     $("#rectifications tbody").replaceChildren(...rows);
-    if (!rows.length) $("#rectifications tbody").append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("rect.empty"))));
+    if (!rows.length) $("#rectifications tbody").append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("rect.empty"))));
   } catch (err) {
     showError("#rect-error", err);
   }

@@ -1,0 +1,44 @@
+"""The one JSON encoder of every response: orjson, which writes UTF-8 bytes straight away.
+
+It replaces ``json.dumps(..., ensure_ascii=False)``: the same values (datetimes and dates as ISO
+8601, exactly as ``isoformat()`` writes them, Chinese text as itself), without the spaces, and
+several times faster: on a list of 50 cases the standard encoder was 15% of the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+# Keys that are not strings (a dict keyed by id) become strings, as the standard encoder did.
+_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _fallback(value: Any) -> Any:
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(data: Any) -> bytes:
+    return orjson.dumps(data, default=_fallback, option=_OPTIONS)
+
+
+def json_bytes_response(
+    body: bytes, status: int = 200, content_type: str = "application/json"
+) -> web.Response:
+    """A response whose JSON body is already encoded (a cached rendering, a fast read)."""
+    return web.Response(status=status, body=body, content_type=content_type, charset="utf-8")
+
+
+def json_response(
+    data: Any, status: int = 200, content_type: str = "application/json"
+) -> web.Response:
+    return json_bytes_response(dumps(data), status, content_type)
+
+
+def dumps_lenient(data: Any) -> bytes:
+    """For problem bodies: whatever a problem carries is shown as text rather than refused."""
+    return orjson.dumps(data, default=str, option=_OPTIONS)

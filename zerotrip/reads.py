@@ -1,0 +1,227 @@
+"""Hot reads in one hop: compiled statements run on a plain driver connection.
+
+A case detail through the ORM on aiosqlite was 3 statements, 12 thread hand-offs and an ORM
+object per row; SQLite's own work was 3% of it. Here a view names its statements (SQLAlchemy
+Core, compiled once per process for the dialect) and gets plain rows back:
+
+* SQLite: every statement of a view runs in ONE hand-off to a reader thread that holds its own
+  ``sqlite3`` connection, inside one deferred transaction (one WAL snapshot, so the statements
+  agree with each other);
+* PostgreSQL: an asyncpg pool of its own (no pre-ping, no adapter layers); several statements
+  share one read-only repeatable-read transaction.
+
+Values come back exactly as the ORM would give them (each column's own result processor runs),
+so the views built from these rows are the same as those built from ORM objects; the tests
+compare the two on the same fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Select
+
+from zerotrip.config import Settings
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One statement as the driver takes it: SQL text, parameter order and converters."""
+
+    sql: str
+    names: tuple[str, ...]
+    binds: tuple[Processor, ...]
+    results: tuple[Processor, ...]
+    row: type
+    defaults: dict[str, Any]
+    columns: tuple[Any, ...]
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        given = {**self.defaults, **params} if self.defaults else params
+        return [
+            given[n] if p is None else p(given[n])
+            for n, p in zip(self.names, self.binds, strict=True)
+        ]
+
+    def rows(
+        self, raw: Sequence[Sequence[Any]], results: tuple[Processor, ...] | None = None
+    ) -> list[Any]:
+        make, procs = self.row._make, self.results if results is None else results
+        if not any(procs):
+            return [make(r) for r in raw]
+        return [
+            make([v if p is None or v is None else p(v) for v, p in zip(r, procs, strict=True)])
+            for r in raw
+        ]
+
+
+def compile_for(stmt: Select[Any], dialect: Dialect) -> Compiled:
+    # A view's parameters are bound by name; parameters given a value in the statement (a
+    # fixed state) keep it as their default. (No expanding IN lists: compile them as ORs.)
+    compiled = stmt.compile(dialect=dialect)
+    names = tuple(compiled.positiontup or ())
+    defaults = {b.key: b.value for b in compiled.binds.values() if b.value is not None}
+    binds = tuple(
+        compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+    )
+    cols = list(stmt.selected_columns)
+    # PostgreSQL's processors depend on the type the server reports (see ``_pg_results``).
+    results = (
+        tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in cols)
+        if dialect.name == "sqlite"
+        else ()
+    )
+    fields = [c.key for c in cols]
+    row = collections.namedtuple("Row", fields, rename=True)  # type: ignore[misc]
+    return Compiled(str(compiled), names, binds, results, row, defaults, tuple(cols))
+
+
+Query = tuple[Select[Any], Mapping[str, Any]]
+
+
+class Reads:
+    """Runs a view's statements in one hop; one per :class:`~zerotrip.db.Database`."""
+
+    def __init__(self, settings: Settings, dialect: Dialect) -> None:
+        self._settings = settings
+        self._dialect = dialect
+        self._compiled: dict[int, tuple[Select[Any], Compiled]] = {}
+        self._shapes: dict[Hashable, Any] = {}
+        self._pg_processors: dict[str, tuple[Processor, ...]] = {}
+        self._sqlite = settings.is_sqlite
+        self._pool: Any = None
+        self._pool_lock = asyncio.Lock()
+        if self._sqlite:
+            self._path = Path(settings.database_url.split("///", 1)[1])
+            self._threads = ThreadPoolExecutor(2, thread_name_prefix="zerotrip-read")
+            self._local = threading.local()
+            self._connections: list[sqlite3.Connection] = []
+
+    def compiled(self, stmt: Select[Any]) -> Compiled:
+        found = self._compiled.get(id(stmt))
+        if found is None or found[0] is not stmt:
+            found = (stmt, compile_for(stmt, self._dialect))
+            self._compiled[id(stmt)] = found
+        return found[1]
+
+    def shaped(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The statement for one shape of a query with bound parameters (a list filter that
+        names a state, a matter, a text…), built and compiled once per shape."""
+        found = self._shapes.get(key)
+        if found is None:
+            found = self._shapes[key] = build()
+        return found
+
+    async def fetch(self, *queries: Query) -> list[list[Any]]:
+        """The rows of each statement, read together (one snapshot)."""
+        work = [(self.compiled(stmt), params) for stmt, params in queries]
+        if self._sqlite:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._run_sqlite, work)
+        return await self._run_postgresql(work)
+
+    # --- SQLite: one hand-off ----------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=15000")
+            conn.execute("PRAGMA query_only=1")
+            self._local.conn = conn
+            self._connections.append(conn)
+        return conn
+
+    def _run_sqlite(self, work: list[tuple[Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
+        conn = self._connection()
+        if len(work) == 1:
+            c, params = work[0]
+            return [c.rows(conn.execute(c.sql, c.args(params)).fetchall())]
+        conn.execute("BEGIN")
+        try:
+            return [c.rows(conn.execute(c.sql, c.args(p)).fetchall()) for c, p in work]
+        finally:
+            conn.execute("COMMIT")
+
+    # --- PostgreSQL: its own asyncpg pool ------------------------------------------------------
+
+    async def _asyncpg_pool(self) -> Any:
+        if self._pool is None:
+            async with self._pool_lock:
+                if self._pool is None:
+                    import asyncpg
+
+                    url = self._settings.database_url.replace(
+                        "postgresql+asyncpg://", "postgresql://", 1
+                    )
+                    cache = self._settings.db_statement_cache_size
+                    self._pool = await asyncpg.create_pool(
+                        url,
+                        min_size=1,
+                        max_size=self._settings.db_pool_size,
+                        statement_cache_size=cache,
+                        init=_pg_codecs,
+                    )
+        return self._pool
+
+    async def _run_postgresql(
+        self, work: list[tuple[Compiled, Mapping[str, Any]]]
+    ) -> list[list[Any]]:
+        pool = await self._asyncpg_pool()
+        async with pool.acquire() as conn:
+            if len(work) == 1:
+                c, params = work[0]
+                return [
+                    c.rows(
+                        await conn.fetch(c.sql, *c.args(params)), await self._pg_results(conn, c)
+                    )
+                ]
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return [
+                    c.rows(await conn.fetch(c.sql, *c.args(p)), await self._pg_results(conn, c))
+                    for c, p in work
+                ]
+
+    async def _pg_results(self, conn: Any, c: Compiled) -> tuple[Processor, ...]:
+        """Each column's result processor for the type the server reports (a float column's
+        processor depends on it), found once per statement."""
+        found = self._pg_processors.get(c.sql)
+        if found is None:
+            attributes = (await conn.prepare(c.sql)).get_attributes()
+            d = self._dialect
+            found = tuple(
+                col.type.dialect_impl(d).result_processor(d, a.type.oid)
+                for col, a in zip(c.columns, attributes, strict=True)
+            )
+            self._pg_processors[c.sql] = found
+        return found
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        if self._sqlite:
+            self._threads.shutdown(wait=True)
+            for conn in self._connections:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+
+
+async def _pg_codecs(conn: Any) -> None:
+    # As SQLAlchemy's asyncpg dialect does: JSON columns arrive decoded.
+    for name in ("json", "jsonb"):
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
