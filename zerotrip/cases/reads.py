@@ -103,7 +103,7 @@ def _list_statements(shape: tuple[bool, bool, str | None, bool]) -> tuple[Any, A
         sa.exists()
         .where(
             _materials.case_id == _cases.id,
-            _materials.status == MaterialStatus.outstanding.value,
+            _materials.status == sa.bindparam("outstanding", MaterialStatus.outstanding.value),
             _materials.due_date < sa.bindparam("materials_today", type_=sa.Date),
         )
         .label("materials_overdue")

@@ -53,17 +53,11 @@ class Application(BaseModel):
 def _premises_position(
     application: Application,
 ) -> tuple[float | None, float | None, dict[str, Any] | None]:
-    """The premises in WGS-84 and what the applicant gave; both coordinates or neither."""
+    """The premises in WGS-84 and what the applicant gave. A position is converted only when
+    both coordinates are given; a lone coordinate is kept as it came (it locates nothing)."""
     lat, lon = application.premises_lat, application.premises_lon
-    if (lat is None) != (lon is None):
-        field = "premises_lon" if lon is None else "premises_lat"
-        raise InvalidInput(
-            "Give both latitude and longitude, or neither.",
-            zh="纬度和经度需同时填写，或都不填。",
-            errors=[{"field": field, "message": "required with the other coordinate"}],
-        )
     if lat is None or lon is None:
-        return None, None, None
+        return lat, lon, None
     given: dict[str, Any] = {"lat": lat, "lon": lon, "datum": application.premises_datum.value}
     if application.premises_accuracy_m is not None:
         given["accuracy_m"] = application.premises_accuracy_m
