@@ -21,6 +21,11 @@ addStrings({
   "shi.address": ["证照邮寄地址", "Certificate delivery address"],
   "shi.address_none": ["申请人尚未确认，制证时将寄往经营场所。", "Not confirmed yet; the certificate would go to the premises."],
   "shi.address_at": ["申请人确认于 {at}", "Confirmed by the applicant {at}"],
+  // how these steps read in the case trail (办件轨迹)
+  "ev.material.handed_in": ["申请人补交容缺材料", "Outstanding material handed in"],
+  "ev.material.hand_in_accepted": ["补交材料通过", "Handed-in material accepted"],
+  "ev.material.hand_in_rejected": ["补交材料退回", "Handed-in material rejected"],
+  "ev.delivery_address.confirmed": ["申请人确认证照邮寄地址", "Delivery address confirmed"],
 });
 
 function card(id, section) {
