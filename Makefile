@@ -41,8 +41,10 @@ test-postgresql: $(VENV)/.installed-test system-deps
 test: lint $(VENV)/.installed-test system-deps
 	scripts/test-both
 
+# Every bench, one after the other; one table of their result lines and load averages in
+# bench/out/summary.md (the README's performance section is copied from it).
 bench: $(VENV)/.installed-test
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -267,4 +267,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from header import loaded  # bench/header.py: the load average before and after
+
+    with loaded():
+        sys.exit(main())

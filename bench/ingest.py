@@ -303,4 +303,7 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from header import loaded  # bench/header.py: the load average before and after
+
+    with loaded():
+        asyncio.run(main())

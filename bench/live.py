@@ -31,6 +31,8 @@ from aiohttp import ClientSession, web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from header import loaded, ratio_text
+
 from zerotrip.live import passthrough
 from zerotrip.live.synthetic import (
     ClipTrack,
@@ -125,7 +127,7 @@ async def real_app(data_dir: str, database_url: str = "") -> web.Application:
 def naive_app() -> web.Application:
     """aiortc's own way: decode every frame, MediaRelay to the viewer (re-encoded by its
     sender) and MediaRecorder (re-encoded again) — the reference this design is measured by."""
-    from aiortc import RTCPeerConnection, RTCSessionDescription
+    from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
     from aiortc.contrib.media import MediaBlackhole, MediaRecorder, MediaRelay
 
     relay = MediaRelay()
@@ -133,20 +135,45 @@ def naive_app() -> web.Application:
     starting: list[Any] = []
     published: dict[str, Any] = {}
     peers: list[Any] = []
+    recorders: list[Any] = []
     frames = {"in": 0}
     app = web.Application()
+
+    class Counted(MediaStreamTrack):
+        """The recorder's input, counted (frames untouched): a recorder that stops taking
+        frames, or whose task died, is a failed baseline, not a cheap one."""
+
+        kind = "video"
+
+        def __init__(self, source: Any, counter: dict[str, int]) -> None:
+            super().__init__()
+            self._source, self._counter = source, counter
+
+        async def recv(self) -> Any:
+            frame = await self._source.recv()
+            self._counter["in"] += 1
+            return frame
+
+    def recorder_error() -> str:
+        for recorder in recorders:
+            for context in recorder._MediaRecorder__tracks.values():  # aiortc 1.16 internals
+                task = context.task
+                if task is not None and task.done() and not task.cancelled() and task.exception():
+                    return f"MediaRecorder: {task.exception()!r}"
+        return ""
 
     async def publish(request: web.Request) -> web.Response:
         offer = await request.json()
         pc = RTCPeerConnection(client_configuration([]))
         peers.append(pc)
         recorder = MediaRecorder(str(Path(tempfile.mkdtemp()) / "naive.mp4"))
+        recorders.append(recorder)
 
         @pc.on("track")
         def on_track(track: Any) -> None:
             published[track.kind] = track
             if track.kind == "video":  # (with audio too, MediaRecorder trips on its own mux order)
-                recorder.addTrack(relay.subscribe(track))
+                recorder.addTrack(Counted(relay.subscribe(track), frames))
                 starting.append(asyncio.ensure_future(recorder.start()))
             else:
                 blackhole.addTrack(relay.subscribe(track))
@@ -168,7 +195,11 @@ def naive_app() -> web.Application:
 
     app.router.add_post("/publish", publish)
     app.router.add_post("/view", view)
-    app["bench_counters"] = lambda: {"sessions": 1 if published else 0, **frames}
+    app["bench_counters"] = lambda: {
+        "sessions": 1 if published else 0,
+        "recorder_error": recorder_error(),
+        **frames,
+    }
     return app
 
 
@@ -301,8 +332,11 @@ async def measure(http, server, sessions, seconds: float, stills: int) -> dict[s
     }
 
 
-async def naive_reference(http: ClientSession, clip: Any, seconds: float) -> float:
-    """Server CPU (% of a core) of one session relayed and recorded the naive way."""
+async def naive_reference(
+    http: ClientSession, clip: Any, seconds: float
+) -> tuple[float, str | None]:
+    """Server CPU (% of a core) of one session relayed and recorded the naive way, and why the
+    measurement failed (the recorder died or took no frames, nothing was relayed), if it did."""
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
     server = Server(naive=True)
@@ -339,18 +373,26 @@ async def naive_reference(http: ClientSession, clip: Any, seconds: float) -> flo
         await asyncio.sleep(3)  # warm up
         server.cpu()
         before = (track.sent, counted["video"])
+        m0 = await metrics(http, server)
         await asyncio.sleep(seconds)
         cpu = server.cpu()
+        m1 = await metrics(http, server)
         out = counted["video"] - before[1]
+        recorded = m1["in"] - m0["in"]
         at_rate = full_rate(cpu, seconds, out, clip.fps)
         print(
             f"naive  N=1: server {cpu:5.1f}% of a core, frames in {track.sent - before[0]}"
-            f" out {out} -> {at_rate:.1f}% of a core per session at {clip.fps} fps"
-            " (decode + re-encode relay + MediaRecorder)"
+            f" out {out} recorded {recorded} -> {at_rate:.1f}% of a core per session at"
+            f" {clip.fps} fps (decode + re-encode relay + MediaRecorder)"
         )
         for c in consumers:
             c.cancel()
-        return at_rate
+        failed = m1["recorder_error"] or None
+        if not failed and (out == 0 or recorded == 0):
+            failed = f"naive path relayed {out} and recorded {recorded} frames"
+        if failed:
+            print(f"naive baseline failed: {failed}")
+        return at_rate, failed
     finally:
         for pc in peers:
             await pc.close()
@@ -366,7 +408,11 @@ async def run(args: argparse.Namespace) -> None:
     steps = [int(s) for s in args.steps.split(",")]
     print(f"clip: {width}x{height}@{args.fps} VP8 ~{args.kbps} kbit/s; cores {os.cpu_count()}")
     async with ClientSession() as http:
-        naive_cpu = await naive_reference(http, clip, args.seconds)
+        try:
+            naive_cpu, naive_failed = await naive_reference(http, clip, args.seconds)
+        except Exception as exc:  # a crashed baseline must not stop the bench of ours
+            naive_cpu, naive_failed = 0.0, f"{type(exc).__name__}: {exc}"
+            print(f"naive baseline failed: {naive_failed}")
         server = Server(naive=False, database_url=args.database_url)
         sessions: list[dict[str, Any]] = []
         results = []
@@ -421,10 +467,13 @@ async def run(args: argparse.Namespace) -> None:
     best = max(good, key=lambda r: r[0])
     stills = [ms for r in results for ms in r[3]]
     p95 = statistics.quantiles(stills, n=20)[-1] if len(stills) >= 2 else (stills or [0])[0]
-    ratio = naive_cpu / best[1] if best[1] > 0 else float("inf")
+    # Cheaper = the naive CPU per session over ours; refused when the naive run failed.
+    cheaper = ratio_text(
+        1.0, best[1] / naive_cpu if naive_cpu > 0 else None, "{:.0f}x", failed=naive_failed
+    )
     print(
         f"live: {best[0]} sessions at {best[1]:.1f}% CPU each, "
-        f"{ratio:.0f}x cheaper than transcoding, still p95 {p95:.0f} ms"
+        f"{cheaper} cheaper than transcoding, still p95 {p95:.0f} ms"
     )
 
 
@@ -449,7 +498,8 @@ def main() -> None:
     if args.serve:
         asyncio.run(serve(args.serve, args.naive, args.database_url))
     else:
-        asyncio.run(run(args))
+        with loaded():
+            asyncio.run(run(args))
 
 
 if __name__ == "__main__":

@@ -35,12 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.orm import object_session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip import sqlite_inloop
 from zerotrip.config import Settings
 from zerotrip.kit.clock import Clock, utcnow
 from zerotrip.reads import Reads
 
 T = TypeVar("T")
 
+# Write transactions between two passive checkpoints of the SQLite WAL (about 1000 pages, the
+# automatic checkpoint's own size, at a few pages a step).
+CHECKPOINT_EVERY = 300
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL advisory lock key held while migrating ("ztmigrat" as 8 ASCII bytes): several
 # machines starting at once migrate one after the other, and the later ones find nothing to do.
@@ -125,6 +129,8 @@ class Database:
         self._writer = async_sessionmaker(
             self.write_engine, class_=AsyncSession, expire_on_commit=False, info=info
         )
+        self._written = 0
+        self._checkpointing: asyncio.Future[None] | None = None
         # The hot read paths: compiled statements on a plain driver connection, one hop a view.
         self.reads = Reads(settings, self.engine.dialect)
 
@@ -147,6 +153,16 @@ class Database:
             return
         async with self.write_gate.turn(), self._writer() as session, session.begin():
             yield session
+        self._written += 1
+        if self._written % CHECKPOINT_EVERY == 0:
+            self._start_checkpoint()
+
+    def _start_checkpoint(self) -> None:
+        """A passive checkpoint in a thread (the in-loop writer does none of its own)."""
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        path = self.settings.database_url.split("///", 1)[1]
+        self._checkpointing = asyncio.ensure_future(asyncio.to_thread(_checkpoint, path))
 
     async def run_in_transaction(
         self, work: Callable[[AsyncSession], Awaitable[T]], *, tries: int = 8
@@ -161,6 +177,9 @@ class Database:
         return await retry_on_conflict(attempt, tries=tries)
 
     async def dispose(self) -> None:
+        if self._checkpointing is not None and not self._checkpointing.done():
+            with contextlib.suppress(Exception):
+                await self._checkpointing
         await self.reads.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
@@ -207,16 +226,27 @@ def _is_conflict(exc: Exception) -> bool:
 def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
     # Every statement on aiosqlite is a hop to the connection's thread. A read session always
     # rolls its transaction back when it closes, so the pool's own rollback on return is a
-    # second, useless hop; writers keep it as a safety net.
-    engine = create_async_engine(
-        url, connect_args={"timeout": 15}, pool_reset_on_return="rollback" if immediate else None
-    )
+    # second, useless hop; writers keep it as a safety net. The writer runs in the loop's own
+    # thread (zerotrip.sqlite_inloop): one connection is all one writer at a time needs, a few
+    # more for code that opens the write engine directly.
+    if immediate:
+        path = url.split("///", 1)[1]
+        engine = create_async_engine(
+            url,
+            async_creator=sqlite_inloop.connector(path),
+            pool_size=1,
+            max_overflow=4,
+            pool_reset_on_return="rollback",
+        )
+    else:
+        engine = create_async_engine(url, connect_args={"timeout": 15}, pool_reset_on_return=None)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout=15000")
+        # The in-loop writer waits for another process's lock in the loop, not in SQLite.
+        cur.execute("PRAGMA busy_timeout=0" if immediate else "PRAGMA busy_timeout=15000")
         # WAL is a property of the file: switching needs a brief exclusive lock, which a second
         # connection opening while another writes would fail to get, so only switch once.
         cur.execute("PRAGMA journal_mode")
@@ -231,6 +261,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _checkpoint(path: str) -> None:
+    """Copy the WAL into the database file (passive: never waits for readers or the writer)."""
+    with contextlib.closing(sqlite3.connect(path, timeout=15)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def alembic_config(settings: Settings) -> Config:

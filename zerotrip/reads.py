@@ -33,6 +33,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
 from zerotrip.config import Settings
+from zerotrip.sqlite_inloop import InLoopConnection
 
 Processor = Callable[[Any], Any] | None
 
@@ -133,6 +134,24 @@ class Reads:
             return await loop.run_in_executor(self._threads, self._run_sqlite, work)
         return await self._run_postgresql(work)
 
+    async def fetch_in(self, session: Any, *queries: Query) -> list[list[Any]]:
+        """The rows of each statement read inside a write transaction (``session``), after its
+        pending changes are flushed: the view of what the step just wrote, with no ORM
+        objects built. On the in-loop SQLite writer and on asyncpg it runs on the driver
+        connection directly."""
+        await session.flush()
+        conn = await session.connection()
+        driver = (await conn.get_raw_connection()).driver_connection
+        work = [(self.compiled(stmt), params) for stmt, params in queries]
+        if isinstance(driver, InLoopConnection):
+            return _execute_sqlite(driver._conn, work)
+        if not self._sqlite and hasattr(driver, "fetch"):
+            return [
+                c.rows(await driver.fetch(c.sql, *c.args(p)), await self._pg_results(driver, c))
+                for c, p in work
+            ]
+        return [list((await conn.execute(stmt, dict(params))).all()) for stmt, params in queries]
+
     # --- SQLite: one hand-off ----------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
@@ -148,11 +167,10 @@ class Reads:
     def _run_sqlite(self, work: list[tuple[Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
         conn = self._connection()
         if len(work) == 1:
-            c, params = work[0]
-            return [c.rows(conn.execute(c.sql, c.args(params)).fetchall())]
+            return _execute_sqlite(conn, work)
         conn.execute("BEGIN")
         try:
-            return [c.rows(conn.execute(c.sql, c.args(p)).fetchall()) for c, p in work]
+            return _execute_sqlite(conn, work)
         finally:
             conn.execute("COMMIT")
 
@@ -219,6 +237,12 @@ class Reads:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._connections.clear()
+
+
+def _execute_sqlite(
+    conn: sqlite3.Connection, work: list[tuple[Compiled, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    return [c.rows(conn.execute(c.sql, c.args(p)).fetchall()) for c, p in work]
 
 
 async def _pg_codecs(conn: Any) -> None:

@@ -14,6 +14,7 @@ from tests.factories import PASSWORD, Staff, act, advance, apply, make_staff
 from zerotrip.admin.office import office_address
 from zerotrip.api.keys import CALENDAR, SETTINGS
 from zerotrip.mailing.models import CourierOrder
+from zerotrip.worklist.service import open_task
 
 
 async def _ok(resp: Any, status: int = 200) -> Any:
@@ -269,3 +270,26 @@ async def test_staff_who_are_not_administrators_cannot_administer(client, db):
         resp = await client.request(method, path, json={}, headers=clerk.headers)
         assert resp.status == 403, (method, path)
     assert (await client.get("/api/departments", headers=clerk.headers)).status == 200
+
+
+async def test_tasks_scope_to_the_viewers_departments(client, db):
+    admin = await make_staff(db, "admin", "chief")
+    market = await _department(client, admin, "market", "市场监管局")
+    health = await _department(client, admin, "health", "卫生健康委")
+    for code, dept in (("food-business", market), ("swimming-venue", health)):
+        await client.put(
+            f"/api/admin/matters/{code}", json={"department_id": dept}, headers=admin.headers
+        )
+    food, _ = await apply(client, matter_code="food-business")
+    pool, _ = await apply(client, matter_code="swimming-venue")
+    async with db.transaction() as session:
+        for case_id, title in ((food["id"], "食品"), (pool["id"], "泳池"), (None, "无办件")):
+            await open_task(session, kind="test", title=title, case_id=case_id)
+    await _account(client, admin, "zhang", "clerk", [market])
+    bearer = {"Authorization": f"Bearer {await _token(client, 'zhang')}"}
+    seen = {
+        t["title"] for t in (await _ok(await client.get("/api/tasks", headers=bearer)))["items"]
+    }
+    assert seen == {"食品", "无办件"}
+    every = await _ok(await client.get("/api/tasks", headers=admin.headers))
+    assert {t["title"] for t in every["items"]} == {"食品", "泳池", "无办件"}

@@ -6,11 +6,14 @@ ways and rendered by the same response encoder; the bytes must be equal.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from tests.factories import act, make_staff, walk
+from zerotrip.api.encoding import RenderedRows
+from zerotrip.api.routes.cases import case_page_response
 from zerotrip.api.routing import respond
 from zerotrip.cases import reads, service
 from zerotrip.cases.catalogue import load_catalogue
@@ -62,6 +65,8 @@ async def test_case_detail_fast_equals_orm(client, db, clock):
 
 FILTERS = [
     {},
+    {"hidden_matters": frozenset({"food-business"})},
+    {"hidden_matters": frozenset({"food-business", "no-such-matter"}), "state": "accepted"},
     {"limit": 2},
     {"limit": 2, "offset": 2},
     {"limit": 2, "offset": 50},
@@ -88,6 +93,7 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
     today = clock.today() + timedelta(days=later_days)
     viewing = CaseViewing(load_catalogue(), today, calendar, 3)
     seen = 0
+    rendered = RenderedRows()
     for kw in FILTERS:
         flt = CaseFilter(**kw)
         args = {"today": today, "calendar": calendar, "soon_days": 30}
@@ -96,5 +102,29 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
         orm = CasePage(total=total, items=[CaseSummary.of(r, viewing) for r in rows])
         fast = CasePage(total=fast_total, items=[CaseSummary.of(r, viewing) for r in fast_rows])
         assert _body(fast) == _body(orm), kw
+        for _ in range(2):  # rendered, then from the rendered rows
+            page = case_page_response(rendered, fast_total, fast_rows, viewing)
+            assert page.body == _body(orm), kw
         seen += total
     assert seen > 20  # the filters did find cases
+
+
+async def test_a_step_answers_with_what_it_wrote(client, db, clock):
+    """The case file a step returns (read inside its transaction) is the committed one."""
+    clerk = await make_staff(db, "clerk")
+    inspector = await make_staff(db, "inspector")
+    case = await walk(client, clerk, inspector, until="accepted")
+    stepped = await act(
+        client,
+        case.id,
+        "receive_materials",
+        clerk.headers,
+        codes=["layout-plan"],
+        channel="courier",
+    )
+    viewing = CaseViewing(load_catalogue(), clock.today(), WorkingCalendar(), 3)
+    after = await service.read_case_file(db, case.id)
+    expected = json.loads(_body(CaseDetail.of(after, viewing, role="clerk")))
+    stepped.pop("clock"), expected.pop("clock")  # the app's calendar, not this test's
+    assert stepped == expected
+    assert {m["code"]: m["status"] for m in stepped["materials"]}["layout-plan"] == "received"

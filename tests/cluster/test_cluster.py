@@ -43,6 +43,7 @@ from tests.media import samples
 from tests.seaweedfs import S3Server
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.jobs.models import Job
 from zerotrip.live.models import LiveSession
 from zerotrip.live.synthetic import SyntheticClient
 from zerotrip.media.keys import original_key
@@ -213,6 +214,7 @@ def cluster(
         "ZEROTRIP_LIVE_HEARTBEAT_SECONDS": "1",
         "ZEROTRIP_LIVE_OWNER_EXPIRY_SECONDS": "6",
         "ZEROTRIP_JOB_POLL_S": "0.5",
+        "ZEROTRIP_JOB_LEASE_S": "6",  # a killed worker's job is taken over within seconds
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": str(ROOT),
     }
@@ -269,6 +271,9 @@ def cluster(
     finally:
         if nginx is not None:
             _stop(nginx)
+        for proc in result.processes:  # all asked at once: each finishes its work meanwhile
+            if proc.popen.poll() is None:
+                proc.popen.terminate()
         for proc in result.processes:
             _stop(proc.popen)
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -401,6 +406,47 @@ async def test_the_reconciler_runs_in_exactly_one_process(cluster: Cluster):
     # Web and live processes of a cluster never run background work at all.
     for proc in cluster.of("web") + cluster.of("live"):
         assert not any("lease" in (line.get("message") or "") for line in proc.lines())
+
+
+async def test_a_job_whose_worker_is_killed_is_finished_by_the_other_worker(cluster: Cluster):
+    """Runs after the reconciler test: it kills one of the two workers."""
+    db = Database(cluster.settings)
+    try:
+        clerk = await make_staff(db, "clerk", "kill-clerk")
+        inspector = await make_staff(db, "inspector", "kill-inspector")
+        async with _session(cluster) as http:
+            case, _ = await walk(http, clerk, inspector, until="inspected")
+            queued = await http.post(
+                f"/api/cases/{case['id']}/report",
+                headers={**inspector.headers, "Prefer": "respond-async"},
+            )
+            assert queued.status == 202, await queued.text()
+            job_id = (await queued.json())["id"]
+
+            async def job() -> Job:
+                async with db.session() as session:
+                    found = await session.get(Job, job_id)
+                    assert found is not None
+                    return found
+
+            running = await _eventually(job, lambda j: j.state != "queued", within=60)
+            assert running.state == "running" and running.lease_owner, running
+            holder_pid = int(running.lease_owner.split("-")[1])
+            holder = next(p for p in cluster.of("worker") if p.popen.pid == holder_pid)
+            holder.popen.send_signal(signal.SIGKILL)
+            holder.popen.wait(10)
+            done = await _eventually(job, lambda j: j.state in ("done", "failed"), within=120)
+            assert done.state == "done" and done.attempts == 2, done
+            survivor = next(p for p in cluster.of("worker") if p is not holder)
+            retaken = f"job {job_id} (report.sign) attempt 2 started"
+            assert any(line.get("message") == retaken for line in survivor.lines())
+            pdf = await http.get(f"/api/cases/{case['id']}/report", headers=inspector.headers)
+            assert pdf.status == 200 and (await pdf.read()).startswith(b"%PDF")
+            docs = await (await http.get(f"/api/cases/{case['id']}/documents",
+                                         headers=inspector.headers)).json()  # fmt: skip
+            assert [r["version"] for r in docs["reports"]] == [1]  # signed once, not twice
+    finally:
+        await db.dispose()
 
 
 # --- live sessions across the live processes (last: it kills one of them) --------------------

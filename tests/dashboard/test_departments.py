@@ -49,6 +49,26 @@ async def test_departments_are_compared_over_the_period(client, db):
     assert rows["housing"]["received"] == rows["housing"]["closed"] == 0  # no matter yet
     assert None not in rows  # every matter with cases has a department
 
+    # A member of the market department sees the market's figures; the pool's are not theirs.
+    member = await make_staff(db, "clerk", "zhang")
+    users = await (await client.get("/api/admin/staff", headers=admin.headers)).json()
+    zhang = next(u for u in users["items"] if u["username"] == "zhang")
+    await client.put(
+        f"/api/admin/staff/{zhang['id']}",
+        json={"departments": [ids["market"]]},
+        headers=admin.headers,
+    )
+    theirs = await (await client.get(f"/api/dashboard?{SPRING}", headers=member.headers)).json()
+    assert (theirs["received"], theirs["closed"]) == (food["received"], food["closed"])
+    resp = await client.get(
+        f"/api/dashboard?{SPRING}&matter=swimming-venue", headers=member.headers
+    )
+    assert resp.status == 403
+    csv = await (
+        await client.get(f"/api/dashboard/rows.csv?{SPRING}", headers=member.headers)
+    ).text()
+    assert "swimming-venue" not in csv and "food-business" in csv
+
 
 def _labels(svg: str, y: float) -> list[tuple[float, str]]:
     found = re.findall(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="middle"[^>]*>([^<]+)<', svg)

@@ -65,7 +65,7 @@ async def test_the_web_role_queues_signing_and_a_worker_signs(apps, db, settings
         assert [r["version"] for r in docs["reports"]] == [1]  # one job, one signature
 
 
-async def test_one_process_still_answers_201_and_the_page_asks_for_202(client, db, settings):
+async def test_one_process_still_answers_201_and_the_page_asks_for_202(apps, client, db, settings):
     ctx, _, _ = await passed_case_with_annotations(client, db, settings)
     cid, inspector = ctx["id"], ctx["inspector"]
     resp = await client.post(f"/api/cases/{cid}/report", headers=inspector.headers)
@@ -73,11 +73,16 @@ async def test_one_process_still_answers_201_and_the_page_asks_for_202(client, d
     assert (await resp.json())["version"] == 1
     resp = await client.post(f"/api/cases/{cid}/report", headers=inspector.headers | ASYNC)
     assert resp.status == 202
-    views = await _poll(client, resp.headers["Location"], inspector.headers)
+    job_url = resp.headers["Location"]
+    views = await _poll(client, job_url, inspector.headers)
     assert views[-1]["state"] == "done"
+    # One process that runs no background work signs in the request, whatever the preference.
+    async with apps.client(outbox_worker=False) as alone:
+        resp = await alone.post(f"/api/cases/{cid}/report", headers=inspector.headers | ASYNC)
+        assert resp.status == 201 and (await resp.json())["version"] == 3
     # The applicant never sees jobs; another case's job is no business of the applicant's.
     applicant = {"Authorization": f"Bearer {ctx['token']}"}
-    assert (await client.get(resp.headers["Location"], headers=applicant)).status in (401, 403)
+    assert (await client.get(job_url, headers=applicant)).status in (401, 403)
 
 
 async def test_a_refused_signing_is_a_problem_in_the_callers_language(client, db, settings):

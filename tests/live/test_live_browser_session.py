@@ -206,7 +206,9 @@ async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> N
     starts = [s["start_s"] for s in view["segments"]]
     assert starts == sorted(starts) and starts[0] == 0
     for before, after in zip(view["segments"], view["segments"][1:], strict=False):
-        assert after["start_s"] >= before["start_s"] + before["duration_s"] - 0.5
+        # no hole in the timeline where a segment was rotated (arrival jitter under load may
+        # make neighbours overlap a little: the player moves on by index)
+        assert after["start_s"] <= before["start_s"] + before["duration_s"] + 1.5
     assert view["duration_s"] == pytest.approx(summary["recording_s"], abs=1.5)
     kinds = [c["kind"] for c in view["chapters"]]
     expected = {"prompt": 1, "pointer": 2, "still": 1, "challenge": 2, "checkpoint": 1}
@@ -248,3 +250,15 @@ async def _watch_the_recording(desk, booked, summary, segments: int, shots) -> N
     assert response.status == 200
     assert response.headers["content-disposition"] == f'attachment; filename="{name}"'
     assert (await response.body())[:4] == bytes.fromhex("1a45dfa3")  # EBML: Matroska
+
+    # On the staff case page the recording sits under its session, with the way to watch it.
+    await desk.goto(f"{base}/staff/cases/{booked.case['id']}")
+    group = desk.locator(f"#evidence-grid .ev-group[data-session='{sid}']")
+    await group.wait_for(timeout=WAIT)
+    assert f"Live inspection recording #{sid}" in await group.locator("h3").text_content()
+    assert await group.locator(".ev-tile").count() == segments
+    assert await group.locator("a").get_attribute("href") == f"/staff/live/{sid}/recording"
+    watch = desk.locator(f"#live-sessions p[data-session='{sid}'] a.watch")
+    await watch.wait_for(timeout=WAIT)
+    assert await watch.get_attribute("href") == f"/staff/live/{sid}/recording"
+    await shots(desk.locator("#evidence-grid"), "live-recording-under-session")

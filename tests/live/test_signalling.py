@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from aiortc import RTCPeerConnection
+
 from tests.factories import applicant_headers
 from tests.live.live_helpers import (
     audit_kinds,
@@ -238,3 +240,70 @@ async def test_only_a_photo_taken_for_the_session_answers_a_photo_request(client
         shown = await inspector.expect("photo")
         assert shown["evidence_id"] == photo["id"]  # the refused one never reached the console
         assert (shown["width"], shown["height"]) == (photo["width"], photo["height"])
+
+
+async def test_pointer_consent_summary_and_recording_access(client, db, clock):
+    """A pointer or a consent of the wrong shape or role is a clear error; the summary is the
+    case's (staff and its own applicant), the recording is for staff only, and a recording id
+    of another session looks absent."""
+    booked = await booked_session(client, db, clock)
+    sid = booked.session["id"]
+    async with (
+        participant(client, booked.ws_path, booked.token) as applicant,
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+    ):
+        await applicant.connect()
+        await inspector.connect()
+        await applicant.expect("peer")
+        bad = {
+            "arrow without its end": (
+                {"type": "pointer", "shape": "arrow", "x": 0.1, "y": 0.1},
+                422,
+            ),
+            "off the frame": ({"type": "pointer", "shape": "circle", "x": 1.5, "y": 0.1}, 422),
+            "unknown shape": ({"type": "pointer", "shape": "star", "x": 0.1, "y": 0.1}, 422),
+            "consent from staff": ({"type": "consent", "accepted": True}, 403),
+        }
+        for name, (payload, status) in bad.items():
+            reply = await inspector.request(payload)
+            assert (reply["type"], reply["status"]) == ("error", status), name
+        assert (await applicant.request({"type": "consent", "accepted": False}))["status"] == 422
+        # Before the notice is accepted the phone's offer is refused: nothing is recorded.
+        pc = RTCPeerConnection()
+        pc.addTransceiver("video", direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        refused = await applicant.request({"type": "offer", "sdp": pc.localDescription.sdp})
+        await pc.close()
+        assert refused["status"] == 409 and "recording notice" in refused["detail"], refused
+        assert (
+            await applicant.request({"type": "pointer", "shape": "circle", "x": 0.5, "y": 0.5})
+        )["status"] == 403
+        assert (await applicant.request({"type": "consent", "accepted": True}))[
+            "type"
+        ] == "consent_recorded"
+        sent = await inspector.request({"type": "pointer", "shape": "circle", "x": 0.25, "y": 0.75})
+        assert sent["type"] == "pointer_sent"
+        shown = await applicant.expect("pointer")
+        assert (shown["shape"], shown["x"], shown["y"]) == ("circle", 0.25, 0.75)
+        kinds = await audit_kinds(db, booked.case["id"])
+        assert kinds.count("live.recording_consent") == 1 and kinds.count("live.pointer") == 1
+        await inspector.send({"type": "end"})
+        await applicant.expect("ended")
+
+    summary_path = f"/api/live/sessions/{sid}/summary"
+    mine = await client.get(summary_path, headers=applicant_headers(booked.token))
+    assert mine.status == 200
+    body = await mine.json()
+    assert body["ended"] is True and body["state"] == "ended"
+    staff = await (await client.get(summary_path, headers=booked.clerk.headers)).json()
+    assert len(staff["checkpoints"]) > len(body["checkpoints"])  # identity: staff only
+    other = await booked_session(client, db, clock, applicant_name="王五")
+    resp = await client.get(summary_path, headers=applicant_headers(other.token))
+    assert resp.status == 404 and resp.content_type == "application/problem+json"
+
+    recording = f"/api/live/sessions/{sid}/recording"
+    assert (await client.get(recording, headers=applicant_headers(booked.token))).status == 403
+    view = await (await client.get(recording, headers=booked.clerk.headers)).json()
+    assert view["session_id"] == sid
+    resp = await client.get(f"{recording}/999999", headers=booked.clerk.headers)
+    assert resp.status == 404 and resp.content_type == "application/problem+json"

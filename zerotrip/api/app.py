@@ -9,6 +9,7 @@ from aiohttp import web
 
 from zerotrip.api import observability, pages
 from zerotrip.api.credentials import CredentialCache
+from zerotrip.api.encoding import RenderedRows
 from zerotrip.api.keys import (
     CALENDAR,
     CATALOGUE,
@@ -18,6 +19,7 @@ from zerotrip.api.keys import (
     MAILING,
     OPERATIONS,
     OUTBOX,
+    ROWS,
     SERVICES,
     SETTINGS,
     STORAGE,
@@ -107,6 +109,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[MAILING] = services.mailing
     app[CREDENTIALS] = CredentialCache(settings.credential_cache_seconds)
     app[THROTTLE] = Throttle(settings)
+    app[ROWS] = RenderedRows()
     app[OPERATIONS] = add_operations(app, ROUTE_TABLES)
     pages.add_routes(app)
     observability.setup(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from zerotrip.api.credentials import CredentialCache
+from zerotrip.api.encoding import RenderedRows
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.config import Settings
@@ -32,3 +33,4 @@ CREDENTIALS = web.AppKey("credentials", CredentialCache)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 MAILING = web.AppKey("mailing", Mailing)
 LIVE = web.AppKey("live", LiveService)
+ROWS = web.AppKey("rendered_rows", RenderedRows)

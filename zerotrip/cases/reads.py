@@ -63,10 +63,25 @@ async def case_file(db: Database, case_id: int) -> CaseFile:
     return CaseFile(cases[0], materials, checkpoints)
 
 
-def _list_statements(shape: tuple[bool, bool, str | None, bool]) -> tuple[Any, Any]:
-    """The page and count statements of one filter shape, with every value a bound parameter."""
-    has_state, has_matter, due, has_query = shape
+async def case_file_in(db: Database, session: Any, case_id: int) -> CaseFile:
+    """The case file as the write transaction in ``session`` leaves it (after a step)."""
+    params = {"case_id": case_id}
+    cases, materials, checkpoints = await db.reads.fetch_in(
+        session, (CASE, params), (MATERIALS, params), (CHECKPOINTS, params)
+    )
+    if not cases:
+        raise NotFound(f"No case {case_id}.")
+    return CaseFile(cases[0], materials, checkpoints)
+
+
+def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[Any, Any]:
+    """The page and count statements of one filter shape, with every value a bound parameter
+    (``hidden``: how many matters of other departments the viewer does not see)."""
+    has_state, has_matter, due, has_query, hidden = shape
     conds: list[Any] = []
+    if hidden:
+        codes = [sa.bindparam(f"hidden_{i}", type_=sa.String) for i in range(hidden)]
+        conds.append(_cases.matter_code.not_in(codes))
     if has_state:
         conds.append(_cases.state == sa.bindparam("state"))
     if has_matter:
@@ -123,9 +138,11 @@ async def case_page(
     db: Database, flt: CaseFilter, *, today: date, calendar: WorkingCalendar, soon_days: int
 ) -> tuple[int, Sequence[Any]]:
     """One page of cases and the total matching, as :func:`zerotrip.cases.store.list_cases`."""
-    shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query))
+    hidden = sorted(flt.hidden_matters)
+    shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query), len(hidden))
     page, count = db.reads.shaped(("cases.page", shape), lambda: _list_statements(shape))
     params: dict[str, Any] = {"limit": flt.limit, "offset": flt.offset, "materials_today": today}
+    params.update({f"hidden_{i}": code for i, code in enumerate(hidden)})
     if flt.state:
         params["state"] = flt.state
     if flt.matter_code:

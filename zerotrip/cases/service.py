@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import ApplicantLink
 from zerotrip.accounts.service import issue_applicant_link, links_of, revoke_applicant_link
+from zerotrip.cases import reads
 from zerotrip.cases.audit import ChainReport, append_event, case_events, verify_case
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -86,10 +87,10 @@ async def take_step(
     """One step of the lifecycle with its reactions, and the case file as the step left it."""
 
     async def work(session: AsyncSession) -> CaseFile:
-        case = await perform(
-            session, case_id, action, params, actor=actor, role=role, lifecycle=lifecycle
-        )
-        return await case_file(session, case)
+        await perform(session, case_id, action, params, actor=actor, role=role, lifecycle=lifecycle)
+        # The case file as the step left it, read on the transaction's own connection with
+        # compiled statements (no ORM objects: that was a third of a step's time).
+        return await reads.case_file_in(db, session, case_id)
 
     return await db.run_in_transaction(work)
 

@@ -68,11 +68,20 @@ def _in_period(column: Any, period: Period) -> Any:
     return sa.and_(column >= period.since, column < period.until)
 
 
-def _matter(column: Any, matter: str | None) -> Any:
-    return sa.true() if matter is None else column == matter
+# A matter code, None for every matter, or the matters left out (a department member's view:
+# the matters of departments they are not in, see zerotrip.admin.departments).
+MatterScope = str | frozenset[str] | None
 
 
-def cohort_filter(period: Period, matter: str | None) -> Any:
+def _matter(column: Any, matter: MatterScope) -> Any:
+    if not matter:
+        return sa.true()
+    if isinstance(matter, str):
+        return column == matter
+    return column.not_in(sorted(matter))
+
+
+def cohort_filter(period: Period, matter: MatterScope) -> Any:
     """Cases finished in the period (withdrawn ones are counted, but not as handled)."""
     return sa.and_(_matter(col(M.matter_code), matter), _in_period(col(M.closed_at), period))
 
@@ -96,7 +105,7 @@ def _ratio(part: float | None, whole: float | None) -> float | None:
 
 
 async def received_by_month(
-    session: AsyncSession, period: Period, matter: str | None
+    session: AsyncSession, period: Period, matter: MatterScope
 ) -> list[tuple[str, int]]:
     """A count per month in one statement: one scalar subquery per month, each a range of the
     covering index (no table reads, one round trip)."""
@@ -133,7 +142,7 @@ class _Totals:
 
 
 async def _facts_totals(
-    session: AsyncSession, period: Period, matter: str | None
+    session: AsyncSession, period: Period, matter: MatterScope
 ) -> tuple[_Totals, dict[str, int], dict[int, int]]:
     """One pass over the covering index: totals, closed per month, handling-days histogram."""
     is_withdrawn = sa.case((M.outcome == "withdrawn", 1), else_=0)
@@ -189,14 +198,14 @@ def _mean(total: float, count: int) -> float | None:
     return round(total / count, 2) if count else None
 
 
-async def figures(session: AsyncSession, period: Period, matter: str | None) -> dict[str, Any]:
+async def figures(session: AsyncSession, period: Period, matter: MatterScope) -> dict[str, Any]:
     """Every figure of the dashboard, as plain JSON-ready values."""
     received_months = await received_by_month(session, period, matter)
     t, closed_months, histogram = await _facts_totals(session, period, matter)
     ratings = await rating_figures(session, period, matter)
     return {
         "period": {"from": period.start, "to": period.end},
-        "matter": matter,
+        "matter": matter if isinstance(matter, str) else None,
         "received": sum(n for _, n in received_months),
         "closed": t.closed,
         "withdrawn": t.withdrawn,
@@ -230,7 +239,7 @@ async def figures(session: AsyncSession, period: Period, matter: str | None) -> 
 
 
 async def rating_figures(
-    session: AsyncSession, period: Period, matter: str | None
+    session: AsyncSession, period: Period, matter: MatterScope
 ) -> dict[str, Any]:
     """Counts by level and rectification state, from one covering-index range."""
     created = col(Rating.created_at)
@@ -280,7 +289,7 @@ ROW_COLUMNS = (
 )
 
 
-def rows_query(period: Period, matter: str | None) -> Any:
+def rows_query(period: Period, matter: MatterScope) -> Any:
     """The facts rows behind the figures, for CSV export (streamed in id order)."""
     cols = [getattr(M, c) if c != "reference" else Case.reference for c in ROW_COLUMNS]
     return (

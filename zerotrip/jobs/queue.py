@@ -19,6 +19,7 @@ worker starts at once instead of at its next poll.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -84,7 +85,8 @@ class JobQueue:
         self.db = db
         self.settings = settings
         self.clock = clock
-        self.name = name or f"jobs-{uuid.uuid4().hex[:8]}"
+        # The pid in the name says which process holds a job's lease (``jobs.lease_owner``).
+        self.name = name or f"jobs-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     # --- asking ---------------------------------------------------------------------------
 

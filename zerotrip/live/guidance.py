@@ -63,6 +63,7 @@ class Guidance:
         self.capabilities: dict[str, Any] = {}
         self.last_fix: dict[str, Any] | None = None  # the phone's latest geolocation
         self.presence: dict[str, Any] | None = None  # ... as last shown to the console
+        self.consented = False  # the applicant accepted the recording notice in this room
 
     async def catch_up(self, inspector: Participant) -> None:
         """A console that (re)joins learns what the phone already told."""
@@ -192,6 +193,7 @@ class Guidance:
             self.db, self.live_id, participant.actor, "live.recording_consent",
             {"accepted": True, "notice": message.notice or "recording-v1"},
         )  # fmt: skip
+        self.consented = True
         return {"type": "consent_recorded"}
 
     async def on_pointer(self, participant: Participant, message: Pointer) -> Reply:

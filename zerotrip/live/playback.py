@@ -48,12 +48,22 @@ class Segment(BaseModel):
     download_url: str  # the same bytes, saved under ``file_name``
 
 
+class PointerShape(BaseModel):
+    """A pointer as the phone showed it: fractions of the frame."""
+
+    shape: str  # circle | arrow
+    x: float
+    y: float
+    x2: float | None = None
+    y2: float | None = None
+
+
 class Chapter(BaseModel):
     at_s: float
     kind: str  # still | photo | pointer | prompt | challenge | checkpoint
     label: str  # short text in the data's own words (a prompt's text, a code and its result)
     checkpoint_id: int | None = None
-    pointer: dict[str, Any] | None = None  # a pointer's shape, drawn again over the playback
+    pointer: PointerShape | None = None  # a pointer's shape, drawn again over the playback
 
 
 class RecordingView(BaseModel):
@@ -146,7 +156,9 @@ def _chapters(marks: list[dict[str, Any]], titles: dict[int | None, str]) -> lis
                                checkpoint_id=checkpoint))  # fmt: skip
         shape = None
         if kind == "pointer":
-            shape = {k: mark[k] for k in ("shape", "x", "y", "x2", "y2") if k in mark}
+            shape = PointerShape.model_validate(
+                {k: mark[k] for k in ("shape", "x", "y", "x2", "y2") if k in mark}
+            )
         out.append(Chapter(at_s=at, kind=kind, label=_label(kind, mark, titles),
                            checkpoint_id=checkpoint if isinstance(checkpoint, int) else None,
                            pointer=shape))  # fmt: skip

@@ -262,6 +262,9 @@ class Room:
 
     async def negotiate(self, participant: Participant, sdp: str) -> Reply:
         offer = validate_offer(sdp, self.settings.live_max_sdp_bytes)
+        if participant.role == APPLICANT and not self.guidance.consented:
+            # Nothing of the phone is recorded before its recording notice was accepted.
+            raise Conflict("Accept the recording notice first.", code="consent-required")
         await self._close_peer(participant)  # a new offer replaces the previous connection
         pc = self.peers.new()
         participant.pc = pc

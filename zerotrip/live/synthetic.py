@@ -204,7 +204,9 @@ class SyntheticClient:
         return answer
 
     async def publish(self, clip: Clip) -> dict[str, Any]:
-        """Applicant: send the clip's video (and audio), hear the inspector."""
+        """Applicant: accept the recording notice (as the phone's page does before its camera
+        opens), then send the clip's video (and audio), hear the inspector."""
+        await self.request({"type": "consent", "accepted": True, "notice": "synthetic"})
         pc = self._new_pc()
         self.video_track = ClipTrack(clip, "video")
         sender = pc.addTrack(self.video_track)

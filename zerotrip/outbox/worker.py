@@ -188,8 +188,8 @@ class OutboxWorker:
 
     async def _run_handler(self, msg: OutboxMessage, started: float) -> Finished:
         try:
-            handler = self.routes[msg.topic].handler(msg)
-            await asyncio.wait_for(handler, timeout=self.settings.outbox_lease_s * 0.8)
+            async with asyncio.timeout(self.settings.outbox_lease_s * 0.8):  # in this task
+                await self.routes[msg.topic].handler(msg)
         except Exception as exc:  # recorded by the Recorder: retried, or dead-lettered
             return Finished(msg, exc, started)
         return Finished(msg, None, started)

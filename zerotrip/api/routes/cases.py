@@ -3,14 +3,25 @@ and applicant links."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zerotrip.admin.departments import hidden_matters_for
 from zerotrip.api.bodies import path_int, validation_problem
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SERVICES, SETTINGS
+from zerotrip.api.encoding import RenderedRows, json_bytes_response
+from zerotrip.api.keys import (
+    CALENDAR,
+    CATALOGUE,
+    CLOCK,
+    CREDENTIALS,
+    DB,
+    ROWS,
+    SERVICES,
+    SETTINGS,
+)
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import limit_applications
@@ -154,12 +165,26 @@ async def list_case_page(
         calendar=viewing.calendar,
         soon_days=viewing.soon_days,
     )
-    return CasePage(
-        total=total,
-        items=[
-            CaseSummary.of(r, viewing, materials_overdue=bool(r.materials_overdue)) for r in rows
-        ],
-    )
+    return case_page_response(request.app[ROWS], total, rows, viewing)
+
+
+def case_page_response(
+    cache: RenderedRows, total: int, rows: Sequence[Any], viewing: CaseViewing
+) -> web.Response:
+    """The JSON of ``CasePage(total, items=[CaseSummary.of(row) …])``, each item rendered once
+    per distinct row and date (:class:`RenderedRows`): the same bytes, without the models."""
+    context = (viewing.today, viewing.soon_days)
+
+    def render(row: Any) -> bytes:
+        return cache.render(
+            (tuple(row), context),
+            lambda: CaseSummary.of(
+                row, viewing, materials_overdue=bool(row.materials_overdue)
+            ).model_dump(mode="python", exclude_unset=True, by_alias=True),
+        )
+
+    items = b",".join(render(r) for r in rows)
+    return json_bytes_response(b'{"total":%d,"items":[%s]}' % (total, items))
 
 
 @routes.get(

@@ -10,14 +10,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from zerotrip.admin.departments import hidden_matters_for
 from zerotrip.api.keys import CATALOGUE, CLOCK, DB, SETTINGS
+from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.dashboard.charts import CHARTS
 from zerotrip.dashboard.departments import as_dict, compare_departments
-from zerotrip.dashboard.queries import ROW_COLUMNS, Period
+from zerotrip.dashboard.queries import ROW_COLUMNS, MatterScope, Period
 from zerotrip.dashboard.schemas import DepartmentComparison, DepartmentRow, Figures
 from zerotrip.dashboard.service import case_rows, period_figures
-from zerotrip.problems import InvalidInput, NotFound
+from zerotrip.problems import Forbidden, InvalidInput, NotFound
 
 routes = RouteTable("dashboard")
 
@@ -40,9 +42,25 @@ def _period(request: web.Request, q: DashboardQuery) -> tuple[Period, str | None
     return period, q.matter or None
 
 
-async def _figures(request: web.Request, q: DashboardQuery) -> dict[str, Any]:
+async def _scope(
+    request: web.Request, q: DashboardQuery, principal: Principal
+) -> tuple[Period, MatterScope]:
+    """The period, and the matters the caller's figures count: a member of departments sees
+    their departments' matters (and those no department owns), an administrator all."""
     period, matter = _period(request, q)
-    return await period_figures(request.app[DB], period, matter)
+    assert principal.user is not None
+    hidden = await hidden_matters_for(request.app[DB], principal.user)
+    if matter in hidden:
+        raise Forbidden(
+            "That matter belongs to a department you are not in.",
+            zh="该事项属于您不在的部门。",
+        )
+    return period, matter or hidden or None
+
+
+async def _figures(request: web.Request, q: DashboardQuery, principal: Principal) -> dict[str, Any]:
+    period, scope = await _scope(request, q, principal)
+    return await period_figures(request.app[DB], period, scope)
 
 
 @routes.get(
@@ -53,8 +71,10 @@ async def _figures(request: web.Request, q: DashboardQuery) -> dict[str, Any]:
     response=Figures,
     errors=(401, 403, 422),
 )
-async def read_dashboard(request: web.Request, *, query: DashboardQuery) -> Figures:
-    return Figures.model_validate(await _figures(request, query))
+async def read_dashboard(
+    request: web.Request, *, principal: Principal, query: DashboardQuery
+) -> Figures:
+    return Figures.model_validate(await _figures(request, query, principal))
 
 
 @routes.get(
@@ -83,11 +103,13 @@ async def read_department_comparison(
     response={"type": "string"},
     errors=(401, 403, 404, 422),
 )
-async def read_chart(request: web.Request, *, query: DashboardQuery) -> web.Response:
+async def read_chart(
+    request: web.Request, *, principal: Principal, query: DashboardQuery
+) -> web.Response:
     draw = CHARTS.get(request.match_info["chart"])
     if draw is None:
         raise NotFound(f"No chart {request.match_info['chart']!r}; there are {sorted(CHARTS)}.")
-    svg = draw(await _figures(request, query))
+    svg = draw(await _figures(request, query, principal))
     return web.Response(
         text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}
     )
@@ -102,8 +124,11 @@ async def read_chart(request: web.Request, *, query: DashboardQuery) -> web.Resp
     response={"type": "string"},
     errors=(401, 403, 422),
 )
-async def export_rows(request: web.Request, *, query: DashboardQuery) -> web.StreamResponse:
-    period, matter = _period(request, query)
+async def export_rows(
+    request: web.Request, *, principal: Principal, query: DashboardQuery
+) -> web.StreamResponse:
+    period, scope = await _scope(request, query, principal)
+    matter = scope if isinstance(scope, str) else None
     name = f"zerotrip-{matter or 'all'}-{period.start}-{period.end}.csv"
     response = web.StreamResponse(
         headers={
@@ -115,7 +140,7 @@ async def export_rows(request: web.Request, *, query: DashboardQuery) -> web.Str
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(ROW_COLUMNS)
-    async for chunk in case_rows(request.app[DB], period, matter):
+    async for chunk in case_rows(request.app[DB], period, scope):
         for row in chunk:
             writer.writerow(["" if v is None else v for v in row])
         await response.write(buf.getvalue().encode("utf-8"))

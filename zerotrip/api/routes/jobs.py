@@ -72,7 +72,11 @@ async def submit(
         requested_by=staff_id,
     )
     assert job.id is not None
-    if wants_async(request):
+    # A one-process service configured to run no background work (ZEROTRIP_OUTBOX_WORKER=false)
+    # has nobody to hand the job to: it ignores the preference (RFC 7240 lets it) and answers
+    # synchronously, which the pages accept too.
+    nobody_else = services.settings.role == "all" and not services.runs_workers
+    if wants_async(request) and not nobody_else:
         services.jobs.wake()
         return accepted(request, job)
     if services.settings.role == "all":

@@ -3,8 +3,14 @@
 // opens the display copy with every finding spelled out.
 import { api } from "./api.js";
 import { $, fmtTime, h, showError } from "./dom.js";
-import { pick, t } from "./i18n.js";
+import { addStrings, pick, t } from "./i18n.js";
 import { SEVERITY_CLASS, VERDICT_CLASS, imageUrl, sentence } from "./evidence-common.js";
+
+addStrings({
+  "ev.live_recording": ["视频踏勘录像", "Live inspection recording"],
+  "ev.watch": ["观看录像", "Watch"],
+  "ev.other": ["其他材料", "Other evidence"],
+});
 
 function distanceText(ev) {
   if (ev.distance_m == null) return t("ev.unknown");
@@ -66,10 +72,17 @@ document.addEventListener("case-loaded", async (event) => {
     const { items } = await api("GET", `/api/cases/${c.id}/evidence`);
     const groups = [...c.checkpoints.map((cp) => ({ cp, items: items.filter((e) => e.checkpoint_id === cp.id) }))];
     const loose = items.filter((e) => !c.checkpoints.some((cp) => cp.id === e.checkpoint_id));
-    if (loose.length) groups.push({ cp: null, items: loose });
-    for (const { cp, items: mine } of groups) {
-      card.append(h("div", { class: "ev-group", dataset: { checkpoint: cp?.id ?? "" } },
-        h("h3", {}, cp ? pick(cp, "title") : "—"),
+    // A live session's recording sits under its session, with the way to watch it.
+    const sessions = [...new Set(loose.filter((e) => e.live_session_id != null).map((e) => e.live_session_id))];
+    for (const sid of sessions) groups.push({ cp: null, session: sid, items: loose.filter((e) => e.live_session_id === sid) });
+    const rest = loose.filter((e) => e.live_session_id == null);
+    if (rest.length) groups.push({ cp: null, items: rest });
+    for (const { cp, session, items: mine } of groups) {
+      const heading = session != null
+        ? h("h3", {}, `${t("ev.live_recording")} #${session} `, h("a", { class: "button secondary", href: `/staff/live/${session}/recording` }, t("ev.watch")))
+        : h("h3", {}, cp ? pick(cp, "title") : t("ev.other"));
+      card.append(h("div", { class: "ev-group", dataset: { checkpoint: cp?.id ?? "", session: session ?? "" } },
+        heading,
         mine.length ? h("div", { class: "ev-grid" }, mine.map(tile)) : h("p", { class: "muted" }, t("ev.empty_checkpoint"))));
     }
   } catch (err) {

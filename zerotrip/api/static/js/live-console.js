@@ -39,8 +39,8 @@ async function load() {
   for (const tally of summary.checkpoints) state.tallies[tally.checkpoint_id] = tally;
   $("#checkpoints").replaceChildren(...c.checkpoints.map((cp) => h("div", { class: "checkpoint", dataset: { checkpoint: cp.id } },
     h("span", {}, pick(cp, "title")), h("span", { class: "tick-slot" }),
-    h("button", { class: "secondary capture", disabled: true, onclick: () => capture(cp) }, t("live.capture")),
-    h("button", { class: "secondary ask-photo", disabled: true, onclick: () => askPhoto(cp) }, t("live.ask_photo")),
+    h("button", { class: "secondary capture", disabled: !state.inCall, onclick: () => capture(cp) }, t("live.capture")),
+    h("button", { class: "secondary ask-photo", disabled: !state.inCall, onclick: () => askPhoto(cp) }, t("live.ask_photo")),
   )));
   renderTicks();
   if (["ended", "cancelled"].includes(s.state)) finish(s.state);
@@ -77,6 +77,7 @@ function renderRecording(on) {
 
 function setStatus(key) { $("#status").textContent = t(key); }
 function enableCall(on) {
+  state.inCall = on; // checkpoints rendered later (a slow load) follow it too
   for (const b of document.querySelectorAll(".capture, .ask-photo, #send-prompt, #issue-code")) b.disabled = !on;
 }
 
