@@ -130,7 +130,7 @@ async def test_clerk_files_and_moves_a_case_and_the_applicant_follows_it(
         applicant.set_default_timeout(15_000)
         applicant_errors = PageErrors(applicant)
         await applicant.wait_for_selector("#summary [data-state=accepted]")
-        assert await applicant.inner_text("h2 >> nth=1") == progress
+        assert await applicant.inner_text("#progress h2") == progress
         assert await applicant.inner_text("#steps li.current") == accepted
         assert await applicant.locator("#steps li.done").count() == 1
         assert await applicant.inner_text("#deadline")
@@ -208,4 +208,4 @@ async def test_dead_applicant_link_says_so(browser: Browser, client: TestClient)
         browser, f"{base_url(client)}/a/zta_not-a-real-link", locale="en-GB"
     )
     await page.wait_for_selector("#case-error:not(.hidden)")
-    assert "This link does not work" in await page.inner_text("#case-error")
+    assert "This link does not open" in await page.inner_text("#case-error")

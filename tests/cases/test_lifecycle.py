@@ -108,6 +108,15 @@ async def test_critical_material_cannot_be_outstanding(client, db, clock):
         headers=clerk.headers,
     )
     assert resp.status == 422
+    problem = await resp.json()
+    # zh-CN by default, naming the material by its display name
+    assert "关键材料" in problem["detail"] and "营业执照" in problem["detail"]
+    assert problem["title"] == "填写的内容不符合要求"
+    resp = await client.post(
+        f"/api/cases/{case['id']}/actions/prereview",
+        json={"outcome": "accept", "outstanding": [{"code": "business-licence", "due_date": due}]},
+        headers={**clerk.headers, "Accept-Language": "en-GB,en;q=0.9"},
+    )
     assert "critical" in (await resp.json())["detail"]
     resp = await client.get(f"/api/cases/{case['id']}", headers=clerk.headers)
     assert (await resp.json())["state"] == "submitted"  # nothing half-written

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from tests.factories import apply, make_staff
+from tests.factories import act, apply, make_staff
 from tests.harness.apps import base_url
 from tests.harness.browsers import PageErrors, applicant_page, staff_page
 from tests.media import samples
@@ -22,6 +22,8 @@ async def test_capture_on_phone_page_then_staff_sees_findings(client, db, browse
     base = base_url(client)
     case, token = await apply(client)
     staff = await make_staff(db, "inspector")
+    clerk = await make_staff(db, "clerk")  # photos are invited once pre-review accepted the case
+    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
 
     page = await applicant_page(
         browser, None, geolocation=FIX, permissions=["geolocation", "camera"]

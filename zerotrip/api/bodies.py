@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from zerotrip.api.encoding import json_response
 from zerotrip.api.keys import SETTINGS
+from zerotrip.api.language import field_problem_zh
 from zerotrip.problems import (
     ClientDisconnected,
     InvalidInput,
@@ -101,7 +102,11 @@ def validation_problem(exc: ValidationError) -> InvalidInput:
         for err in exc.errors(include_url=False, include_input=False)
     ]
     first = errors[0]
-    return InvalidInput(f"{first['field']}: {first['message']}", errors=errors)
+    return InvalidInput(
+        f"{first['field']}: {first['message']}",
+        zh=field_problem_zh(first["field"], first["code"]),
+        errors=errors,
+    )
 
 
 async def read_json(request: web.Request, max_bytes: int) -> Any:

@@ -32,6 +32,23 @@ _SLUGS = {
 }
 
 
+# aiohttp's own errors (no route, wrong method, body too large) in the caller's language.
+_TITLES_ZH = {
+    400: "请求有误",
+    401: "请先登录或使用有效链接",
+    403: "无权进行此操作",
+    404: "找不到该页面或内容",
+    405: "不支持此操作",
+    408: "上传太慢，已中断",
+    409: "与当前状态不符",
+    410: "已失效",
+    413: "文件或内容过大",
+    415: "不支持此类文件",
+    422: "填写的内容不符合要求",
+    429: "操作过于频繁，请稍后再试",
+}
+
+
 def problem_response(status: int, body: dict[str, Any]) -> web.Response:
     return json_bytes_response(dumps_lenient(body), status, PROBLEM_JSON)
 
@@ -54,11 +71,19 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> web.Re
         detail = f"Nothing at {request.path}."
     if status == 413:
         detail = "The request body is larger than this endpoint accepts."
+    title = exc.reason
+    if preferred_language(request) == "zh":
+        title = _TITLES_ZH.get(status, "请求未能完成")
+        detail = {
+            404: "地址有误或内容已不存在，请检查链接。",
+            405: "该地址不支持此操作。",
+            413: "提交的内容超过了允许的大小。",
+        }.get(status, title)
     resp = problem_response(
         status,
         {
             "type": f"/problems/{slug}",
-            "title": exc.reason,
+            "title": title,
             "status": status,
             "detail": detail,
             "instance": request.path,
@@ -83,13 +108,18 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
     except Exception:
         incident = secrets.token_hex(6)
         log.exception("unhandled error %s on %s %s", incident, request.method, request.path)
+        zh = preferred_language(request) == "zh"
         return problem_response(
             500,
             {
                 "type": "/problems/internal-error",
-                "title": "Internal error",
+                "title": "系统内部错误" if zh else "Internal error",
                 "status": 500,
-                "detail": f"Something went wrong on our side (incident {incident}).",
+                "detail": (
+                    f"系统出了问题，请稍后重试；如仍不行，请告知工作人员编号 {incident}。"
+                    if zh
+                    else f"Something went wrong on our side (incident {incident})."
+                ),
                 "incident": incident,
             },
         )

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus
+from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus, state_name
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import Clock, as_utc
@@ -28,6 +28,7 @@ from zerotrip.kit.reactions import Reactions
 from zerotrip.problems import Conflict, Forbidden, IllegalTransition, InvalidInput
 
 S = CaseState
+RESULT_ZH = {"pass": "通过", "fail": "不通过", "rectify": "限期整改"}
 STAFF_DECIDERS = frozenset({"clerk", "admin"})
 INSPECTORS = frozenset({"inspector", "admin"})
 
@@ -170,6 +171,7 @@ def evidence_round(case: Case, checkpoint: Checkpoint) -> int:
     if case.state == S.rectifying and not (checkpoint.round > 1 and checkpoint.verdict is None):
         raise Conflict(
             "During rectification only the checklist items that did not pass take new evidence.",
+            zh=f"整改期间只需为未通过的项目重新提交照片，“{checkpoint.title_zh}”无需重拍。",
             checkpoint=checkpoint.code,
         )
     return checkpoint.round
@@ -187,20 +189,29 @@ async def _prereview(ctx: StepContext) -> dict[str, Any]:
     materials = {m.code: m for m in await materials_of(ctx.session, ctx.case.id)}
     if p.outcome == "return":
         if not p.reasons:
-            raise InvalidInput("Returning an application needs at least one reason.")
+            raise InvalidInput(
+                "Returning an application needs at least one reason.",
+                zh="退回申请需填写至少一条原因。",
+            )
         ctx.case.return_reasons = p.reasons
         return {**_move(ctx, S.returned), "reasons": p.reasons, "note": p.note}
     outstanding: list[dict[str, str]] = []
     for item in p.outstanding:
         material = materials.get(item.code)
         if material is None:
-            raise InvalidInput(f"The matter lists no material {item.code!r}.")
+            raise InvalidInput(
+                f"The matter lists no material {item.code!r}.", zh="该事项没有这项材料。"
+            )
         if material.critical:
             raise InvalidInput(
-                f"{material.name_en} ({material.name_zh}) is critical and cannot be outstanding."
+                f"{material.name_en} ({material.name_zh}) is critical and cannot be outstanding.",
+                zh=f"“{material.name_zh}”是关键材料，不能容缺受理。",
             )
         if item.due_date <= ctx.today:
-            raise InvalidInput(f"The due date for {item.code!r} must be in the future.")
+            raise InvalidInput(
+                f"The due date for {material.name_en} must be in the future.",
+                zh=f"“{material.name_zh}”的后补期限须晚于今天。",
+            )
         material.status = MaterialStatus.outstanding
         material.due_date = item.due_date
         outstanding.append({"code": item.code, "due_date": item.due_date.isoformat()})
@@ -247,7 +258,9 @@ async def _receive_materials(ctx: StepContext) -> dict[str, Any]:
     materials = {m.code: m for m in await materials_of(ctx.session, ctx.case.id)}
     unknown = [c for c in p.codes if c not in materials]
     if unknown:
-        raise InvalidInput(f"The matter lists no material {', '.join(unknown)}.")
+        raise InvalidInput(
+            f"The matter lists no material {', '.join(unknown)}.", zh="该事项没有所选的材料。"
+        )
     now = ctx.clock.now()
     for code in p.codes:
         materials[code].status = MaterialStatus.received
@@ -276,11 +289,13 @@ async def _record_inspection(ctx: StepContext) -> dict[str, Any]:
     if expected is None:
         raise InvalidInput(
             "Every checkpoint needs a verdict before the result is recorded.",
+            zh="每个踏勘要点都给出结论后，才能记录踏勘结论。",
             missing=[c.code for c in checkpoints if c.verdict is None],
         )
     if p.result != expected:
         raise InvalidInput(
             f"The checkpoint verdicts make the result {expected!r}, not {p.result!r}.",
+            zh=f"按各要点的结论，踏勘结论应为“{RESULT_ZH[expected]}”，而不是“{RESULT_ZH[p.result]}”。",
             expected=expected,
         )
     if p.result == "rectify":
@@ -331,17 +346,24 @@ async def _approve(ctx: StepContext) -> dict[str, Any]:
     if ctx.case.inspection_result != "pass":
         raise IllegalTransition(
             "Only a case whose inspection passed can be approved.",
+            zh="只有踏勘通过的办件才能准予许可。",
             state=ctx.case.state,
             allowed=allowed_actions(ctx.case.state, ctx.role),
         )
-    pending = [
-        m.code
+    waiting = [
+        m
         for m in await materials_of(ctx.session, ctx.case.id)
         if m.required and m.status != MaterialStatus.received
     ]
+    pending = [m.code for m in waiting]
     if pending:
         raise IllegalTransition(
-            "Materials are still outstanding or on their way: " + ", ".join(pending) + ".",
+            "Materials are still outstanding or on their way: "
+            + ", ".join(m.name_en for m in waiting)
+            + ".",
+            zh="以下材料尚未签收（容缺后补或在途）："
+            + "、".join(m.name_zh for m in waiting)
+            + "。",
             state=ctx.case.state,
             allowed=allowed_actions(ctx.case.state, ctx.role),
             pending_materials=pending,
@@ -353,7 +375,9 @@ async def _approve(ctx: StepContext) -> dict[str, Any]:
 @_action("reject", {S.accepted, S.inspected}, STAFF_DECIDERS, DecisionParams, "Reject", "不予许可")
 async def _reject(ctx: StepContext) -> dict[str, Any]:
     if not ctx.params.reasons:
-        raise InvalidInput("A rejection needs at least one reason.")
+        raise InvalidInput(
+            "A rejection needs at least one reason.", zh="不予许可需填写至少一条理由。"
+        )
     ctx.case.decision = "rejected"
     return {**_move(ctx, S.rejected), "reasons": ctx.params.reasons, "note": ctx.params.note}
 
@@ -426,10 +450,13 @@ async def perform(
         raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
     case = await lock_case(session, case_id)
     if role not in action.roles:
-        raise Forbidden(f"A {role} cannot {action.title_en.lower()}.")
+        raise Forbidden(
+            f"A {role} cannot {action.title_en.lower()}.", zh=f"您无权进行“{action.title_zh}”。"
+        )
     if case.state not in action.sources:
         raise IllegalTransition(
-            f"Cannot {action.title_en.lower()} a case that is {case.state}.",
+            f"Cannot {action.title_en.lower()} a case that is {state_name(case.state, 'en')}.",
+            zh=f"办件当前为“{state_name(case.state)}”，不能进行“{action.title_zh}”。",
             state=case.state,
             allowed=allowed_actions(case.state, role),
         )

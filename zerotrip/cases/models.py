@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -22,6 +23,28 @@ class CaseState(enum.StrEnum):
     delivered = "delivered"
     closed = "closed"
     withdrawn = "withdrawn"
+
+
+# How a state is named to people (problem details, documents); raw values never reach a page.
+STATE_NAMES: dict[str, tuple[str, str]] = {
+    "submitted": ("已提交", "submitted"),
+    "returned": ("已退回补正", "returned for correction"),
+    "accepted": ("已受理", "accepted"),
+    "inspecting": ("踏勘中", "being inspected"),
+    "rectifying": ("整改中", "being rectified"),
+    "inspected": ("已踏勘", "inspected"),
+    "approved": ("准予许可", "approved"),
+    "rejected": ("不予许可", "rejected"),
+    "certificate_issued": ("已制证", "issued"),
+    "delivered": ("已送达", "delivered"),
+    "closed": ("已办结", "closed"),
+    "withdrawn": ("已撤回", "withdrawn"),
+}
+
+
+def state_name(state: str, language: str = "zh") -> str:
+    zh, en = STATE_NAMES.get(state, (state, state))
+    return zh if language == "zh" else en
 
 
 OPEN_STATES = frozenset(CaseState) - {CaseState.closed, CaseState.withdrawn}
@@ -59,7 +82,14 @@ class Case(SQLModel, table=True):
     organisation: str = Field(max_length=200, default="")
     premises_address: str = Field(max_length=500)
     premises_lat: float | None = None
-    premises_lon: float | None = None
+    premises_lon: float | None = None  # WGS-84 (what browsers and the trust checks use)
+    # How the applicant gave the position: the datum and the coordinates as entered (GCJ-02 from
+    # AMap/Tencent, BD-09 from Baidu, WGS-84 from a phone), kept beside the converted WGS-84.
+    premises_datum: str = Field(default="wgs84", max_length=8)
+    premises_input: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    # Where the certificate goes (recipient, phone, address, city, postcode); None: the premises.
+    delivery_address: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
+    delivery_confirmed_at: datetime | None = None
 
     submitted_via: str = Field(max_length=16, default="applicant")  # applicant | clerk
     submitted_by: int | None = Field(default=None, foreign_key="staff_users.id")
@@ -131,3 +161,33 @@ class AuditEvent(SQLModel, table=True):
     payload: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # canonical JSON
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class HandInState(enum.StrEnum):
+    submitted = "submitted"  # uploaded, waiting for the clerk
+    mail = "mail"  # the applicant mails the paper with the next courier order
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class MaterialHandIn(SQLModel, table=True):
+    """An outstanding (容缺) material handed in by the applicant: an uploaded document stored
+    by its hash through the evidence storage, or a promise to mail it; the clerk decides."""
+
+    __tablename__ = "material_hand_ins"
+    __table_args__ = (sa.Index("ix_material_hand_ins_case", "case_id", "material_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id")
+    material_code: str = Field(max_length=64)
+    method: str = Field(max_length=8)  # upload | mail
+    state: str = Field(max_length=12, default=HandInState.submitted)
+    sha256: str | None = Field(default=None, max_length=64)
+    media_type: str = Field(default="", max_length=64)
+    size: int = 0
+    filename: str = Field(default="", max_length=200)
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="staff_users.id")
+    reason: str = Field(default="", max_length=1000)
+    reminded_on: date | None = None  # the due-date reminder sent for this material (once)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.models import CLOCK_RUNNING, Case, CaseMaterial, Checkpoint
+from zerotrip.cases.models import CLOCK_RUNNING, Case, CaseMaterial, Checkpoint, MaterialStatus
 from zerotrip.cases.schemas import CaseFile
 from zerotrip.cases.store import CaseFilter
 from zerotrip.db import Database
@@ -113,8 +113,18 @@ def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[A
         if due
         else (_cases.updated_at.desc(), _cases.id.desc())
     )
+    # an outstanding (容缺) material past its due date: flagged on the staff list
+    overdue = (
+        sa.exists()
+        .where(
+            _materials.case_id == _cases.id,
+            _materials.status == sa.bindparam("outstanding", MaterialStatus.outstanding.value),
+            _materials.due_date < sa.bindparam("materials_today", type_=sa.Date),
+        )
+        .label("materials_overdue")
+    )
     page = (
-        sa.select(*SUMMARY_COLUMNS)
+        sa.select(*SUMMARY_COLUMNS, overdue)
         .where(where)
         .order_by(*order)
         .limit(sa.bindparam("limit", type_=sa.Integer))
@@ -131,7 +141,7 @@ async def case_page(
     hidden = sorted(flt.hidden_matters)
     shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query), len(hidden))
     page, count = db.reads.shaped(("cases.page", shape), lambda: _list_statements(shape))
-    params: dict[str, Any] = {"limit": flt.limit, "offset": flt.offset}
+    params: dict[str, Any] = {"limit": flt.limit, "offset": flt.offset, "materials_today": today}
     params.update({f"hidden_{i}": code for i, code in enumerate(hidden)})
     if flt.state:
         params["state"] = flt.state

@@ -14,11 +14,13 @@ from typing import Any
 from pydantic import BaseModel, JsonValue
 
 from zerotrip.accounts.models import ApplicantLink
+from zerotrip.cases.addresses import DeliveryAddressView, address_view
 from zerotrip.cases.audit import ChainReport, format_time
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.lifecycle import ACTIONS, allowed_actions
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.cases.next_steps import NextSteps
 from zerotrip.cases.store import clock_status
 
 
@@ -55,10 +57,12 @@ class CaseSummary(BaseModel):
     deadline: date | None
     inspection_result: str | None = None  # staff only in a case's detail
     clock: str
+    # staff list: an outstanding (容缺) material is past its due date
+    materials_overdue: bool | None = None
 
     @classmethod
-    def of(cls, row: Any, viewing: CaseViewing) -> CaseSummary:
-        return cls(**_summary_fields(row, viewing))
+    def of(cls, row: Any, viewing: CaseViewing, *, materials_overdue: bool = False) -> CaseSummary:
+        return cls(**_summary_fields(row, viewing), materials_overdue=materials_overdue)
 
 
 def _summary_fields(row: Any, viewing: CaseViewing) -> dict[str, Any]:
@@ -131,17 +135,27 @@ class CaseDetail(CaseSummary):
     checkpoints: list[CheckpointView]
     allowed_actions: list[AllowedAction]
     audit_head: str | None
+    delivery: DeliveryAddressView
+    # the applicant's task list ("下一步"), in their view of the case
+    next_steps: NextSteps | None = None
     # staff only
     applicant_phone: str | None = None
     applicant_email: str | None = None
     premises_lat: float | None = None
     premises_lon: float | None = None
+    premises_datum: str | None = None
+    premises_input: dict[str, JsonValue] | None = None
     submitted_via: str | None = None
     audit_seq: int | None = None
 
     @classmethod
     def of(  # type: ignore[override]
-        cls, found: CaseFile, viewing: CaseViewing, *, role: str
+        cls,
+        found: CaseFile,
+        viewing: CaseViewing,
+        *,
+        role: str,
+        next_steps: NextSteps | None = None,
     ) -> CaseDetail:
         case = found.case
         applicant = role == "applicant"
@@ -170,7 +184,10 @@ class CaseDetail(CaseSummary):
                 for n in allowed_actions(case.state, role)
             ],
             audit_head=None if applicant else case.audit_head,
+            delivery=address_view(case),
         )
+        if next_steps is not None:
+            fields["next_steps"] = next_steps
         if applicant:
             del fields["inspection_result"]
         else:
@@ -179,6 +196,8 @@ class CaseDetail(CaseSummary):
                 applicant_email=case.applicant_email,
                 premises_lat=case.premises_lat,
                 premises_lon=case.premises_lon,
+                premises_datum=case.premises_datum,
+                premises_input=case.premises_input,
                 submitted_via=case.submitted_via,
                 audit_seq=case.audit_seq,
             )

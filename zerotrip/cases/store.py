@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
+from zerotrip.cases.geo import Datum, to_wgs84
 from zerotrip.cases.models import (
     CLOCK_RUNNING,
     Case,
@@ -42,6 +43,28 @@ class Application(BaseModel):
     premises_address: str = Field(min_length=1, max_length=500)
     premises_lat: float | None = Field(default=None, ge=-90, le=90)
     premises_lon: float | None = Field(default=None, ge=-180, le=180)
+    # The datum the coordinates are in (a phone gives WGS-84, AMap/Tencent GCJ-02, Baidu BD-09)
+    # and, for a phone's position, its 95 % accuracy radius; stored converted to WGS-84.
+    premises_datum: Datum = Datum.wgs84
+    premises_accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    premises_source: Literal["typed", "device", "map_link"] | None = None
+
+
+def _premises_position(
+    application: Application,
+) -> tuple[float | None, float | None, dict[str, Any] | None]:
+    """The premises in WGS-84 and what the applicant gave. A position is converted only when
+    both coordinates are given; a lone coordinate is kept as it came (it locates nothing)."""
+    lat, lon = application.premises_lat, application.premises_lon
+    if lat is None or lon is None:
+        return lat, lon, None
+    given: dict[str, Any] = {"lat": lat, "lon": lon, "datum": application.premises_datum.value}
+    if application.premises_accuracy_m is not None:
+        given["accuracy_m"] = application.premises_accuracy_m
+    if application.premises_source:
+        given["source"] = application.premises_source
+    w_lat, w_lon = to_wgs84(lat, lon, application.premises_datum)
+    return round(w_lat, 7), round(w_lon, 7), given
 
 
 def new_reference(now: datetime) -> str:
@@ -64,6 +87,7 @@ async def create_case(
         )
     matter, version = await current_matter(session, matter)
     now = session_now(session)
+    lat, lon, given = _premises_position(application)
     case = Case(
         reference=new_reference(now),
         matter_code=matter.code,
@@ -75,8 +99,10 @@ async def create_case(
         applicant_email=str(application.applicant_email or ""),
         organisation=application.organisation,
         premises_address=application.premises_address,
-        premises_lat=application.premises_lat,
-        premises_lon=application.premises_lon,
+        premises_lat=lat,
+        premises_lon=lon,
+        premises_datum=application.premises_datum.value,
+        premises_input=given,
         submitted_via="clerk" if submitted_by else "applicant",
         submitted_by=submitted_by,
         submitted_at=now,
@@ -102,6 +128,7 @@ async def create_case(
             "via": case.submitted_via,
             "applicant_name": case.applicant_name,
             "premises_address": case.premises_address,
+            **({"premises_position": given} if given else {}),
         },
         at=now,
     )

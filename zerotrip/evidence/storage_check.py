@@ -1,10 +1,11 @@
 """``zerotrip storage check``: do storage and the database account for each other?
 
-Every original in storage must be an Evidence row's, or a refused file's named by an
-``evidence.refused`` event on a case's chain; every derived folder must belong to a stored
-original; every Evidence row's original must be in storage. Anything else is listed: an object
-without a row (an upload that died between storing and recording), or a row without its object
-(lost or removed bytes). Nothing is changed: deciding what to do is an operator's call.
+Every original in storage must be an Evidence row's, a handed-in (容缺) document's, or a
+refused file's named by an ``evidence.refused`` event on a case's chain; every derived folder
+must belong to a stored original; every Evidence row's or document's original must be in
+storage. Anything else is listed: an object without a row (an upload that died between storing
+and recording), or a row without its object (lost or removed bytes). Nothing is changed:
+deciding what to do is an operator's call.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import col, select
 
-from zerotrip.cases.models import AuditEvent
+from zerotrip.cases.models import AuditEvent, MaterialHandIn
 from zerotrip.db import Database
 from zerotrip.media.interfaces import Storage
 from zerotrip.media.keys import original_key
@@ -50,8 +51,15 @@ async def check_storage(db: Database, storage: Storage) -> StorageReport:
             select(AuditEvent.payload).where(col(AuditEvent.kind) == "evidence.refused")
         )
         refused = {json.loads(payload).get("sha256") for payload in refusals.all()}
+        documents = await session.exec(
+            select(MaterialHandIn.id, MaterialHandIn.sha256).where(
+                col(MaterialHandIn.sha256).is_not(None)
+            )
+        )
+        handed_in = list(documents.all())
     report.rows = len(rows)
-    recorded = {sha for _, sha, _ in rows}
+    # Originals are photos and recordings (Evidence rows) and handed-in 容缺 documents.
+    recorded = {sha for _, sha, _ in rows} | {sha for _, sha in handed_in}
     originals = {key async for key in storage.keys("originals/")}
     report.originals = len(originals)
     accounted = {original_key(sha) for sha in recorded | refused if isinstance(sha, str)}
@@ -62,5 +70,10 @@ async def check_storage(db: Database, storage: Storage) -> StorageReport:
             report.objects_without_rows.append(key)
     report.rows_without_objects += [
         f"evidence {ev_id}: {key}" for ev_id, _, key in rows if key not in originals
+    ]
+    report.rows_without_objects += [
+        f"hand-in {hid}: {original_key(sha)}"
+        for hid, sha in handed_in
+        if original_key(sha) not in originals
     ]
     return report

@@ -53,6 +53,7 @@ class SignReport:
             staff_id=job.payload.get("staff_id"),
             font=s.font,
             progress=progress,
+            timezone=s.settings.timezone,
         )
         return {
             "version": full.version,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.admin.office import office_address
+from zerotrip.cases.addresses import courier_fields
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import Lifecycle, StepContext
 from zerotrip.cases.models import Case, MaterialStatus
@@ -80,7 +81,10 @@ async def create_delivery(
         return None
     recipient = applicant_address(case, mailing.settings)
     pickups = [o for o in await orders_of(session, case.id or 0) if o.kind == OrderKind.pickup]
-    if pickups:
+    confirmed = courier_fields(case)
+    if confirmed is not None:  # the address the applicant confirmed for the certificate
+        recipient = {**recipient, **confirmed, "street2": ""}
+    elif pickups:
         recipient = dict(pickups[-1].sender)  # where the applicant said they are
     return await create_order(
         session,

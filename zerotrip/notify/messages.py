@@ -71,6 +71,20 @@ TEMPLATES: dict[str, Template] = {
         "许可证已送达（{method_zh}）。欢迎对本次服务进行评价。",
         "Your certificate was delivered ({method_en}). Please rate our service.",
     ),
+    "material.reminder": Template(
+        "请按期补交材料（{reference}）",
+        "Outstanding material due ({reference})",
+        "提醒：容缺受理的“{material_zh}”请于 {due} 前补交，可在办件页面上传文件或随快递寄送原件。",
+        "Reminder: the outstanding {material_en} is due by {due}. Upload it on your case page "
+        "or send the paper with the courier.",
+    ),
+    "material.rejected": Template(
+        "补交的材料未通过（{reference}）",
+        "A handed-in material was not accepted ({reference})",
+        "您补交的“{material_zh}”未通过，原因：{reason}。请在 {due} 前重新补交。",
+        "The {material_en} you handed in was not accepted: {reason}. "
+        "Please hand it in again by {due}.",
+    ),
 }
 
 LINK_LINE = "办件进度 / Your case: {link}"

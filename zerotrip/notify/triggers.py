@@ -8,12 +8,13 @@ happened, so a message is never lost or sent for something that rolled back.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from zerotrip.cases.hand_ins import HandInDecided
 from zerotrip.cases.lifecycle import Lifecycle, StepContext
 from zerotrip.cases.models import Case
 from zerotrip.cases.store import materials_of
@@ -52,12 +53,15 @@ class NotificationTriggers:
 
     def register(self, lifecycle: Lifecycle, reactions: Reactions) -> None:
         lifecycle.on_step("prereview", self.after_prereview)
+        lifecycle.on_step("prereview", self.remind_outstanding)
+        lifecycle.on_step("receive_materials", self.materials_received)
         lifecycle.on_step("record_inspection", self.after_inspection)
         lifecycle.on_step("issue_certificate", self.after_certificate)
         lifecycle.on_step("mark_delivered", self.after_delivery)
         reactions.on(InspectionBooked, self.inspection_booked)
         reactions.on(InspectionEnded, self.inspection_ended)
         reactions.on(PickupBooked, self.pickup_booked)
+        reactions.on(HandInDecided, self.hand_in_decided)
 
     async def _queue(
         self,
@@ -167,3 +171,67 @@ class NotificationTriggers:
             {"window": window, "waybill": order.waybill or ""},
             dedupe_key=f"courier.pickup:{order.id}",
         )
+
+    # --- outstanding (容缺) materials: a reminder before the due date, withdrawn on receipt ---
+
+    def reminder_time(self, due: date, now: datetime) -> datetime | None:
+        """09:00 office time two days before the due date (or the day before, if that has
+        passed); None when both have passed."""
+        for days in (MATERIAL_REMINDER_DAYS, 1):
+            at = datetime.combine(due - timedelta(days=days), time(9, 0), tzinfo=self.zone)
+            if at > now:
+                return at
+        return None
+
+    async def remind_outstanding(self, step: StepContext) -> None:
+        if step.payload.get("to") != "accepted":
+            return
+        materials = {m.code: m for m in await materials_of(step.session, step.case.id)}
+        now = self.clock.now()
+        for item in step.payload.get("outstanding", []):
+            due = date.fromisoformat(item["due_date"])
+            at = self.reminder_time(due, now)
+            material = materials.get(item["code"])
+            if at is None or material is None:
+                continue
+            await self._queue(
+                step.session,
+                step.case,
+                "material.reminder",
+                _material_params(material.name_zh, material.name_en, due),
+                dedupe_key=_reminder_key(step.case.id, item["code"]),
+                not_before=at,
+            )
+
+    async def materials_received(self, step: StepContext) -> None:
+        for code in step.payload.get("codes", []):
+            await withdraw_notification(
+                step.session, _reminder_key(step.case.id, code), self.clock.now()
+            )
+
+    async def hand_in_decided(self, event: HandInDecided) -> None:
+        material, now = event.material, self.clock.now()
+        if event.accepted:
+            await withdraw_notification(
+                event.session, _reminder_key(event.case.id, material.code), now
+            )
+            return
+        params = _material_params(material.name_zh, material.name_en, material.due_date)
+        await self._queue(
+            event.session,
+            event.case,
+            "material.rejected",
+            {**params, "reason": event.reason},
+            dedupe_key=f"material.rejected:{event.case.id}:{event.case.audit_seq}",
+        )
+
+
+MATERIAL_REMINDER_DAYS = 2
+
+
+def _reminder_key(case_id: int | None, code: str) -> str:
+    return f"material.reminder:{case_id}:{code}"
+
+
+def _material_params(zh: str, en: str, due: date | None) -> dict[str, Any]:
+    return {"material_zh": zh, "material_en": en, "due": due.isoformat() if due else "—"}

@@ -19,6 +19,7 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import qrcode
 import yaml
@@ -33,7 +34,7 @@ from zerotrip.cases.lifecycle import StepContext
 from zerotrip.cases.store import lock_case
 from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import Clock
+from zerotrip.kit.clock import Clock, as_utc
 from zerotrip.media.interfaces import Storage
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 from zerotrip.review.blobs import put_bytes
@@ -85,13 +86,21 @@ def qr_png(url: str) -> bytes:
     return out.getvalue()
 
 
+def _day(at: datetime, zone: ZoneInfo) -> str:
+    local = as_utc(at).astimezone(zone)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%Y-%m-%d}"
+
+
 def render_certificate(
     cert: Certificate,
     template: CertificateTemplate,
     verify_url: str,
     font: FontChoice | None = None,
+    zone: ZoneInfo | None = None,
 ) -> bytes:
+    """The certificate PDF; its dates are the office's calendar days (``zone``), not UTC's."""
     font = font or find_font()
+    zone = zone or ZoneInfo("Asia/Shanghai")
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_title(f"{cert.title_en} {cert.reference}")
     pdf.set_creator("zerotrip")
@@ -121,11 +130,8 @@ def render_certificate(
         ("持证主体 Holder", cert.holder),
         ("经营场所 Premises", cert.premises_address),
         ("许可编号 Number", cert.reference),
-        ("发证日期 Issued", cert.issued_at.strftime("%Y-%m-%d")),
-        (
-            "有效期至 Valid until",
-            cert.valid_until.strftime("%Y-%m-%d") if cert.valid_until else "—",
-        ),
+        ("发证日期 Issued", _day(cert.issued_at, zone)),
+        ("有效期至 Valid until", _day(cert.valid_until, zone) if cert.valid_until else "—"),
     ]
     for label, value in rows:
         pdf.set_x(25)
@@ -198,7 +204,9 @@ class CertificateIssuer:
             issued_at=now,
         )
         url = verify_url(self.public_url, cert.code)
-        pdf = await asyncio.to_thread(render_certificate, cert, template, url, self.font)
+        pdf = await asyncio.to_thread(
+            render_certificate, cert, template, url, self.font, self.clock.zone
+        )
         cert.sha256 = hashlib.sha256(pdf).hexdigest()
         cert.blob_key = certificate_key(case.id, cert.sha256)  # type: ignore[arg-type]
         await put_bytes(self.storage, cert.blob_key, pdf)

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from zerotrip.cases.audit import format_time
+from zerotrip.kit.clock import as_utc
 from zerotrip.review.fonts import FontChoice, find_font
 
 HEADINGS = FontFace(emphasis="", fill_color=(228, 234, 243))
@@ -81,6 +82,7 @@ class ReportData:
     version: int
     shared: bool
     checkpoints: list[CheckpointFacts]
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
 
 class _PDF(FPDF):
@@ -102,8 +104,17 @@ def _font(pdf: FPDF, font: FontChoice) -> str:
     return "body"
 
 
-def _time(at: datetime | None) -> str:
-    return format_time(at)[:19].replace("T", " ") + " UTC" if at else "—"
+_BEIJING = frozenset({"Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC"})
+
+
+def local_time(at: datetime | None, zone: ZoneInfo) -> str:
+    """A moment as the office reads it: its own time zone, named (every issued document)."""
+    if at is None:
+        return "—"
+    local = as_utc(at).astimezone(zone)
+    offset = local.strftime("%z")
+    label = "北京时间" if zone.key in _BEIJING else f"{offset[:3]}:{offset[3:]}"
+    return f"{local:%Y-%m-%d %H:%M:%S} {label}"
 
 
 def _facts_table(pdf: FPDF, rows: list[tuple[str, str]]) -> None:
@@ -144,7 +155,7 @@ def render_report(data: ReportData, font: FontChoice | None = None) -> bytes:
             ("经营场所 Premises", f"{data.premises_address} {data.premises_coords}".strip()),
             ("踏勘结论 Result", VERDICT_TEXT.get(data.result, data.result or "—")),
             ("踏勘人员 Inspector", data.inspector),
-            ("签署时间 Signed", _time(data.signed_at)),
+            ("签署时间 Signed", local_time(data.signed_at, data.zone)),
             ("审计链 Audit chain", f"seq {data.audit_seq} · head {data.audit_head}"),
             ("版本 Version", f"{data.version}" + (" · 对外版 shared copy" if data.shared else "")),
         ],
@@ -167,11 +178,11 @@ def render_report(data: ReportData, font: FontChoice | None = None) -> bytes:
             row.cell(str(cp.round))
             row.cell(cp.comment or "")
     for cp in data.checkpoints:
-        _checkpoint_section(pdf, family, cp)
+        _checkpoint_section(pdf, family, cp, data.zone)
     return bytes(pdf.output())
 
 
-def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts) -> None:
+def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts, zone: ZoneInfo) -> None:
     pdf.add_page()
     pdf.set_font(family, size=12)
     pdf.cell(
@@ -210,8 +221,8 @@ def _checkpoint_section(pdf: FPDF, family: str, cp: CheckpointFacts) -> None:
                     + (f" · annotations v{ev.annotation_version}" if ev.annotation_version else ""),
                 ),
                 ("SHA-256", ev.sha256),
-                ("拍摄 Captured", _time(ev.captured_at)),
-                ("接收 Received", _time(ev.received_at)),
+                ("拍摄 Captured", local_time(ev.captured_at, zone)),
+                ("接收 Received", local_time(ev.received_at, zone)),
                 ("位置 Location", ev.location or "—"),
                 ("可信度 Trust", ev.trust or "—"),
                 *([("人工采信 Override", ev.override)] if ev.override else []),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -112,6 +113,7 @@ async def gather(
     inspector: str,
     version: int,
     font: FontChoice | None = None,
+    timezone: str = "Asia/Shanghai",
 ) -> ReportData:
     matter = catalogue.get(case.matter_code)
     entries = await case_evidence(session, case.id, shared=shared)  # type: ignore[arg-type]
@@ -162,6 +164,7 @@ async def gather(
         version=version,
         shared=shared,
         checkpoints=checkpoints,
+        zone=ZoneInfo(timezone),
     )
 
 
@@ -204,6 +207,7 @@ async def sign_report(
     staff_id: int | None,
     font: FontChoice | None = None,
     progress: Progress = _no_progress,
+    timezone: str = "Asia/Shanghai",
 ) -> list[Report]:
     """Sign the report for the case's current state; returns the full and the shared copy."""
     for _ in range(3):
@@ -222,6 +226,7 @@ async def sign_report(
                     inspector=actor.label,
                     version=version,
                     font=font,
+                    timezone=timezone,
                 )
                 for shared in (False, True)
             ]

@@ -44,6 +44,7 @@ from zerotrip.cases.schemas import (
 )
 from zerotrip.cases.store import Application, CaseFilter
 from zerotrip.kit.actor import Actor
+from zerotrip.notify.journey import applicant_journey
 from zerotrip.problems import InvalidInput
 
 routes = RouteTable("cases")
@@ -177,9 +178,9 @@ def case_page_response(
     def render(row: Any) -> bytes:
         return cache.render(
             (tuple(row), context),
-            lambda: CaseSummary.of(row, viewing).model_dump(
-                mode="python", exclude_unset=True, by_alias=True
-            ),
+            lambda: CaseSummary.of(
+                row, viewing, materials_overdue=bool(row.materials_overdue)
+            ).model_dump(mode="python", exclude_unset=True, by_alias=True),
         )
 
     items = b",".join(render(r) for r in rows)
@@ -194,7 +195,11 @@ def case_page_response(
     errors=(401, 404, 410, 422),
 )
 async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail:
-    found = await reads.case_file(request.app[DB], path_int(request, "case_id"))
+    case_id = path_int(request, "case_id")
+    if principal.role == "applicant":  # the applicant's view leads with their next steps
+        found, steps = await applicant_journey(request.app[DB], case_id)
+        return CaseDetail.of(found, _viewing(request), role="applicant", next_steps=steps)
+    found = await reads.case_file(request.app[DB], case_id)
     return CaseDetail.of(found, _viewing(request), role=principal.role)
 
 

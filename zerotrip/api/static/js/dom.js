@@ -31,10 +31,20 @@ export function clearError(target) {
   box.classList.add("hidden");
 }
 
+// Times and "today" are the office's (Asia/Shanghai), whatever zone the browser is in: a phone
+// abroad or a test browser in UTC must not move a date picker's day or a shown time.
+export const OFFICE_ZONE = "Asia/Shanghai";
+
 export function fmtTime(value) {
   if (!value) return "—";
   const d = new Date(value);
-  return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "short" });
+  return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { dateStyle: "medium", timeStyle: "short", timeZone: OFFICE_ZONE });
+}
+
+/** The office's calendar day, `days` from today, as YYYY-MM-DD (for date inputs). */
+export function officeDate(days = 0) {
+  const at = new Date(Date.now() + days * 86400000);
+  return new Intl.DateTimeFormat("en-CA", { timeZone: OFFICE_ZONE, year: "numeric", month: "2-digit", day: "2-digit" }).format(at);
 }
 
 export function fmtDate(value) {

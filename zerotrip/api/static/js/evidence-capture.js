@@ -7,7 +7,8 @@ import { $, h, showError } from "./dom.js";
 import { pick, t } from "./i18n.js";
 import { imageUrl, uploadEvidence } from "./evidence-common.js";
 
-const OPEN_STATES = new Set(["submitted", "returned", "accepted", "inspecting", "rectifying"]);
+// Photos are invited only once pre-review accepted the case (not before), until the inspection ends.
+const OPEN_STATES = new Set(["accepted", "inspecting", "rectifying"]);
 let current = null;
 
 function locate() {

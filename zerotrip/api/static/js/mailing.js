@@ -2,7 +2,7 @@
 // window (or to hand in) and how to receive the certificate; staff also see labels and dispatch
 // and can retry, cancel, reassign, or record a local courier's step. Hooks into #extensions.
 import { api } from "./api.js";
-import { $, fmtTime, h, showError } from "./dom.js";
+import { $, fmtTime, h, officeDate, showError } from "./dom.js";
 import { t } from "./i18n.js";
 import "./mailing-strings.js";
 
@@ -25,7 +25,7 @@ function timeline(order) {
 }
 
 function choiceForm(c, order, reload, errorBox) {
-  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+  const tomorrow = officeDate(1);
   const date = h("input", { type: "date", id: `date-${order.id}`, value: tomorrow, min: tomorrow });
   const slot = h("select", { id: `slot-${order.id}` }, ...SLOTS.map(([a, b], i) => h("option", { value: i }, `${a}–${b}`)));
   const send = async (body) => {

@@ -42,12 +42,13 @@ async function render(c) {
   // The overall rating (after delivery) in front; the individual steps folded away below it.
   const reload = () => render(c);
   const steps = data.rateable.filter((s) => s !== "delivery");
-  card.replaceChildren(
+  // (replaceChildren writes a null as the text "null": leave absent parts out instead)
+  card.replaceChildren(...[
     h("h2", {}, t("rate.title")),
     ...data.items.map(ratedView),
     data.rateable.includes("delivery") ? form(c.id, "delivery", reload) : null,
     steps.length ? h("details", { open: !data.rateable.includes("delivery") }, h("summary", {}, t("rate.steps")), ...steps.map((s) => form(c.id, s, reload))) : null,
-  );
+  ].filter(Boolean));
 }
 
 document.addEventListener("case-loaded", (ev) => { render(ev.detail).catch((err) => console.error(err)); });

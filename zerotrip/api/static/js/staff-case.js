@@ -68,7 +68,7 @@ function renderMaterials(c) {
   $("#materials tbody").replaceChildren(...c.materials.map((m) => h("tr", { dataset: { material: m.code } },
     h("td", {}, pick(m, "name"), m.critical ? h("span", { class: "badge" }, lang === "zh" ? "关键" : "critical") : null, m.paper_original ? h("span", { class: "badge" }, lang === "zh" ? "需原件" : "paper original") : null),
     h("td", {}, h("span", { class: `badge ${m.status === "received" ? "ok" : m.status === "outstanding" ? "warn" : ""}` }, t(`status.${m.status}`))),
-    h("td", { class: "muted" }, m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
+    h("td", { class: "muted" }, m.status === "outstanding" && m.due_date ? `${t("applicant.due")} ${fmtDate(m.due_date)}` : m.received_at ? fmtTime(m.received_at) : ""))));
 }
 
 // Each action's form: what it asks for, built from the case's current data.
@@ -190,5 +190,8 @@ $("#issue-link").addEventListener("click", async () => {
     showError("#action-error", err);
   }
 });
+
+// A section that changed the case (e.g. a hand-in decided) asks for the whole page again.
+document.addEventListener("case-changed", () => load());
 
 load();

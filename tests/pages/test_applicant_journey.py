@@ -1,0 +1,185 @@
+"""The applicant's phone page in a real headless Chromium (390x844): the "下一步" list leads,
+done sections fold, an outstanding (容缺) material is handed in from the page, the delivery
+address is confirmed, a bad link says what to do, and date pickers count days in office time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import act, applicant_headers, apply, make_staff
+from tests.harness.apps import base_url
+from tests.harness.browsers import PageErrors, applicant_page, staff_page
+
+pytestmark = pytest.mark.browser
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+CODE = "staff-health-certs"
+# What must never reach a zh-CN page: raw codes, enum values, "null", UTC.
+RAW = re.compile(r"null|undefined|UTC|staff-health-certs|awaiting_choice|outstanding|\[object")
+
+
+async def _accepted(client, db, clock):
+    clerk = await make_staff(db, "clerk")
+    case, token = await apply(client)
+    due = (clock.today() + timedelta(days=10)).isoformat()
+    await act(
+        client, case["id"], "prereview", clerk.headers,
+        outcome="accept", outstanding=[{"code": CODE, "due_date": due}],
+    )  # fmt: skip
+    return case["id"], token, clerk
+
+
+async def _kinds(page) -> list[str]:
+    return await page.locator("#next-steps [data-step]").evaluate_all(
+        "els => els.map(e => e.dataset.step)"
+    )
+
+
+async def test_task_list_leads_and_the_applicant_hands_in_and_confirms(
+    client, db, clock, browser, shots
+):
+    cid, token, clerk = await _accepted(client, db, clock)
+    errors = PageErrors()
+    page = await applicant_page(browser, f"{base_url(client)}/a/{token}", lang="zh", errors=errors)
+    await page.wait_for_selector("#next-steps [data-step]")
+    await page.wait_for_selector("#mailing h2")
+    assert await _kinds(page) == [
+        "supply_material",
+        "book_pickup",
+        "take_photos",
+        "confirm_address",
+    ]
+    assert "拍照" in await page.text_content("#inspection-mode")
+    # the task list is on the first screen, above the progress bar
+    box = await page.locator("#next-steps").bounding_box()
+    assert box and box["y"] < 400
+    await page.wait_for_selector("#live-sessions.folded")  # nothing to do there: folded
+    await shots(page, "applicant-tasks-accepted")
+    body = await page.text_content("main")
+    assert not RAW.search(body), RAW.search(body)
+
+    # The first task opens the materials; the document goes up from the page.
+    await page.click("#next-steps [data-step=supply_material]")
+    await page.locator(f"input[data-upload={CODE}]").set_input_files(
+        files=[{"name": "健康证.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await page.wait_for_selector("[data-hand-in-state=submitted]")
+    assert "supply_material" not in await _kinds(page)
+    await shots(page, "applicant-hand-in-submitted")
+
+    # The address: proposed from the premises, a bad postcode is refused in Chinese.
+    await page.click("#next-steps [data-step=confirm_address]")
+    assert await page.input_value("#addr-address") == "浙江省杭州市西湖区文三路 90 号"
+    await page.fill("#addr-city", "杭州市")
+    await page.fill("#addr-postcode", "3100")
+    await page.click("#address-confirm")
+    await page.wait_for_selector("#delivery-address .error:not(.hidden)")
+    assert "邮政编码" in await page.text_content("#delivery-address .error")
+    await shots(page, "applicant-address-refused")
+    await page.fill("#addr-postcode", "310012")
+    await page.click("#address-confirm")
+    await page.wait_for_selector("#delivery-address [data-confirmed]")
+    assert "confirm_address" not in await _kinds(page)
+    assert "310012" in await page.text_content("#address-shown")
+    await shots(page, "applicant-address-confirmed")
+
+    # The clerk rejects the upload with a reason; the page asks again, with the reason.
+    staff = await staff_page(browser, base_url(client), clerk, f"/staff/cases/{cid}", lang="zh")
+    await staff.wait_for_selector("#hand-ins [data-hand-in] button[data-op=reject]")
+    staff.on("dialog", lambda d: d.accept("扫描不清晰，请重新上传"))
+    await staff.click("#hand-ins button[data-op=reject]")
+    await staff.wait_for_selector("#hand-ins [data-state=rejected]")
+    await shots(staff.locator("#hand-ins"), "staff-hand-ins")
+    await page.reload()
+    await page.wait_for_selector("[data-hand-in-state=rejected]")
+    assert "扫描不清晰" in await page.text_content("[data-hand-in-state=rejected]")
+    assert (await _kinds(page))[0] == "supply_material"
+    # (the refused postcode is the one failed request the console reports)
+    assert [e for e in errors.errors if "status of 422" not in e] == []
+
+
+async def test_before_prereview_no_photos_are_invited(client, db, browser, shots):
+    _, token = await apply(client)
+    page = await applicant_page(browser, f"{base_url(client)}/a/{token}", lang="zh")
+    await page.wait_for_selector("#next-steps [data-step]")
+    assert await _kinds(page) == ["wait_prereview"]
+    assert await page.locator("#evidence-capture").count() == 0
+    assert "预审通过后" in await page.text_content("#inspection-mode")
+    await shots(page, "applicant-tasks-submitted")
+
+
+async def test_a_bad_link_says_what_to_do_and_shows_no_empty_cards(client, browser, shots):
+    page = await applicant_page(browser, f"{base_url(client)}/a/not-a-real-link", lang="zh")
+    await page.wait_for_selector("#case-error:not(.hidden) h2")
+    text = await page.text_content("#case-error")
+    assert "链接" in text and "办理窗口" in text
+    assert not re.search(r"[A-Za-z]{3,}", text), text
+    assert not await page.locator("#summary").is_visible()
+    assert not await page.locator("#steps").is_visible()
+    await shots(page, "applicant-bad-link")
+
+
+async def test_pickup_date_picker_counts_days_in_office_time(client, db, clock, browser):
+    """At 01:30 in Beijing (17:30 UTC the day before) "tomorrow" is the office's tomorrow."""
+    _, token, _ = await _accepted(client, db, clock)
+    page = await applicant_page(browser, None, lang="zh")
+    await page.clock.set_system_time(datetime(2026, 12, 1, 17, 30, tzinfo=UTC))
+    await page.goto(f"{base_url(client)}/a/{token}")
+    picker = page.locator("#mailing input[type=date]")
+    await picker.wait_for()
+    assert await picker.get_attribute("min") == "2026-12-03"
+
+
+async def test_rating_card_never_shows_null(client, db, browser):
+    from tests.factories import walk
+
+    clerk, inspector = await make_staff(db, "clerk"), await make_staff(db, "inspector")
+    case, token = await walk(client, clerk, inspector)
+    await client.post(
+        f"/api/cases/{case['id']}/ratings", json={"step": "prereview", "level": "satisfied"},
+        headers=applicant_headers(token),
+    )  # fmt: skip
+    page = await applicant_page(browser, f"{base_url(client)}/a/{token}", lang="zh")
+    await page.wait_for_selector("#rating-card [data-rated=prereview]")
+    text = await page.text_content("#rating-card")
+    assert "null" not in text and "undefined" not in text
+
+
+async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, browser, shots):
+    from tests.cases.test_geo import WGS_GCJ
+    from zerotrip.cases.geo import distance_m
+
+    clerk = await make_staff(db, "clerk")
+    wlat, wlon, glat, glon = WGS_GCJ[0]
+    page = await applicant_page(browser, f"{base_url(client)}/apply", lang="zh")
+    await page.wait_for_selector("#matter option", state="attached")
+    await page.fill("#name", "李娜")
+    await page.fill("#address", "上海市浦东新区张杨路 1 号")
+    await page.fill("#map-paste", f"https://uri.amap.com/marker?position={glon},{glat}&name=店")
+    assert await page.input_value("#datum") == "gcj02"
+    assert "已识别坐标" in await page.text_content("#location-status")
+    await shots(page, "apply-map-link")
+    await page.click("#apply-form button[type=submit]")
+    await page.wait_for_selector("#done:not(.hidden)")
+    listing = await (await client.get("/api/cases", headers=clerk.headers)).json()
+    view = await (
+        await client.get(f"/api/cases/{listing['items'][0]['id']}", headers=clerk.headers)
+    ).json()
+    assert distance_m(view["premises_lat"], view["premises_lon"], wlat, wlon) < 1
+    assert view["premises_input"]["source"] == "map_link"
+
+    phone = await applicant_page(
+        browser, f"{base_url(client)}/apply", lang="zh",
+        geolocation={"latitude": wlat, "longitude": wlon, "accuracy": 18},
+        permissions=["geolocation"],
+    )  # fmt: skip
+    await phone.wait_for_selector("#matter option", state="attached")
+    await phone.click("#use-location")
+    await phone.wait_for_function("document.querySelector('#source').value === 'device'")
+    assert await phone.input_value("#datum") == "wgs84"
+    assert await phone.input_value("#accuracy") == "18"
+    assert "精度约 18 米" in await phone.text_content("#location-status")
+    await shots(phone, "apply-phone-position")
