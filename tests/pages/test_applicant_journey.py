@@ -164,10 +164,9 @@ async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, br
     await shots(page, "apply-map-link")
     await page.click("#apply-form button[type=submit]")
     await page.wait_for_selector("#done:not(.hidden)")
-    listing = await (await client.get("/api/cases", headers=clerk.headers)).json()
-    view = await (
-        await client.get(f"/api/cases/{listing['items'][0]['id']}", headers=clerk.headers)
-    ).json()
+    token = (await page.get_attribute("#link", "href")).rsplit("/", 1)[-1]
+    link = await (await client.get("/api/link", headers=applicant_headers(token))).json()
+    view = await (await client.get(f"/api/cases/{link['case_id']}", headers=clerk.headers)).json()
     assert distance_m(view["premises_lat"], view["premises_lon"], wlat, wlon) < 1
     assert view["premises_input"]["source"] == "map_link"
 
