@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from tests.factories import make_staff
+from tests.factories import apply, make_staff
 from zerotrip.db import Database
 from zerotrip.outbox.errors import Permanent, RetryLater
 from zerotrip.outbox.models import OutboxMessage, OutboxState
@@ -286,3 +286,38 @@ async def test_tasks_route_lists_and_closes(client, db):
     assert (await client.get("/api/tasks")).status == 401
     resp = await client.get("/api/tasks?state=bogus", headers=clerk.headers)
     assert resp.status == 422
+
+
+async def test_one_cases_messages_run_in_order_and_others_do_not_wait(client, db, settings, clock):
+    """Messages of one case run one after another in the order they were queued (an applicant
+    is told "accepted" before "please rectify"), even when the first is slow; another case's
+    message does not wait for them."""
+    first, _ = await apply(client)
+    second, _ = await apply(client, applicant_name="王五")
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def handle(msg):
+        if msg.dedupe_key == "a1":
+            await release.wait()
+        order.append(msg.dedupe_key)
+
+    worker = _worker(db, settings, clock, outbox_batch=8, outbox_worker=False)
+    worker.register("t", handle)
+    async with db.transaction() as session:
+        await enqueue(session, "t", {}, dedupe_key="a1", case_id=first["id"])
+        await enqueue(session, "t", {}, dedupe_key="a2", case_id=first["id"])
+        await enqueue(session, "t", {}, dedupe_key="b1", case_id=second["id"])
+    draining = asyncio.ensure_future(worker.drain())
+    try:
+
+        async def only_the_other_case_ran() -> bool:
+            return order == ["b1"]
+
+        await _until(only_the_other_case_ran, within_s=20)
+        release.set()
+        assert await asyncio.wait_for(draining, timeout=20) == 3
+    finally:
+        release.set()
+        draining.cancel()
+    assert order == ["b1", "a1", "a2"]

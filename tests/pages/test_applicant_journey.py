@@ -177,7 +177,7 @@ async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, br
     )  # fmt: skip
     await phone.wait_for_selector("#matter option", state="attached")
     await phone.click("#use-location")
-    await phone.wait_for_function("document.querySelector('#source').value === 'device'")
+    await phone.wait_for_function("() => document.querySelector('#source').value === 'device'")
     assert await phone.input_value("#datum") == "wgs84"
     assert await phone.input_value("#accuracy") == "18"
     assert "精度约 18 米" in await phone.text_content("#location-status")

@@ -162,6 +162,9 @@ class OutboxWorker:
         refill = max(1, cap // 4)
         recorder = Recorder(self)
         flying: set[asyncio.Task[Finished]] = set()
+        # One case's messages run one after another, in the order they were claimed (due
+        # time, then id): an applicant gets "accepted" before "please rectify".
+        last_of_case: dict[int, asyncio.Future[Finished]] = {}
         claimed, exhausted = 0, False
         loop = asyncio.get_running_loop()
         try:
@@ -172,7 +175,12 @@ class OutboxWorker:
                     claimed += len(batch)
                     exhausted = not more or len(batch) < free
                     for msg in batch:
-                        flying.add(asyncio.ensure_future(self._run_handler(msg, loop.time())))
+                        task = asyncio.ensure_future(
+                            self._run_handler(msg, loop.time(), after=last_of_case.get(msg.case_id))
+                        )
+                        if msg.case_id is not None:
+                            last_of_case[msg.case_id] = task
+                        flying.add(task)
                 if not flying:
                     break
                 finished, flying = await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
@@ -186,7 +194,11 @@ class OutboxWorker:
             raise
         return claimed
 
-    async def _run_handler(self, msg: OutboxMessage, started: float) -> Finished:
+    async def _run_handler(
+        self, msg: OutboxMessage, started: float, *, after: asyncio.Future[Finished] | None = None
+    ) -> Finished:
+        if after is not None and not after.done():
+            await asyncio.wait([after])
         try:
             async with asyncio.timeout(self.settings.outbox_lease_s * 0.8):  # in this task
                 await self.routes[msg.topic].handler(msg)
