@@ -188,7 +188,7 @@ async def test_applicant_applies_on_a_phone_and_follows_the_link(
 
     page.once("dialog", say_no)
     await page.click("#actions [data-action=withdraw]")
-    await page.wait_for_function("document.querySelector('#summary [data-state]')")
+    await page.wait_for_function("() => !!document.querySelector('#summary [data-state]')")
     assert asked and "Withdraw" in asked[0]
     assert (
         await page.locator("#summary [data-state=submitted]").count() == 1
