@@ -141,7 +141,7 @@ async def test_a_stalled_upload_is_cut_after_the_idle_timeout(api, settings):
     started = time.monotonic()
     status, _ = await upload.answer(within=10)
     upload.close()
-    assert status == 408 and time.monotonic() - started < PACE["body_idle_timeout_s"] + 2
+    assert status == 408 and time.monotonic() - started < PACE["body_idle_timeout_s"] + 5
     await asyncio.sleep(0.2)
     assert incoming(settings) == []
 
