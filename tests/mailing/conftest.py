@@ -76,7 +76,7 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
 
 @pytest.fixture
 async def shippo_standin() -> AsyncIterator[ShippoStandIn]:
-    standin = ShippoStandIn(hang_s=2.0)
+    standin = ShippoStandIn(hang_s=5.0)
     await standin.start()
     yield standin
     await standin.stop()
@@ -85,7 +85,7 @@ async def shippo_standin() -> AsyncIterator[ShippoStandIn]:
 
 @pytest.fixture
 async def courier_standin() -> AsyncIterator[CourierStandIn]:
-    standin = CourierStandIn(SECRET, hang_s=2.0)
+    standin = CourierStandIn(SECRET, hang_s=5.0)
     await standin.start()
     yield standin
     await standin.stop()
@@ -105,11 +105,11 @@ def mail_settings(
         shippo_api_key="shippo_test_standin",
         shippo_base_url=shippo_standin.url,
         shippo_connect_timeout_s=1.0,
-        shippo_read_timeout_s=1.0,
+        shippo_read_timeout_s=2.5,  # a loaded CI machine answers the stand-ins within it
         shippo_webhook_token=TOKEN,
         courier_webhook_url=courier_standin.url,
         courier_webhook_secret=SECRET,
-        courier_webhook_timeout_s=1.0,
+        courier_webhook_timeout_s=2.5,
     )
 
 

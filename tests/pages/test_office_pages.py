@@ -40,6 +40,7 @@ async def test_dashboard_page_shows_figures_and_charts(client, db, browser, shot
     assert await page.text_content("[data-figure=received] .value") == "7"  # A-F, H
     assert await page.text_content("[data-figure=p90] .value") == "12"
     charts = page.locator("img[data-chart]")
+    await charts.nth(3).wait_for()  # the charts load after the figures
     assert await charts.count() == 4
     for n in range(4):  # each chart image has arrived and decoded (no eval under the CSP)
         await charts.nth(n).wait_for()
