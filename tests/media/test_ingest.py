@@ -324,5 +324,6 @@ async def test_a_still_does_not_queue_behind_recordings(settings, tmp_path):
         await asyncio.gather(*recordings)
     finally:
         one.close()
-    # recording-1 waits for recording-0 in the recordings' single worker; the still waits for none
-    assert finished.index("still") < finished.index("recording-1"), finished
+    # The recordings wait for each other in their single worker; the still waits for none of
+    # them (on a loaded machine it may land after recording-1, never after them all).
+    assert finished.index("still") < finished.index(f"recording-{len(slow) - 1}"), finished
