@@ -61,6 +61,7 @@ class Settings:
     applications_window_s: float = 3600.0
     lockout_base_s: float = 60.0
     lockout_cap_s: float = 3600.0
+    throttle_prune_s: float = 3600.0  # how often counters that no longer matter are deleted
 
     # Request limits.
     max_json_bytes: int = 64 * 1024
