@@ -8,6 +8,7 @@ import weakref
 from typing import Any
 
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -47,7 +48,12 @@ def rtc_configuration(settings: Settings) -> RTCConfiguration:
     policy = (
         RTCIceTransportPolicy.RELAY if settings.live_ice_relay_only else RTCIceTransportPolicy.ALL
     )
-    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
+    # Every browser bundles all media on one transport. Under aiortc's default (balanced)
+    # policy a second line of the same kind (the third party's voice) keeps a transport of its
+    # own that bundling then discards, and never sends: bundle everything from the start.
+    return RTCConfiguration(
+        iceServers=servers, iceTransportPolicy=policy, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+    )
 
 
 class Peers:
