@@ -118,6 +118,11 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
             "() => document.querySelector('#prompt').textContent.includes('压力表')",
             timeout=WAIT,
         )
+        await guest.wait_for_function(  # the phone acknowledged showing it
+            "() => document.querySelector('#prompt-state').textContent.startsWith('✓')",
+            timeout=WAIT,
+        )
+        await console.wait_for_selector("#invitations li[data-state='used']", timeout=WAIT)
 
         room = client.server.app[LIVE].rooms[sid]
         await until(lambda: any(s.audio.get("guest", 0) > 50 for s in room.recorder.segments))

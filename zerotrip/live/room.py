@@ -32,7 +32,13 @@ from zerotrip.live.models import LiveSession
 from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.party import Party, audio_lines
 from zerotrip.live.passthrough import mark_encoded, on_keyframe_request
-from zerotrip.live.peers import Peers, answer_codec, validate_offer, video_preferences
+from zerotrip.live.peers import (
+    Peers,
+    answer_codec,
+    rebundle,
+    validate_offer,
+    video_preferences,
+)
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.recordings import RecordingArchive, segment_facts
 from zerotrip.live.signalling import APPLICANT, GUEST, INSPECTOR, Bare, Message, Offer, Stats
@@ -328,6 +334,7 @@ class Room:
             self.party.extra_voice(participant, pc, queue)
         try:
             await pc.setRemoteDescription(offer)
+            rebundle(pc, sdp)
             mark_encoded(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc rejects unusable offers with assorted errors

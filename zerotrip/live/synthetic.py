@@ -16,7 +16,6 @@ from typing import Any
 import av
 from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
 from aiortc import (
-    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -26,7 +25,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from zerotrip.live.passthrough import mark_encoded
-from zerotrip.live.peers import video_preferences
+from zerotrip.live.peers import rebundle, video_preferences
 
 VIDEO_TB = Fraction(1, 90000)
 
@@ -130,9 +129,7 @@ class ClipTrack(MediaStreamTrack):
 def client_configuration(ice: list[dict[str, Any]], relay_only: bool = False) -> RTCConfiguration:
     servers = [RTCIceServer(e["urls"], e.get("username"), e.get("credential")) for e in ice]
     policy = RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL
-    return RTCConfiguration(  # as a browser does (see zerotrip.live.peers.rtc_configuration)
-        iceServers=servers, iceTransportPolicy=policy, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
-    )
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=policy)
 
 
 class SyntheticClient:
@@ -210,6 +207,7 @@ class SyntheticClient:
         if answer["type"] != "answer":
             return answer
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        rebundle(self.pc, answer["sdp"])  # a second audio line (see peers.rebundle)
         return answer
 
     async def publish(self, clip: Clip) -> dict[str, Any]:

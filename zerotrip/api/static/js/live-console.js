@@ -131,13 +131,18 @@ function wire(socket) {
     setStatus(m.present ? "live.connected" : "live.peer_left");
     $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
   });
-  socket.on("participants", (m) => { state.present = m.present; renderParticipants("#participants", m.present); });
+  socket.on("participants", (m) => {
+    state.present = m.present;
+    renderParticipants("#participants", m.present);
+    state.invitations.refresh(); // a guest came (a link was used) or went
+  });
   socket.on("renegotiate", () => connect().catch((err) => showError("#live-error", err)));
   socket.on("capabilities", (m) => { state.capabilities = m; renderControls(m); });
   socket.on("presence", (m) => renderPresence(m));
   socket.on("prompt_shown", (m) => {
     const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
-    if (p) p.shown = true;
+    if (!p) return; // the second party's prompt: its page shows the acknowledgement
+    p.shown = true;
     $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
   });
   socket.on("control_result", (m) => {
@@ -293,5 +298,6 @@ $("#issue-code").addEventListener("click", issueCode);
 $("#code-shown").addEventListener("click", () => answerCode(true));
 $("#code-not-shown").addEventListener("click", () => answerCode(false));
 $("#talk").addEventListener("change", (e) => state.mic?.getAudioTracks().forEach((tr) => { tr.enabled = e.target.checked; }));
-$("#invite").replaceChildren(...invitationPanel(sessionId));
+state.invitations = invitationPanel(sessionId);
+$("#invite").replaceChildren(...state.invitations.nodes);
 load().catch((err) => showError("#live-error", err));

@@ -93,6 +93,10 @@ async function connect(iceServers) {
 
 function wire(socket) {
   socket.on("participants", (m) => { state.present = m.present; renderParticipants("#participants", m.present); });
+  socket.on("prompt_shown", (m) => {
+    const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
+    if (p) { p.shown = true; $("#prompt-state").textContent = `✓ ${p.text}`; }
+  });
   socket.on("renegotiate", () => connect(state.iceServers).catch((err) => showError("#live-error", err)));
   socket.on("ended", (m) => finish(m.state === "revoked" ? t("guest.revoked") : t("live.ended")));
 }
@@ -103,7 +107,7 @@ async function sendPrompt() {
   try {
     const sent = await state.socket.request({ type: "prompt", text });
     state.prompts.push({ prompt_id: sent.prompt_id, text });
-    $("#prompt-state").textContent = `✓ ${text}`;
+    $("#prompt-state").textContent = `… ${text}`;
     $("#prompt-text").value = "";
   } catch (err) { showError("#live-error", err); }
 }

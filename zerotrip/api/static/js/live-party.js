@@ -60,7 +60,8 @@ export function playExtraVoice(track, id) {
   el.srcObject = new MediaStream([track]);
 }
 
-/** The console's invitation card: create a one-time link, list the links, revoke one. */
+/** The console's invitation card: create a one-time link, list the links, revoke one.
+ * Returns its nodes and ``refresh`` (a guest's arrival means a link was used). */
 export function invitationPanel(sessionId) {
   const base = `/api/live/sessions/${sessionId}/invitations`;
   const list = h("ul", { class: "invitations", id: "invitations" });
@@ -102,6 +103,7 @@ export function invitationPanel(sessionId) {
   create_button.addEventListener("click", create);
   name.addEventListener("keydown", (e) => { if (e.key === "Enter") create(); });
   refresh().catch(() => {});
-  return [h("h3", {}, t("party.invite")), h("div", { class: "row" }, name, create_button),
+  const nodes = [h("h3", {}, t("party.invite")), h("div", { class: "row" }, name, create_button),
     h("p", { class: "muted" }, t("party.invite_hint")), link, list];
+  return { nodes, refresh: () => refresh().catch(() => {}) };
 }
