@@ -56,10 +56,11 @@ from zerotrip.cases.store import lock_case
 from zerotrip.config import Settings
 from zerotrip.db import Database
 from zerotrip.kit.clock import Clock
+from zerotrip.mailing.changes import cancel_order
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
 from zerotrip.mailing.models import CourierOrder
-from zerotrip.mailing.orders import cancel_order, lock_order
+from zerotrip.mailing.orders import lock_order
 from zerotrip.mailing.statuses import CANCELLABLE, TERMINAL
 from zerotrip.mailing.sweeper import sweep_stranded
 from zerotrip.mailing.tracking import ingest
