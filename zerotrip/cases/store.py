@@ -138,7 +138,7 @@ async def create_case(
 async def get_case(session: AsyncSession, case_id: int) -> Case:
     case = await session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return case
 
 
@@ -154,7 +154,7 @@ async def case_with_materials(
     )
     rows = (await session.exec(stmt)).all()
     if not rows:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return rows[0][0], [m for _, m in rows if m is not None]
 
 
@@ -167,7 +167,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case:
     stmt = select(Case).where(Case.id == case_id).with_for_update()
     case = (await session.exec(stmt)).first()
     if case is None:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return case
 
 
