@@ -182,3 +182,16 @@ async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, br
     assert await phone.input_value("#accuracy") == "18"
     assert "精度约 18 米" in await phone.text_content("#location-status")
     await shots(phone, "apply-phone-position")
+
+
+async def test_the_apply_form_offers_only_the_matters_the_office_offers(client, db, browser, shots):
+    admin = await make_staff(db, "admin", "chief")
+    resp = await client.put(
+        "/api/admin/matters/swimming-venue", json={"enabled": False}, headers=admin.headers
+    )
+    assert resp.status == 200, await resp.text()
+    page = await applicant_page(browser, f"{base_url(client)}/apply", lang="zh")
+    await page.wait_for_selector("#matter option", state="attached")
+    offered = await page.locator("#matter option").evaluate_all("os => os.map(o => o.value)")
+    assert "swimming-venue" not in offered and "food-business" in offered
+    await shots(page, "apply-offered-matters")
