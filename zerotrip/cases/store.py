@@ -48,6 +48,9 @@ class Application(BaseModel):
     premises_datum: Datum = Datum.wgs84
     premises_accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
     premises_source: Literal["typed", "device", "map_link"] | None = None
+    # The language the applicant's messages are written in (default: the applicant's browser
+    # when they apply themselves, Chinese when a clerk files for them).
+    language: Literal["zh", "en"] | None = None
 
 
 def _premises_position(
@@ -103,6 +106,7 @@ async def create_case(
         premises_lon=lon,
         premises_datum=application.premises_datum.value,
         premises_input=given,
+        language=application.language or "zh",
         submitted_via="clerk" if submitted_by else "applicant",
         submitted_by=submitted_by,
         submitted_at=now,
