@@ -11,7 +11,7 @@ from io import BytesIO
 from pathlib import Path
 
 from tests.review.review_helpers import passed_case_with_annotations
-from zerotrip.review.bundle import verify_bundle
+from zerotrip.review.bundle_verify import verify_bundle
 from zerotrip.services import build_services
 
 ASYNC = {"Prefer": "respond-async"}
