@@ -190,6 +190,7 @@ async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, setti
         "calendar",
         "courier reconciler",
         "jobs",
+        "job retention",
         "outbox",
     ]
     async with worker:
