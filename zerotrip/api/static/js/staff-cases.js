@@ -17,7 +17,7 @@ $("#f-due").value = params.get("due") || "";
 $("#f-q").value = params.get("q") || "";
 offset = Number(params.get("offset") || 0);
 
-const catalogue = await api("GET", "/api/matters");
+const catalogue = await api("GET", "/api/matters?withdrawn=true");  // running cases of withdrawn matters too
 matters = Object.fromEntries(catalogue.items.map((m) => [m.code, m]));
 
 async function load() {
@@ -55,7 +55,7 @@ $("#next").addEventListener("click", () => { offset += PAGE; load(); });
 const FIELDS = [["applicant_name", "apply.name", "text", true], ["applicant_phone", "apply.phone", "tel"], ["applicant_email", "apply.email", "email"], ["organisation", "apply.organisation", "text"], ["premises_address", "apply.address", "text", true]];
 $("#new-case").addEventListener("click", () => {
   const form = $("#new-case-form");
-  const select = h("select", { name: "matter_code", id: "nc-matter" }, ...Object.values(matters).map((m) => h("option", { value: m.code }, pick(m, "name"))));
+  const select = h("select", { name: "matter_code", id: "nc-matter" }, ...Object.values(matters).filter((m) => m.offered).map((m) => h("option", { value: m.code }, pick(m, "name"))));
   const err = h("div", { class: "error hidden" });
   form.replaceChildren(
     h("h2", {}, t("cases.new")),
