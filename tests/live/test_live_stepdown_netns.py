@@ -270,7 +270,8 @@ async def test_step_down_recover_and_offline_capture_on_a_shaped_link(client, db
                 await asyncio.sleep(3)  # the upload comes clearly later than the capture
                 assert await _evidence(db, case_id, "capture") == []
                 net.outage(False)
-                await _wait_js(phone, "() => (window.liveApplicant.uploaded || []).length === 1", 40)
+                uploaded = "() => (window.liveApplicant.uploaded || []).length === 1"
+                await _wait_js(phone, uploaded, 40)
                 stored = await _evidence(db, case_id, "capture")
                 assert len(stored) == 1
                 evidence = stored[0]
