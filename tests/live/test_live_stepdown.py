@@ -39,6 +39,22 @@ def test_low_bitrate_when_bandwidth_limited_steps_down_after_the_hold_time() -> 
     assert judge.mode == AUDIO_PHOTOS
 
 
+def test_video_that_does_not_arrive_steps_down_though_the_phone_is_not_limited() -> None:
+    # Seen on a shaped link: the phone's encoder says nothing, but the server receives nothing.
+    judge = LinkJudge(RULES)
+    feed_video(judge, 0, 8, server_kbps=220, phone_kbps=240)
+    changes = feed_video(judge, 8, 4, server_kbps=0, phone_kbps=45, phone_limited=False)
+    assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "low_bitrate")]
+
+
+def test_a_low_bandwidth_estimate_steps_down_a_still_scene_does_not() -> None:
+    judge = LinkJudge(RULES)
+    feed_video(judge, 0, 8, server_kbps=900, phone_kbps=900, phone_estimate_kbps=2500)
+    assert feed_video(judge, 8, 10, server_kbps=60, phone_kbps=60, phone_estimate_kbps=2400) == []
+    changes = feed_video(judge, 18, 4, server_kbps=60, phone_kbps=55, phone_estimate_kbps=140)
+    assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "low_bitrate")]
+
+
 def test_loss_from_either_end_steps_down_and_is_the_reason_given() -> None:
     judge = LinkJudge(RULES)
     feed_video(judge, 0, 6, server_kbps=1500)
@@ -97,7 +113,7 @@ def test_one_slow_probe_restarts_the_recovery_count() -> None:
     assert judge.feed(Reading(at=t, probe_kbps=5000)) is None
     assert judge.feed(Reading(at=t + 4, probe_kbps=5000)) is None
     assert judge.feed(Reading(at=t + 5, probe_kbps=300)) is None  # slow: start again
-    assert judge.feed(Reading(at=t + 8, probe_kbps=5000)) is None  # 3 s > 6 s? no
+    assert judge.feed(Reading(at=t + 8, probe_kbps=5000)) is None  # good again from here
     assert judge.feed(Reading(at=t + 12, probe_kbps=5000)) is None
     assert judge.feed(Reading(at=t + 14, probe_kbps=5000)) is not None
     assert judge.mode == VIDEO

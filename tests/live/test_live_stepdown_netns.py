@@ -33,6 +33,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 from playwright.async_api import async_playwright
 from sqlmodel import select
 
@@ -170,7 +171,10 @@ async def _events(db, case_id: int, kind: str) -> list[dict]:
 async def _wait_js(page, expression: str, within_s: float) -> float:
     """Wait for a page condition; the seconds it took (a bound, not a speed assertion)."""
     started = time.monotonic()
-    await page.wait_for_function(expression, timeout=within_s * 1000, polling=200)
+    try:
+        await page.wait_for_function(expression, timeout=within_s * 1000, polling=200)
+    except PlaywrightTimeout:
+        raise AssertionError(f"not within {within_s} s: {expression}") from None
     return time.monotonic() - started
 
 

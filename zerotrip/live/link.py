@@ -4,7 +4,9 @@ tested without a network and the room only feeds it.
 
 - In ``video`` mode a reading is *bad* when the loss reaches the step-down loss, or when the video
   bitrate is under the step-down bitrate while the phone's encoder says it is short of bandwidth
-  (a still scene also sends little, but is not limited) or the phone has gone quiet. Bad for the
+  (a still scene also sends little, but is not limited) or its bandwidth estimate is under the
+  step-down bitrate too, or the phone has gone quiet, or the server receives less than half of
+  what the phone says it sends. Bad for the
   step-down time: ``audio_photos``.
 - In ``audio_photos`` mode no video flows, so only the phone's upload probes count: a probe at or
   above the step-up bitrate with little loss is *good*; good for the step-up time (and never
@@ -43,6 +45,8 @@ class Reading:
     phone_kbps: float | None = None  # video the phone sent
     phone_loss: float | None = None  # fraction lost, as the server's reports told the phone
     phone_limited: bool = False  # the phone's encoder: limited by bandwidth
+    phone_estimate_kbps: float | None = None  # the phone's bandwidth estimate (its congestion
+    # control's availableOutgoingBitrate: stays high on a good link, whatever the scene)
     probe_kbps: float | None = None  # an upload probe (audio_photos mode)
 
     @property
@@ -117,8 +121,16 @@ class LinkJudge:
         if loss is not None and loss >= rules.down_loss:
             return "packet_loss"
         kbps = reading.kbps
-        phone_quiet = reading.phone_kbps is None
-        if kbps is not None and kbps < rules.down_kbps and (reading.phone_limited or phone_quiet):
+        phone, server = reading.phone_kbps, reading.server_kbps
+        phone_quiet = phone is None
+        lost_on_the_way = phone is not None and server is not None and server < phone / 2
+        estimate = reading.phone_estimate_kbps
+        starved = estimate is not None and estimate < rules.down_kbps
+        if (
+            kbps is not None
+            and kbps < rules.down_kbps
+            and (reading.phone_limited or phone_quiet or lost_on_the_way or starved)
+        ):
             return "low_bitrate"
         return None
 
