@@ -42,7 +42,7 @@ def _tables(tmp_path: Path) -> set[str]:
         ("audit", "verify"),
         ("bundle", "export", "1"),
         ("dashboard", "rebuild"),
-        ("user", "add", "x", "--name", "X", "--role", "clerk", "--password", "p" * 12),
+        ("user", "add", "x", "--name", "X", "--role", "clerk"),
         ("serve", "--no-migrate"),
     ],
     ids=lambda c: " ".join(c[:2]),
@@ -73,3 +73,47 @@ def test_a_misspelt_setting_stops_every_command_with_its_name(tmp_path: Path) ->
 def test_serve_rejects_an_unknown_role(tmp_path: Path) -> None:
     result = _zerotrip(tmp_path, "serve", "--role", "janitor")
     assert result.returncode == 2 and "janitor" in result.stderr
+
+
+def _account(tmp_path: Path, username: str) -> tuple[str, int]:
+    with sqlite3.connect(tmp_path / "zerotrip.db") as conn:
+        row = conn.execute(
+            "SELECT password_hash, must_change_password FROM staff_users WHERE username = ?",
+            (username,),
+        ).fetchone()
+    return row[0], row[1]
+
+
+def test_user_add_never_takes_a_password_on_the_command_line(tmp_path: Path) -> None:
+    """The first password comes from standard input or is made up and handed over in a 0600
+    file; either way the account must change it at its first sign-in."""
+    from argon2 import PasswordHasher
+
+    assert _zerotrip(tmp_path, "migrate").returncode == 0
+    made_up = _zerotrip(tmp_path, "user", "add", "li", "--name", "李四", "--role", "inspector")
+    assert made_up.returncode == 0, made_up.stderr
+    handed = tmp_path / "one-time-password-li"
+    assert str(handed.resolve()) in made_up.stdout
+    assert handed.stat().st_mode & 0o777 == 0o600
+    password = handed.read_text().strip()
+    assert password not in made_up.stdout and len(password) >= 12
+    digest, must_change = _account(tmp_path, "li")
+    assert PasswordHasher().verify(digest, password) and must_change == 1
+
+    chosen = "correct horse battery staple 42"
+    env_args = ("user", "add", "zhao", "--name", "赵六", "--role", "clerk", "--password-stdin")
+    typed = subprocess.run(
+        [sys.executable, "-m", "zerotrip", *env_args],
+        input=chosen + "\n",
+        env={"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+             "ZEROTRIP_DATA_DIR": str(tmp_path)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert typed.returncode == 0, typed.stderr
+    assert chosen not in typed.stdout and not (tmp_path / "one-time-password-zhao").exists()
+    digest, must_change = _account(tmp_path, "zhao")
+    assert PasswordHasher().verify(digest, chosen) and must_change == 1
+
+    old_style = _zerotrip(tmp_path, "user", "add", "x", "--name", "X", "--role", "clerk",
+                          "--password", "p" * 12)  # fmt: skip
+    assert old_style.returncode == 2 and "Traceback" not in old_style.stderr

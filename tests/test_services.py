@@ -186,9 +186,11 @@ async def test_a_worker_process_delivers_what_the_web_app_queued(apps, db, setti
         case, _ = await walk(client, clerk, inspector, until="certificate_issued")
     worker = build_services(dataclasses.replace(settings, outbox_poll_s=0.1), role="worker")
     assert [job.name for job in worker.background] == [
+        "throttle pruner",
         "calendar",
         "courier reconciler",
         "jobs",
+        "job retention",
         "outbox",
     ]
     async with worker:

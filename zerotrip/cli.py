@@ -135,20 +135,37 @@ async def _verify(settings: Settings, case_id: int | None) -> int:
     return 1 if bad else 0
 
 
-async def _add_user(settings: Settings, username: str, name: str, role: str, password: str) -> int:
+async def _add_user(
+    settings: Settings, username: str, name: str, role: str, password_stdin: bool
+) -> int:
+    """A new account's first password is never on a command line (process lists, shell
+    history): it is read from standard input, or made up and handed over once; either way it
+    must be changed at the first sign-in, as when an administrator adds an account."""
+    import secrets
+
+    from zerotrip.accounts.first_admin import write_password_file
     from zerotrip.accounts.service import create_staff
     from zerotrip.problems import Problem
 
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else secrets.token_urlsafe(12)
     db = Database(settings)
     try:
         async with db.transaction() as session:
-            await create_staff(session, username, name, role, password)
+            await create_staff(session, username, name, role, password, must_change_password=True)
     except Problem as problem:  # a weak password, a taken username: say so, no traceback
         print(f"not created: {problem.detail}", file=sys.stderr)
         return 2
     finally:
         await db.dispose()
-    print(f"created {role} {username}")
+    print(f"created {role} {username}; the first sign-in asks for a new password")
+    if password_stdin:
+        return 0
+    if sys.stdout.isatty():
+        print(f"one-time password: {password} (not shown again)")
+    else:
+        path = (settings.data_dir / f"one-time-password-{username}").resolve()
+        write_password_file(path, password)
+        print(f"one-time password in {path} (readable by this user only; delete it after use)")
     return 0
 
 
@@ -271,7 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add.add_argument("username")
     add.add_argument("--name", required=True)
     add.add_argument("--role", choices=["clerk", "inspector", "admin"], required=True)
-    add.add_argument("--password", required=True)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the first password from standard input (default: make up a one-time one)",
+    )
     bundle = sub.add_parser("bundle", help="evidence bundles for auditors")
     bundle_sub = bundle.add_subparsers(dest="bundle_command", required=True)
     export = bundle_sub.add_parser("export", help="write a case's evidence bundle (zip)")
@@ -319,7 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bundle":
         return asyncio.run(_export_bundle(settings, args.case_id, args.output, args.shared))
     if args.command == "user":
-        return asyncio.run(_add_user(settings, args.username, args.name, args.role, args.password))
+        return asyncio.run(
+            _add_user(settings, args.username, args.name, args.role, args.password_stdin)
+        )
     if args.command == "dashboard":
         return asyncio.run(_rebuild_dashboard(settings))
     if args.command == "storage":

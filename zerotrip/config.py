@@ -61,6 +61,7 @@ class Settings:
     applications_window_s: float = 3600.0
     lockout_base_s: float = 60.0
     lockout_cap_s: float = 3600.0
+    throttle_prune_s: float = 3600.0  # how often counters that no longer matter are deleted
 
     # Request limits.
     max_json_bytes: int = 64 * 1024
@@ -151,6 +152,8 @@ class Settings:
     job_poll_s: float = 1.0  # how often an idle worker looks (PostgreSQL also wakes it at once)
     job_max_attempts: int = 3  # claims before a job whose workers keep dying is failed
     job_retry_s: float = 5.0  # pause before an unexpected failure is tried again (doubling)
+    job_keep_s: float = 7 * 86400.0  # a finished job and its export stay this long, then go
+    job_prune_s: float = 3600.0  # how often one process looks for finished jobs to forget
     job_wait_s: float = 60.0  # a request without "Prefer: respond-async" waits this long
     # Local courier simulator: 0 = staff advance orders by hand; N = one courier step every
     # (simulated hour / N), i.e. N times faster than a real courier.

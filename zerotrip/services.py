@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Literal
 
+from zerotrip.accounts import wiring as accounts_wiring
 from zerotrip.admin import wiring as admin_wiring
 from zerotrip.cases.catalogue import Catalogue, load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
@@ -63,6 +64,7 @@ RunUntil = Callable[[asyncio.Event], Awaitable[None]]
 # The domains that wire themselves in, in order: reactions to one step run in this order (the
 # certificate exists before the delivery order and the message that mention it).
 DOMAIN_SETUPS: tuple[Callable[[Services], None], ...] = (
+    accounts_wiring.setup,
     admin_wiring.setup,
     worklist_wiring.setup,
     review_wiring.setup,

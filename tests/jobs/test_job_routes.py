@@ -7,10 +7,17 @@ from __future__ import annotations
 import asyncio
 import time
 import zipfile
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
+import pytest
+
 from tests.review.review_helpers import passed_case_with_annotations
+from zerotrip.api.keys import STORAGE
+from zerotrip.jobs.queue import JobQueue
+from zerotrip.jobs.retention import forget_finished_jobs
+from zerotrip.media.keys import export_key
 from zerotrip.review.bundle import verify_bundle
 from zerotrip.services import build_services
 
@@ -117,3 +124,39 @@ async def test_a_bundle_is_exported_by_a_job_and_downloaded(client, db, settings
     assert report.ok, report.problems
     absent = await client.post("/api/cases/999999/bundle", headers=clerk.headers)
     assert absent.status == 404
+
+
+async def test_finished_jobs_and_their_exports_are_forgotten_after_the_keep_time(
+    client, db, settings, clock
+):
+    """A finished export stays downloadable for ``job_keep_s``; after that its row and its file
+    go, a job still queued stays however old, and evidence is never deleted."""
+    storage = client.server.app[STORAGE]
+    ctx, _, _ = await passed_case_with_annotations(client, db, settings)
+    cid, clerk = ctx["id"], ctx["clerk"]
+    resp = await client.post(f"/api/cases/{cid}/bundle", headers=clerk.headers)
+    done = (await _poll(client, resp.headers["Location"], clerk.headers))[-1]
+    assert done["state"] == "done"
+    export = export_key(cid, done["id"])
+    assert await storage.exists(export)
+    waiting = await JobQueue(db, settings, clock).enqueue("test.never-run", {"n": 1})
+    originals = [key async for key in storage.keys("originals/")]
+    assert originals
+
+    keep = timedelta(seconds=settings.job_keep_s)
+    clock.advance(keep - timedelta(minutes=1))
+    assert await forget_finished_jobs(db, storage, clock, keep) == 0
+    assert (await client.get(done["result_url"], headers=clerk.headers)).status == 200
+
+    clock.advance(timedelta(minutes=2))
+    assert await forget_finished_jobs(db, storage, clock, keep) == 1
+    assert not await storage.exists(export)
+    gone = await client.get(resp.headers["Location"], headers=clerk.headers)
+    assert gone.status == 404 and gone.content_type == "application/problem+json"
+    assert (await client.get(done["result_url"], headers=clerk.headers)).status == 404
+    assert (await JobQueue(db, settings, clock).get(waiting.id)).state == "queued"
+    assert sorted([key async for key in storage.keys("originals/")]) == sorted(originals)
+    for key in [*originals[:1], "derived/x/display.jpg", "bundles/../originals/x"]:
+        with pytest.raises(ValueError):
+            await storage.discard(key)
+    assert await forget_finished_jobs(db, storage, clock, keep) == 0  # nothing left to do

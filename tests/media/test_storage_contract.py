@@ -17,7 +17,7 @@ import pytest
 from tests.seaweedfs import s3_settings_for
 from zerotrip.config import Settings
 from zerotrip.media.interfaces import Storage
-from zerotrip.media.keys import display_key, original_key, thumb_key
+from zerotrip.media.keys import display_key, export_key, original_key, thumb_key
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.media.storage_s3 import S3Storage
 
@@ -151,6 +151,19 @@ async def test_failed_write_leaves_nothing_visible(storage, tmp_path):
     root = storage.local_path(key)
     if root is not None:  # no temp file left beside it either
         assert not root.parent.exists() or list(root.parent.iterdir()) == []
+
+
+async def test_only_exports_can_be_discarded(storage, tmp_path):
+    export = export_key(7, 9)
+    await storage.replace_file(export, _file(tmp_path, b"zip"))
+    await storage.put_file(original_key(SHA), _file(tmp_path, b"evidence", "e"))
+    await storage.discard(export)
+    assert not await storage.exists(export)
+    await storage.discard(export)  # already gone: not an error
+    for key in (original_key(SHA), display_key(SHA), "bundles/../originals/x", "bundles"):
+        with pytest.raises(ValueError):
+            await storage.discard(key)
+    assert await storage.read_bytes(original_key(SHA)) == b"evidence"
 
 
 def test_key_layout():

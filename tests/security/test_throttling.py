@@ -11,6 +11,8 @@ security event.
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,13 +21,16 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlmodel import func, select
+from sqlmodel import delete, func, select
 
 from tests.factories import APPLICATION, PASSWORD, make_staff
 from tests.harness.apps import AppFactory
+from zerotrip.accounts import throttle
 from zerotrip.accounts.events import LOCKOUT, events_of_kind
-from zerotrip.accounts.models import StaffToken
+from zerotrip.accounts.models import StaffToken, ThrottleCounter
+from zerotrip.accounts.throttle import Limits
 from zerotrip.cases.models import Case
+from zerotrip.config import Settings
 
 LIMITS: dict[str, Any] = {
     "trusted_proxies": ("127.0.0.1",),
@@ -175,6 +180,70 @@ async def test_guessed_applicant_links_and_tokens_are_throttled_per_address(api,
     assert resp.status == 200
     async with db.session() as session:
         assert [e.subject for e in await events_of_kind(session, LOCKOUT)] == ["192.0.2.66"]
+
+
+async def test_tokens_guessed_on_the_live_socket_count_like_bearer_tokens(api, db):
+    """The WebSocket's first message carries a credential: guessing there is throttled too,
+    and the count is shared with guesses in the Authorization header."""
+
+    async def socket_guess(token: str) -> dict[str, Any]:
+        ws = await api.session.ws_connect(
+            api.make_url("/api/live/sessions/1/ws"), headers=source("192.0.2.77")
+        )
+        await ws.send_str(json.dumps({"type": "auth", "token": token}))
+        answer = await ws.receive_json(timeout=10)
+        await ws.close()
+        return answer
+
+    for _ in range(3):
+        resp = await api.get(
+            "/api/link",
+            headers=source("192.0.2.77", Authorization=f"Bearer zta_{secrets.token_urlsafe(32)}"),
+        )
+        assert resp.status == 401
+    for _ in range(3):
+        assert (await socket_guess("zts_" + secrets.token_urlsafe(32)))["status"] == 401
+    refused = await socket_guess("zta_" + secrets.token_urlsafe(32))
+    assert refused["status"] == 429 and refused["limit"] == "token_ip", refused
+    resp = await api.get("/api/link", headers=source("192.0.2.77", Authorization="Bearer zta_x"))
+    await assert_throttled(resp)
+
+
+async def test_pruning_counters_never_changes_a_decision(db, clock):
+    """Deleting counters that no longer matter is invisible: the same random attempts give the
+    same decisions whether counters are pruned between them or not, and the table shrinks."""
+    limits = Limits.from_settings(Settings(**{**LIMITS, "login_window_s": 120.0}))
+    limit = limits.login_account
+    rng = random.Random(20261130)
+    second = timedelta(seconds=1)
+    # A lockout, a quiet spell past the window but within the cap, and another burst: the
+    # second lockout must still be twice as long. Then random attempts.
+    script = [("a", second)] * 7 + [("b", 200 * second)] + [("a", second)] * 6
+    steps = [1, 1, 1, 1, 2, 2, 3, 5, 30, 90, 150, 400, 900, 4000]
+    script += [(rng.choice("ab"), rng.choice(steps) * second) for _ in range(400)]
+
+    async def play(prune_between: bool) -> tuple[list[int], int]:
+        async with db.transaction() as session:
+            await session.exec(delete(ThrottleCounter))  # type: ignore[call-overload]
+        now = clock.now()
+        decisions, pruned = [], 0
+        for subject, step in script:
+            now += step
+            async with db.transaction() as session:
+                decisions.append((await throttle.hit(session, limit, subject, now)).wait_s)
+                if prune_between:
+                    pruned += await throttle.prune(session, limits, now)
+        return decisions, pruned
+
+    kept, _ = await play(prune_between=False)
+    pruned_decisions, pruned = await play(prune_between=True)
+    assert pruned_decisions == kept
+    assert pruned > 0 and any(kept)  # both lockouts and dead counters happened
+    async with db.transaction() as session:
+        later = clock.now() + timedelta(days=30)
+        await throttle.prune(session, limits, later)
+        left = (await session.exec(select(func.count()).select_from(ThrottleCounter))).one()
+    assert left == 0
 
 
 async def test_an_expired_link_is_not_counted_as_a_guess(api, db, clock):

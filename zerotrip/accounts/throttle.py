@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import ThrottleCounter
@@ -151,6 +151,28 @@ async def forget(session: AsyncSession, limit: Limit, subject: str) -> None:
     row = await _counter(session, limit.scope, subject)
     if row is not None:
         await session.delete(row)
+
+
+async def prune(session: AsyncSession, limits: Limits, now: datetime) -> int:
+    """Delete the counters that no longer change any decision, so the table holds only recent
+    subjects (a scan of many addresses would otherwise grow it for good).
+
+    A row is dead once its window has passed (the next attempt starts a new count) and its last
+    lockout ended more than the cap ago (the next lockout starts over): :func:`hit` would treat
+    it exactly as a missing row. Returns how many rows went.
+    """
+    removed = 0
+    for limit in (limits.login_account, limits.login_ip, limits.token_ip, limits.apply_ip):
+        quiet_since = now - limit.lockout_cap
+        stmt = delete(ThrottleCounter).where(
+            col(ThrottleCounter.scope) == limit.scope,
+            col(ThrottleCounter.window_started_at) <= now - limit.window,
+            (col(ThrottleCounter.locked_until).is_(None))
+            | (col(ThrottleCounter.locked_until) <= quiet_since),
+        )
+        result = await session.exec(stmt)  # type: ignore[call-overload]
+        removed += result.rowcount or 0
+    return removed
 
 
 _REFUSALS = {

@@ -90,6 +90,12 @@ async def _credential(request: web.Request, token: str, now: datetime) -> Princi
     return principal
 
 
+async def principal_for_token(request: web.Request, token: str) -> Principal:
+    """The principal of a token that came outside the ``Authorization`` header (a WebSocket's
+    first message), counted against guessing exactly like a bearer token."""
+    return await _guarded_credential(request, token, request.app[CLOCK].now())
+
+
 async def _guarded_credential(request: web.Request, token: str, now: datetime) -> Principal:
     """A bearer token's principal, with guessing throttled per client address.
 

@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING, Any
 from zerotrip.jobs.models import Job
 from zerotrip.jobs.runner import Progress
 from zerotrip.kit.actor import Actor
+from zerotrip.media.keys import export_key
 
 if TYPE_CHECKING:
     from zerotrip.services import Services
 
 SIGN_REPORT = "report.sign"
 EXPORT_BUNDLE = "bundle.export"
-
-
-def bundle_key(case_id: int, job_id: int) -> str:
-    return f"bundles/{case_id}/{job_id}.zip"
 
 
 def actor_payload(actor: Actor, staff_id: int | None) -> dict[str, Any]:
@@ -87,7 +84,7 @@ class ExportBundle:
                 font=s.font,
             )
             await progress(80, "store")
-            key = bundle_key(job.case_id, job.id)
+            key = export_key(job.case_id, job.id)
             size = await asyncio.to_thread(os.path.getsize, out)
             await s.storage.replace_file(key, out)
         return {

@@ -26,6 +26,10 @@ class Storage(Protocol):
     async def replace_file(self, key: str, source: Path) -> None:
         """Atomically store or replace a derived, regenerable file."""
 
+    async def discard(self, key: str) -> None:
+        """Delete an export (see :func:`zerotrip.media.keys.discardable`; anything else is a
+        ``ValueError``). Deleting what is not there is not an error."""
+
     async def exists(self, key: str) -> bool: ...
 
     async def size(self, key: str) -> int: ...

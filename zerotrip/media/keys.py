@@ -31,3 +31,19 @@ def display_key(sha256: str) -> str:
 def thumb_key(sha256: str) -> str:
     """The thumbnail (≤320 px, no metadata): ``derived/<sha256>/thumb.jpg``."""
     return f"derived/{_checked(sha256)}/thumb.jpg"
+
+
+EXPORTS = "bundles/"  # evidence bundles written for someone to download: made again on request
+
+
+def export_key(case_id: int, job_id: int) -> str:
+    """An exported bundle: ``bundles/<case>/<job>.zip``."""
+    return f"{EXPORTS}{int(case_id)}/{int(job_id)}.zip"
+
+
+def discardable(key: str) -> str:
+    """``key`` if it may be deleted: only exports are; evidence originals and their derived
+    copies are kept for as long as the store exists."""
+    if not key.startswith(EXPORTS) or ".." in key.split("/"):
+        raise ValueError(f"storage key {key!r} may not be deleted")
+    return key

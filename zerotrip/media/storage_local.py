@@ -22,6 +22,8 @@ from pathlib import Path
 
 import aiofiles  # type: ignore[import-untyped]
 
+from zerotrip.media.keys import discardable
+
 READ_ONLY = 0o444
 STAGING = "incoming"
 
@@ -84,6 +86,10 @@ class LocalStorage:
             return False
         inside = Path(os.path.abspath(source)).parent == Path(os.path.abspath(self.staging))
         return inside and info.st_nlink == 1 and os.path.isfile(source)
+
+    async def discard(self, key: str) -> None:
+        path = self._path(discardable(key))
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -31,6 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from zerotrip.config import Settings
+from zerotrip.media.keys import discardable
 
 _MIN_PART = 5 * 1024 * 1024  # S3's smallest part (all but the last)
 CLAIM_STALE_S = 600.0  # a multipart claim older than this was left by a writer that died
@@ -231,6 +232,12 @@ class S3Storage:
                     )
                 )
             raise
+
+    async def discard(self, key: str) -> None:
+        object_key = self._key(discardable(key))
+        s3 = await self._s3()
+        async with _as_io_errors(key):
+            await s3.delete_object(Bucket=self.bucket, Key=object_key)  # absent: no error
 
     async def exists(self, key: str) -> bool:
         try:

@@ -16,17 +16,13 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
-from zerotrip.accounts.service import (
-    APPLICANT_PREFIX,
-    resolve_applicant_token,
-    resolve_staff_token,
-)
 from zerotrip.api.bodies import path_int, reply
-from zerotrip.api.keys import CLOCK, DB, LIVE, SERVICES, SETTINGS, STORAGE
+from zerotrip.api.keys import LIVE, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
     SESSION_COOKIE,
     Principal,
+    principal_for_token,
     require_role,
     resolve_principal,
 )
@@ -249,15 +245,7 @@ async def _first_message_principal(request: web.Request, ws: web.WebSocketRespon
     token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
     if not isinstance(token, str) or not token or len(token) > 200:
         raise Unauthenticated("Send {'type': 'auth', 'token': ...} first.")
-    now = request.app[CLOCK].now()
-    async with request.app[DB].session() as session:
-        if token.startswith(APPLICANT_PREFIX):
-            link = await resolve_applicant_token(session, token, now)
-            return Principal("applicant", "applicant", case_id=link.case_id, link_id=link.id)
-        found = await resolve_staff_token(session, token, now)
-    if found is None:
-        raise Unauthenticated("The token is not valid.")
-    return Principal("staff", found[0].role, found[0], found[1])
+    return await principal_for_token(request, token)
 
 
 def _check_origin(request: web.Request) -> None:
@@ -339,7 +327,7 @@ async def _converse(
     audience="public",
     response={"description": "Switching Protocols to a WebSocket"},
     status=101,
-    errors=(400, 401, 403, 404, 409, 410, 421, 422),
+    errors=(400, 401, 403, 404, 409, 410, 421, 422, 429),
 )
 async def session_socket(request: web.Request) -> web.StreamResponse:
     """``GET /api/live/sessions/{session_id}/ws``: the participant's signalling channel."""
