@@ -160,6 +160,7 @@ export function offerOffline(state) {
   }
   card.replaceChildren(h("h2", {}, t("offline.title")), h("p", {}, t("offline.intro")), list, h("p", { class: "muted", id: "offline-pending" }));
   card.classList.remove("hidden");
+  $("#status").textContent = t("offline.title");
   refreshPending(state);
 }
 
