@@ -142,6 +142,11 @@ class Hub:
         self.on_source_ended: Callable[[], Awaitable[None]] | None = None
 
     @property
+    def receiver(self) -> Any:
+        """The ``RTCRtpReceiver`` of the current source (its stats), or None."""
+        return self._receiver
+
+    @property
     def live(self) -> bool:
         return self._reader is not None and not self._reader.done()
 
