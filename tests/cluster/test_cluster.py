@@ -325,6 +325,64 @@ async def test_a_case_goes_from_application_to_delivered_through_nginx(cluster: 
         await db.dispose()
 
 
+async def test_uploads_from_one_address_are_capped_across_both_web_processes(cluster: Cluster):
+    """Each web process caps concurrent uploads per address (8); two processes would let 16
+    through. nginx holds the cap for the cluster: with 8 uploads streaming (spread over both
+    processes, none of which reached its own cap) the 9th is refused by nginx with the app's
+    problem document in the caller's language, and once they end uploads are taken again."""
+    async with _session(cluster) as http:
+        links = [await apply(http) for _ in range(9)]  # one link each: the per-link cap is 3
+        release, all_started = asyncio.Event(), asyncio.Event()
+        started = 0
+
+        async def held_body() -> AsyncIterator[bytes]:
+            nonlocal started
+            started += 1
+            if started == 8:
+                all_started.set()
+            yield b"\xff\xd8\xff"
+            await release.wait()
+
+        def post(case: dict, token: str, body: object, **headers: str) -> Awaitable:
+            checkpoint = case["checkpoints"][0]["id"]
+            return http.post(
+                f"/api/cases/{case['id']}/checkpoints/{checkpoint}/evidence",
+                data=body,
+                headers={**applicant_headers(token), "Content-Type": "application/octet-stream",
+                         **headers},
+            )  # fmt: skip
+
+        held = [asyncio.ensure_future(post(case, token, held_body())) for case, token in links[:8]]
+        await asyncio.wait_for(all_started.wait(), 30)
+        await asyncio.sleep(1.0)  # the bodies' first bytes have reached the web processes
+        assert not any(task.done() for task in held), [t.result().status for t in held if t.done()]
+        case, token = links[8]
+        photo = samples.jpeg_bytes((800, 600), exif=samples.exif_for(), seed=33)
+        refused = await post(case, token, photo)
+        assert refused.status == 429, await refused.text()
+        assert refused.content_type == "application/problem+json"
+        assert refused.headers["Retry-After"] == "5"
+        body = await refused.json()
+        assert body["limit"] == "uploads_per_ip" and "同时上传" in body["detail"], body
+        english = await post(case, token, photo, **{"Accept-Language": "en-GB,en;q=0.9"})
+        assert english.status == 429 and "uploads at a time" in (await english.json())["detail"]
+        for task in held:
+            task.cancel()
+        await asyncio.gather(*held, return_exceptions=True)
+        deadline = time.monotonic() + 20
+        while True:
+            again = await post(case, token, photo)
+            if again.status != 429 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        assert again.status == 201, await again.text()
+    refusals = [
+        line for line in cluster.access_log.read_text().splitlines()
+        if "/evidence" in line and '" 429 ' in line
+    ]  # fmt: skip
+    assert refusals and all("up=-" in line for line in refusals), refusals
+
+
 async def test_report_signing_is_queued_by_web_and_run_by_one_worker(cluster: Cluster):
     db = Database(cluster.settings)
     store = S3Storage(cluster.settings)

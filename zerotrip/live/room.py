@@ -41,7 +41,17 @@ from zerotrip.live.peers import (
 )
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.recordings import RecordingArchive, segment_facts
-from zerotrip.live.signalling import APPLICANT, GUEST, INSPECTOR, Bare, Message, Offer, Stats
+from zerotrip.live.signalling import (
+    APPLICANT,
+    GUEST,
+    INSPECTOR,
+    Bare,
+    Capture,
+    Message,
+    Offer,
+    Stats,
+)
+from zerotrip.live.stepdown import StepDown, rules_of
 from zerotrip.live.still_capture import StillCapture
 from zerotrip.live.stills import StillGrabber
 from zerotrip.problems import Conflict, InvalidInput
@@ -122,6 +132,10 @@ class Room:
             ingest=ingest, workdir=workdir, video_offset_ms=self.recorder.offset_ms,
             last_fix=lambda: self.guidance.last_fix,
         )  # fmt: skip
+        self.stepdown = StepDown(
+            live_id, seats=self.seats, db=db, video=self.video, audio=self.mic,
+            rules=rules_of(settings), video_offset_ms=self.recorder.offset_ms,
+        )  # fmt: skip
         self.messages = MessageTable(
             {
                 "offer": self.on_offer,
@@ -129,7 +143,8 @@ class Room:
                 "ping": self.on_ping,
                 "leave": self.on_leave,
                 "end": self.on_end,
-                "capture": self.capture.on_capture,
+                "capture": self.on_capture,
+                "probe": self.stepdown.on_probe,
                 "fix": self.guidance.on_fix,
                 "capabilities": self.guidance.on_capabilities,
                 "prompt": self.guidance.on_prompt,
@@ -184,6 +199,7 @@ class Room:
             await other.send({"type": "peer", "role": participant.role, "present": True})
         if participant.role == INSPECTOR:
             await self.guidance.catch_up(participant)
+        await self.stepdown.catch_up(participant)
         await self.party.tell_everyone(newcomer=participant)
         return live
 
@@ -253,6 +269,7 @@ class Room:
                 if participant.hangup is not None:
                     await participant.hangup()
             self.seats.clear()
+            self.stepdown.close()
             self.stills.close()
             await self.recorder.finalize(reason)
         finally:
@@ -351,6 +368,8 @@ class Room:
         self.recorder.lanes_changed()  # e.g. the inspector's voice: a track from the next segment
         if participant.role == APPLICANT:
             self.recorder.start()
+            self.stepdown.video_restarted()
+            self.stepdown.start()
             inspector = self.seats.get(INSPECTOR)
             if inspector and inspector.video_codec not in (None, participant.video_codec):
                 await inspector.send({"type": "renegotiate", "codec": participant.video_codec})
@@ -380,9 +399,15 @@ class Room:
         await self.depart(participant, "left")
         return {"type": "left"}
 
+    async def on_capture(self, participant: Participant, message: Capture) -> Reply:
+        self.stepdown.ensure_video()
+        return await self.capture.on_capture(participant, message)
+
     async def on_stats(self, participant: Participant, message: Stats) -> Reply | None:
         if participant.role == GUEST:
             return None  # the two sides' link figures are about their own connection
+        if participant.role == APPLICANT:
+            self.stepdown.on_phone_stats(message.stats)
         other = self.other(participant.role)
         if other is not None:
             await other.send({"type": "peer_stats", "role": participant.role, **message.stats})
@@ -402,6 +427,7 @@ class Room:
             "bytes_in": video.bytes_in,
             "recording_segments": len(self.recorder.segments),
             "recording": self.recorder.origin is not None and not self.closed,
+            "link_mode": self.stepdown.mode,
         }
 
     async def on_end(self, participant: Participant, message: Bare) -> None:

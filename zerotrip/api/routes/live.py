@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int, reply
+from zerotrip.api.case_scope import refuse_other_departments
 from zerotrip.api.keys import LIVE, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
@@ -286,6 +287,8 @@ async def _join(
         require_role(principal, *JOIN_ROLES)
         if request.query.get("seat") == "guest":
             role = signalling.GUEST
+    if principal.user is not None:  # the socket's route is public: scope here, as the guard would
+        await refuse_other_departments(request, principal.user)
     participant = Participant(
         role, principal.actor, principal.user.id if principal.user else None, send, ws.close,
         name=principal.user.display_name if principal.user else "",
