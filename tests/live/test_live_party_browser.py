@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 pytest.importorskip("playwright.async_api")
 
 FIX = {"latitude": 30.2743, "longitude": 120.1551, "accuracy": 10}
-WAIT = 60_000  # ms: a bound on waiting under load, not a speed requirement
+WAIT = 90_000  # ms: a bound on waiting under load, not a speed requirement
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -51,7 +51,7 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
     booked = await booked_session(client, db, clock)
     sid, case_id = booked.session["id"], booked.case["id"]
     errors: list[str] = []
-    async with asyncio.timeout(300):
+    async with asyncio.timeout(420):
         _, phone = await open_phone(browser, base, booked, FIX, errors)
         console = await staff_page(
             browser, base, booked.inspector, f"/staff/live/{sid}",
@@ -99,7 +99,7 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
 
         # the inspector hears the guest: packets on the console's third-party audio line
         third_line = "window.liveConsole.pc.getTransceivers()[2]"
-        for _ in range(200):
+        for _ in range(360):
             if await _received_audio(console, third_line) > 50:
                 break
             await asyncio.sleep(0.25)
@@ -125,7 +125,9 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
         await console.wait_for_selector("#invitations li[data-state='used']", timeout=WAIT)
 
         room = client.server.app[LIVE].rooms[sid]
-        await until(lambda: any(s.audio.get("guest", 0) > 50 for s in room.recorder.segments))
+        await until(
+            lambda: any(s.audio.get("guest", 0) > 50 for s in room.recorder.segments), within=90
+        )
         await shots(guest, "live-guest")
         await shots(console, "live-console-three-parties")
         await shots(phone, "live-applicant-third-party")
