@@ -228,3 +228,30 @@ async def test_staff_join_as_the_second_party_from_the_console_link(client, db, 
         room = client.server.app[LIVE].rooms[booked.session["id"]]
         assert room.seats.get("inspector") is not None  # the inspector's seat is untouched
     assert "live.guest_joined" in await audit_kinds(db, booked.case["id"])
+
+
+async def test_the_session_ending_lets_the_guest_go_on_the_trail(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    live_id = booked.session["id"]
+    _, token = await invite(client, booked)
+    key = (await (await redeem(client, live_id, token)).json())["guest_key"]
+    async with (
+        participant(client, booked.ws_path, booked.inspector.token) as inspector,
+        participant(client, booked.ws_path, key) as guest,
+    ):
+        await inspector.connect()
+        assert (await guest.connect())["role"] == "guest"
+        await inspector.send({"type": "end"})
+        assert (await guest.expect("ended"))["state"] in ("ended", "cancelled")
+        await until(lambda: live_id not in client.server.app[LIVE].rooms)
+    kinds = await audit_kinds(db, booked.case["id"])
+    assert kinds.index("live.guest_left") < kinds.index("live.ended"), kinds
+    # the session is over: its invitations are gone, a new one is refused in Chinese
+    resp = await client.post(
+        f"/api/live/sessions/{live_id}/invitations",
+        json={"name": "迟到的专家"},
+        headers={**booked.inspector.headers, **ZH},
+    )
+    assert resp.status == 410 and "结束" in (await resp.json())["detail"]
+    async with participant(client, booked.ws_path, key) as late:
+        assert (await late.connect())["type"] == "error"

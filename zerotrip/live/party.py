@@ -8,6 +8,7 @@ third person is watching)."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from aiortc import RTCPeerConnection
@@ -20,7 +21,7 @@ from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.passthrough import on_keyframe_request
 from zerotrip.live.peers import video_preferences
 from zerotrip.live.signalling import APPLICANT, GUEST, INSPECTOR
-from zerotrip.problems import Conflict
+from zerotrip.problems import Conflict, Gone
 
 ROLE_ORDER = (APPLICANT, INSPECTOR, GUEST)
 
@@ -90,6 +91,17 @@ class Party:
                 {"name": participant.name, "reason": reason},
             )  # fmt: skip
             await self.tell_everyone()
+
+    async def session_ending(self, reason: str) -> None:
+        """The session ends with the guest still in it: its leaving is on the trail too (the
+        teardown that follows lets everyone go without a word of its own)."""
+        guest = self.guest()
+        if guest is not None and not guest.gone:
+            with contextlib.suppress(Gone):  # ended elsewhere meanwhile: that event says it
+                await booking.audited(
+                    self.db, self.live_id, guest.actor, "live.guest_left",
+                    {"name": guest.name, "reason": f"session ended: {reason}"},
+                )  # fmt: skip
 
     def guest_transceivers(self, participant: Participant, pc: RTCPeerConnection, queue: int):
         """The guest receives the camera, the applicant's microphone (on the line that carries

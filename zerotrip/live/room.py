@@ -242,6 +242,7 @@ class Room:
             await self.end("nobody rejoined", SYSTEM_LIVE)
 
     async def end(self, reason: str, actor: Actor) -> None:
+        await self.party.session_ending(reason)
         live = await booking.end(
             self.db, self.live_id, actor, reason, self.clock.now(), self.reactions
         )

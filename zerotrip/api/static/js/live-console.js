@@ -301,5 +301,6 @@ $("#code-shown").addEventListener("click", () => answerCode(true));
 $("#code-not-shown").addEventListener("click", () => answerCode(false));
 $("#talk").addEventListener("change", (e) => state.mic?.getAudioTracks().forEach((tr) => { tr.enabled = e.target.checked; }));
 state.invitations = invitationPanel(sessionId);
+$("#join-as-guest").href = `/staff/live/${sessionId}/guest`; // a supervisor, while the inspector runs it
 $("#invite").replaceChildren(...state.invitations.nodes);
 load().catch((err) => showError("#live-error", err));

@@ -7,6 +7,7 @@ import { initPage } from "./common.js";
 import { $, clearError, h, showError } from "./dom.js";
 import { addStrings, t } from "./i18n.js";
 import { LiveSocket, negotiate } from "./live-common.js";
+import "./live-offline.js"; // the step-down strings (link.reason.*)
 import { playExtraVoice, renderParticipants } from "./live-party.js";
 
 addStrings({
@@ -16,6 +17,7 @@ addStrings({
   "guest.join": ["加入视频踏勘", "Join the video inspection"],
   "guest.left": ["您已离开本次视频踏勘", "You left the video inspection"],
   "guest.revoked": ["邀请已被撤销，您已离开本次视频踏勘", "The invitation was revoked; you have left the session"],
+  "guest.audio_only": ["申请人网络较差，视频已暂停，仅保留语音；检查员会请申请人拍摄高清照片。", "The applicant's connection is weak: video paused, voice only; the inspector asks for full-resolution photos instead."],
   "guest.no_link": ["请使用检查员发送给您的邀请链接打开本页。", "Open this page with the invitation link the inspector sent you."],
 });
 
@@ -93,6 +95,17 @@ async function connect(iceServers) {
 
 function wire(socket) {
   socket.on("participants", (m) => { state.present = m.present; renderParticipants("#participants", m.present); });
+  socket.on("link_mode", (m) => { // the phone's uplink stepped down (or recovered)
+    const banner = $("#link-mode");
+    state.linkMode = m.mode;
+    if (m.mode === "audio_photos") {
+      banner.textContent = `${t("guest.audio_only")}（${t(`link.reason.${m.reason}`)}）`;
+      banner.classList.remove("hidden");
+    } else {
+      banner.textContent = t("link.video");
+      setTimeout(() => banner.classList.add("hidden"), 5000);
+    }
+  });
   socket.on("prompt_shown", (m) => {
     const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
     if (p) { p.shown = true; $("#prompt-state").textContent = `✓ ${p.text}`; }

@@ -24,6 +24,7 @@ addStrings({
   "party.state.used": ["已使用", "Used"],
   "party.state.revoked": ["已撤销", "Revoked"],
   "party.state.expired": ["已过期", "Expired"],
+  "party.join_as_guest": ["以第三方（督导或专家）身份加入", "Join as the second party (supervisor or expert)"],
   "party.third_present": ["第三方正在观看并旁听本次视频踏勘：", "A third person is watching and listening to this inspection: "],
 });
 
