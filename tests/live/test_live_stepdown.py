@@ -63,6 +63,13 @@ def test_loss_from_either_end_steps_down_and_is_the_reason_given() -> None:
     assert changes[0][1].figures["loss"] == 0.25
 
 
+def test_low_bitrate_without_the_phones_word_is_not_judged_loss_is() -> None:
+    judge = LinkJudge(RULES)
+    assert feed_video(judge, 0, 20, server_kbps=90) == []  # a still scene, or no stats sent
+    changes = feed_video(judge, 20, 4, server_kbps=90, server_loss=0.3)
+    assert [c.reason for _, c in changes] == ["packet_loss"]
+
+
 def test_a_short_dip_does_not_step_down() -> None:
     judge = LinkJudge(RULES)
     feed_video(judge, 0, 6, server_kbps=1500)
