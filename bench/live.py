@@ -485,7 +485,8 @@ async def run(args: argparse.Namespace) -> None:
                     f"(clients {r['client_in']}->{r['client_out']}), dropped {r['dropped']}, "
                     f"loop lag p95 {r['lag_p95']:.1f} ms max {r['lag_max']:.0f} ms, "
                     f"RSS {r['rss']:.0f} MB, still p95 {p95:.0f} ms ({len(r['stills'])}; "
-                    f"keyframe+JPEG max {max(r['grabs'] or [0]):.0f} ms, the rest is ingest)"
+                    f"keyframe+JPEG+derived max {max(r['grabs'] or [0]):.0f} ms, "
+                    "the rest is ingest)"
                 )
             downs = await step_down_times(sessions, min(args.step_downs, len(sessions)))
             down_text = f"{max(downs):.1f} s" if downs else "n/a"

@@ -55,6 +55,14 @@ def test_a_low_bandwidth_estimate_steps_down_a_still_scene_does_not() -> None:
     assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "low_bitrate")]
 
 
+def test_a_ramp_up_limited_by_bandwidth_with_a_fair_estimate_is_not_judged() -> None:
+    # A new call under load: Chrome's encoder says "bandwidth" while its estimate ramps up.
+    judge = LinkJudge(RULES)
+    ramp = {"server_kbps": 180, "phone_kbps": 200, "phone_limited": True}
+    assert feed_video(judge, 0, 20, phone_estimate_kbps=320, **ramp) == []
+    assert judge.mode == VIDEO
+
+
 def test_loss_from_either_end_steps_down_and_is_the_reason_given() -> None:
     judge = LinkJudge(RULES)
     feed_video(judge, 0, 6, server_kbps=1500)

@@ -9,8 +9,11 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
+from tests.harness.apps import base_url
+from tests.harness.browsers import staff_page
 from tests.live.live_helpers import booked_session, call, until
 from zerotrip.api.keys import LIVE
 from zerotrip.cases.models import AuditEvent
@@ -62,9 +65,7 @@ async def test_starved_phone_steps_down_and_probes_bring_the_video_back(client, 
     async with asyncio.timeout(120), call(client, booked) as (applicant, inspector):
         room = client.server.app[LIVE].rooms[sid]
         reporter = asyncio.create_task(
-            _report(
-                applicant, {**STARVED, "kbps": 900, "limited_by": "none", "estimate_kbps": 2500}
-            )
+            _report(applicant, {"limited_by": "none", "estimate_kbps": 2500, "loss": 0.0})
         )
         try:
             await asyncio.sleep(7)  # past the new stream's ramp-up: healthy, nothing happens
@@ -110,3 +111,29 @@ async def test_starved_phone_steps_down_and_probes_bring_the_video_back(client, 
         up = await _payloads(db, case_id, "live.step_up")
         assert len(up) == 1 and up[0]["kbps"] >= 1000
         assert len(results) >= 3  # not on the first good probe: held for the step-up time
+
+
+@pytest.mark.browser
+async def test_the_console_says_why_the_video_paused_in_its_language(
+    client, db, clock, browser, shots
+):
+    """The console's banner for a ``link_mode`` message (the message itself is checked above)."""
+    booked = await booked_session(client, db, clock)
+    base = base_url(client)
+    for locale, paused, reason in (
+        ("zh-CN", "视频已暂停", "丢包严重"),
+        ("en-GB", "video paused", "heavy packet loss"),
+    ):
+        page = await staff_page(
+            browser, base, booked.inspector, f"/staff/live/{booked.session['id']}", locale=locale
+        )
+        await page.evaluate(
+            """() => import('/static/js/live-offline.js').then((m) => m.consoleLinkMode(
+            { mode: 'audio_photos', reason: 'packet_loss', kbps: 140, loss: 0.18 },
+            document.querySelector('#link-mode')))"""
+        )
+        banner = await page.text_content("#link-mode")
+        assert paused in banner and reason in banner
+        assert await page.is_visible("#link-mode")
+        await shots(page, f"live-console-stepped-down-{locale}")
+        await page.context.close()
