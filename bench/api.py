@@ -77,9 +77,10 @@ async def seed(data_dir: Path, n_cases: int, database_url: str = "") -> dict[str
     from zerotrip.cases.audit import GENESIS, chain_hash, event_body
     from zerotrip.cases.catalogue import load_catalogue
     from zerotrip.cases.deadlines import WorkingCalendar
-    from zerotrip.cases.lifecycle import PrereviewParams, perform
+    from zerotrip.cases.lifecycle import perform
     from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, CaseState, Checkpoint
     from zerotrip.cases.search import write_index
+    from zerotrip.cases.step_params import PrereviewParams
     from zerotrip.cases.store import Application, create_case
     from zerotrip.kit.actor import Actor
     from zerotrip.kit.canonical import canonical_json

@@ -8,9 +8,10 @@ the naive way measured in the same run.
 * ``report``: :func:`zerotrip.review.report.render_report` for 20 checkpoints, each with an
   annotated image from the flatten cache; naive: every image flattened again from its original
   before rendering (no cache);
-* ``bundle verify``: :func:`zerotrip.review.bundle.verify_bundle` streaming each member through
-  SHA-256 in 1 MiB chunks; naive: reading every member whole into memory first. The bundle is a
-  real export (SQLite case, LocalStorage originals, audit chain) of ~120 MB of originals.
+* ``bundle verify``: :func:`zerotrip.review.bundle_verify.verify_bundle` streaming each member
+  through SHA-256 in 1 MiB chunks; naive: reading every member whole into memory first. The
+  bundle is a real export (SQLite case, LocalStorage originals, audit chain) of ~120 MB of
+  originals.
 
 Last line: ``review: flatten <A> ms, report <B> ms for 20 checkpoints, bundle verify <C> MB/s``.
 """
@@ -39,7 +40,8 @@ from zerotrip.media.keys import original_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.storage_local import LocalStorage
 from zerotrip.review.annotations import AnnotationInput, to_document
-from zerotrip.review.bundle import export_bundle, verify_bundle
+from zerotrip.review.bundle import export_bundle
+from zerotrip.review.bundle_verify import verify_bundle
 from zerotrip.review.flatten import flatten_bytes
 from zerotrip.review.fonts import find_font
 from zerotrip.review.report import CheckpointFacts, EvidenceFacts, ReportData, render_report

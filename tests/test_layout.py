@@ -19,10 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent / "zerotrip"
 DOMAINS = frozenset(
     {
         "accounts",
+        "admin",
         "cases",
         "dashboard",
         "evidence",
         "identity_check",
+        "jobs",
         "live",
         "mailing",
         "media",

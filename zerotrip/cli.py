@@ -171,6 +171,7 @@ async def _add_user(
 
 async def _export_bundle(settings: Settings, case_id: int, out: str | None, shared: bool) -> int:
     from pathlib import Path
+    from zoneinfo import ZoneInfo
 
     from zerotrip.review.bundle import export_bundle
     from zerotrip.services import build_services
@@ -178,8 +179,9 @@ async def _export_bundle(settings: Settings, case_id: int, out: str | None, shar
     target = Path(out or f"case-{case_id}-bundle.zip")
     async with build_services(settings, role="cli") as services:
         manifest = await export_bundle(
-            services.db, services.storage, case_id, target, shared=shared, font=services.font
-        )
+            services.db, services.storage, case_id, target, shared=shared, font=services.font,
+            zone=ZoneInfo(settings.timezone),
+        )  # fmt: skip
     print(f"wrote {target}: {len(manifest['files'])} files, audit head {manifest['audit_head']}")
     return 0
 
@@ -203,7 +205,7 @@ def _verify_bundle(path: str) -> int:
     """Offline: needs only the zip, never the database."""
     from pathlib import Path
 
-    from zerotrip.review.bundle import verify_bundle
+    from zerotrip.review.bundle_verify import verify_bundle
 
     report = verify_bundle(Path(path), progress=progress)
     for member, problem in report.problems:

@@ -233,6 +233,11 @@ async def test_a_new_matter_version_leaves_running_cases_as_they_were(client, db
     )
     saved = await _ok(resp, 201)
     assert (saved["version"], saved["time_limit_working_days"]) == (1, 3)
+    offered = {m["code"]: m for m in (await _ok(await client.get("/api/matters")))["items"]}
+    assert offered["food-business"]["time_limit_working_days"] == 3  # the current version
+    assert len(offered["food-business"]["materials"]) == 3
+    one = await _ok(await client.get("/api/matters/food-business"))
+    assert one["time_limit_working_days"] == 3
     new_case, _ = await apply(client)
     for case_id, limit, materials in ((old_case["id"], 10, 7), (new_case["id"], 3, 3)):
         view = await act(client, case_id, "prereview", clerk.headers, outcome="accept")
@@ -248,6 +253,13 @@ async def test_a_new_matter_version_leaves_running_cases_as_they_were(client, db
         "/api/applications", json={**_application(), "matter_code": "food-business"}
     )
     assert resp.status == 422
+    # A withdrawn matter is not offered; staff lists still name it for its running cases.
+    listed = (await _ok(await client.get("/api/matters")))["items"]
+    assert "food-business" not in {m["code"] for m in listed} and listed
+    resp = await client.get("/api/matters/food-business", headers={"Accept-Language": "zh-CN"})
+    assert resp.status == 404 and "food-business" in (await resp.json())["detail"]
+    every = (await _ok(await client.get("/api/matters?withdrawn=true")))["items"]
+    assert {m["code"]: m["offered"] for m in every}["food-business"] is False
     events = await _ok(await client.get("/api/admin/events", headers=admin.headers))
     kinds = [e["kind"] for e in events["items"]]
     assert "matter.versioned" in kinds and "matter.configured" in kinds

@@ -18,7 +18,7 @@ from zerotrip.api.keys import STORAGE
 from zerotrip.jobs.queue import JobQueue
 from zerotrip.jobs.retention import forget_finished_jobs
 from zerotrip.media.keys import export_key
-from zerotrip.review.bundle import verify_bundle
+from zerotrip.review.bundle_verify import verify_bundle
 from zerotrip.services import build_services
 
 ASYNC = {"Prefer": "respond-async"}

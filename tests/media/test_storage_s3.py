@@ -24,7 +24,7 @@ from zerotrip.api.keys import STORAGE
 from zerotrip.config import Settings
 from zerotrip.media.keys import original_key
 from zerotrip.media.storage_s3 import S3Storage
-from zerotrip.review.bundle import verify_bundle
+from zerotrip.review.bundle_verify import verify_bundle
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ default notifier that only records messages in the case."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
-from tests.factories import act, applicant_headers, judge_all, make_staff, walk
+from tests.factories import APPLICATION, act, applicant_headers, judge_all, make_staff, walk
 from tests.harness.outbox import drain
 from tests.standins.sms_gateway import SECRET, signed
 from zerotrip.notify.sms import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -81,11 +82,38 @@ async def test_default_notifier_records_messages_for_staff_only(apps, db):
             ("certificate.issued", "record", "recorded"),
             ("delivery.handed_over", "record", "recorded"),
         ]
-        assert (
-            "食品经营许可证已制证" in notes[1]["text"]
-            and "Food Business Licence" in notes[1]["text"]
+        # One language per message: the applicant's (Chinese here), shown to staff in theirs.
+        assert "食品经营许可证已制证" in notes[1]["text"]
+        assert "Licence" not in notes[1]["text"] and notes[1]["language"] == "zh"
+        resp = await client.get(
+            f"/api/cases/{case['id']}/notifications",
+            headers={**clerk.headers, "Accept-Language": "en"},
         )
+        english = (await resp.json())["items"]
+        assert "Food Business Licence" in english[1]["text"]
+        assert not re.search(r"[\u4e00-\u9fff]", english[1]["text"] + english[1]["subject"])
         denied = await client.get(
             f"/api/cases/{case['id']}/notifications", headers=applicant_headers(token)
         )
         assert denied.status == 403
+
+
+async def test_each_applicant_is_written_to_in_the_language_they_applied_in(apps, db, gateway):
+    url, received = gateway
+    async with apps.client(
+        outbox_worker=False, notifier="sms", sms_gateway_url=url, sms_secret=SECRET
+    ) as client:
+        clerk = await make_staff(db, "clerk")
+        han = re.compile(r"[\u4e00-\u9fff]")
+        for lang in ("en", "zh-CN"):
+            resp = await client.post(
+                "/api/applications", json=APPLICATION, headers={"Accept-Language": lang}
+            )
+            assert resp.status == 201, await resp.text()
+            case = (await resp.json())["case"]
+            await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+        await drain(client)
+        english, chinese = (m["text"] for m in received)
+        assert "accepted" in english and not han.search(english)
+        assert "已受理" in chinese and "accepted" not in chinese
+        assert "/a/zta_" in english and "/a/zta_" in chinese

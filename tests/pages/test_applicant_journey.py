@@ -182,3 +182,62 @@ async def test_apply_with_a_pasted_map_link_or_the_phone_position(client, db, br
     assert await phone.input_value("#accuracy") == "18"
     assert "精度约 18 米" in await phone.text_content("#location-status")
     await shots(phone, "apply-phone-position")
+
+
+async def test_the_apply_form_offers_only_the_matters_the_office_offers(client, db, browser, shots):
+    admin = await make_staff(db, "admin", "chief")
+    resp = await client.put(
+        "/api/admin/matters/swimming-venue", json={"enabled": False}, headers=admin.headers
+    )
+    assert resp.status == 200, await resp.text()
+    page = await applicant_page(browser, f"{base_url(client)}/apply", lang="zh")
+    await page.wait_for_selector("#matter option", state="attached")
+    offered = await page.locator("#matter option").evaluate_all("os => os.map(o => o.value)")
+    assert "swimming-venue" not in offered and "food-business" in offered
+    await shots(page, "apply-offered-matters")
+
+
+async def test_the_pickup_lists_a_mailed_material_and_the_delivery_shows_its_address(
+    client, db, clock, browser, shots
+):
+    from tests.factories import advance
+
+    cid, token, clerk = await _accepted(client, db, clock)
+    resp = await client.post(
+        f"/api/cases/{cid}/materials/{CODE}/mail-in", headers=applicant_headers(token)
+    )
+    assert resp.status == 201, await resp.text()
+    for headers in (applicant_headers(token), clerk.headers):
+        mailing = await (await client.get(f"/api/cases/{cid}/mailing", headers=headers)).json()
+        pickup = next(o for o in mailing["orders"] if o["kind"] == "pickup")
+        carried = {m["code"]: m["outstanding"] for m in pickup["contents"]}
+        assert carried[CODE] is True and False in carried.values()  # and the paper originals
+    page = await applicant_page(browser, f"{base_url(client)}/a/{token}", lang="zh")
+    item = page.locator(f"#mailing [data-contents] li[data-material={CODE}]")
+    await item.wait_for()
+    assert "容缺补交" in await item.inner_text()
+    assert "文三路" in await page.text_content("#mailing [data-address=pickup]")
+    await shots(page.locator("#mailing"), "applicant-pickup-contents")
+
+    address = {
+        "recipient": "李娜", "phone": "13912345678", "city": "杭州市",
+        "address": "西湖区文二路 100 号 3 单元", "postcode": "310012",
+    }  # fmt: skip
+    resp = await client.put(
+        f"/api/cases/{cid}/delivery-address", json=address, headers=applicant_headers(token)
+    )
+    assert resp.status == 200, await resp.text()
+    inspector = await make_staff(db, "inspector")
+    await advance(client, cid, clerk, inspector, until="certificate_issued")
+    await page.reload()
+    shown = page.locator("#mailing [data-address=delivery]")
+    await shown.wait_for()
+    text = await shown.inner_text()
+    assert "文二路 100 号" in text and "310012" in text and "13912345678" in text
+    assert not RAW.search(await page.text_content("#mailing"))
+    await shots(page.locator("#mailing"), "applicant-delivery-address")
+    staff = await staff_page(browser, base_url(client), clerk, f"/staff/cases/{cid}", lang="zh")
+    shown = staff.locator("#mailing [data-address=delivery]")
+    await shown.wait_for()
+    assert "310012" in await shown.inner_text()
+    await shots(staff.locator("#mailing"), "staff-delivery-address")

@@ -126,3 +126,40 @@ async def test_staff_case_page_shows_messages_and_ratings(client, db, browser, s
     assert "不满意" in await page.text_content("#ratings-card")
     await shots(page.locator("#messages-card"), "staff-case-messages")
     assert await page.locator("#messages-card tr[data-notification]").count() >= 3
+
+
+async def test_another_departments_case_page_says_not_found_in_chinese(client, db, browser, shots):
+    from tests.admin.test_admin_api import _department
+    from tests.factories import apply
+
+    admin = await make_staff(db, "admin", "chief")
+    market = await _department(client, admin, "market", "市场监管局")
+    health = await _department(client, admin, "health", "卫生健康委")
+    await client.put(
+        "/api/admin/matters/food-business", json={"department_id": market}, headers=admin.headers
+    )
+    case, _ = await apply(client, matter_code="food-business")
+    await make_staff(db, "clerk", "liu")
+    accounts = await (await client.get("/api/admin/staff", headers=admin.headers)).json()
+    liu = next(a for a in accounts["items"] if a["username"] == "liu")
+    resp = await client.put(
+        f"/api/admin/staff/{liu['id']}", json={"departments": [health]}, headers=admin.headers
+    )
+    assert resp.status == 200, await resp.text()
+    await make_staff(db, "clerk", "desk")  # (a member of no department sees it: the control)
+    for username, visible in (("desk", True), ("liu", False)):
+        page = await staff_page(
+            browser, base_url(client), username, f"/staff/cases/{case['id']}", lang="zh"
+        )
+        if visible:
+            await page.wait_for_selector("#trail li[data-kind]")
+            assert case["reference"] in await page.inner_text("main")
+        else:
+            await page.wait_for_selector("#case-error:not(.hidden)")
+            text = await page.inner_text("#case-error")
+            assert "没有编号为" in text and "办件" in text and "No case" not in text
+            assert case["reference"] not in await page.inner_text("body")
+            assert "不属于您所在的部门" in await page.inner_text("#case-unavailable")
+            assert not await page.locator("#case-head").is_visible()
+            await shots(page, "staff-case-other-department", full_page=False)
+        await page.context.close()

@@ -64,3 +64,27 @@ async def test_the_case_page_leads_with_what_to_do_and_reads_as_a_trail(
     await shots(page, "staff-case")
     await shots(page, "staff-case-top", full_page=False)
     assert errors.errors == []
+
+
+async def test_messages_read_in_the_pages_language(client, db, browser, shots):
+    """A message is stored in the applicant's language and in every other; the 消息 section shows
+    the page's language alone (no English beside Chinese), whatever the applicant reads."""
+    import re
+
+    from tests.factories import act, apply, make_staff
+
+    clerk = await make_staff(db, "clerk")
+    case, _ = await apply(client)
+    await act(client, case["id"], "prereview", clerk.headers, outcome="accept")
+    latin = re.compile(r"[A-Za-z]{3,}")
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for lang, foreign in (("zh", latin), ("en", han)):
+        page = await staff_page(
+            browser, base_url(client), clerk, f"/staff/cases/{case['id']}", lang=lang
+        )
+        card = page.locator("#messages-card tr[data-notification]")
+        await card.first.wait_for()
+        text = (await card.first.inner_text()).replace(case["reference"], "")
+        assert not foreign.search(text), (lang, text)
+        await shots(page.locator("#messages-card"), f"staff-case-messages-{lang}")
+        await page.context.close()

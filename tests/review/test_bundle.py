@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 import zipfile
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.factories import act
 from tests.review.review_helpers import add_evidence, passed_case_with_annotations
 from zerotrip.media.storage_local import LocalStorage
-from zerotrip.review.bundle import verify_bundle
+from zerotrip.review.bundle_verify import verify_bundle
 
 
 def _cli(settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -82,6 +84,7 @@ KINDS = [
     "case.json",
     "manifest.json",
     "manifest.json.sha256",
+    "README.txt",
 ]
 
 
@@ -127,6 +130,24 @@ async def test_a_fresh_bundle_verifies_offline(bundle, settings):
     )
     assert env_free.returncode == 0, env_free.stdout + env_free.stderr
     assert "audit chain of" in env_free.stdout and "intact" in env_free.stdout
+
+
+async def test_the_bundle_says_its_times_are_utc_and_shows_people_beijing_time(bundle):
+    """Machine-readable times stay UTC (the chain hashes them) and the manifest says so; the
+    README people read first gives the office's time with its zone named, never UTC alone."""
+    path, _ = bundle
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        text = zf.read(manifest["readme"]).decode("utf-8")
+        first = json.loads(zf.read("audit/events.jsonl").splitlines()[0])
+    assert manifest["times"].startswith("UTC") and manifest["office_time_zone"] == "Asia/Shanghai"
+    assert manifest["created_at"].endswith("Z")
+    assert first["at"].endswith("Z")
+    assert "北京时间，UTC+08:00" in text and "China Standard Time, UTC+08:00" in text
+    created = datetime.fromisoformat(manifest["created_at"].replace("Z", "+00:00"))
+    beijing = created.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{beijing:%H:%M:%S}（北京时间" in text  # the export moment, in office time
+    assert manifest["reference"] in text and manifest["audit_head"] in text
 
 
 @pytest.mark.parametrize("kind", KINDS)

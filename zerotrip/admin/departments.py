@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.accounts.models import Role, StaffUser
 from zerotrip.admin import events
 from zerotrip.admin.models import Department, MatterSetting, StaffDepartment
+from zerotrip.cases.models import Case
 from zerotrip.db import Database
 from zerotrip.problems import Conflict, InvalidInput, NotFound
 
@@ -47,6 +48,14 @@ async def hidden_matters(session: AsyncSession, user: StaffUser) -> frozenset[st
         col(MatterSetting.department_id).is_not(None)
     )
     return frozenset(code for code, dept in (await session.exec(stmt)).all() if dept not in mine)
+
+
+async def case_hidden(session: AsyncSession, user: StaffUser, case_id: int) -> bool:
+    """Whether ``case_id`` belongs to a department ``user`` is not in (False: no such case)."""
+    if user.role == Role.admin or user.id is None:
+        return False
+    matter = (await session.exec(select(Case.matter_code).where(Case.id == case_id))).first()
+    return matter is not None and matter in await hidden_matters(session, user)
 
 
 async def hidden_matters_for(db: Database, user: StaffUser) -> frozenset[str]:

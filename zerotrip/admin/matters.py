@@ -50,6 +50,24 @@ async def office_matters(db: Database, catalogue: Catalogue) -> list[OfficeMatte
         return [await _office_matter(session, m) for m in catalogue.matters]
 
 
+async def offered_matters(
+    db: Database, catalogue: Catalogue, *, withdrawn: bool = False
+) -> list[OfficeMatter]:
+    """The matters new applications can be made for, each as its current version (with
+    ``withdrawn``: the disabled ones too, for naming running cases)."""
+    return [m for m in await office_matters(db, catalogue) if m.enabled or withdrawn]
+
+
+async def offered_matter(db: Database, catalogue: Catalogue, code: str) -> Matter:
+    """One matter as a new application gets it; a withdrawn one is not there."""
+    matter = _shipped(catalogue, code)
+    async with db.session() as session:
+        found = await _office_matter(session, matter)
+    if not found.enabled:
+        raise NotFound(f"No matter {code!r}.", zh=f"没有事项 {code}。")
+    return found.matter
+
+
 async def _setting(session: AsyncSession, code: str, now: datetime) -> MatterSetting:
     setting = await session.get(MatterSetting, code)
     return setting or MatterSetting(matter_code=code, updated_at=now)

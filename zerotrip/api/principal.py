@@ -202,7 +202,7 @@ def authorize_case(principal: Principal, case_id: int) -> None:
     if principal.kind == "applicant" and principal.case_id == case_id:
         return
     if principal.kind == "applicant":
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     raise Unauthenticated("Log in, or open the link the office sent you.")
 
 

@@ -2,7 +2,9 @@
 and response schemas, which both enforce access and produce the OpenAPI document.
 
 The declaration is also what runs: before a handler is called, the caller is checked against
-the audience and roles, an applicant against the case in the path, and the query and the JSON
+the audience and roles, an applicant against the case in the path, a member of
+departments against the case any path parameter belongs to (:mod:`zerotrip.api.case_scope`),
+and the query and the JSON
 body are parsed into their declared models, each once. A handler names what it needs as
 keyword parameters (``principal``, ``query``, ``body``) and may return a response model, which
 is sent with the declared status.
@@ -19,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from zerotrip.api.bodies import parse_body, parse_query, path_int
+from zerotrip.api.case_scope import refuse_other_departments
 from zerotrip.api.encoding import json_response
 from zerotrip.api.keys import SETTINGS
 from zerotrip.api.principal import Principal, authorize_case, require, require_role
@@ -107,6 +110,8 @@ def _guard(op: Operation, fn: DeclaredHandler) -> Handler:
             require_role(principal, *op.roles)
         if checks_case:
             authorize_case(principal, path_int(request, "case_id"))
+        if principal.user is not None and op.audience not in ("public", "signed"):
+            await refuse_other_departments(request, principal.user)
         given: dict[str, Principal | BaseModel] = {}
         if "principal" in wanted:
             given["principal"] = principal

@@ -92,6 +92,34 @@ class HandInList(BaseModel):
     items: list[HandInView]
 
 
+class ParcelItem(BaseModel):
+    """One document the next pickup parcel carries to the office."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    outstanding: bool  # a 容缺 material the applicant chose to mail (else: a paper original)
+
+
+async def parcel_contents(db: Database, case_id: int) -> list[ParcelItem]:
+    """What the courier collects: paper originals still expected, and the outstanding
+    materials the applicant said they will mail with the parcel (not yet decided)."""
+    async with db.session() as session:
+        materials = await materials_of(session, case_id)
+        rows = await session.exec(
+            select(MaterialHandIn.material_code).where(
+                MaterialHandIn.case_id == case_id, MaterialHandIn.state == HandInState.mail
+            )
+        )
+        mailed = set(rows.all())
+    return [
+        ParcelItem(code=m.code, name_zh=m.name_zh, name_en=m.name_en, outstanding=m.code in mailed)
+        for m in materials
+        if (m.paper_original and m.status == MaterialStatus.expected)
+        or (m.code in mailed and m.status == MaterialStatus.outstanding)
+    ]
+
+
 async def _outstanding(session: AsyncSession, case: Case, code: str) -> CaseMaterial:
     material = next((m for m in await materials_of(session, case.id or 0) if m.code == code), None)
     if material is None:

@@ -9,69 +9,36 @@ with its trace and its consequences or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
-from zerotrip.cases.models import Case, CaseState, Checkpoint, MaterialStatus, state_name
+from zerotrip.cases.inspection_rules import RESULT_ZH, inspection_outcome
+from zerotrip.cases.models import Case, CaseState, MaterialStatus, state_name
+from zerotrip.cases.step_params import (
+    DecisionParams,
+    DeliveredParams,
+    InspectionResultParams,
+    NoteParams,
+    PrereviewParams,
+    ReceiveMaterialsParams,
+    StepParams,
+)
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import Clock, as_utc
 from zerotrip.kit.reactions import Reactions
-from zerotrip.problems import Conflict, Forbidden, IllegalTransition, InvalidInput
+from zerotrip.problems import Forbidden, IllegalTransition, InvalidInput
 
 S = CaseState
-RESULT_ZH = {"pass": "通过", "fail": "不通过", "rectify": "限期整改"}
 STAFF_DECIDERS = frozenset({"clerk", "admin"})
 INSPECTORS = frozenset({"inspector", "admin"})
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OutstandingMaterial(_Params):
-    code: str = Field(max_length=64)
-    due_date: date
-
-
-class PrereviewParams(_Params):
-    outcome: Literal["accept", "return"]
-    outstanding: list[OutstandingMaterial] = Field(default_factory=list, max_length=50)
-    reasons: list[str] = Field(default_factory=list, max_length=20)
-    note: str = Field(default="", max_length=2000)
-
-
-class NoteParams(_Params):
-    note: str = Field(default="", max_length=2000)
-
-
-class ReceiveMaterialsParams(_Params):
-    codes: list[str] = Field(min_length=1, max_length=50)
-    channel: Literal["courier", "in_person", "electronic"] = "in_person"
-    note: str = Field(default="", max_length=2000)
-
-
-class InspectionResultParams(_Params):
-    result: Literal["pass", "fail", "rectify"]
-    comment: str = Field(default="", max_length=4000)
-
-
-class DecisionParams(_Params):
-    reasons: list[str] = Field(default_factory=list, max_length=20)
-    note: str = Field(default="", max_length=2000)
-
-
-class DeliveredParams(_Params):
-    method: Literal["courier", "self_collect", "electronic"] = "courier"
-    note: str = Field(default="", max_length=2000)
 
 
 @dataclass
@@ -118,7 +85,7 @@ class Action:
     name: str
     sources: frozenset[CaseState]
     roles: frozenset[str]
-    params: type[_Params]
+    params: type[StepParams]
     run: StepFn
     title_en: str
     title_zh: str
@@ -133,7 +100,7 @@ def _action(
     name: str,
     sources: set[CaseState],
     roles: set[str],
-    params: type[_Params],
+    params: type[StepParams],
     title_en: str,
     title_zh: str,
 ) -> Callable[[StepFn], StepFn]:
@@ -148,33 +115,6 @@ def _action(
 
 def allowed_actions(state: str, role: str) -> list[str]:
     return [a.name for a in ACTIONS.values() if state in a.sources and role in a.roles]
-
-
-VERDICT_SEVERITY = {"pass": 0, "rectify": 1, "fail": 2}
-
-
-def inspection_outcome(verdicts: Iterable[str | None]) -> str | None:
-    """The result checkpoint verdicts imply (the worst: fail > rectify > pass); None if any is
-    missing or there are none."""
-    values = list(verdicts)
-    if not values or any(v not in VERDICT_SEVERITY for v in values):
-        return None
-    return max(values, key=lambda v: VERDICT_SEVERITY[str(v)])
-
-
-def evidence_round(case: Case, checkpoint: Checkpoint) -> int:
-    """The rectification round new evidence for ``checkpoint`` belongs to.
-
-    While the case is rectifying, only the checkpoints reopened by the ``rectify`` result (a
-    later round, no verdict yet) take new evidence: the applicant re-submits for what failed.
-    """
-    if case.state == S.rectifying and not (checkpoint.round > 1 and checkpoint.verdict is None):
-        raise Conflict(
-            "During rectification only the checklist items that did not pass take new evidence.",
-            zh=f"整改期间只需为未通过的项目重新提交照片，“{checkpoint.title_zh}”无需重拍。",
-            checkpoint=checkpoint.code,
-        )
-    return checkpoint.round
 
 
 def _move(ctx: StepContext, target: CaseState) -> dict[str, Any]:

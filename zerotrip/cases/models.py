@@ -91,6 +91,9 @@ class Case(SQLModel, table=True):
     delivery_address: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     delivery_confirmed_at: datetime | None = None
 
+    # The applicant's language (zh | en): what their messages are written in.
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
+
     submitted_via: str = Field(max_length=16, default="applicant")  # applicant | clerk
     submitted_by: int | None = Field(default=None, foreign_key="staff_users.id")
     submitted_at: datetime

@@ -63,7 +63,7 @@ async def case_file(db: Database, case_id: int) -> CaseFile:
         (CASE, params), (MATERIALS, params), (CHECKPOINTS, params)
     )
     if not cases:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return CaseFile(cases[0], materials, checkpoints)
 
 
@@ -74,7 +74,7 @@ async def case_file_in(db: Database, session: Any, case_id: int) -> CaseFile:
         session, (CASE, params), (MATERIALS, params), (CHECKPOINTS, params)
     )
     if not cases:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return CaseFile(cases[0], materials, checkpoints)
 
 

@@ -48,6 +48,9 @@ class Application(BaseModel):
     premises_datum: Datum = Datum.wgs84
     premises_accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
     premises_source: Literal["typed", "device", "map_link"] | None = None
+    # The language the applicant's messages are written in (default: the applicant's browser
+    # when they apply themselves, Chinese when a clerk files for them).
+    language: Literal["zh", "en"] | None = None
 
 
 def _premises_position(
@@ -103,6 +106,7 @@ async def create_case(
         premises_lon=lon,
         premises_datum=application.premises_datum.value,
         premises_input=given,
+        language=application.language or "zh",
         submitted_via="clerk" if submitted_by else "applicant",
         submitted_by=submitted_by,
         submitted_at=now,
@@ -138,7 +142,7 @@ async def create_case(
 async def get_case(session: AsyncSession, case_id: int) -> Case:
     case = await session.get(Case, case_id)
     if case is None:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return case
 
 
@@ -154,7 +158,7 @@ async def case_with_materials(
     )
     rows = (await session.exec(stmt)).all()
     if not rows:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return rows[0][0], [m for _, m in rows if m is not None]
 
 
@@ -167,7 +171,7 @@ async def lock_case(session: AsyncSession, case_id: int) -> Case:
     stmt = select(Case).where(Case.id == case_id).with_for_update()
     case = (await session.exec(stmt)).first()
     if case is None:
-        raise NotFound(f"No case {case_id}.")
+        raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
     return case
 
 

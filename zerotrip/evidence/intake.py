@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.lifecycle import evidence_round
+from zerotrip.cases.inspection_rules import evidence_round
 from zerotrip.cases.models import Case, Checkpoint
 from zerotrip.config import Settings
 from zerotrip.db import Database

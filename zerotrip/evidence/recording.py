@@ -15,7 +15,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
-from zerotrip.cases.lifecycle import evidence_round
+from zerotrip.cases.inspection_rules import evidence_round
 from zerotrip.cases.models import Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.db import session_now

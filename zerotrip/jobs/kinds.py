@@ -8,6 +8,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from zerotrip.jobs.models import Job
 from zerotrip.jobs.runner import Progress
@@ -82,6 +83,7 @@ class ExportBundle:
                 out,
                 shared=bool(job.payload.get("shared")),
                 font=s.font,
+                zone=ZoneInfo(s.settings.timezone),
             )
             await progress(80, "store")
             key = export_key(job.case_id, job.id)

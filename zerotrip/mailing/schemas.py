@@ -7,6 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
+from zerotrip.cases.hand_ins import ParcelItem
 from zerotrip.mailing.models import CourierOrder, OrderEvent
 from zerotrip.mailing.statuses import CANCELLABLE, OrderStatus
 from zerotrip.outbox.models import OutboxMessage
@@ -66,6 +67,8 @@ class OrderView(BaseModel):
     can_choose: bool
     history: list[HistoryView]
     dispatch: DispatchView | None
+    # An open pickup: the documents the parcel carries (paper originals, mailed 容缺 materials).
+    contents: list[ParcelItem] | None = None
     # staff only
     case_reference: str | None = None
     can_cancel: bool | None = None

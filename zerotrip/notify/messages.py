@@ -87,7 +87,8 @@ TEMPLATES: dict[str, Template] = {
     ),
 }
 
-LINK_LINE = "办件进度 / Your case: {link}"
+LINK_LINE = {"zh": "办件进度：{link}", "en": "Your case: {link}"}
+LANGUAGES = ("zh", "en")
 
 
 class _Blank(dict[str, Any]):
@@ -95,13 +96,22 @@ class _Blank(dict[str, Any]):
         return "—"
 
 
-def render(topic: str, params: dict[str, Any]) -> tuple[str, str]:
-    """(subject, body) in both languages; the body ends with the ``{link}`` placeholder line."""
+def render(topic: str, params: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The message in each language: ``{"zh": {"subject", "body"}, "en": ...}``; each body ends
+    with the ``{link}`` placeholder line. One language per message: the recipient reads theirs
+    alone, not a Chinese sentence with its English beside it."""
     t = TEMPLATES[topic]
     p = _Blank(params)
-    subject = f"{t.subject_zh.format_map(p)} / {t.subject_en.format_map(p)}"
-    body = "\n\n".join([t.body_zh.format_map(p), t.body_en.format_map(p), LINK_LINE])
-    return subject, body
+    return {
+        "zh": {
+            "subject": t.subject_zh.format_map(p),
+            "body": f"{t.body_zh.format_map(p)}\n\n{LINK_LINE['zh']}",
+        },
+        "en": {
+            "subject": t.subject_en.format_map(p),
+            "body": f"{t.body_en.format_map(p)}\n\n{LINK_LINE['en']}",
+        },
+    }
 
 
 def outstanding_lines(

@@ -23,8 +23,12 @@ class Notification(SQLModel, table=True):
     dedupe_key: str = Field(max_length=160)
     channel: str = Field(max_length=16)  # record | email | sms
     recipient: str = Field(default="", max_length=254)
+    # What was sent, in the recipient's ``language``; ``texts`` has it in every language
+    # ({"zh": {"subject", "body"}, "en": ...}) for staff to read in theirs (None: older rows).
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))  # holds a {link} placeholder
+    texts: dict[str, dict[str, str]] | None = Field(default=None, sa_column=sa.Column(sa.JSON))
     link_id: int | None = Field(default=None, foreign_key="applicant_links.id")
     status: str = Field(
         default="queued", max_length=16

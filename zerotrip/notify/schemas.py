@@ -13,6 +13,7 @@ class NotificationView(BaseModel):
     id: int
     topic: str
     channel: str
+    language: str  # the recipient's: what was sent
     recipient: str
     subject: str
     text: str
@@ -24,14 +25,17 @@ class NotificationView(BaseModel):
     sent_at: datetime | None
 
     @classmethod
-    def of(cls, note: Notification) -> NotificationView:
+    def of(cls, note: Notification, language: str = "zh") -> NotificationView:
+        """``language``: the reader's; the text is shown in it when the message has it."""
+        text = (note.texts or {}).get(language) or {"subject": note.subject, "body": note.body}
         return cls(
             id=note.id or 0,
             topic=note.topic,
             channel=note.channel,
+            language=note.language,
             recipient=note.recipient,
-            subject=note.subject,
-            text=note.body.replace("{link}", "/a/…"),
+            subject=text["subject"],
+            text=text["body"].replace("{link}", "/a/…"),
             status=note.status,
             attempts=note.attempts,
             last_error=note.last_error,

@@ -59,7 +59,8 @@ async def queue_notification(
     ).first()
     if existing is not None:
         return existing
-    subject, body = render(topic, {"reference": case.reference, **params})
+    texts = render(topic, {"reference": case.reference, **params})
+    language = case.language if case.language in texts else "zh"
     offline = channel == "record"
     note = Notification(
         case_id=case.id,
@@ -67,8 +68,10 @@ async def queue_notification(
         dedupe_key=dedupe_key,
         channel="record" if offline else "pending",
         status="recorded" if offline else "queued",
-        subject=subject,
-        body=body,
+        language=language,
+        subject=texts[language]["subject"],
+        body=texts[language]["body"],
+        texts=texts,
         created_at=now,
         not_before=not_before,
         sent_at=now if offline else None,

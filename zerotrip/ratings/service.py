@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.accounts.models import Role, StaffUser
+from zerotrip.admin.departments import hidden_matters
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import AuditEvent, Case
@@ -265,9 +266,14 @@ async def list_rectifications(
     owner_id: int | None = None,
     limit: int = 100,
     offset: int = 0,
+    hidden_matters: frozenset[str] = frozenset(),
 ) -> tuple[int, list[Rating]]:
-    """Rectifications, overdue ones first, then by due date."""
+    """Rectifications, overdue ones first, then by due date; none on cases of
+    ``hidden_matters`` (another department's)."""
     conds: list[Any] = [col(Rating.rectification_state).is_not(None)]
+    if hidden_matters:
+        others = select(Case.id).where(col(Case.matter_code).in_(sorted(hidden_matters)))
+        conds.append(col(Rating.case_id).not_in(others))
     if state:
         conds.append(Rating.rectification_state == state)
     if owner_id is not None:
@@ -341,12 +347,22 @@ async def rate_step(
 
 
 async def find_rectifications(
-    db: Database, *, today: date, state: str | None, owner_id: int | None, limit: int, offset: int
+    db: Database,
+    *,
+    today: date,
+    state: str | None,
+    owner_id: int | None,
+    limit: int,
+    offset: int,
+    viewer: StaffUser | None = None,
 ) -> tuple[int, list[Rating]]:
+    """``viewer``: the staff member asking, whose departments scope the list."""
     async with db.session() as session:
+        hidden = await hidden_matters(session, viewer) if viewer else frozenset()
         return await list_rectifications(
-            session, today=today, state=state, owner_id=owner_id, limit=limit, offset=offset
-        )
+            session, today=today, state=state, owner_id=owner_id, limit=limit, offset=offset,
+            hidden_matters=hidden,
+        )  # fmt: skip
 
 
 async def call_back_details(db: Database, ratings: list[Rating]) -> dict[int, dict[str, str]]:

@@ -236,7 +236,7 @@ async def revoke(
 ) -> Certificate:
     cert = await find_certificate(session, code)
     if cert is None:
-        raise NotFound(f"No certificate {code}.")
+        raise NotFound(f"No certificate {code}.", zh=f"没有编号为 {code} 的证书。")
     case = await lock_case(session, cert.case_id)
     if cert.revoked_at is not None:
         raise Conflict(f"Certificate {code} was already revoked.")

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
-from zerotrip.cases.lifecycle import evidence_round
+from zerotrip.cases.inspection_rules import evidence_round
 from zerotrip.cases.models import CaseState, Checkpoint
 from zerotrip.cases.store import lock_case
 from zerotrip.db import session_now

@@ -23,6 +23,7 @@ from zerotrip.api.keys import (
     SERVICES,
     SETTINGS,
 )
+from zerotrip.api.language import preferred_language
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
 from zerotrip.api.throttling import limit_applications
@@ -102,6 +103,8 @@ def _created(request: web.Request, found: CaseFile, token: str, role: str) -> Ca
 )
 async def submit_application(request: web.Request, *, body: Application) -> CaseCreated:
     await limit_applications(request)
+    if body.language is None:  # the applicant's messages in the language they applied in
+        body = body.model_copy(update={"language": preferred_language(request)})
     found, token = await service.open_case(
         request.app[DB],
         request.app[CATALOGUE],

@@ -19,21 +19,20 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
+from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case
 from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
 from zerotrip.api.routing import RouteTable, respond
-from zerotrip.api.throttling import upload_slot
+from zerotrip.api.uploads import receive_upload
 from zerotrip.cases.models import Checkpoint
 from zerotrip.evidence import nonces as evidence_nonces
 from zerotrip.evidence.intake import ingest_file
 from zerotrip.media.keys import display_key, original_key, thumb_key
 from zerotrip.media.models import Evidence
 from zerotrip.media.originals import verify_original
-from zerotrip.media.receive import Received, incoming_dir, receive_stream
 from zerotrip.media.schemas import EvidenceList, EvidenceView
-from zerotrip.problems import Forbidden, InvalidInput, NotFound, TooLarge
+from zerotrip.problems import Forbidden, InvalidInput, NotFound
 from zerotrip.review import intake
 from zerotrip.review.service import evidence_by_id
 
@@ -90,18 +89,6 @@ def _claims(request: web.Request) -> CaptureClaims:
             code="live_photo_unbound",
         )
     return claims
-
-
-async def _receive(request: web.Request) -> Received:
-    """Stream the body to a temporary file while hashing it, refusing it past the cap."""
-    settings = request.app[SETTINGS]
-    cap = settings.evidence_max_bytes
-    if request.content_length is not None and request.content_length > cap:
-        raise TooLarge(f"The file may be at most {cap // (1024 * 1024)} MB.", max_bytes=cap)
-    assert settings.media_dir is not None
-    return await receive_stream(
-        paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
-    )
 
 
 async def _checkpoint_for(request: web.Request, principal: Principal) -> Checkpoint:
@@ -171,8 +158,7 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
     if claims.live_session is not None:  # a live photo: only while the session is live
         await intake.require_live_session(app[DB], checkpoint, claims.live_session)
     started = app[DB].clock.now()
-    with upload_slot(request, principal.actor.id):
-        received = await _receive(request)
+    received = await receive_upload(request, principal)
     evidence = await ingest_file(
         app[DB],
         app[STORAGE],

@@ -17,6 +17,7 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from zerotrip.api.bodies import path_int, reply
+from zerotrip.api.case_scope import refuse_other_departments
 from zerotrip.api.keys import LIVE, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.pages import STATIC_DIR
 from zerotrip.api.principal import (
@@ -275,6 +276,8 @@ async def _join(
     role = signalling.APPLICANT if principal.kind == "applicant" else signalling.INSPECTOR
     if role == signalling.INSPECTOR:
         require_role(principal, *JOIN_ROLES)
+    if principal.user is not None:  # the socket's route is public: scope here, as the guard would
+        await refuse_other_departments(request, principal.user)
     send = _socket_sender(ws)
     participant = Participant(
         role, principal.actor, principal.user.id if principal.user else None, send, ws.close

@@ -12,6 +12,7 @@ from zerotrip.api.bodies import path_int
 from zerotrip.api.keys import CLOCK, DB, MAILING, OUTBOX
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
+from zerotrip.cases.hand_ins import parcel_contents
 from zerotrip.mailing import service
 from zerotrip.mailing.schemas import (
     CaseMailing,
@@ -20,7 +21,7 @@ from zerotrip.mailing.schemas import (
     OrderRecord,
     OrderView,
 )
-from zerotrip.mailing.statuses import SCANNABLE, OrderStatus
+from zerotrip.mailing.statuses import OPEN, SCANNABLE, OrderKind, OrderStatus
 
 routes = RouteTable("mailing")
 
@@ -48,12 +49,16 @@ def _changed(request: web.Request, record: OrderRecord) -> OrderView:
     errors=(401, 404, 410, 422),
 )
 async def read_case_mailing(request: web.Request, *, principal: Principal) -> CaseMailing:
-    staff = principal.is_staff
-    records, preference = await service.case_orders(
-        request.app[DB], path_int(request, "case_id"), staff=staff
-    )
+    staff, case_id = principal.is_staff, path_int(request, "case_id")
+    records, preference = await service.case_orders(request.app[DB], case_id, staff=staff)
+    orders = [OrderView.of(r, staff=staff) for r in records]
+    open_pickups = [o for o in orders if o.kind == OrderKind.pickup and o.status in OPEN]
+    if open_pickups:
+        contents = await parcel_contents(request.app[DB], case_id)
+        for order in open_pickups:
+            order.contents = contents
     return CaseMailing(
-        orders=[OrderView.of(r, staff=staff) for r in records],
+        orders=orders,
         delivery_preference=preference,
         couriers=sorted(request.app[MAILING].couriers) if staff else [],
     )

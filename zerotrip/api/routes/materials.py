@@ -9,19 +9,17 @@ from urllib.parse import unquote
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from zerotrip.api.bodies import paced_chunks, path_int
-from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
+from zerotrip.api.bodies import path_int
+from zerotrip.api.keys import CLOCK, DB, SERVICES, STORAGE
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
-from zerotrip.api.throttling import upload_slot
+from zerotrip.api.uploads import receive_upload
 from zerotrip.cases import addresses, hand_ins
 from zerotrip.cases.addresses import DeliveryAddress, DeliveryAddressView
 from zerotrip.cases.hand_ins import HandInList, HandInView
 from zerotrip.evidence.hand_in import hand_in_upload
 from zerotrip.media.keys import original_key
 from zerotrip.media.originals import verify_original
-from zerotrip.media.receive import incoming_dir, receive_stream
-from zerotrip.problems import TooLarge
 
 routes = RouteTable("materials")
 
@@ -60,19 +58,7 @@ async def list_hand_ins(request: web.Request) -> HandInList:
 )
 async def upload_hand_in(request: web.Request, *, principal: Principal) -> HandInView:
     app = request.app
-    settings = app[SETTINGS]
-    cap = settings.evidence_max_bytes
-    if request.content_length is not None and request.content_length > cap:
-        raise TooLarge(
-            f"The file may be at most {cap // (1024 * 1024)} MB.",
-            zh=f"文件不能超过 {cap // (1024 * 1024)} MB。",
-            max_bytes=cap,
-        )
-    assert settings.media_dir is not None
-    with upload_slot(request, principal.actor.id):
-        received = await receive_stream(
-            paced_chunks(request, 256 * 1024), incoming_dir(settings.media_dir), cap
-        )
+    received = await receive_upload(request, principal)
     return await hand_in_upload(
         app[DB],
         app[STORAGE],

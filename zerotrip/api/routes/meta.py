@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, JsonValue
+from pydantic import BaseModel, ConfigDict, JsonValue
 
+from zerotrip.admin.matters import offered_matter, offered_matters
 from zerotrip.api import observability
 from zerotrip.api.bodies import reply
-from zerotrip.api.keys import CATALOGUE, OPERATIONS, SETTINGS
+from zerotrip.api.keys import CATALOGUE, DB, OPERATIONS, SETTINGS
 from zerotrip.api.openapi import build_openapi
 from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable, respond
 from zerotrip.cases.catalogue import Matter
@@ -36,9 +37,21 @@ class Readiness(BaseModel):
     checks: dict[str, dict[str, JsonValue]]
 
 
+class CatalogueMatter(Matter):
+    """A matter as new applications get it (the office's current version)."""
+
+    offered: bool = True  # False: withdrawn; listed only when asked for, to name running cases
+
+
 class MatterList(BaseModel):
     version: str
-    items: list[Matter]
+    items: list[CatalogueMatter]
+
+
+class MatterListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    withdrawn: bool = False  # also list the matters the office no longer offers
 
 
 class ProblemType(BaseModel):
@@ -88,16 +101,17 @@ async def openapi_document(request: web.Request) -> web.Response:
 
 @routes.get(
     "/api/matters",
-    summary="The matters (kinds of permit) this office handles",
+    summary="The matters (kinds of permit) this office offers, each in its current version",
     audience="public",
+    query=MatterListQuery,
     response=MatterList,
 )
-async def list_matters(request: web.Request) -> MatterList:
+async def list_matters(request: web.Request, *, query: MatterListQuery) -> MatterList:
     catalogue = request.app[CATALOGUE]
+    found = await offered_matters(request.app[DB], catalogue, withdrawn=query.withdrawn)
     # Through plain data, so that every field counts as set and none is left out.
-    return MatterList.model_validate(
-        {"version": catalogue.version, "items": [m.model_dump() for m in catalogue.matters]}
-    )
+    items = [{**m.matter.model_dump(), "offered": m.enabled} for m in found]
+    return MatterList.model_validate({"version": catalogue.version, "items": items})
 
 
 @routes.get(
@@ -108,9 +122,8 @@ async def list_matters(request: web.Request) -> MatterList:
     errors=(404,),
 )
 async def read_matter(request: web.Request) -> Matter:
-    matter = request.app[CATALOGUE].get(request.match_info["code"])
-    if matter is None:
-        raise NotFound(f"No matter {request.match_info['code']!r}.")
+    code = request.match_info["code"]
+    matter = await offered_matter(request.app[DB], request.app[CATALOGUE], code)
     return Matter.model_validate(matter.model_dump())
 
 

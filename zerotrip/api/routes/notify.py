@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from zerotrip.api.bodies import paced_chunks, path_int, validation_problem
 from zerotrip.api.keys import DB, SETTINGS
+from zerotrip.api.language import preferred_language
 from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
 from zerotrip.kit.bodies import read_capped
 from zerotrip.notify.schemas import NotificationList, NotificationView
@@ -38,7 +39,8 @@ class DeliveryReport(BaseModel):
 )
 async def list_notifications(request: web.Request) -> NotificationList:
     items = await case_notifications(request.app[DB], path_int(request, "case_id"))
-    return NotificationList(items=[NotificationView.of(n) for n in items])
+    language = preferred_language(request)
+    return NotificationList(items=[NotificationView.of(n, language) for n in items])
 
 
 @routes.post(

@@ -116,6 +116,7 @@ async def list_open_rectifications(
         owner_id=principal.user.id if query.mine and principal.user else None,
         limit=query.limit,
         offset=query.offset,
+        viewer=principal.user,
     )
     details = await service.call_back_details(request.app[DB], items)
     views = [RatingView.of(r, today) for r in items]

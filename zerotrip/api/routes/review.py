@@ -294,7 +294,7 @@ async def download_certificate(request: web.Request) -> web.Response:
 
 
 @routes.post(
-    "/api/certificates/{code}/revoke",
+    "/api/certificates/{certificate_code}/revoke",
     summary="Revoke a certificate (audited)",
     audience="staff",
     roles=DECIDERS,
@@ -305,7 +305,7 @@ async def download_certificate(request: web.Request) -> web.Response:
 async def revoke_certificate(
     request: web.Request, *, principal: Principal, body: RevokeBody
 ) -> CertificateStatus:
-    code = certs.normalise_code(request.match_info["code"])
+    code = certs.normalise_code(request.match_info["certificate_code"])
     cert = await service.revoke_certificate(
         request.app[DB], code, body.reason, actor=principal.actor, staff_id=_staff_id(principal)
     )

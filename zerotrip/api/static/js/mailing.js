@@ -3,7 +3,7 @@
 // and can retry, cancel, reassign, or record a local courier's step. Hooks into #extensions.
 import { api } from "./api.js";
 import { $, fmtTime, h, officeDate, showError } from "./dom.js";
-import { t } from "./i18n.js";
+import { pick, t } from "./i18n.js";
 import "./mailing-strings.js";
 
 const STAFF = !location.pathname.startsWith("/a/");
@@ -53,7 +53,7 @@ export function staffButtons(order, reload, errorBox) {
   } }, t("mail.cancel")));
   if (order.can_retry || order.status === "awaiting_choice") {
     const other = order.courier === "local" ? null : "local";
-    if (other) out.push(h("button", { class: "secondary", dataset: { op: "reassign" }, onclick: () => post("reassign", { courier: other }) }, `${t("mail.reassign")} → ${other}`));
+    if (other) out.push(h("button", { class: "secondary", dataset: { op: "reassign" }, onclick: () => post("reassign", { courier: other }) }, `${t("mail.reassign")} → ${courierName(other)}`));
   }
   if (order.courier === "local" && order.waybill && !["delivered", "cancelled", "returned", "failed"].includes(order.status)) {
     const pick = h("select", { dataset: { op: "advance-status" } }, ...LOCAL_STEPS.map((s) => h("option", { value: s }, t(`state.${s}`))));
@@ -62,19 +62,48 @@ export function staffButtons(order, reload, errorBox) {
   return out;
 }
 
+// An address as it is written in China: street (with the city unless it already names it), postcode.
+function addressText(a) {
+  const street = [a.street1, a.street2].filter(Boolean).join(" ");
+  // (the state and city a courier account needs may be codes such as "ZJ"; people read the street)
+  const place = [a.state, a.city].filter((p) => p && !street.includes(p) && /[^\x00-\x7f]/.test(p)).join("");
+  return [`${place}${street}`, a.zip].filter(Boolean).join(" ");
+}
+
+// A courier's display name (its configuration key otherwise, e.g. a custom webhook courier).
+export function courierName(key) {
+  const known = t(`courier.${key}`);
+  return known === `courier.${key}` ? key : known;
+}
+
+function addressFact(order) {
+  const a = order.kind === "delivery" ? order.recipient : order.sender;
+  if (!a || !a.street1) return null;
+  const who = [a.name, a.phone].filter(Boolean).join(" ");
+  return [t(order.kind === "delivery" ? "mail.to" : "mail.from"), h("span", { dataset: { address: order.kind } }, addressText(a), who ? h("div", { class: "muted" }, who) : null)];
+}
+
+function contentsFact(order) {
+  if (!order.contents || !order.contents.length) return null;
+  return [t("mail.contents"), h("ul", { class: "contents", dataset: { contents: order.id } }, ...order.contents.map((m) => h("li", { dataset: { material: m.code } },
+    pick(m, "name"), m.outstanding ? h("span", { class: "badge warn" }, t("mail.outstanding")) : null)))];
+}
+
 function orderCard(c, order, reload, errorBox) {
   const facts = [
     [t("mail.waybill"), order.waybill ? h("span", { class: "mono waybill" }, order.waybill) : "—"],
     order.window_start ? [t("mail.window"), `${fmtTime(order.window_start)} – ${fmtTime(order.window_end)}`] : null,
+    addressFact(order),
+    contentsFact(order),
   ];
   if (STAFF) {
-    facts.push([t("mail.courier"), `${order.courier} #${order.attempt}`]);
+    facts.push([t("mail.courier"), `${courierName(order.courier)} · ${t("mail.attempt").replace("{n}", order.attempt)}`]);
     if (order.label_url) facts.push([t("mail.label"), h("a", { href: order.label_url, target: "_blank", rel: "noopener" }, "PDF")]);
-    if (order.dispatch) facts.push([t("mail.dispatch"), `${order.dispatch.state} · ${order.dispatch.attempts} ${t("mail.attempts")}${order.dispatch.last_error ? ` · ${order.dispatch.last_error}` : ""}`]);
+    if (order.dispatch) facts.push([t("mail.dispatch"), `${t(`dispatch.${order.dispatch.state}`)} · ${order.dispatch.attempts} ${t("mail.attempts")}`, order.dispatch.last_error ? h("details", { class: "raw" }, h("summary", {}, t("mail.last_error")), h("pre", {}, order.dispatch.last_error)) : null]);
   }
   return h("section", { class: "order", dataset: { orderId: order.id, kind: order.kind } },
     h("h3", {}, t(`mail.${order.kind}`), " ", statusBadge(order.status)),
-    h("dl", { class: "facts" }, ...facts.filter(Boolean).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    h("dl", { class: "facts" }, ...facts.filter(Boolean).flatMap(([k, ...v]) => [h("dt", {}, k), h("dd", {}, ...v)])),
     order.note ? h("p", { class: "muted" }, order.note) : null,
     !STAFF && order.can_choose ? choiceForm(c, order, reload, errorBox) : null,
     timeline(order),

@@ -10,6 +10,8 @@ import { addStrings, lang, pick, t } from "./i18n.js";
 
 addStrings({
   "case.next": ["下一步", "Next"],
+  "case.unavailable": ["该办件不存在，或不属于您所在的部门。请回到办件列表查找，或请管理员调整您的部门。", "This case does not exist or belongs to a department you are not in. Find it from the case list, or ask an administrator to change your departments."],
+  "case.back": ["返回办件列表", "Back to the case list"],
   "sec.materials": ["材料", "Materials"],
   "sec.inspection": ["踏勘", "Inspection"],
   "sec.review": ["审查", "Review"],
@@ -178,7 +180,15 @@ async function load() {
     document.dispatchEvent(new CustomEvent("case-loaded", { detail: current }));
   } catch (err) {
     showError("#case-error", err);
+    if (!current && err.status === 404) unavailable();
   }
+}
+
+// A case that cannot be opened (absent, or another department's) shows no empty case around the
+// error: what it means and the way back.
+function unavailable() {
+  for (const el of document.querySelectorAll("main > :not(#case-error)")) el.classList.add("hidden");
+  $("main").append(h("div", { class: "card", id: "case-unavailable" }, h("p", {}, t("case.unavailable")), h("p", {}, h("a", { href: "/staff/cases" }, t("case.back")))));
 }
 
 $("#issue-link").addEventListener("click", async () => {

@@ -18,7 +18,7 @@ $("#f-due").value = params.get("due") || "";
 $("#f-q").value = params.get("q") || "";
 if (params.get("cursor")) pages = ["", params.get("cursor")];
 
-const catalogue = await api("GET", "/api/matters");
+const catalogue = await api("GET", "/api/matters?withdrawn=true");  // running cases of withdrawn matters too
 matters = Object.fromEntries(catalogue.items.map((m) => [m.code, m]));
 
 async function load() {
@@ -60,7 +60,7 @@ $("#next").addEventListener("click", () => { if (next) { pages.push(next); load(
 const FIELDS = [["applicant_name", "apply.name", "text", true], ["applicant_phone", "apply.phone", "tel"], ["applicant_email", "apply.email", "email"], ["organisation", "apply.organisation", "text"], ["premises_address", "apply.address", "text", true]];
 $("#new-case").addEventListener("click", () => {
   const form = $("#new-case-form");
-  const select = h("select", { name: "matter_code", id: "nc-matter" }, ...Object.values(matters).map((m) => h("option", { value: m.code }, pick(m, "name"))));
+  const select = h("select", { name: "matter_code", id: "nc-matter" }, ...Object.values(matters).filter((m) => m.offered).map((m) => h("option", { value: m.code }, pick(m, "name"))));
   const err = h("div", { class: "error hidden" });
   form.replaceChildren(
     h("h2", {}, t("cases.new")),

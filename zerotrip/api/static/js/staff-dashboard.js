@@ -11,7 +11,7 @@ const today = new Date();
 const iso = (d) => d.toLocaleDateString("en-CA", { timeZone: "Asia/Shanghai" });  // the office's dates
 $("#d-to").value = params.get("to") || iso(today);
 $("#d-from").value = params.get("from") || iso(new Date(today.getFullYear(), today.getMonth() - 11, 1));
-const catalogue = await api("GET", "/api/matters");
+const catalogue = await api("GET", "/api/matters?withdrawn=true");  // running cases of withdrawn matters too
 $("#d-matter").append(h("option", { value: "" }, t("dash.all")), ...catalogue.items.map((m) => h("option", { value: m.code }, pick(m, "name"))));
 $("#d-matter").value = params.get("matter") || "";
 
