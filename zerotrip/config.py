@@ -213,6 +213,15 @@ class Settings:
     live_join_early_minutes: int = 30  # the session opens this long before its slot
     live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe
     live_max_sdp_bytes: int = 16 * 1024
+    # Step-down to audio plus photos when the phone's uplink cannot carry usable video: video
+    # below this bitrate while the phone's encoder says it is short of bandwidth, or this much
+    # packet loss, held this long; back to video once the uplink measures at least the up
+    # bitrate for the up time (hysteresis: the two thresholds are far apart).
+    live_stepdown_kbps: int = 250
+    live_stepdown_loss: float = 0.10
+    live_stepdown_seconds: float = 2.0
+    live_stepup_kbps: int = 1000
+    live_stepup_seconds: float = 6.0
     live_max_sessions: int = 40  # concurrent rooms in this process
     # Across processes: each session's room has one owner process, alive while it beats.
     live_advertise_address: str = ""  # host:port other processes and the proxy reach this one at

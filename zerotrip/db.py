@@ -95,6 +95,11 @@ class Database:
 
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
+        # Every write of a case keeps its search rows in step (in the same flush); imported
+        # here so that any process that writes cases has the hooks, not only the web app.
+        from zerotrip.cases import search
+
+        search.install()
         # The service's one clock rides on every session this database opens, so code that
         # is handed a session (not a Clock) stamps records with the same time (see session_now).
         self.clock = clock or Clock(settings.timezone)

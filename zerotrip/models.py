@@ -17,6 +17,7 @@ from zerotrip.admin.models import (
     StaffDepartment,
 )
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
+from zerotrip.cases.search import CaseSearch, CaseSearchGram
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.identity_check.models import IdentityAccess
 from zerotrip.jobs.models import Job
@@ -39,6 +40,8 @@ __all__ = [
     "Case",
     "CaseMaterial",
     "CaseMetrics",
+    "CaseSearch",
+    "CaseSearchGram",
     "Certificate",
     "Checkpoint",
     "CourierOrder",

@@ -76,7 +76,8 @@ def compile_for(stmt: Select[Any], dialect: Dialect) -> Compiled:
     # fixed state) keep it as their default. (No expanding IN lists: compile them as ORs.)
     compiled = stmt.compile(dialect=dialect)
     names = tuple(compiled.positiontup or ())
-    defaults = {b.key: b.value for b in compiled.binds.values() if b.value is not None}
+    # (by the names the SQL uses: an anonymous literal such as ``instr(...) > 0`` has one)
+    defaults = {n: compiled.binds[n].value for n in names if compiled.binds[n].value is not None}
     binds = tuple(
         compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
     )
@@ -112,6 +113,10 @@ class Reads:
             self._threads = ThreadPoolExecutor(2, thread_name_prefix="zerotrip-read")
             self._local = threading.local()
             self._connections: list[sqlite3.Connection] = []
+
+    @property
+    def dialect_name(self) -> str:
+        return str(self._dialect.name)
 
     def compiled(self, stmt: Select[Any]) -> Compiled:
         found = self._compiled.get(id(stmt))

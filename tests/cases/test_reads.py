@@ -68,18 +68,16 @@ FILTERS = [
     {"hidden_matters": frozenset({"food-business"})},
     {"hidden_matters": frozenset({"food-business", "no-such-matter"}), "state": "accepted"},
     {"limit": 2},
-    {"limit": 2, "offset": 2},
-    {"limit": 2, "offset": 50},
     {"state": "inspecting"},
     {"state": "closed"},
     {"matter_code": "food-business"},
     {"matter_code": "food-business", "state": "accepted"},
     {"due": "overdue"},
     {"due": "soon"},
-    {"due": "soon", "limit": 1, "offset": 1},
+    {"due": "soon", "limit": 1},
     {"query": "李"},
     {"query": "zhang"},
-    {"query": "100%_"},
+    {"query": "100%_"},  # literal text: the ORM path drops % and _, both find the one case
     {"query": "ZT"},
     {"query": "文三路", "state": "delivered"},
     {"query": "nothing like it"},
@@ -98,12 +96,13 @@ async def test_case_list_fast_equals_orm(client, db, clock, later_days):
         flt = CaseFilter(**kw)
         args = {"today": today, "calendar": calendar, "soon_days": 30}
         total, rows = await service.find_cases(db, flt, **args)
-        fast_total, fast_rows = await reads.case_page(db, flt, **args)
-        orm = CasePage(total=total, items=[CaseSummary.of(r, viewing) for r in rows])
-        fast = CasePage(total=fast_total, items=[CaseSummary.of(r, viewing) for r in fast_rows])
+        fast_rows, following = await reads.case_page(db, flt, **args)
+        assert (following is not None) == (total > flt.limit), kw
+        orm = CasePage(items=[CaseSummary.of(r, viewing) for r in rows], next=following)
+        fast = CasePage(items=[CaseSummary.of(r, viewing) for r in fast_rows], next=following)
         assert _body(fast) == _body(orm), kw
         for _ in range(2):  # rendered, then from the rendered rows
-            page = case_page_response(rendered, fast_total, fast_rows, viewing)
+            page = case_page_response(rendered, fast_rows, following, viewing)
             assert page.body == _body(orm), kw
         seen += total
     assert seen > 20  # the filters did find cases

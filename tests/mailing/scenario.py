@@ -15,10 +15,11 @@ from sqlmodel import select
 
 from zerotrip.cases.store import Application, create_case, lock_case
 from zerotrip.kit.actor import Actor
+from zerotrip.mailing.changes import cancel_order
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.dispatch import register
 from zerotrip.mailing.models import CourierOrder
-from zerotrip.mailing.orders import DISPATCH, cancel_order, create_order, lock_order
+from zerotrip.mailing.orders import DISPATCH, create_order, lock_order
 from zerotrip.mailing.reconcile import reconcile_once
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
 from zerotrip.outbox.models import OutboxMessage, OutboxState

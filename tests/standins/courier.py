@@ -3,9 +3,9 @@
 It checks our signature on every request, books each order reference once (the reference is
 its idempotency key), and can fail on demand: 500 / 429 / reset before acting, or act and then
 lose the answer. Each order it creates queues a status callback in :attr:`callbacks` (a test
-delivers them when it likes: early, late, twice, out of order), and ``before_answer`` runs
-before it answers a booking, so news can overtake the answer. :meth:`push` sends signed status
-callbacks to our service over HTTP.
+delivers them when it likes: early, late, twice, out of order), and ``before_answer(reference)``
+runs before it answers a booking, so that order's news can overtake the answer. :meth:`push`
+sends signed status callbacks to our service over HTTP.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class CourierStandIn:
         self.rejected_signatures = 0
         self.faults: Callable[[str], str | None] = lambda op: None
         self.callbacks: list[dict[str, Any]] = []  # events not yet delivered to us
-        self.before_answer: Callable[[], Awaitable[None]] | None = None
+        self.before_answer: Callable[[str], Awaitable[None]] | None = None
         self.runner: web.AppRunner | None = None
         self.url = ""
 
@@ -104,7 +104,7 @@ class CourierStandIn:
             self.callbacks.extend(self.deliver(ref, [self.orders[ref]["status"]]))
         answer = {k: v for k, v in self.orders[ref].items() if k != "events"}
         if self.before_answer is not None:
-            await self.before_answer()
+            await self.before_answer(ref)
         if fault == "lost":
             return self._reset(request)
         if fault == "timeout":

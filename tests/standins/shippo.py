@@ -9,7 +9,8 @@ The purchase fault model goes further (all on the clock it is given, so a test d
 (``late``); a label answered ``ERROR`` or ``QUEUED`` that turns ``SUCCESS`` later; answers
 without ``created_by``, without ``status`` or the tracking number, or with fields the SDK does
 not know. Every label made queues a ``transaction_created`` webhook in :attr:`callbacks`, and
-``before_answer`` runs before a purchase is answered, so a test can deliver news first.
+``before_answer(reference)`` runs before a purchase is answered, so a test can deliver that
+order's news first.
 With ``check=True`` every response it sends is first read back through the SDK's own parsers
 (``shippo.utils.unmarshal_json`` with the SDK's model), so the stand-in cannot drift from
 what the SDK accepts.
@@ -94,7 +95,7 @@ class ShippoStandIn:
         self.labels: Counter[str] = Counter()  # reference -> labels that reached SUCCESS
         self.refunded: Counter[str] = Counter()  # reference -> refunds made
         self.callbacks: list[str] = []  # webhook bodies Shippo would send, in order made
-        self.before_answer: Callable[[], Awaitable[None]] | None = None
+        self.before_answer: Callable[[str], Awaitable[None]] | None = None
         self.ids = itertools.count(1)
         self.addresses: dict[str, dict[str, Any]] = {}
         self.shipments: dict[str, dict[str, Any]] = {}
@@ -188,7 +189,7 @@ class ShippoStandIn:
         if op == "CreateTransaction" and status == 201:
             self._made(payload)
             if self.before_answer is not None:
-                await self.before_answer()
+                await self.before_answer(payload["metadata"])
         if status < 400 and self.check:
             try:
                 sdk_parse(op, payload)  # every answer must be one the SDK can read
@@ -236,7 +237,7 @@ class ShippoStandIn:
             answer["carrier_surcharge"] = {"amount": "1.00", "currency": "CNY"}
             answer["status_reason"] = "NEW_FIELD"
         if self.before_answer is not None:
-            await self.before_answer()
+            await self.before_answer(txn["metadata"])
         return web.json_response(answer, status=201)
 
     def _land(self, txn: dict[str, Any]) -> None:

@@ -14,9 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from zerotrip.cases.cursor import Cursor
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import CLOCK_RUNNING, Case, CaseMaterial, Checkpoint, MaterialStatus
 from zerotrip.cases.schemas import CaseFile
+from zerotrip.cases.search import CaseSearch, CaseSearchGram, normalise, query_grams
 from zerotrip.cases.store import CaseFilter
 from zerotrip.db import Database
 from zerotrip.problems import NotFound
@@ -24,6 +26,8 @@ from zerotrip.problems import NotFound
 _cases = Case.__table__.c  # type: ignore[attr-defined]
 _materials = CaseMaterial.__table__.c  # type: ignore[attr-defined]
 _checkpoints = Checkpoint.__table__.c  # type: ignore[attr-defined]
+_search = CaseSearch.__table__.c  # type: ignore[attr-defined]
+_grams = CaseSearchGram.__table__.c  # type: ignore[attr-defined]
 
 CASE = sa.select(*_cases).where(_cases.id == sa.bindparam("case_id"))
 MATERIALS = (
@@ -74,10 +78,11 @@ async def case_file_in(db: Database, session: Any, case_id: int) -> CaseFile:
     return CaseFile(cases[0], materials, checkpoints)
 
 
-def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[Any, Any]:
-    """The page and count statements of one filter shape, with every value a bound parameter
-    (``hidden``: how many matters of other departments the viewer does not see)."""
-    has_state, has_matter, due, has_query, hidden = shape
+def _list_statement(shape: tuple[bool, bool, str | None, int, int, bool, str]) -> Any:
+    """The page statement of one filter shape, with every value a bound parameter
+    (``hidden``: how many matters of other departments the viewer does not see; ``grams``: how
+    many grams of the search text; ``after``: a cursor continues an earlier page)."""
+    has_state, has_matter, due, grams, hidden, after, dialect = shape
     conds: list[Any] = []
     if hidden:
         codes = [sa.bindparam(f"hidden_{i}", type_=sa.String) for i in range(hidden)]
@@ -97,22 +102,40 @@ def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[A
             _cases.deadline >= sa.bindparam("today", type_=sa.Date),
             _cases.deadline <= sa.bindparam("horizon", type_=sa.Date),
         ]
-    if has_query:
-        like = sa.bindparam("like", type_=sa.String)
+    if grams:
+        # Cases holding every gram of the text (index ranges on case_search_grams), then the
+        # exact substring test on their normalised text.
+        g = _grams
+        having = (
+            sa.select(g.case_id)
+            .where(sa.or_(*(g.gram == sa.bindparam(f"gram_{i}") for i in range(grams))))
+            .group_by(g.case_id)
+            .having(sa.func.count() == sa.bindparam("grams", grams))
+        )
+        find = sa.func.instr if dialect == "sqlite" else sa.func.strpos
+        text = (
+            sa.select(_search.case_id)
+            .where(_search.case_id == _cases.id, find(_search.body, sa.bindparam("text")) > 0)
+            .exists()
+        )
+        conds += [_cases.id.in_(having), text]
+    if due:
+        key, later = _cases.deadline, lambda a, b: a > b
+        order = (_cases.deadline.asc(), _cases.id.asc())
+    else:
+        key, later = _cases.updated_at, lambda a, b: a < b
+        order = (_cases.updated_at.desc(), _cases.id.desc())
+    if after:
+        type_ = sa.Date if due else key.type
         conds.append(
-            sa.or_(
-                _cases.reference.ilike(like),
-                _cases.applicant_name.ilike(like),
-                _cases.organisation.ilike(like),
-                _cases.premises_address.ilike(like),
+            later(
+                sa.tuple_(key, _cases.id),
+                sa.tuple_(
+                    sa.bindparam("after_key", type_=type_),
+                    sa.bindparam("after_id", type_=sa.Integer),
+                ),
             )
         )
-    where = sa.and_(sa.true(), *conds)
-    order = (
-        (_cases.deadline.asc(), _cases.id.asc())
-        if due
-        else (_cases.updated_at.desc(), _cases.id.desc())
-    )
     # an outstanding (容缺) material past its due date: flagged on the staff list
     overdue = (
         sa.exists()
@@ -123,25 +146,44 @@ def _list_statements(shape: tuple[bool, bool, str | None, bool, int]) -> tuple[A
         )
         .label("materials_overdue")
     )
-    page = (
+    return (
         sa.select(*SUMMARY_COLUMNS, overdue)
-        .where(where)
+        .where(sa.and_(sa.true(), *conds))
         .order_by(*order)
         .limit(sa.bindparam("limit", type_=sa.Integer))
-        .offset(sa.bindparam("offset", type_=sa.Integer))
     )
-    count = sa.select(sa.func.count().label("total")).select_from(Case.__table__).where(where)
-    return page, count
 
 
 async def case_page(
-    db: Database, flt: CaseFilter, *, today: date, calendar: WorkingCalendar, soon_days: int
-) -> tuple[int, Sequence[Any]]:
-    """One page of cases and the total matching, as :func:`zerotrip.cases.store.list_cases`."""
+    db: Database,
+    flt: CaseFilter,
+    *,
+    today: date,
+    calendar: WorkingCalendar,
+    soon_days: int,
+    after: str | None = None,
+) -> tuple[Sequence[Any], str | None]:
+    """One page of cases in the list's order (newest change first; by deadline when filtering
+    on it) and the cursor of the next page (None: this is the last). ``after`` is the cursor
+    an earlier page gave; a bad one is a 422 problem. ``flt.offset`` is not used."""
+    order = "deadline" if flt.due else "updated"
+    secret = db.settings.secret_key
+    cursor = Cursor.decode(after, secret, order) if after else None
     hidden = sorted(flt.hidden_matters)
-    shape = (bool(flt.state), bool(flt.matter_code), flt.due, bool(flt.query), len(hidden))
-    page, count = db.reads.shaped(("cases.page", shape), lambda: _list_statements(shape))
-    params: dict[str, Any] = {"limit": flt.limit, "offset": flt.offset, "materials_today": today}
+    text = normalise(flt.query or "")
+    grams = query_grams(text)
+    dialect = db.reads.dialect_name
+    shape = (
+        bool(flt.state),
+        bool(flt.matter_code),
+        flt.due,
+        len(grams),
+        len(hidden),
+        cursor is not None,
+        dialect,
+    )
+    page = db.reads.shaped(("cases.page", shape), lambda: _list_statement(shape))
+    params: dict[str, Any] = {"limit": flt.limit + 1, "materials_today": today}
     params.update({f"hidden_{i}": code for i, code in enumerate(hidden)})
     if flt.state:
         params["state"] = flt.state
@@ -151,7 +193,15 @@ async def case_page(
         params["today"] = today
         if flt.due == "soon":
             params["horizon"] = calendar.add_working_days(today, soon_days)
-    if flt.query:
-        params["like"] = f"%{flt.query.replace('%', '').replace('_', '')}%"
-    rows, total = await db.reads.fetch((page, params), (count, params))
-    return int(total[0].total), rows
+    if grams:
+        params.update({f"gram_{i}": gram for i, gram in enumerate(grams)})
+        params["text"] = text
+    if cursor is not None:
+        params["after_key"], params["after_id"] = cursor.key, cursor.id
+    (rows,) = await db.reads.fetch((page, params))
+    if len(rows) <= flt.limit:
+        return rows, None
+    rows = rows[: flt.limit]
+    last = rows[-1]
+    key = last.deadline if flt.due else last.updated_at
+    return rows, Cursor(order, key, last.id).encode(secret)

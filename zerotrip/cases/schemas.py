@@ -83,8 +83,10 @@ def _summary_fields(row: Any, viewing: CaseViewing) -> dict[str, Any]:
 
 
 class CasePage(BaseModel):
-    total: int
+    """One page of the case list; ``next`` is the cursor of the following page (None: last)."""
+
     items: list[CaseSummary]
+    next: str | None = None
 
 
 class MatterBrief(BaseModel):

@@ -6,7 +6,8 @@ Rules from research/aiortc.md section 2 and 11.1:
 * a received track is never left unread (an unread 720p track grows memory by ~43 MB/s);
 * an encoded stream must never lose single frames, so each subscriber has a bounded queue and on
   overflow drops everything up to the next keyframe and asks the publisher for one (PLI);
-* a new subscriber starts at a keyframe, so joining sends a PLI upstream;
+* a new subscriber starts at a keyframe, so joining sends a PLI upstream, repeated (at most every
+  250 ms) while it still waits, as a PLI can be lost and a camera sends no keyframe unasked;
 * a publisher that drops and rejoins restarts its timestamps at zero, so the hub rebases them to
   keep one monotonic timeline for subscribers.
 """
@@ -62,6 +63,9 @@ class Subscription:
         if self.waiting_for_keyframe:
             if not packet.is_keyframe:
                 stats.dropped += 1
+                # The request made on joining may have been lost or answered before this
+                # subscriber was there; a camera sends no keyframe unasked for minutes.
+                self.hub.request_keyframe("waiting")
                 return
             self.waiting_for_keyframe = False
         if len(self.queue) >= self.maxsize:
@@ -136,6 +140,11 @@ class Hub:
         self._keyframe_pending = False
         self.last_keyframe: av.Packet | None = None
         self.on_source_ended: Callable[[], Awaitable[None]] | None = None
+
+    @property
+    def receiver(self) -> Any:
+        """The ``RTCRtpReceiver`` of the current source (its stats), or None."""
+        return self._receiver
 
     @property
     def live(self) -> bool:

@@ -34,7 +34,8 @@ from zerotrip.live.passthrough import mark_encoded, on_keyframe_request
 from zerotrip.live.peers import Peers, answer_codec, validate_offer, video_preferences
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.recordings import RecordingArchive, segment_facts
-from zerotrip.live.signalling import APPLICANT, INSPECTOR, Bare, Message, Offer, Stats
+from zerotrip.live.signalling import APPLICANT, INSPECTOR, Bare, Capture, Message, Offer, Stats
+from zerotrip.live.stepdown import StepDown, rules_of
 from zerotrip.live.still_capture import StillCapture
 from zerotrip.live.stills import StillGrabber
 from zerotrip.problems import Conflict, InvalidInput
@@ -106,6 +107,10 @@ class Room:
             ingest=ingest, workdir=workdir, video_offset_ms=self.recorder.offset_ms,
             last_fix=lambda: self.guidance.last_fix,
         )  # fmt: skip
+        self.stepdown = StepDown(
+            live_id, seats=self.seats, db=db, video=self.video, audio=self.mic,
+            rules=rules_of(settings), video_offset_ms=self.recorder.offset_ms,
+        )  # fmt: skip
         self.messages = MessageTable(
             {
                 "offer": self.on_offer,
@@ -113,7 +118,8 @@ class Room:
                 "ping": self.on_ping,
                 "leave": self.on_leave,
                 "end": self.on_end,
-                "capture": self.capture.on_capture,
+                "capture": self.on_capture,
+                "probe": self.stepdown.on_probe,
                 "fix": self.guidance.on_fix,
                 "capabilities": self.guidance.on_capabilities,
                 "prompt": self.guidance.on_prompt,
@@ -163,6 +169,7 @@ class Room:
             await other.send({"type": "peer", "role": participant.role, "present": True})
         if participant.role == INSPECTOR:
             await self.guidance.catch_up(participant)
+        await self.stepdown.catch_up(participant)
         return live
 
     async def depart(self, participant: Participant, reason: str) -> None:
@@ -227,6 +234,7 @@ class Room:
                 if participant.hangup is not None:
                     await participant.hangup()
             self.seats.clear()
+            self.stepdown.close()
             self.stills.close()
             await self.recorder.finalize(reason)
         finally:
@@ -315,6 +323,8 @@ class Room:
         self.recorder.lanes_changed()  # e.g. the inspector's voice: a track from the next segment
         if participant.role == APPLICANT:
             self.recorder.start()
+            self.stepdown.video_restarted()
+            self.stepdown.start()
             inspector = self.seats.get(INSPECTOR)
             if inspector and inspector.video_codec not in (None, participant.video_codec):
                 await inspector.send({"type": "renegotiate", "codec": participant.video_codec})
@@ -344,7 +354,13 @@ class Room:
         await self.depart(participant, "left")
         return {"type": "left"}
 
+    async def on_capture(self, participant: Participant, message: Capture) -> Reply:
+        self.stepdown.ensure_video()
+        return await self.capture.on_capture(participant, message)
+
     async def on_stats(self, participant: Participant, message: Stats) -> Reply | None:
+        if participant.role == APPLICANT:
+            self.stepdown.on_phone_stats(message.stats)
         other = self.other(participant.role)
         if other is not None:
             await other.send({"type": "peer_stats", "role": participant.role, **message.stats})
@@ -364,6 +380,7 @@ class Room:
             "bytes_in": video.bytes_in,
             "recording_segments": len(self.recorder.segments),
             "recording": self.recorder.origin is not None and not self.closed,
+            "link_mode": self.stepdown.mode,
         }
 
     async def on_end(self, participant: Participant, message: Bare) -> None:

@@ -100,6 +100,16 @@ class Stats(Message):
     stats: dict[str, float | int | str | None]
 
 
+class Probe(Message):
+    """One part of the phone's upload probe while its video is paused (see
+    :mod:`zerotrip.live.stepdown`): the server times the parts' arrival."""
+
+    probe: int = Field(ge=0)
+    part: int = Field(ge=0, le=63)
+    parts: int = Field(ge=2, le=64)
+    pad: str = Field(default="", max_length=16 * 1024)
+
+
 class Bare(Message):
     pass
 
@@ -116,6 +126,7 @@ PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
     "control_result": (frozenset({APPLICANT}), ControlResult),
     "photo_uploaded": (frozenset({APPLICANT}), PhotoUploaded),
     "consent": (frozenset({APPLICANT}), Consent),
+    "probe": (frozenset({APPLICANT}), Probe),
     "pointer": (frozenset({INSPECTOR}), Pointer),
     "prompt": (frozenset({INSPECTOR}), Prompt),
     "control": (frozenset({INSPECTOR}), Control),

@@ -39,6 +39,14 @@ async def confirm_booking(
 ) -> None:
     """Adopt ``booking`` on ``order`` (locked by the caller, with its case)."""
     first = order.booking != CONFIRMED
+    # Only an order once unsure (or handed to a person, or re-assigned) can have an open
+    # "unresolved" task; the rest skip looking for one.
+    was_unsure = (
+        order.unknown_since is not None
+        or order.status == OrderStatus.attention
+        or order.attempt > 1
+        or order.steps > 0
+    )
     order.booking = CONFIRMED
     order.unknown_since = None
     order.absent_checks = 0
@@ -72,7 +80,7 @@ async def confirm_booking(
         set_status(order, booking.status)
         if booking.attention:
             set_status(order, OrderStatus.attention, booking.attention)
-    if first:
+    if first and was_unsure:
         await _close_unresolved(session, case, order)
         add_history(session, order, booking.status, source=source, dedupe_key="booked")
         append_event(

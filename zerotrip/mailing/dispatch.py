@@ -22,6 +22,8 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
@@ -67,25 +69,43 @@ def register(worker: OutboxWorker, mailing: Mailing) -> None:
     worker.register(CANCEL, cancel)
 
 
-async def _load(mailing: Mailing, order_id: int) -> tuple[CourierOrder | None, Case | None]:
+async def _load(mailing: Mailing, order_id: int) -> tuple[CourierOrder | None, str]:
+    """The order and its case's reference, in one statement (every dispatch starts here)."""
     async with mailing.db.session() as session:
-        order = await session.get(CourierOrder, order_id)
-        case = await session.get(Case, order.case_id) if order else None
-        return order, case
+        row = (
+            await session.exec(
+                select(CourierOrder, Case.reference)
+                .join(Case, col(Case.id) == col(CourierOrder.case_id))
+                .where(CourierOrder.id == order_id)
+            )
+        ).first()
+        return (row[0], row[1]) if row is not None else (None, "")
+
+
+_ORDERS = CourierOrder.__table__  # type: ignore[attr-defined]
 
 
 def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, Any]) -> RemoteIds:
     async def save(values: dict[str, Any], sending: bool) -> None:
+        """Two plain statements (no objects loaded): this write precedes every purchase."""
+
         async def attempt_save() -> None:
             async with mailing.db.transaction() as session:
-                order = await lock_order(session, order_id)
-                if order.attempt != attempt:
+                row = (
+                    await session.execute(
+                        sa.select(_ORDERS.c.attempt, _ORDERS.c.remote, _ORDERS.c.booking)
+                        .where(_ORDERS.c.id == order_id)
+                        .with_for_update()
+                    )
+                ).first()
+                if row is None or row.attempt != attempt:
                     return
-                order.remote = {**order.remote, **values}
-                if sending and order.booking != CONFIRMED:
-                    order.booking = SENT
-                    order.booking_sent_at = mailing.clock.now()
-                session.add(order)
+                change: dict[str, Any] = {"remote": {**(row.remote or {}), **values}}
+                if sending and row.booking != CONFIRMED:
+                    change.update(booking=SENT, booking_sent_at=mailing.clock.now())
+                await session.execute(
+                    sa.update(_ORDERS).where(_ORDERS.c.id == order_id).values(**change)
+                )
 
         await retry_on_conflict(attempt_save)
 
@@ -112,8 +132,8 @@ def _check_every(mailing: Mailing, courier: Courier) -> timedelta:
 async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
     order_id, attempt = int(msg.payload["order_id"]), int(msg.payload["attempt"])
     step = int(msg.payload.get("step") or 0)
-    order, case = await _load(mailing, order_id)
-    if order is None or case is None or order.attempt != attempt or order.steps != step:
+    order, case_reference = await _load(mailing, order_id)
+    if order is None or order.attempt != attempt or order.steps != step:
         return  # gone, re-assigned, or a later step has taken over
     if order.intent != "book" or order.status in TERMINAL:
         return  # called off by a person: the cancel handler deals with the courier
@@ -121,13 +141,13 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
         return  # booked, by an earlier run or proven by a callback
     if order.status == OrderStatus.awaiting_choice:
         await _default_window(mailing, order_id)
-        order, case = await _load(mailing, order_id)
-        assert order is not None and case is not None
+        order, case_reference = await _load(mailing, order_id)
+        assert order is not None
     courier = mailing.couriers.get(order.courier)
     if courier is None:
         raise outbox_errors.Permanent(f"no courier {order.courier!r} is configured")
     remote_ids = _remote_ids(mailing, order_id, attempt, order.remote)
-    request = order_request(order, case.reference)
+    request = order_request(order, case_reference)
     try:
         if order.booking in (SENT, UNKNOWN) and not courier.idempotent:
             booking = await courier.find(request, remote_ids)
@@ -147,7 +167,7 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
         raise _translate(exc, mailing.settings) from exc
     await retry_on_conflict(
         lambda: record_booking(
-            mailing, order_id, attempt, order.courier, booking, remote_ids, case_id=case.id
+            mailing, order_id, attempt, order.courier, booking, remote_ids, case_id=order.case_id
         )
     )
 
@@ -323,14 +343,14 @@ async def dispatch_dead(session: AsyncSession, msg: OutboxMessage, error: str) -
 
 async def cancel_remote(mailing: Mailing, msg: OutboxMessage) -> None:
     """Call off what a person cancelled; re-check while a purchase may still land."""
-    order, case = await _load(mailing, int(msg.payload["order_id"]))
-    if order is None or case is None:
+    order, case_reference = await _load(mailing, int(msg.payload["order_id"]))
+    if order is None:
         return
     attempt = int(msg.payload["attempt"])
     courier = mailing.couriers.get(str(msg.payload["courier"]))
     if courier is None:
         raise outbox_errors.Permanent(f"no courier {msg.payload['courier']!r} is configured")
-    request = order_request(order, case.reference)
+    request = order_request(order, case_reference)
     current = order.attempt == attempt
     if current:
         remote = dict(order.remote)

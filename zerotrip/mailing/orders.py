@@ -1,10 +1,12 @@
-"""Creating and changing courier orders inside the caller's transaction, each change with its
-history line, its audit event and (where a courier must hear of it) an outbox message."""
+"""Courier order records inside the caller's transaction: creating one (with its dispatch
+message), its references, its history lines and status, finding and locking it, and the outbox
+messages that tell a courier (dispatch steps and cancels). What a person asks of an order is in
+:mod:`zerotrip.mailing.changes`."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -14,14 +16,12 @@ from zerotrip.cases.audit import append_event
 from zerotrip.cases.models import Case
 from zerotrip.db import object_now, session_now
 from zerotrip.kit.actor import Actor
-from zerotrip.kit.clock import as_utc
-from zerotrip.mailing.addresses import validate_address
 from zerotrip.mailing.interfaces import Address, OrderRequest, Parcel
 from zerotrip.mailing.models import CourierOrder, OrderEvent
-from zerotrip.mailing.statuses import CANCELLABLE, RANK, OrderKind, OrderStatus
-from zerotrip.outbox.models import OutboxMessage, OutboxState
-from zerotrip.outbox.service import enqueue, requeue
-from zerotrip.problems import Conflict, InvalidInput, NotFound
+from zerotrip.mailing.statuses import RANK, OrderKind, OrderStatus
+from zerotrip.outbox.models import OutboxMessage
+from zerotrip.outbox.service import enqueue
+from zerotrip.problems import NotFound
 
 DISPATCH = "mailing.dispatch"
 CANCEL = "mailing.cancel"
@@ -110,7 +110,7 @@ async def create_order(
     existing = await active_order(session, case.id, kind)
     if existing is not None:
         return existing  # a repeated trigger must not create a second order
-    attempt = 1 + await _attempts(session, case.id, kind)
+    attempt = 1 + await attempts_of(session, case.id, kind)
     order = CourierOrder(
         case_id=case.id,
         kind=kind,
@@ -134,11 +134,11 @@ async def create_order(
         "mailing.order_created",
         {"order": order.id, "kind": kind.value, "courier": courier, "status": status.value},
     )
-    await _enqueue_dispatch(session, order, dispatch_at or now)
+    await enqueue_dispatch(session, order, dispatch_at or now)
     return order
 
 
-async def _attempts(session: AsyncSession, case_id: int, kind: str) -> int:
+async def attempts_of(session: AsyncSession, case_id: int, kind: str) -> int:
     rows = await session.exec(
         select(CourierOrder.attempt).where(
             CourierOrder.case_id == case_id, CourierOrder.kind == kind
@@ -153,7 +153,7 @@ def dispatch_key(order: CourierOrder) -> str:
     return f"{base}:{order.steps}" if order.steps else base
 
 
-async def _enqueue_dispatch(session: AsyncSession, order: CourierOrder, at: datetime) -> None:
+async def enqueue_dispatch(session: AsyncSession, order: CourierOrder, at: datetime) -> None:
     await enqueue(
         session,
         DISPATCH,
@@ -168,7 +168,7 @@ async def enqueue_next_step(session: AsyncSession, order: CourierOrder, at: date
     """The order's next dispatch step (a fresh message: the old one's attempts stay its own)."""
     order.steps += 1
     session.add(order)
-    await _enqueue_dispatch(session, order, at)
+    await enqueue_dispatch(session, order, at)
 
 
 async def active_order(session: AsyncSession, case_id: int, kind: str) -> CourierOrder | None:
@@ -208,112 +208,6 @@ async def dispatch_message(session: AsyncSession, order: CourierOrder) -> Outbox
     ).first()
 
 
-def _change(
-    session: AsyncSession,
-    case: Case,
-    order: CourierOrder,
-    actor: Actor,
-    status: OrderStatus,
-    kind: str,
-    note: str,
-    **extra: Any,
-) -> None:
-    before = set_status(order, status, note)
-    session.add(order)
-    add_history(
-        session,
-        order,
-        status,
-        source=actor.kind,
-        dedupe_key=f"{kind}:{session_now(session).isoformat()}",
-        description=note,
-    )
-    append_event(
-        session,
-        case,
-        actor,
-        f"mailing.{kind}",
-        {"order": order.id, "from": before, "to": status.value, "note": note, **extra},
-    )
-
-
-async def choose_pickup(
-    session: AsyncSession,
-    case: Case,
-    order: CourierOrder,
-    actor: Actor,
-    *,
-    hand_in: bool,
-    window_start: datetime | None,
-    window_end: datetime | None,
-    address: dict[str, Any] | None,
-    now: datetime,
-) -> CourierOrder:
-    """The applicant picks a pickup window (dispatch at once) or hands the originals in."""
-    if order.kind != OrderKind.pickup or order.status != OrderStatus.awaiting_choice:
-        raise Conflict("This order no longer takes a choice.", status=order.status)
-    if hand_in:
-        order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
-        _change(
-            session,
-            case,
-            order,
-            actor,
-            OrderStatus.cancelled,
-            "hand_in",
-            "The applicant will hand the originals in at the office.",
-        )
-        return order
-    if window_start is None or window_end is None:
-        raise InvalidInput("Give a pickup window (start and end), or choose to hand in.")
-    if window_end - window_start < timedelta(hours=1) or window_end - window_start > timedelta(
-        hours=12
-    ):
-        raise InvalidInput("A pickup window is between 1 and 12 hours long.")
-    if window_start < now or window_start > now + timedelta(days=14):
-        raise InvalidInput("A pickup window starts within the next 14 days.")
-    if address:
-        order.sender = validate_address({**order.sender, **address})
-    order.window_start, order.window_end = window_start, window_end
-    _change(
-        session,
-        case,
-        order,
-        actor,
-        OrderStatus.queued,
-        "pickup_chosen",
-        "",
-        window_start=window_start.isoformat(),
-        window_end=window_end.isoformat(),
-    )
-    await _dispatch_now(session, order, now)
-    return order
-
-
-async def _dispatch_now(session: AsyncSession, order: CourierOrder, now: datetime) -> None:
-    msg = await dispatch_message(session, order)
-    if msg is None:
-        await _enqueue_dispatch(session, order, now)
-    elif msg.state == OutboxState.pending:
-        msg.next_attempt_at = now
-        session.add(msg)
-    elif msg.state == OutboxState.dead:
-        await requeue(session, msg.id or 0, now=now)
-
-
-async def cancel_order(
-    session: AsyncSession, case: Case, order: CourierOrder, actor: Actor, reason: str
-) -> CourierOrder:
-    """A person (or a case step) calls the order off: the only way a cancel is ever sent."""
-    if order.status not in CANCELLABLE:
-        raise Conflict(f"An order that is {order.status} cannot be cancelled.", status=order.status)
-    order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
-    _change(session, case, order, actor, OrderStatus.cancelled, "cancelled", reason)
-    if order.remote_id or order.remote or order.booking:
-        await enqueue_cancel(session, order)
-    return order
-
-
 async def enqueue_cancel(
     session: AsyncSession,
     order: CourierOrder,
@@ -344,65 +238,3 @@ async def enqueue_cancel(
         case_id=order.case_id,
         not_before=at,
     )
-
-
-async def retry_order(
-    session: AsyncSession, case: Case, order: CourierOrder, actor: Actor, now: datetime
-) -> CourierOrder:
-    """Dispatch again now (after a dead letter); the remote_ids is kept: nothing bought twice."""
-    if order.remote_id or order.status not in (OrderStatus.queued, OrderStatus.attention):
-        raise Conflict(
-            "Only an order that no courier has accepted yet can be retried.", status=order.status
-        )
-    _change(session, case, order, actor, OrderStatus.queued, "retried", "")
-    await _dispatch_now(session, order, now)
-    return order
-
-
-async def reassign_order(
-    session: AsyncSession,
-    case: Case,
-    order: CourierOrder,
-    actor: Actor,
-    courier: str,
-    now: datetime,
-) -> CourierOrder:
-    """Hand an order no courier accepted to another courier: a new attempt, a new reference."""
-    if order.remote_id or order.status not in (
-        OrderStatus.queued,
-        OrderStatus.attention,
-        OrderStatus.awaiting_choice,
-    ):
-        raise Conflict(
-            "Cancel the order first; a courier has already accepted it.", status=order.status
-        )
-    if order.remote or order.booking:
-        await enqueue_cancel(session, order)  # an unknown outcome at the old courier
-    dispatch_at = now
-    if order.status == OrderStatus.awaiting_choice:
-        # The applicant keeps the time left to choose a window; only the courier changes.
-        pending = await dispatch_message(session, order)
-        if pending is not None and as_utc(pending.next_attempt_at) > now:
-            dispatch_at = as_utc(pending.next_attempt_at)
-    before = order.courier
-    order.courier = courier
-    order.attempt = 1 + await _attempts(session, case.id or 0, order.kind)
-    order.remote = {}
-    order.booking, order.booking_sent_at, order.unknown_since = "", None, None
-    order.absent_checks, order.steps, order.courier_status = 0, 0, ""
-    status = OrderStatus(order.status)
-    if status != OrderStatus.awaiting_choice:
-        status = OrderStatus.queued
-    _change(
-        session,
-        case,
-        order,
-        actor,
-        status,
-        "reassigned",
-        "",
-        courier_from=before,
-        courier_to=courier,
-    )
-    await _enqueue_dispatch(session, order, dispatch_at)
-    return order

@@ -18,18 +18,11 @@ from zerotrip.cases.models import Case, CaseState
 from zerotrip.cases.store import get_case, lock_case
 from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
+from zerotrip.mailing.changes import cancel_order, choose_pickup, reassign_order, retry_order
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
-from zerotrip.mailing.orders import (
-    DISPATCH,
-    cancel_order,
-    choose_pickup,
-    lock_order,
-    orders_of,
-    reassign_order,
-    retry_order,
-)
+from zerotrip.mailing.orders import DISPATCH, lock_order, orders_of
 from zerotrip.mailing.schemas import OrderRecord
 from zerotrip.mailing.statuses import OPEN, OrderStatus
 from zerotrip.mailing.tracking import Applied, ingest

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -59,7 +60,8 @@ class CaseListQuery(BaseModel):
     due: Literal["overdue", "soon"] | None = None
     q: str | None = Field(default=None, max_length=100)
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
+    # where the previous page stopped (its ``next``); absent: the first page
+    cursor: str | None = Field(default=None, max_length=200)
 
 
 class ActionBody(BaseModel):
@@ -139,7 +141,7 @@ async def create_case_for_applicant(
 
 @routes.get(
     "/api/cases",
-    summary="List cases (filter by state, matter, deadline, text)",
+    summary="List cases a page at a time (filter by state, matter, deadline, text)",
     audience="staff",
     query=CaseListQuery,
     response=CasePage,
@@ -159,22 +161,22 @@ async def list_case_page(
         due=query.due,
         query=query.q,
         limit=query.limit,
-        offset=query.offset,
     )
-    total, rows = await reads.case_page(
+    rows, following = await reads.case_page(
         request.app[DB],
         flt,
         today=viewing.today,
         calendar=viewing.calendar,
         soon_days=viewing.soon_days,
+        after=query.cursor,
     )
-    return case_page_response(request.app[ROWS], total, rows, viewing)
+    return case_page_response(request.app[ROWS], rows, following, viewing)
 
 
 def case_page_response(
-    cache: RenderedRows, total: int, rows: Sequence[Any], viewing: CaseViewing
+    cache: RenderedRows, rows: Sequence[Any], following: str | None, viewing: CaseViewing
 ) -> web.Response:
-    """The JSON of ``CasePage(total, items=[CaseSummary.of(row) …])``, each item rendered once
+    """The JSON of ``CasePage(items=[CaseSummary.of(row) …], next)``, each item rendered once
     per distinct row and date (:class:`RenderedRows`): the same bytes, without the models."""
     context = (viewing.today, viewing.soon_days)
 
@@ -187,7 +189,8 @@ def case_page_response(
         )
 
     items = b",".join(render(r) for r in rows)
-    return json_bytes_response(b'{"total":%d,"items":[%s]}' % (total, items))
+    tail = orjson.dumps(following)
+    return json_bytes_response(b'{"items":[%s],"next":%s}' % (items, tail))
 
 
 @routes.get(

@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

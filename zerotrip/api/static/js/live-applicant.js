@@ -10,6 +10,7 @@ import { $, fmtTime, h, showError } from "./dom.js";
 import { uploadEvidence } from "./evidence-common.js";
 import { addStrings, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+import { applyLinkMode, offerOffline, prepareOffline } from "./live-offline.js";
 import { POINTER_SHOWN_MS, drawPointer } from "./live-pointer.js";
 import { loadSummary, renderSummary } from "./live-summary.js";
 
@@ -32,6 +33,8 @@ const RETURN_AFTER_S = 30;
 initPage();
 
 const FIX_EVERY_MS = 10_000;
+const STATS_EVERY_MS = 1000; // the server judges the uplink from these (see live-offline.js)
+const DROPPED_AFTER_MS = 3000; // "disconnected" this long: the call has dropped
 const state = { stream: null, pc: null, socket: null, facing: "environment", fixes: 0, lastFix: null, meter: null, timers: [], consented: false, pointers: [] };
 window.liveApplicant = state; // read by the end-to-end test
 
@@ -159,7 +162,8 @@ async function start() {
     await connect(welcome.ice_servers);
     socket.send(await capabilities());
     startFixes();
-    state.timers.push(setInterval(reportStats, 3000));
+    state.timers.push(setInterval(reportStats, STATS_EVERY_MS));
+    prepareOffline(state, welcome.session.case_id).catch(() => {});
     $("#leave").classList.remove("hidden");
   } catch (err) {
     showError("#live-error", err);
@@ -183,6 +187,11 @@ async function connect(iceServers) {
       sender.setParameters(params).catch(() => {});
     }
   }
+  pc.onconnectionstatechange = () => {
+    clearTimeout(state.dropTimer);
+    if (pc.connectionState === "failed") offerOffline(state);
+    else if (pc.connectionState === "disconnected") state.dropTimer = setTimeout(() => { if (state.pc === pc && pc.connectionState !== "connected") offerOffline(state); }, DROPPED_AFTER_MS);
+  };
   pc.ontrack = (event) => { if (event.track.kind === "audio") $("#inspector-audio").srcObject = new MediaStream([event.track]); };
   state.meter = new QualityMeter(pc, "out");
   await negotiate(pc, state.socket);
@@ -209,7 +218,8 @@ function wire(socket) {
   socket.on("photo_request", (m) => takePhoto(m).catch((err) => showError("#live-error", err)));
   socket.on("pointer", (m) => showPointer(m));
   socket.on("ended", (m) => { finish(); showEnd(m.state).catch((err) => showError("#live-error", err)); });
-  socket.on("closed", () => { if (!state.ended) setStatus("live.peer_left"); });
+  socket.on("closed", () => { if (!state.ended) { setStatus("live.peer_left"); offerOffline(state); } });
+  socket.on("link_mode", (m) => applyLinkMode(state, m).catch((err) => showError("#live-error", err)));
 }
 
 async function control(m) {

@@ -188,6 +188,8 @@ export class QualityMeter {
       height: rtp.frameHeight || 0,
       frames: (this.direction === "in" ? rtp.framesDecoded : rtp.framesEncoded) || 0,
       lost: (this.direction === "in" ? rtp.packetsLost : remote?.packetsLost) ?? 0,
+      loss: this.direction === "in" ? null : remote?.fractionLost ?? null, // as the far end reported
+      estimate_kbps: pair?.availableOutgoingBitrate != null ? Math.round(pair.availableOutgoingBitrate / 1000) : null,
       rtt_ms: pair?.currentRoundTripTime != null ? Math.round(pair.currentRoundTripTime * 1000) : null,
       limited_by: rtp.qualityLimitationReason || null,
       freezes: rtp.freezeCount ?? null,

@@ -8,6 +8,7 @@ import { initStaffPage } from "./common.js";
 import { $, clearError, fmtTime, h, showError } from "./dom.js";
 import { addStrings, pick, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
+import { consoleLinkMode } from "./live-offline.js";
 import { pointerInput } from "./live-pointer.js";
 import { loadSummary, renderSummary, ticks } from "./live-summary.js";
 
@@ -148,6 +149,7 @@ function wire(socket) {
   socket.on("peer_stats", (m) => { state.quality.phone = m; renderQuality(); });
   socket.on("server_stats", (m) => { state.quality.server = m; renderQuality(); renderRecording(Boolean(m.recording)); });
   socket.on("ended", (m) => finish(m.state));
+  socket.on("link_mode", (m) => { state.linkMode = m.mode; consoleLinkMode(m, $("#link-mode")); });
   socket.on("error", (m) => { if (m.reply_to) showError("#live-error", m.detail); });
 }
 

@@ -5,7 +5,8 @@ import { pick, t } from "./i18n.js";
 
 const STATES = ["submitted", "returned", "accepted", "inspecting", "rectifying", "inspected", "approved", "rejected", "certificate_issued", "delivered", "closed", "withdrawn"];
 const PAGE = 50;
-let offset = 0;
+// The list pages with cursors: ``pages[i]`` is the cursor that opens page i + 1 ("" the first).
+let pages = [""];
 let matters = {};
 
 await initStaffPage();
@@ -15,7 +16,7 @@ stateSel.append(h("option", { value: "" }, t("cases.all")), ...STATES.map((s) =>
 stateSel.value = params.get("state") || "";
 $("#f-due").value = params.get("due") || "";
 $("#f-q").value = params.get("q") || "";
-offset = Number(params.get("offset") || 0);
+if (params.get("cursor")) pages = ["", params.get("cursor")];
 
 const catalogue = await api("GET", "/api/matters?withdrawn=true");  // running cases of withdrawn matters too
 matters = Object.fromEntries(catalogue.items.map((m) => [m.code, m]));
@@ -25,10 +26,12 @@ async function load() {
   const q = new URLSearchParams();
   for (const [k, v] of [["state", stateSel.value], ["due", $("#f-due").value], ["q", $("#f-q").value.trim()]]) if (v) q.set(k, v);
   q.set("limit", PAGE);
-  q.set("offset", offset);
+  const cursor = pages[pages.length - 1];
+  if (cursor) q.set("cursor", cursor);
   history.replaceState(null, "", `?${q}`);
   try {
     const page = await api("GET", `/api/cases?${q}`);
+    next = page.next;
     const body = $("#cases tbody");
     body.replaceChildren(...page.items.map((c) => h("tr", { class: "clickable", dataset: { caseId: c.id }, onclick: () => { location.href = `/staff/cases/${c.id}`; } },
       h("td", { class: "mono" }, c.reference),
@@ -39,17 +42,19 @@ async function load() {
       h("td", {}, fmtDate(c.deadline), " ", clockBadge(c.clock)),
       h("td", {}, fmtTime(c.updated_at)))));
     if (!page.items.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, t("cases.empty"))));
-    $("#total").textContent = `${page.total ? offset + 1 : 0}–${offset + page.items.length} / ${page.total}`;
-    $("#prev").disabled = offset === 0;
-    $("#next").disabled = offset + PAGE >= page.total;
+    $("#total").textContent = t("cases.page").replace("{n}", pages.length);
+    $("#prev").disabled = pages.length === 1;
+    $("#next").disabled = !next;
   } catch (err) {
+    if (cursor) pages = [""]; // a stale or damaged cursor: the error says so; filters restart
     showError("#list-error", err);
   }
 }
 
-$("#filters").addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; load(); });
-$("#prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); load(); });
-$("#next").addEventListener("click", () => { offset += PAGE; load(); });
+let next = null;
+$("#filters").addEventListener("submit", (ev) => { ev.preventDefault(); pages = [""]; load(); });
+$("#prev").addEventListener("click", () => { if (pages.length > 1) pages.pop(); load(); });
+$("#next").addEventListener("click", () => { if (next) { pages.push(next); load(); } });
 
 // A clerk files an application on the applicant's behalf (帮代办) and gets their link.
 const FIELDS = [["applicant_name", "apply.name", "text", true], ["applicant_phone", "apply.phone", "tel"], ["applicant_email", "apply.email", "email"], ["organisation", "apply.organisation", "text"], ["premises_address", "apply.address", "text", true]];
