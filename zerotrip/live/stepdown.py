@@ -182,6 +182,10 @@ class StepDown:
         expected = (counters.received - last.received) + (counters.lost - last.lost)
         loss = max(0.0, (counters.lost - last.lost) / expected) if expected > 0 else None
         phone = self._phone if now - self._phone_at <= PHONE_FRESH_S else {}
+        if not phone:
+            # Only a phone that reports can be stepped down (it pauses its video and probes);
+            # without its word, loss seen here may as well be this server short of CPU.
+            return None
         return Reading(
             at=now,
             server_kbps=kbps,
