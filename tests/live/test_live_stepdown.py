@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from zerotrip.live.link import AUDIO_PHOTOS, VIDEO, LinkJudge, LinkRules, Reading
 
-RULES = LinkRules(down_kbps=250, down_loss=0.10, down_after_s=2, up_kbps=1000, up_after_s=6)
+RULES = LinkRules(
+    down_kbps=250, down_loss=0.10, down_after_s=2, up_kbps=1000, up_after_s=6, warm_up_s=5
+)
 
 
 def feed_video(judge: LinkJudge, start: float, seconds: int, **figures: object) -> list:

@@ -28,13 +28,13 @@ AUDIO_PHOTOS = "audio_photos"
 
 @dataclass(frozen=True)
 class LinkRules:
-    down_kbps: float = 250
+    down_kbps: float = 150
     down_loss: float = 0.10
     down_after_s: float = 2.0
     up_kbps: float = 1000
     up_after_s: float = 6.0
     up_loss: float = 0.02
-    warm_up_s: float = 5.0  # a new video stream ramps up its bitrate: not judged before this
+    warm_up_s: float = 8.0  # a new video stream ramps up its bitrate: not judged before this
 
 
 @dataclass(frozen=True)
