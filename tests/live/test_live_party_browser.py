@@ -172,3 +172,44 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
     assert "申请人" in voices and "检查员" in voices and "王工" in voices
     await shots(player, "live-recording-voices")
     assert errors == [], errors
+
+
+async def test_supervisor_joins_from_the_console_link(client, db, clock, browser, shots):
+    """Staff join as the second party from their console: the inspector's seat stays theirs."""
+    from tests.factories import make_staff
+
+    base = base_url(client)
+    booked = await booked_session(client, db, clock)
+    sid = booked.session["id"]
+    supervisor = await make_staff(db, "inspector", "supervisor-browser")
+    errors: list[str] = []
+    async with asyncio.timeout(300):
+        _, phone = await open_phone(browser, base, booked, FIX, errors)
+        console = await staff_page(
+            browser, base, booked.inspector, f"/staff/live/{sid}",
+            permissions=["microphone"], errors=PageErrors(console=False, errors=errors),
+        )  # fmt: skip
+        await console.click("#join")
+        await console.wait_for_function(
+            "() => document.querySelector('#remote').videoWidth > 0", timeout=WAIT
+        )
+        assert await console.get_attribute("#join-as-guest", "href") == f"/staff/live/{sid}/guest"
+        watcher = await staff_page(
+            browser, base, supervisor, f"/staff/live/{sid}/guest",
+            permissions=["microphone"], errors=PageErrors(console=False, errors=errors),
+        )  # fmt: skip
+        await watcher.click("#join")
+        await watcher.wait_for_function(
+            "() => document.querySelector('#remote').videoWidth > 0", timeout=WAIT
+        )
+        await console.wait_for_function(
+            "() => document.querySelector('#participants').dataset.roles"
+            " === 'applicant,inspector,guest'",
+            timeout=WAIT,
+        )
+        assert "Supervisor" in await console.text_content("#participants li[data-role='guest']")
+        await phone.wait_for_selector("#third-party:not(.hidden)", timeout=WAIT)
+        await shots(watcher, "live-guest-staff")
+    joined = await audit_kinds(db, booked.case["id"])
+    assert "live.guest_joined" in joined
+    assert errors == [], errors
