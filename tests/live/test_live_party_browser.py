@@ -19,7 +19,9 @@ from tests.harness.browsers import OFFICE_ZONE, PageErrors, staff_page
 from tests.live.live_helpers import audit_kinds, booked_session, evidence_of, open_phone, until
 from zerotrip.api.keys import LIVE
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The console's intermittent first-frames stall under load (see test_live_browser_session.py)
+# also shows here now and then: one rerun, a second failure fails the suite.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.flaky(reruns=1, reruns_delay=2)]
 pytest.importorskip("playwright.async_api")
 
 FIX = {"latitude": 30.2743, "longitude": 120.1551, "accuracy": 10}
