@@ -125,6 +125,7 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
             timeout=WAIT,
         )
         await console.wait_for_selector("#invitations li[data-state='used']", timeout=WAIT)
+        assert "王工：请拍一下灭火器的压力表" in await console.text_content("#prompt-state")
 
         room = client.server.app[LIVE].rooms[sid]
         await until(
