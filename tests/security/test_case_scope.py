@@ -144,6 +144,16 @@ async def test_another_departments_case_is_absent_on_every_staff_route(client, d
         checked.append((op.method, op.path))
     assert len(checked) >= 30, checked
 
+    # The live socket's route is public (its credential may come in the first message): the
+    # inspector of another department is refused there too, before joining.
+    ws = await client.session.ws_connect(
+        client.make_url(f"/api/live/sessions/{ids['session_id']}/ws"),
+        headers=outsiders["inspector"].headers,
+    )
+    refused = await ws.receive_json(timeout=30)
+    assert (refused["type"], refused["status"]) == ("error", 404), refused
+    await ws.close()
+
     after = await (await client.get(f"/api/cases/{food.id}/audit", headers=admin.headers)).json()
     assert after == trail  # nothing was read into or changed on the case
     # The answer is the one a case that does not exist gets: its existence does not leak.
