@@ -79,6 +79,7 @@ async def seed(data_dir: Path, n_cases: int, database_url: str = "") -> dict[str
     from zerotrip.cases.deadlines import WorkingCalendar
     from zerotrip.cases.lifecycle import perform
     from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, CaseState, Checkpoint
+    from zerotrip.cases.search import write_index
     from zerotrip.cases.step_params import PrereviewParams
     from zerotrip.cases.store import Application, create_case
     from zerotrip.kit.actor import Actor
@@ -186,6 +187,10 @@ async def seed(data_dir: Path, n_cases: int, database_url: str = "") -> dict[str
         ):
             for start in range(0, len(rows), 5000):
                 await session.execute(sa.insert(table), rows[start : start + 5000])
+        # the list's search rows, as the ORM hooks write them for cases made one by one
+        for start in range(0, len(cases), 2000):
+            part = cases[start : start + 2000]
+            await (await session.connection()).run_sync(write_index, part)
     await services.close()
     accepted = [c["id"] for c in cases if c["state"] == CaseState.accepted.value]
     return {

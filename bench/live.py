@@ -4,7 +4,9 @@ naive MediaRelay + MediaRecorder path (decode and re-encode) measured in the sam
 
 Per step it prints server CPU per session, frames in vs out, event-loop lag, RSS and the
 still-capture latency (click to stored JPEG). The last line is the summary:
-``live: <N> sessions at <C>% CPU each, <R>x cheaper than transcoding, still p95 <L> ms``.
+``live: <N> sessions at <C>% CPU each, <R>x cheaper than transcoding, still p95 <L> ms,
+step-down <S> s``: the step-down time is measured at the largest step, on a few sessions whose
+link degrades at once.
 
     python bench/live.py                   # ramp 1,5,10,20 sessions, 640x480@30, ~2-3 minutes
     python bench/live.py --steps 1,10,20,30 --size 1280x720 --seconds 10
@@ -332,6 +334,42 @@ async def measure(http, server, sessions, seconds: float, stills: int) -> dict[s
     }
 
 
+async def step_down_times(sessions: list[dict[str, Any]], count: int) -> list[float]:
+    """Seconds from a link degradation to the session's switch to audio plus photos, on
+    ``count`` of the running sessions at once: each synthetic phone reports what a starved
+    Chrome reports each second (its encoder limited by bandwidth, a low estimate) and its video
+    stops getting through; the clock stops when the phone receives ``link_mode``. (The netns
+    test measures the same on a real shaped link: tests/live/test_live_stepdown_netns.py.)"""
+
+    async def one(session: dict[str, Any]) -> float:
+        phone = session["applicant"]
+        track = phone.video_track
+        original = track.recv
+
+        async def starved() -> Any:  # nothing gets through any more
+            await asyncio.sleep(3600)
+            return await original()
+
+        start = time.monotonic()
+        track.recv = starved
+
+        async def report() -> None:
+            while True:
+                stats = {"kbps": 90, "limited_by": "bandwidth", "estimate_kbps": 120, "loss": 0.0}
+                await phone.send({"type": "stats", "stats": stats})
+                await asyncio.sleep(1)
+
+        reporter = asyncio.create_task(report())
+        try:
+            changed = await phone.expect("link_mode", within=60)
+        finally:
+            reporter.cancel()
+        assert changed["mode"] == "audio_photos", changed
+        return time.monotonic() - start
+
+    return list(await asyncio.gather(*(one(s) for s in sessions[-count:])))
+
+
 async def naive_reference(
     http: ClientSession, clip: Any, seconds: float
 ) -> tuple[float, str | None]:
@@ -416,6 +454,7 @@ async def run(args: argparse.Namespace) -> None:
         server = Server(naive=False, database_url=args.database_url)
         sessions: list[dict[str, Any]] = []
         results = []
+        down_text = "n/a"
         try:
             for n in steps:
                 while len(sessions) < n:
@@ -446,8 +485,16 @@ async def run(args: argparse.Namespace) -> None:
                     f"(clients {r['client_in']}->{r['client_out']}), dropped {r['dropped']}, "
                     f"loop lag p95 {r['lag_p95']:.1f} ms max {r['lag_max']:.0f} ms, "
                     f"RSS {r['rss']:.0f} MB, still p95 {p95:.0f} ms ({len(r['stills'])}; "
-                    f"keyframe+JPEG max {max(r['grabs'] or [0]):.0f} ms, the rest is ingest)"
+                    f"keyframe+JPEG+derived max {max(r['grabs'] or [0]):.0f} ms, "
+                    "the rest is ingest)"
                 )
+            downs = await step_down_times(sessions, min(args.step_downs, len(sessions)))
+            down_text = f"{max(downs):.1f} s" if downs else "n/a"
+            print(
+                f"step-down at N={len(sessions)}: degradation to audio+photos in "
+                + " ".join(f"{s:.1f}" for s in downs)
+                + f" s (max {down_text}; aim <= 5 s)"
+            )
             if args.soak:
                 rss = []
                 end = time.monotonic() + args.soak
@@ -473,7 +520,8 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(
         f"live: {best[0]} sessions at {best[1]:.1f}% CPU each, "
-        f"{cheaper} cheaper than transcoding, still p95 {p95:.0f} ms"
+        f"{cheaper} cheaper than transcoding, still p95 {p95:.0f} ms (aim <= 300), "
+        f"step-down {down_text} (aim <= 5 s)"
     )
 
 
@@ -485,6 +533,9 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--kbps", type=int, default=1000)
     parser.add_argument("--stills", type=int, default=6, help="captures per step")
+    parser.add_argument(
+        "--step-downs", type=int, default=3, help="sessions degraded at the end (step-down time)"
+    )
     parser.add_argument("--soak", type=int, default=0, help="hold the last step this many seconds")
     parser.add_argument(
         "--database-url",

@@ -209,6 +209,7 @@ class Settings:
     live_ice_relay_only: bool = False  # force media through TURN (iceTransportPolicy=relay)
     live_segment_seconds: int = 60  # a recording segment is closed and stored this often
     live_queue_packets: int = 90  # per subscriber; on overflow drop to the next keyframe
+    live_invitation_minutes: int = 120  # an expert's invitation link lapses after this
     live_rejoin_seconds: int = 180  # a dropped participant may rejoin this long
     live_join_early_minutes: int = 30  # the session opens this long before its slot
     live_still_timeout_ms: int = 1500  # wait this long for a requested keyframe

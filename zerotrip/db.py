@@ -127,6 +127,10 @@ class Database:
             )
             self.write_engine = self.engine
             self.write_gate = None
+            # At most as many write transactions at once as the pool holds connections: more
+            # would only interleave on the event loop, each holding its case's row lock
+            # (and a connection "idle in transaction") while it waits for the loop.
+            self._write_slots = asyncio.Semaphore(settings.db_pool_size)
         info = {"clock": self.clock}
         self._reader = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, info=info
@@ -153,7 +157,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on any error."""
         if self.write_gate is None:
-            async with self._writer() as session, session.begin():
+            async with self._write_slots, self._writer() as session, session.begin():
                 yield session
             return
         async with self.write_gate.turn(), self._writer() as session, session.begin():

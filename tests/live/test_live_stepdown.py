@@ -55,12 +55,27 @@ def test_a_low_bandwidth_estimate_steps_down_a_still_scene_does_not() -> None:
     assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "low_bitrate")]
 
 
+def test_a_ramp_up_limited_by_bandwidth_with_a_fair_estimate_is_not_judged() -> None:
+    # A new call under load: Chrome's encoder says "bandwidth" while its estimate ramps up.
+    judge = LinkJudge(RULES)
+    ramp = {"server_kbps": 180, "phone_kbps": 200, "phone_limited": True}
+    assert feed_video(judge, 0, 20, phone_estimate_kbps=320, **ramp) == []
+    assert judge.mode == VIDEO
+
+
 def test_loss_from_either_end_steps_down_and_is_the_reason_given() -> None:
     judge = LinkJudge(RULES)
     feed_video(judge, 0, 6, server_kbps=1500)
     changes = feed_video(judge, 6, 4, server_kbps=900, server_loss=0.02, phone_loss=0.25)
     assert [c.reason for _, c in changes] == ["packet_loss"]
     assert changes[0][1].figures["loss"] == 0.25
+
+
+def test_low_bitrate_without_the_phones_word_is_not_judged_loss_is() -> None:
+    judge = LinkJudge(RULES)
+    assert feed_video(judge, 0, 20, server_kbps=90) == []  # a still scene, or no stats sent
+    changes = feed_video(judge, 20, 4, server_kbps=90, server_loss=0.3)
+    assert [c.reason for _, c in changes] == ["packet_loss"]
 
 
 def test_a_short_dip_does_not_step_down() -> None:

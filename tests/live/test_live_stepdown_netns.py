@@ -210,7 +210,7 @@ async def test_step_down_recover_and_offline_capture_on_a_shaped_link(client, db
 
                 # 1. A good link: video for a while, no step-down.
                 await asyncio.sleep(8)
-                assert room.stepdown.mode == "video"
+                assert room.stepdown.mode == "video", "\n".join(map(str, room.stepdown.recent))
                 assert await _events(db, case_id, "live.step_down") == []
                 await _wait_js(phone, "() => window.liveApplicant.offlineNonces", 20)
 

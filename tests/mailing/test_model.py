@@ -59,7 +59,7 @@ from zerotrip.kit.clock import Clock
 from zerotrip.mailing.changes import cancel_order
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.couriers import build_couriers
-from zerotrip.mailing.models import CourierOrder
+from zerotrip.mailing.models import CourierOrder, OrderEvent
 from zerotrip.mailing.orders import lock_order
 from zerotrip.mailing.statuses import CANCELLABLE, TERMINAL
 from zerotrip.mailing.sweeper import sweep_stranded
@@ -345,6 +345,13 @@ class World:
                     )
                 ).all()
             )
+            booked_lines = set(
+                (
+                    await session.exec(
+                        select(OrderEvent.order_id).where(OrderEvent.dedupe_key == "booked")
+                    )
+                ).all()
+            )
         watched = {t.case_id for t in tasks}
         live = {  # reference -> waybill of the label / order the courier really holds
             t["metadata"]: t["tracking_number"]
@@ -367,6 +374,7 @@ class World:
                 continue
             if ref in live:
                 assert order.booking == "confirmed", where + "held by the courier, not booked"
+                assert order.id in booked_lines, where + "booked without its history line"
                 assert order.waybill == live[ref], where + f"waybill {order.waybill} != {live[ref]}"
             elif order.booking == "confirmed":
                 raise AssertionError(where + "booked, but the courier holds nothing")

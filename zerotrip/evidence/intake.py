@@ -70,12 +70,15 @@ async def ingest_file(
     video_offset_ms: int | None = None,
     restricted: bool = False,
     digest: tuple[str, int] | None = None,
+    analysis: dict[str, Any] | None = None,
 ) -> Evidence:
     """Claim, store, analyse, judge and record one file; see the module docstring.
 
     ``capture`` is what the client said about the capture (its ``nonce``, if any, is checked and
     spent, never kept); ``digest`` the SHA-256 and size when the caller computed them while
-    receiving. The file at ``path`` is removed in every case.
+    receiving; ``analysis`` what the caller already knows of a file it made itself (see
+    :mod:`zerotrip.media.frames`: no worker analyses it again). The file at ``path`` is removed
+    in every case.
     """
     path = Path(path)
     try:
@@ -90,7 +93,8 @@ async def ingest_file(
             return claim.existing
         await store_original(storage, sha, path)
         async with analysis_workdir(settings) as workdir:
-            analysis = await analyse(pools, origin, path, received.sniffed, workdir)
+            if analysis is None:
+                analysis = await analyse(pools, origin, path, received.sniffed, workdir)
             if refused(analysis):
                 await db.run_in_transaction(
                     lambda session: record_refusal(session, upload, claim, received, analysis)

@@ -21,6 +21,7 @@ from zerotrip.live.participant import Participant, Seats
 from zerotrip.live.presence import distance_to_premises, new_challenge_code
 from zerotrip.live.signalling import (
     APPLICANT,
+    GUEST,
     Bare,
     Capabilities,
     ChallengeResult,
@@ -107,7 +108,11 @@ class Guidance:
         return {"type": "prompt_sent", "prompt_id": prompt_id}
 
     async def on_prompt_shown(self, participant: Participant, message: PromptShown) -> None:
-        await self.seats.to_inspector({"type": "prompt_shown", "prompt_id": message.prompt_id})
+        shown = {"type": "prompt_shown", "prompt_id": message.prompt_id}
+        await self.seats.to_inspector(shown)
+        guest = self.seats.get(GUEST)  # the second party may have sent it
+        if guest is not None:
+            await guest.send(shown)
 
     async def on_control(self, participant: Participant, message: Control) -> Reply:
         supported = {

@@ -25,4 +25,5 @@ class IngestFile(Protocol):
         live_session_id: int | None = None,
         video_offset_ms: int | None = None,
         restricted: bool = False,
+        analysis: dict[str, Any] | None = None,
     ) -> Evidence: ...

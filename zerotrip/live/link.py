@@ -3,11 +3,12 @@ hysteresis: a pure state machine (readings in, at most one transition out), so t
 tested without a network and the room only feeds it.
 
 - In ``video`` mode a reading is *bad* when the loss reaches the step-down loss, or when the video
-  bitrate is under the step-down bitrate while the phone's encoder says it is short of bandwidth
-  (a still scene also sends little, but is not limited) or its bandwidth estimate is under the
-  step-down bitrate too, or the phone has gone quiet, or the server receives less than half of
-  what the phone says it sends. Bad for the
-  step-down time: ``audio_photos``.
+  bitrate is under the step-down bitrate while the phone's bandwidth estimate is under it too
+  (a still scene also sends little, but its estimate stays high; without an estimate, the
+  encoder's "limited by bandwidth"), or while the server receives under a quarter of what the
+  phone says it sends.
+  Without the phone's word a low bitrate alone is not judged (a still scene sends little too).
+  Bad for the step-down time: ``audio_photos``.
 - In ``audio_photos`` mode no video flows, so only the phone's upload probes count: a probe at or
   above the step-up bitrate with little loss is *good*; good for the step-up time (and never
   sooner than twice the step-down time after the last change): back to ``video``. Any bad probe
@@ -122,15 +123,14 @@ class LinkJudge:
             return "packet_loss"
         kbps = reading.kbps
         phone, server = reading.phone_kbps, reading.server_kbps
-        phone_quiet = phone is None
-        lost_on_the_way = phone is not None and server is not None and server < phone / 2
+        # Far less arrives than was sent (not a second's misalignment of the two windows).
+        lost_on_the_way = phone is not None and server is not None and server < phone / 4
         estimate = reading.phone_estimate_kbps
-        starved = estimate is not None and estimate < rules.down_kbps
-        if (
-            kbps is not None
-            and kbps < rules.down_kbps
-            and (reading.phone_limited or phone_quiet or lost_on_the_way or starved)
-        ):
+        if estimate is not None:  # the congestion control's word beats the encoder's flag,
+            short = estimate < rules.down_kbps or lost_on_the_way  # which a ramp-up also sets
+        else:
+            short = reading.phone_limited or lost_on_the_way
+        if kbps is not None and kbps < rules.down_kbps and short:
             return "low_bitrate"
         return None
 

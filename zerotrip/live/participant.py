@@ -32,6 +32,8 @@ class Participant:
     outgoing: list[HubTrack] = field(default_factory=list)
     video_codec: str | None = None
     gone: bool = False
+    name: str = ""  # shown to the others (the guest's name; staff: their display name)
+    invitation_id: int | None = None  # a guest who came by invitation
 
 
 class Seats:
@@ -46,6 +48,13 @@ class Seats:
 
     def __len__(self) -> int:
         return len(self.by_role)
+
+    def both(self) -> bool:
+        """The applicant and the inspector are both connected (a guest does not count)."""
+        return APPLICANT in self.by_role and INSPECTOR in self.by_role
+
+    def either(self) -> bool:
+        return APPLICANT in self.by_role or INSPECTOR in self.by_role
 
     def get(self, role: str) -> Participant | None:
         return self.by_role.get(role)

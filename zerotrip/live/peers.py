@@ -67,6 +67,28 @@ class Peers:
         return sum(1 for pc in list(self._made) if pc.connectionState != "closed")
 
 
+def rebundle(pc: RTCPeerConnection, sdp: str) -> None:
+    """Put every bundled line on the bundle's transport; call after ``setRemoteDescription``.
+
+    aiortc (balanced policy) gives a second line of the same kind (the third party's voice)
+    the transport of the first one as it was created; bundling then replaces that one's
+    transport and stops the old one, leaving the second line on a dead transport that never
+    sends. (Max-bundle would avoid it but browsers then never connect.)"""
+    groups = [g for g in SessionDescription.parse(sdp).group if g.semantic == "BUNDLE"]
+    if not groups or not groups[0].items:
+        return
+    mids = set(groups[0].items)
+    transceivers = pc.getTransceivers()
+    primary = next((t for t in transceivers if t.mid == groups[0].items[0]), None)
+    if primary is None:
+        return
+    transport = primary.receiver.transport
+    for transceiver in transceivers:
+        if transceiver.mid in mids and transceiver.receiver.transport is not transport:
+            transceiver.receiver.setTransport(transport)
+            transceiver.sender.setTransport(transport)
+
+
 def validate_offer(sdp: str, max_bytes: int) -> RTCSessionDescription:
     """Refuse an oversized or unparseable offer before aiortc acts on it."""
     if len(sdp.encode("utf-8", "replace")) > max_bytes:

@@ -43,6 +43,7 @@ class Segment(BaseModel):
     width: int | None
     height: int | None
     audio_tracks: list[str]
+    audio_titles: list[str] = []  # who speaks on each track (a guest by name)
     file_name: str
     url: str  # plays in the page
     download_url: str  # the same bytes, saved under ``file_name``
@@ -133,6 +134,7 @@ def _segment(reference: str, live_id: int, n: int, ev: Evidence) -> Segment:
         width=ev.width or facts.get("width"),
         height=ev.height or facts.get("height"),
         audio_tracks=list(facts.get("audio_tracks") or []),
+        audio_titles=list(facts.get("audio_titles") or facts.get("audio_tracks") or []),
         file_name=file_name(reference, live_id, index, ev.media_type),
         url=base,
         download_url=f"{base}?download=1",

@@ -44,6 +44,10 @@ class AudioLane:
 
     name: str
     codec: Callable[[], str | None]
+    title: Callable[[], str] | None = None  # who speaks, when not the lane's name (a guest)
+
+    def titled(self) -> str:
+        return (self.title() if self.title is not None else "") or self.name
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Segment:
     started_at: float  # monotonic arrival of its first keyframe
     frames: int = 0
     audio: dict[str, int] = field(default_factory=dict)  # packets per audio track, in file order
+    titles: dict[str, str] = field(default_factory=dict)  # each audio track's title (who speaks)
     last_video_pts: int = 0
     reason: str = ""
 
@@ -78,6 +83,11 @@ class Segment:
     def audio_tracks(self) -> list[str]:
         return list(self.audio)
 
+    @property
+    def audio_titles(self) -> list[str]:
+        """The tracks' titles in file order: the lane's name, or the guest's name."""
+        return [self.titles.get(lane, lane) for lane in self.audio]
+
 
 def frame_size(codec: str, data: bytes) -> tuple[int, int]:
     """Width and height of a keyframe: read from the VP8 header, else decode it once."""
@@ -97,6 +107,7 @@ class _Track:
 
     stream: Any
     codec: str
+    title: str = ""
     base: int | None = None
     last_pts: int = -1
 
@@ -205,13 +216,17 @@ class SegmentRecorder:
         current = self._open
         if self._closed or current is None or self._rotate_due:
             return
-        held = {lane: track.codec for lane, track in current.audio.items()}
+        held = {lane: (track.codec, track.title) for lane, track in current.audio.items()}
         if held != self._lane_codecs():
             self._rotate_at_next_keyframe("audio tracks changed")
 
-    def _lane_codecs(self) -> dict[str, str]:
-        codecs = {lane.name: lane.codec() for lane in self.audio_lanes}
-        return {name: codec for name, codec in codecs.items() if codec in AUDIO_ENCODERS}
+    def _lane_codecs(self) -> dict[str, tuple[str, str]]:
+        """Each recordable lane's codec and title (a new guest's voice is a new track)."""
+        return {
+            lane.name: (codec, lane.titled())
+            for lane in self.audio_lanes
+            if (codec := lane.codec()) in AUDIO_ENCODERS
+        }
 
     def _rotate_at_next_keyframe(self, reason: str) -> None:
         self._rotate_due = reason
@@ -228,10 +243,10 @@ class SegmentRecorder:
             video = container.add_stream(info.codec)
             video.width, video.height = width, height
             audio: dict[str, _Track] = {}
-            for lane, codec in self._lane_codecs().items():
+            for lane, (codec, title) in self._lane_codecs().items():
                 stream = container.add_stream(AUDIO_ENCODERS[codec], rate=48000)
-                stream.metadata["title"] = lane  # Matroska track name: who is speaking
-                audio[lane] = _Track(stream, codec)
+                stream.metadata["title"] = title  # Matroska track name: who is speaking
+                audio[lane] = _Track(stream, codec, title)
         except BaseException:
             container.close()
             raise
@@ -244,6 +259,7 @@ class SegmentRecorder:
             start_offset_ms=int((info.arrival - self.origin) * 1000),
             started_at=info.arrival,
             audio=dict.fromkeys(audio, 0),
+            titles={lane: track.title for lane, track in audio.items()},
         )
         self.segments.append(segment)
         self._rotate_due = ""

@@ -25,6 +25,7 @@ def segment_facts(segment: Segment) -> dict[str, Any]:
         "duration_s": segment.duration_ms / 1000,
         "frames": segment.frames,
         "audio_tracks": segment.audio_tracks,
+        "audio_titles": segment.audio_titles,
         "audio_packets": segment.audio_packets,
         "voice_packets": segment.voice_packets,
         "segment": segment.index,

@@ -30,11 +30,27 @@ from zerotrip.live.hub import Hub, HubTrack
 from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.models import LiveSession
 from zerotrip.live.participant import Participant, Seats
+from zerotrip.live.party import Party, audio_lines
 from zerotrip.live.passthrough import mark_encoded, on_keyframe_request
-from zerotrip.live.peers import Peers, answer_codec, validate_offer, video_preferences
+from zerotrip.live.peers import (
+    Peers,
+    answer_codec,
+    rebundle,
+    validate_offer,
+    video_preferences,
+)
 from zerotrip.live.recorder import AudioLane, Segment, SegmentRecorder
 from zerotrip.live.recordings import RecordingArchive, segment_facts
-from zerotrip.live.signalling import APPLICANT, INSPECTOR, Bare, Capture, Message, Offer, Stats
+from zerotrip.live.signalling import (
+    APPLICANT,
+    GUEST,
+    INSPECTOR,
+    Bare,
+    Capture,
+    Message,
+    Offer,
+    Stats,
+)
 from zerotrip.live.stepdown import StepDown, rules_of
 from zerotrip.live.still_capture import StillCapture
 from zerotrip.live.stills import StillGrabber
@@ -81,6 +97,8 @@ class Room:
         self.mic = Hub("audio", f"{live_id}-mic")
         self.voice = Hub("audio", f"{live_id}-voice")
         self.discard = Hub("video", f"{live_id}-discard")  # what nobody should send, still read
+        self.guest_voice = Hub("audio", f"{live_id}-guest")  # the second party's voice
+        self.seats = Seats()
         self.recorder = SegmentRecorder(
             workdir=workdir,
             segment_seconds=settings.live_segment_seconds,
@@ -89,13 +107,20 @@ class Room:
             audio_lanes=(
                 AudioLane(APPLICANT, lambda: self.applicant_audio_codec or self.mic.codec),
                 AudioLane(INSPECTOR, lambda: self.inspector_audio_codec or self.voice.codec),
+                AudioLane(
+                    GUEST, lambda: self.guest_audio_codec, title=lambda: self.party.guest_name
+                ),
             ),
         )
         self.video.add_sink(self.recorder.write_video)
         self.mic.add_sink(self.recorder.audio_sink(APPLICANT))
         self.voice.add_sink(self.recorder.audio_sink(INSPECTOR))
+        self.guest_voice.add_sink(self.recorder.audio_sink(GUEST))
         self.video.on_source_ended = self._camera_ended
-        self.seats = Seats()
+        self.party = Party(
+            live_id, seats=self.seats, db=db, video=self.video, mic=self.mic, voice=self.voice,
+            guest_voice=self.guest_voice,
+        )  # fmt: skip
         self.guidance = Guidance(
             live_id, session.case_id, session.premises, seats=self.seats, db=db, clock=clock,
             video_offset_ms=self.recorder.offset_ms,
@@ -136,6 +161,7 @@ class Room:
         )
         self.applicant_audio_codec: str | None = None  # negotiated, before the first packet
         self.inspector_audio_codec: str | None = None  # ... None if the inspector sends none
+        self.guest_audio_codec: str | None = None
         self.closed = False
         self._rejoin_timer: asyncio.Task[None] | None = None
         self._teardown: asyncio.Task[None] | None = None
@@ -150,6 +176,10 @@ class Room:
         return self.seats.other(role)
 
     async def admit(self, participant: Participant) -> LiveSession:
+        if participant.role == GUEST:
+            await self.party.admit(participant)
+            async with self.db.session() as session:
+                return await booking.load(session, self.live_id)
         current = self.seats.get(participant.role)
         if current is not None and not current.gone:
             raise Conflict(
@@ -162,7 +192,7 @@ class Room:
             other is not None, self.clock.now(),
         )  # fmt: skip
         self.seats.seat(participant)  # only once the join is recorded
-        if self._rejoin_timer is not None and len(self.seats) == 2:
+        if self._rejoin_timer is not None and self.seats.both():
             self._rejoin_timer.cancel()
             self._rejoin_timer = None
         if other is not None:
@@ -170,6 +200,7 @@ class Room:
         if participant.role == INSPECTOR:
             await self.guidance.catch_up(participant)
         await self.stepdown.catch_up(participant)
+        await self.party.tell_everyone(newcomer=participant)
         return live
 
     async def depart(self, participant: Participant, reason: str) -> None:
@@ -180,6 +211,9 @@ class Room:
         participant.gone = True
         self.seats.unseat(participant)
         await self._close_peer(participant)
+        if participant.role == GUEST:
+            await self.party.departed(participant, reason, self.closed)
+            return
         if participant.role == APPLICANT:
             self.recorder.cut(f"applicant {reason}")
         if self.closed:
@@ -196,17 +230,19 @@ class Room:
                 {"type": "peer", "role": participant.role, "present": False,
                  "rejoin_until": until.isoformat()}
             )  # fmt: skip
-        if not len(self.seats):
+        await self.party.tell_everyone()
+        if not self.seats.either():
             # Nobody is connected: hold the room (and its recording timeline) for a while.
             if self._rejoin_timer is None or self._rejoin_timer.done():
                 self._rejoin_timer = asyncio.create_task(self._expire(window.total_seconds()))
 
     async def _expire(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-        if not len(self.seats) and not self.closed:
+        if not self.seats.either() and not self.closed:
             await self.end("nobody rejoined", SYSTEM_LIVE)
 
     async def end(self, reason: str, actor: Actor) -> None:
+        await self.party.session_ending(reason)
         live = await booking.end(
             self.db, self.live_id, actor, reason, self.clock.now(), self.reactions
         )
@@ -238,7 +274,7 @@ class Room:
             self.stills.close()
             await self.recorder.finalize(reason)
         finally:
-            for hub in (self.video, self.mic, self.voice, self.discard):
+            for hub in (self.video, self.mic, self.voice, self.discard, self.guest_voice):
                 hub.close()
             await self.on_closed(self)
 
@@ -259,7 +295,7 @@ class Room:
         pc, participant.pc = participant.pc, None
         if pc is None:
             return
-        for hub in (self.video, self.mic, self.voice, self.discard):
+        for hub in (self.video, self.mic, self.voice, self.discard, self.guest_voice):
             hub.detach(owner=pc)
         await pc.close()
 
@@ -286,7 +322,10 @@ class Room:
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
             receiver = next(t.receiver for t in pc.getTransceivers() if t.receiver.track is track)
-            if participant.role == APPLICANT:
+            guest_target = self.party.inbound(participant.role, track.kind)
+            if participant.role == GUEST:
+                target = guest_target or self.discard
+            elif participant.role == APPLICANT:
                 target = self.video if track.kind == "video" else self.mic
             else:
                 target = self.voice if track.kind == "audio" else self.discard
@@ -299,6 +338,8 @@ class Room:
             voice = HubTrack(self.voice, queue)
             participant.outgoing.append(voice)
             pc.addTransceiver(voice, direction="sendrecv")
+        elif participant.role == GUEST:
+            self.party.guest_transceivers(participant, pc, queue)
         else:
             camera = HubTrack(self.video, queue)
             mic = HubTrack(self.mic, queue)
@@ -307,8 +348,11 @@ class Room:
             video_tx.setCodecPreferences(video_preferences(self.video.codec))
             on_keyframe_request(video_tx.sender, lambda: self.video.request_keyframe("viewer"))
             pc.addTransceiver(mic, direction="sendrecv")
+        if audio_lines(sdp) > 1:  # a line for the voice of the third party (or to it)
+            self.party.extra_voice(participant, pc, queue)
         try:
             await pc.setRemoteDescription(offer)
+            rebundle(pc, sdp)
             mark_encoded(pc)
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc rejects unusable offers with assorted errors
@@ -318,6 +362,8 @@ class Room:
         audio_codec = answer_codec(pc, "audio", received=True)
         if participant.role == APPLICANT:
             self.applicant_audio_codec = audio_codec
+        elif participant.role == GUEST:
+            self.guest_audio_codec = audio_codec
         else:
             self.inspector_audio_codec = audio_codec
         self.recorder.lanes_changed()  # e.g. the inspector's voice: a track from the next segment
@@ -359,6 +405,8 @@ class Room:
         return await self.capture.on_capture(participant, message)
 
     async def on_stats(self, participant: Participant, message: Stats) -> Reply | None:
+        if participant.role == GUEST:
+            return None  # the two sides' link figures are about their own connection
         if participant.role == APPLICANT:
             self.stepdown.on_phone_stats(message.stats)
         other = self.other(participant.role)

@@ -28,6 +28,7 @@ from zerotrip.live.control import (
     PostgresControl,
     SingleProcessControl,
 )
+from zerotrip.live.guests import GuestDesk
 from zerotrip.live.interfaces import IngestFile
 from zerotrip.live.models import FINISHED, LiveSession
 from zerotrip.live.ownership import Ownership, new_process_id
@@ -68,6 +69,7 @@ class LiveService:
         self.peers = Peers(settings)
         self.rooms = Rooms(settings.live_max_sessions)
         self.archive = RecordingArchive(db, ingest)
+        self.guests = GuestDesk(settings, db, clock)
         self.ownership = Ownership(
             db, clock, process_id=new_process_id(), address=settings.live_advertise_address,
             heartbeat=timedelta(seconds=settings.live_heartbeat_seconds),
@@ -236,7 +238,16 @@ class LiveService:
     ) -> tuple[Room, SessionView]:
         """Open (or find) the session's room and admit the participant to it; the first
         process to open it becomes its owner, another refuses (421, retry)."""
-        live = await self._visible(live_id, viewer)
+        return await self._enter(await self._visible(live_id, viewer), participant)
+
+    async def join_guest(self, live_id: int, participant: Participant) -> tuple[Room, SessionView]:
+        """An invited guest (its key was checked for this session): admitted like staff."""
+        async with self.db.session() as session:
+            live = await booking.load(session, live_id)
+        return await self._enter(live, participant)
+
+    async def _enter(self, live: LiveSession, participant: Participant) -> tuple[Room, SessionView]:
+        live_id = live.id or 0
         booking.ensure_joinable(
             live, self.clock.now(), timedelta(minutes=self.settings.live_join_early_minutes)
         )
@@ -263,9 +274,21 @@ class LiveService:
             workdir=self.workdir / str(live_id),
         )
 
+    async def let_go_of_guest(self, live_id: int, invitation_id: int) -> None:
+        """The guest who came by a revoked invitation leaves the room at once."""
+        room = self.rooms.get(live_id)
+        guest = room.party.guest() if room is not None else None
+        if room is None or guest is None or guest.invitation_id != invitation_id:
+            return
+        await guest.send({"type": "ended", "reason": "invitation revoked", "state": "revoked"})
+        await room.depart(guest, "invitation revoked")
+        if guest.hangup is not None:
+            await guest.hangup()
+
     async def _room_closed(self, room: Room) -> None:
         """Give up the claim first: a room gone from the registry is no longer owned here."""
         try:
             await self.ownership.release(room.live_id)
         finally:
             self.rooms.forget(room)
+            self.guests.forget(room.live_id)  # invitations end with their session

@@ -14,6 +14,7 @@ from zerotrip.problems import Forbidden, InvalidInput, MalformedBody, TooLarge
 
 APPLICANT = "applicant"
 INSPECTOR = "inspector"
+GUEST = "guest"  # a second party: a supervisor, or an outside expert invited by link
 
 
 class Message(BaseModel):
@@ -116,10 +117,10 @@ class Bare(Message):
 
 # type -> (roles allowed to send it, shape)
 PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
-    "offer": (frozenset({APPLICANT, INSPECTOR}), Offer),
-    "stats": (frozenset({APPLICANT, INSPECTOR}), Stats),
-    "ping": (frozenset({APPLICANT, INSPECTOR}), Bare),
-    "leave": (frozenset({APPLICANT, INSPECTOR}), Bare),
+    "offer": (frozenset({APPLICANT, INSPECTOR, GUEST}), Offer),
+    "stats": (frozenset({APPLICANT, INSPECTOR, GUEST}), Stats),
+    "ping": (frozenset({APPLICANT, INSPECTOR, GUEST}), Bare),
+    "leave": (frozenset({APPLICANT, INSPECTOR, GUEST}), Bare),
     "fix": (frozenset({APPLICANT}), Fix),
     "capabilities": (frozenset({APPLICANT}), Capabilities),
     "prompt_shown": (frozenset({APPLICANT}), PromptShown),
@@ -128,7 +129,7 @@ PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
     "consent": (frozenset({APPLICANT}), Consent),
     "probe": (frozenset({APPLICANT}), Probe),
     "pointer": (frozenset({INSPECTOR}), Pointer),
-    "prompt": (frozenset({INSPECTOR}), Prompt),
+    "prompt": (frozenset({INSPECTOR, GUEST}), Prompt),
     "control": (frozenset({INSPECTOR}), Control),
     "capture": (frozenset({INSPECTOR}), Capture),
     "photo_request": (frozenset({INSPECTOR}), PhotoRequest),

@@ -4,6 +4,7 @@ checkpoint and the video offset, an audit event, and the still shown on both scr
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -47,9 +48,21 @@ class StillCapture:
         checkpoint_id = message.checkpoint_id
         clicked = time.monotonic()
         checkpoint = await references.checkpoint_of_case(self.db, self.case_id, checkpoint_id)
-        still = await self.grabber.grab()
+        name = f"still-{uuid.uuid4().hex}"
+        path, derived = self.workdir / f"{name}.jpg", self.workdir / name
+        try:
+            return await self._capture(participant, checkpoint, clicked, path, derived)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, derived, True)
+
+    async def _capture(
+        self, participant: Participant, checkpoint: Any, clicked: float, path: Path, derived: Path
+    ) -> dict[str, Any]:
+        """Decode the keyframe once: the JPEG, its display copy and thumbnail all come from
+        that one decoded frame, in the grabbing thread; no worker analyses the JPEG again."""
+        checkpoint_id = checkpoint.id
+        still = await self.grabber.grab(derived=derived)
         grabbed = time.monotonic()
-        path = self.workdir / f"still-{uuid.uuid4().hex}.jpg"
         await asyncio.to_thread(_write, path, still.jpeg)
         offset = self.video_offset_ms(still.arrival)
         capture: dict[str, Any] = {
@@ -62,6 +75,7 @@ class StillCapture:
             case_id=self.case_id, checkpoint_id=checkpoint_id, path=path,
             origin="live_still", actor=participant.actor, live_session_id=self.live_id,
             video_offset_ms=offset, capture=capture, restricted=checkpoint.restricted,
+            analysis=still.analysis,
         )  # fmt: skip
         latency_ms = round((time.monotonic() - clicked) * 1000, 1)
         self.latencies_ms.append(latency_ms)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import av
 
 from zerotrip.live.hub import Hub
 from zerotrip.live.passthrough import PacketInfo
+from zerotrip.media.frames import analyse_frame
 from zerotrip.problems import Conflict
 
 JPEG_QUALITY = 90
@@ -26,10 +29,14 @@ class Still:
     arrival: float  # monotonic arrival of the keyframe it shows
     requested_at: float
     fresh: bool  # False: the keyframe requested did not come in time, the last one was used
+    analysis: dict[str, Any] | None = field(default=None, repr=False)  # see media/frames.py
 
 
-def encode_jpeg(codec: str, data: bytes) -> tuple[bytes, int, int]:
-    """Decode one keyframe and encode it as a JPEG (blocking: run it in a thread)."""
+def encode_jpeg(
+    codec: str, data: bytes, derived: Path | None = None
+) -> tuple[bytes, int, int, dict[str, Any] | None]:
+    """Decode one keyframe and encode it as a JPEG (blocking: run it in a thread); with
+    ``derived``, also its display copy and thumbnail from the same decoded frame, there."""
     decoder = av.CodecContext.create(codec, "r")
     frames = list(decoder.decode(av.Packet(data)))
     if not frames:
@@ -38,8 +45,10 @@ def encode_jpeg(codec: str, data: bytes) -> tuple[bytes, int, int]:
         raise ValueError(f"the {codec} keyframe did not decode")
     frame = frames[-1]
     out = io.BytesIO()
-    frame.to_image().save(out, format="JPEG", quality=JPEG_QUALITY)
-    return out.getvalue(), frame.width, frame.height
+    image = frame.to_image()
+    image.save(out, format="JPEG", quality=JPEG_QUALITY)
+    analysis = analyse_frame(image, derived) if derived is not None else None
+    return out.getvalue(), frame.width, frame.height, analysis
 
 
 class StillGrabber:
@@ -58,20 +67,21 @@ class StillGrabber:
                 if not waiter.done():
                     waiter.set_result(packet)
 
-    async def grab(self, attempts: int = 2) -> Still:
-        """The next keyframe as a JPEG; a keyframe that does not decode (damaged on the way)
-        is skipped for the one after it."""
+    async def grab(self, attempts: int = 2, derived: Path | None = None) -> Still:
+        """The next keyframe as a JPEG (and, with ``derived``, its analysis: see
+        :func:`encode_jpeg`); a keyframe that does not decode (damaged on the way) is skipped
+        for the one after it."""
         requested = time.monotonic()
         for _ in range(attempts):
             packet, fresh = await self._next_keyframe()
             info: PacketInfo = packet.opaque
             try:
-                jpeg, width, height = await asyncio.to_thread(
-                    encode_jpeg, info.codec, bytes(packet)
+                jpeg, width, height, analysis = await asyncio.to_thread(
+                    encode_jpeg, info.codec, bytes(packet), derived
                 )
             except (av.FFmpegError, ValueError):
                 continue
-            return Still(jpeg, width, height, info.arrival, requested, fresh)
+            return Still(jpeg, width, height, info.arrival, requested, fresh, analysis)
         raise Conflict("The video from the phone could not be decoded; try again.")
 
     async def _next_keyframe(self) -> tuple[av.Packet, bool]:

@@ -15,12 +15,17 @@ from typing import Any
 
 import av
 from aiohttp import ClientSession, ClientWebSocketResponse, WSMsgType
-from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcconfiguration import RTCIceTransportPolicy
 
 from zerotrip.live.passthrough import mark_encoded
-from zerotrip.live.peers import video_preferences
+from zerotrip.live.peers import rebundle, video_preferences
 
 VIDEO_TB = Fraction(1, 90000)
 
@@ -141,6 +146,7 @@ class SyntheticClient:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.welcome: dict[str, Any] = {}
         self.received: dict[str, int] = {"video": 0, "audio": 0}
+        self.received_by_mid: dict[str, int] = {}  # packets per m-line (several audio lines)
         self.decoded_sizes: list[tuple[int, int]] = []
         self._reader: asyncio.Task[None] | None = None
         self._consumers: list[asyncio.Task[None]] = []
@@ -201,6 +207,7 @@ class SyntheticClient:
         if answer["type"] != "answer":
             return answer
         await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        rebundle(self.pc, answer["sdp"])  # a second audio line (see peers.rebundle)
         return answer
 
     async def publish(self, clip: Clip) -> dict[str, Any]:
@@ -219,15 +226,21 @@ class SyntheticClient:
         pc.on("track", self._consume_packets)
         return await self._negotiate()
 
-    async def subscribe(self, decode: bool = True, voice: Clip | None = None) -> dict[str, Any]:
+    async def subscribe(
+        self, decode: bool = True, voice: Clip | None = None, third_party: bool = False
+    ) -> dict[str, Any]:
         """Inspector: receive the applicant's video and audio; ``decode`` proves it plays.
-        With ``voice``, also talk back: its Opus packets, as a console's microphone would."""
+        With ``voice``, also talk back: its Opus packets, as a console's microphone would.
+        With ``third_party``, a further audio line for the voice of the session's third party
+        (the guest's for the inspector, the inspector's for a guest)."""
         pc = self._new_pc()
         pc.addTransceiver("video", direction="recvonly")
         if voice is not None and voice.audio:
             self.voice_track = ClipTrack(voice, "audio")
             pc.addTransceiver(self.voice_track, direction="sendrecv")
         else:
+            pc.addTransceiver("audio", direction="recvonly")
+        if third_party:
             pc.addTransceiver("audio", direction="recvonly")
         pc.on("track", self._consume_frames if decode else self._consume_packets)
         answer = await self._negotiate()
@@ -242,10 +255,14 @@ class SyntheticClient:
         self._consumers.append(asyncio.create_task(self._count(track, decoded=False)))
 
     async def _count(self, track: MediaStreamTrack, decoded: bool) -> None:
+        mid = next(
+            (t.mid or "" for t in self.pc.getTransceivers() if t.receiver.track is track), ""
+        ) if self.pc is not None else ""  # fmt: skip
         with contextlib.suppress(MediaStreamError):
             while True:
                 item = await track.recv()
                 self.received[track.kind] += 1
+                self.received_by_mid[mid] = self.received_by_mid.get(mid, 0) + 1
                 if decoded and track.kind == "video" and len(self.decoded_sizes) < 1000:
                     self.decoded_sizes.append((item.width, item.height))
 

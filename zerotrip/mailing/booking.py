@@ -80,8 +80,9 @@ async def confirm_booking(
         set_status(order, booking.status)
         if booking.attention:
             set_status(order, OrderStatus.attention, booking.attention)
-    if first and was_unsure:
-        await _close_unresolved(session, case, order)
+    if first:
+        if was_unsure:
+            await _close_unresolved(session, case, order)
         add_history(session, order, booking.status, source=source, dedupe_key="booked")
         append_event(
             session,

@@ -29,6 +29,7 @@ from zerotrip.api.principal import (
 )
 from zerotrip.api.routing import RouteTable
 from zerotrip.live import signalling
+from zerotrip.live.invitations import GUEST_KEY_PREFIX
 from zerotrip.live.participant import Participant
 from zerotrip.live.playback import RecordingView
 from zerotrip.live.room import Room
@@ -230,7 +231,7 @@ def _error(problem: Problem, reply_to: str | None = None) -> dict[str, Any]:
     return body
 
 
-async def _first_message_principal(request: web.Request, ws: web.WebSocketResponse) -> Principal:
+async def _first_message_token(ws: web.WebSocketResponse) -> str:
     """Browsers cannot set headers on a WebSocket: the credential comes as the first message,
     ``{"type": "auth", "token": "..."}``, so it never appears in a URL or an access log."""
     try:
@@ -246,7 +247,7 @@ async def _first_message_principal(request: web.Request, ws: web.WebSocketRespon
     token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
     if not isinstance(token, str) or not token or len(token) > 200:
         raise Unauthenticated("Send {'type': 'auth', 'token': ...} first.")
-    return await principal_for_token(request, token)
+    return token
 
 
 def _check_origin(request: web.Request) -> None:
@@ -270,23 +271,42 @@ def _socket_sender(ws: web.WebSocketResponse) -> Any:
 async def _join(
     request: web.Request, ws: web.WebSocketResponse, live_id: int, principal: Principal
 ) -> tuple[Room, Participant]:
-    """Authenticate (by the first message if no header or cookie did), admit, welcome."""
+    """Authenticate (by the first message if no header or cookie did), admit, welcome. Staff
+    asking for ``?seat=guest`` join as the second party (a supervisor, an expert colleague);
+    an invited expert's first message carries the guest key its browser was given."""
+    live = request.app[LIVE]
+    send = _socket_sender(ws)
     if principal.kind == "anonymous":
-        principal = await _first_message_principal(request, ws)
+        token = await _first_message_token(ws)
+        if token.startswith(GUEST_KEY_PREFIX):
+            guest = live.guests.participant(live_id, token, send, ws.close)
+            return await _welcome(send, guest, *await live.join_guest(live_id, guest))
+        principal = await principal_for_token(request, token)
     role = signalling.APPLICANT if principal.kind == "applicant" else signalling.INSPECTOR
     if role == signalling.INSPECTOR:
         require_role(principal, *JOIN_ROLES)
+        if request.query.get("seat") == "guest":
+            role = signalling.GUEST
     if principal.user is not None:  # the socket's route is public: scope here, as the guard would
         await refuse_other_departments(request, principal.user)
-    send = _socket_sender(ws)
     participant = Participant(
-        role, principal.actor, principal.user.id if principal.user else None, send, ws.close
+        role, principal.actor, principal.user.id if principal.user else None, send, ws.close,
+        name=principal.user.display_name if principal.user else "",
+    )  # fmt: skip
+    return await _welcome(
+        send, participant, *await live.join(live_id, _viewer(principal), participant)
     )
-    room, view = await request.app[LIVE].join(live_id, _viewer(principal), participant)
+
+
+async def _welcome(
+    send: Any, participant: Participant, room: Room, view: SessionView
+) -> tuple[Room, Participant]:
+    role = participant.role
     session = view.model_dump(mode="json", exclude_unset=True)
     await send(
         {"type": "welcome", "role": role, "session": session,
-         "ice_servers": session["ice_servers"], "peer_present": room.other(role) is not None}
+         "ice_servers": session["ice_servers"], "peer_present": room.other(role) is not None,
+         "name": participant.name, "present": room.party.present()}
     )  # fmt: skip
     return room, participant
 
@@ -385,5 +405,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get(r"/a/{token}/live/{session_id:\d+}", _page("live-applicant.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}", _page("live-console.html"))
     app.router.add_get(r"/staff/live/{session_id:\d+}/recording", _page("live-recording.html"))
+    app.router.add_get(r"/live/{session_id:\d+}/guest", _page("live-guest.html"))  # invited
+    app.router.add_get(r"/staff/live/{session_id:\d+}/guest", _page("live-guest.html"))
     app.cleanup_ctx.append(_live_ctx)
     app.on_shutdown.append(_on_shutdown)

@@ -11,6 +11,7 @@ import { uploadEvidence } from "./evidence-common.js";
 import { addStrings, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
 import { applyLinkMode, offerOffline, prepareOffline } from "./live-offline.js";
+import { playExtraVoice, thirdPartyNotice } from "./live-party.js";
 import { POINTER_SHOWN_MS, drawPointer } from "./live-pointer.js";
 import { loadSummary, renderSummary } from "./live-summary.js";
 
@@ -159,6 +160,7 @@ async function start() {
     $("#rec").classList.remove("hidden");
     $("#session-state").textContent = t(`state.${welcome.session.state}`);
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_inspector");
+    thirdPartyNotice("#third-party", welcome.present || []);
     await connect(welcome.ice_servers);
     socket.send(await capabilities());
     startFixes();
@@ -192,7 +194,11 @@ async function connect(iceServers) {
     if (pc.connectionState === "failed") offerOffline(state);
     else if (pc.connectionState === "disconnected") state.dropTimer = setTimeout(() => { if (state.pc === pc && pc.connectionState !== "connected") offerOffline(state); }, DROPPED_AFTER_MS);
   };
-  pc.ontrack = (event) => { if (event.track.kind === "audio") $("#inspector-audio").srcObject = new MediaStream([event.track]); };
+  const third = pc.addTransceiver("audio", { direction: "recvonly" }); // a second party's voice
+  pc.ontrack = (event) => {
+    if (event.transceiver === third) playExtraVoice(event.track, "guest-audio");
+    else if (event.track.kind === "audio") $("#inspector-audio").srcObject = new MediaStream([event.track]);
+  };
   state.meter = new QualityMeter(pc, "out");
   await negotiate(pc, state.socket);
 }
@@ -202,6 +208,7 @@ function wire(socket) {
     setStatus(m.present ? "live.connected" : "live.peer_left");
     $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
   });
+  socket.on("participants", (m) => thirdPartyNotice("#third-party", m.present));
   socket.on("prompt", (m) => {
     const box = $("#prompt");
     box.textContent = m.text;

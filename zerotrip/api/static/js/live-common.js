@@ -84,10 +84,11 @@ addStrings({
 
 /** One participant's signalling socket: request/reply by id, and an event per message type. */
 export class LiveSocket extends EventTarget {
-  constructor(sessionId, token) {
+  constructor(sessionId, token, seat = null) {
     super();
     this.sessionId = sessionId;
     this.token = token;
+    this.seat = seat; // "guest": staff joining as the session's second party
     this.pending = new Map();
     this.serial = 0;
   }
@@ -107,7 +108,8 @@ export class LiveSocket extends EventTarget {
 
   openOnce() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/sessions/${this.sessionId}/ws`);
+    const seat = this.seat ? `?seat=${this.seat}` : "";
+    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/sessions/${this.sessionId}/ws${seat}`);
     let misdirected = false;
     return new Promise((resolve, reject) => {
       this.ws.onopen = () => { if (this.token) this.ws.send(JSON.stringify({ type: "auth", token: this.token })); };

@@ -9,6 +9,7 @@ import { $, clearError, fmtTime, h, showError } from "./dom.js";
 import { addStrings, pick, t } from "./i18n.js";
 import { LiveSocket, QualityMeter, describeQuality, negotiate } from "./live-common.js";
 import { consoleLinkMode } from "./live-offline.js";
+import { invitationPanel, playExtraVoice, renderParticipants } from "./live-party.js";
 import { pointerInput } from "./live-pointer.js";
 import { loadSummary, renderSummary, ticks } from "./live-summary.js";
 
@@ -94,6 +95,8 @@ async function join() {
     $("#session-state").textContent = t(`state.${welcome.session.state}`);
     state.iceServers = welcome.ice_servers;
     setStatus(welcome.peer_present ? "live.connected" : "live.waiting_applicant");
+    state.present = welcome.present || [];
+    renderParticipants("#participants", state.present);
     await connect();
     enableCall(true);
     $("#end").classList.remove("hidden");
@@ -113,8 +116,13 @@ async function connect() {
   pc.addTransceiver("video", { direction: "recvonly" });
   if (state.mic) pc.addTrack(state.mic.getAudioTracks()[0], state.mic);
   else pc.addTransceiver("audio", { direction: "recvonly" });
+  const third = pc.addTransceiver("audio", { direction: "recvonly" }); // a second party's voice
   const remote = new MediaStream();
-  pc.ontrack = (event) => { remote.addTrack(event.track); $("#remote").srcObject = remote; };
+  pc.ontrack = (event) => {
+    if (event.transceiver === third) { playExtraVoice(event.track, "guest-audio"); return; }
+    remote.addTrack(event.track);
+    $("#remote").srcObject = remote;
+  };
   state.meter = new QualityMeter(pc, "in");
   await negotiate(pc, state.socket);
 }
@@ -124,12 +132,18 @@ function wire(socket) {
     setStatus(m.present ? "live.connected" : "live.peer_left");
     $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
   });
+  socket.on("participants", (m) => {
+    state.present = m.present;
+    renderParticipants("#participants", m.present);
+    state.invitations.refresh(); // a guest came (a link was used) or went
+  });
   socket.on("renegotiate", () => connect().catch((err) => showError("#live-error", err)));
   socket.on("capabilities", (m) => { state.capabilities = m; renderControls(m); });
   socket.on("presence", (m) => renderPresence(m));
   socket.on("prompt_shown", (m) => {
     const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
-    if (p) p.shown = true;
+    if (!p) return; // the second party's prompt: its page shows the acknowledgement
+    p.shown = true;
     $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
   });
   socket.on("control_result", (m) => {
@@ -259,6 +273,7 @@ function finish(endState) {
   for (const b of document.querySelectorAll("#code-shown, #code-not-shown, #join, #controls button, #controls input")) b.disabled = true;
   $("#code-box").classList.add("hidden");
   $("#pointer-hint").classList.add("hidden");
+  $("#invite").classList.add("hidden"); // invitations end with the session
   $("#join").classList.add("hidden");
   $("#control-state").textContent = "";
   if (endState) $("#session-state").textContent = t(`state.${endState}`);
@@ -285,4 +300,7 @@ $("#issue-code").addEventListener("click", issueCode);
 $("#code-shown").addEventListener("click", () => answerCode(true));
 $("#code-not-shown").addEventListener("click", () => answerCode(false));
 $("#talk").addEventListener("change", (e) => state.mic?.getAudioTracks().forEach((tr) => { tr.enabled = e.target.checked; }));
+state.invitations = invitationPanel(sessionId);
+$("#join-as-guest").href = `/staff/live/${sessionId}/guest`; // a supervisor, while the inspector runs it
+$("#invite").replaceChildren(...state.invitations.nodes);
 load().catch((err) => showError("#live-error", err));

@@ -17,6 +17,10 @@ addStrings({
   "rec.downloads": ["下载录像", "Download the recording"],
   "rec.empty": ["这次踏勘没有录像。", "This session has no recording."],
   "rec.segment": ["片段", "Part"],
+  "rec.voices": ["声音轨道", "Voice tracks"],
+  "rec.voice.applicant": ["申请人", "Applicant"],
+  "rec.voice.inspector": ["检查员", "Inspector"],
+  "rec.voice.guest": ["第三方专家", "Guest expert"],
   "rec.session": ["视频踏勘", "Live inspection"],
   "rec.kind.checkpoint": ["检查项", "Checkpoint"],
   "rec.kind.still": ["截图", "Still"],
@@ -126,7 +130,25 @@ function render(view) {
     h("span", { class: `badge kind-${c.kind}` }, t(`rec.kind.${c.kind}`)), " ", label(c))));
   $("#downloads").replaceChildren(...view.segments.map((s, i) => h("li", {},
     h("a", { href: s.download_url, download: s.file_name }, s.file_name), " ",
-    h("span", { class: "muted" }, `${t("rec.segment")} ${i + 1} · ${clock(s.duration_s)}${s.width ? ` · ${s.width}×${s.height}` : ""}`))));
+    h("span", { class: "muted" }, `${t("rec.segment")} ${i + 1} · ${clock(s.duration_s)}${s.width ? ` · ${s.width}×${s.height}` : ""}`),
+    h("span", { class: "muted" }, ` · ${voices(s).map((v) => v.label).join("、")}`))));
+  renderVoices(view);
+}
+
+/** Each recorded voice of a segment: its track (lane) and who speaks on it, by name. */
+function voices(segment) {
+  return segment.audio_tracks.map((lane, i) => {
+    const title = segment.audio_titles?.[i] || lane;
+    const role = ["applicant", "inspector", "guest"].includes(lane) ? t(`rec.voice.${lane}`) : lane;
+    return { lane, title, label: lane === "guest" && title !== lane ? `${role} · ${title}` : role };
+  });
+}
+
+/** The session's voice tracks, each named once (a new guest is a new voice). */
+function renderVoices(view) {
+  const seen = new Map();
+  for (const s of view.segments) for (const v of voices(s)) seen.set(`${v.lane}:${v.title}`, v);
+  $("#voices").replaceChildren(...[...seen.values()].map((v) => h("li", { dataset: { lane: v.lane, title: v.title } }, v.label)));
 }
 
 async function load() {
