@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.admin.office import office_address
 from zerotrip.cases.addresses import courier_fields
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import Lifecycle, StepContext
-from zerotrip.cases.models import Case, MaterialStatus
+from zerotrip.cases.models import Case, HandInState, MaterialHandIn, MaterialStatus
 from zerotrip.cases.store import materials_of
 from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing.addresses import applicant_address
@@ -59,8 +60,13 @@ class OrderTriggers:
             for m in await materials_of(step.session, step.case.id or 0)
             if m.paper_original and m.status != MaterialStatus.received
         ]
-        if missing:
-            return
+        mailed = await step.session.exec(
+            select(MaterialHandIn.id).where(
+                MaterialHandIn.case_id == step.case.id, MaterialHandIn.state == HandInState.mail
+            )
+        )
+        if missing or mailed.first() is not None:
+            return  # the parcel still has something to carry
         for order in await orders_of(step.session, step.case.id or 0):
             if order.kind == OrderKind.pickup and order.status == OrderStatus.awaiting_choice:
                 await cancel_order(step.session, step.case, order, step.actor, PICKUP_NOT_NEEDED)
