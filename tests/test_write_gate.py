@@ -67,8 +67,11 @@ async def test_postgresql_runs_at_most_a_pool_of_writers_at_once(db, settings):
             await asyncio.sleep(0.01)  # a step hands the loop back between statements
             open_now -= 1
 
-    await asyncio.gather(*(write(n) for n in range(50)))
-    async with db.session() as session:
-        count = (await session.execute(sa.text("SELECT count(*) FROM tally"))).scalar_one()
+    try:
+        await asyncio.gather(*(write(n) for n in range(50)))
+        async with db.session() as session:
+            count = (await session.execute(sa.text("SELECT count(*) FROM tally"))).scalar_one()
+    finally:  # the PostgreSQL test database outlives the test (it is truncated, not dropped)
+        await db.run_in_transaction(lambda s: s.execute(sa.text("DROP TABLE tally")))
     assert count == 50
     assert most == settings.db_pool_size, most

@@ -218,7 +218,7 @@ class Settings:
     # below this bitrate while the phone's encoder says it is short of bandwidth, or this much
     # packet loss, held this long; back to video once the uplink measures at least the up
     # bitrate for the up time (hysteresis: the two thresholds are far apart).
-    live_stepdown_kbps: int = 250
+    live_stepdown_kbps: int = 150
     live_stepdown_loss: float = 0.10
     live_stepdown_seconds: float = 2.0
     live_stepup_kbps: int = 1000

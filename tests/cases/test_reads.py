@@ -20,6 +20,8 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.schemas import CaseDetail, CasePage, CaseSummary, CaseViewing
 from zerotrip.cases.store import CaseFilter
+from zerotrip.notify.journey import applicant_journey
+from zerotrip.notify.journey_reads import applicant_view
 from zerotrip.problems import NotFound
 
 
@@ -61,6 +63,31 @@ async def test_case_detail_fast_equals_orm(client, db, clock):
             ), (case.id, role)
     with pytest.raises(NotFound):
         await reads.case_file(db, 999_999)
+
+
+async def test_applicant_view_fast_equals_orm(client, db, clock):
+    """The applicant's view (case file and next steps) read in one hop is the ORM one."""
+    cases = await _cases(client, db)
+    delivered = cases[2]  # one step rated, the others still open to rating
+    resp = await client.post(
+        f"/api/cases/{delivered.id}/ratings",
+        json={"step": "delivery", "level": "satisfied"},
+        headers=delivered.applicant_headers,
+    )
+    assert resp.status == 201, await resp.text()
+    viewing = CaseViewing(load_catalogue(), clock.today(), WorkingCalendar(), 3)
+    rateable = (await applicant_view(db, delivered.id))[1].steps
+    assert [s.kind for s in rateable if s.kind == "rate"], rateable
+    for case in cases:
+        orm, orm_steps = await applicant_journey(db, case.id)
+        fast, fast_steps = await applicant_view(db, case.id)
+        assert fast_steps == orm_steps, case.id
+        assert _body(CaseDetail.of(fast, viewing, role="applicant", next_steps=fast_steps)) == (
+            _body(CaseDetail.of(orm, viewing, role="applicant", next_steps=orm_steps))
+        ), case.id
+    assert any(s.steps for _, s in [await applicant_view(db, c.id) for c in cases])
+    with pytest.raises(NotFound):
+        await applicant_view(db, 999_999)
 
 
 FILTERS = [

@@ -85,6 +85,8 @@ async def test_invited_expert_sees_talks_prompts_and_is_recorded_by_name(client,
             assert sent["type"] == "prompt_sent", sent
             prompt = await phone.expect("prompt")
             assert prompt["text"] == "请把镜头对准配电箱"
+            told = await inspector.expect("guest_prompt")  # the inspector sees it too
+            assert told["text"] == "请把镜头对准配电箱" and told["name"] == "王工"
             # a guest may not steer the phone or end the session
             refused = await guest.request({"type": "end"})
             assert refused["type"] == "error" and refused["status"] == 403

@@ -19,7 +19,9 @@ from tests.harness.browsers import OFFICE_ZONE, PageErrors, staff_page
 from tests.live.live_helpers import audit_kinds, booked_session, evidence_of, open_phone, until
 from zerotrip.api.keys import LIVE
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# The console's intermittent first-frames stall under load (see test_live_browser_session.py)
+# also shows here now and then: one rerun, a second failure fails the suite.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.flaky(reruns=1, reruns_delay=2)]
 pytest.importorskip("playwright.async_api")
 
 FIX = {"latitude": 30.2743, "longitude": 120.1551, "accuracy": 10}
@@ -123,6 +125,7 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
             timeout=WAIT,
         )
         await console.wait_for_selector("#invitations li[data-state='used']", timeout=WAIT)
+        assert "王工：请拍一下灭火器的压力表" in await console.text_content("#prompt-state")
 
         room = client.server.app[LIVE].rooms[sid]
         await until(
@@ -171,4 +174,45 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
     voices = await player.text_content("#voices")
     assert "申请人" in voices and "检查员" in voices and "王工" in voices
     await shots(player, "live-recording-voices")
+    assert errors == [], errors
+
+
+async def test_supervisor_joins_from_the_console_link(client, db, clock, browser, shots):
+    """Staff join as the second party from their console: the inspector's seat stays theirs."""
+    from tests.factories import make_staff
+
+    base = base_url(client)
+    booked = await booked_session(client, db, clock)
+    sid = booked.session["id"]
+    supervisor = await make_staff(db, "inspector", "supervisor-browser")
+    errors: list[str] = []
+    async with asyncio.timeout(300):
+        _, phone = await open_phone(browser, base, booked, FIX, errors)
+        console = await staff_page(
+            browser, base, booked.inspector, f"/staff/live/{sid}",
+            permissions=["microphone"], errors=PageErrors(console=False, errors=errors),
+        )  # fmt: skip
+        await console.click("#join")
+        await console.wait_for_function(
+            "() => document.querySelector('#remote').videoWidth > 0", timeout=WAIT
+        )
+        assert await console.get_attribute("#join-as-guest", "href") == f"/staff/live/{sid}/guest"
+        watcher = await staff_page(
+            browser, base, supervisor, f"/staff/live/{sid}/guest",
+            permissions=["microphone"], errors=PageErrors(console=False, errors=errors),
+        )  # fmt: skip
+        await watcher.click("#join")
+        await watcher.wait_for_function(
+            "() => document.querySelector('#remote').videoWidth > 0", timeout=WAIT
+        )
+        await console.wait_for_function(
+            "() => document.querySelector('#participants').dataset.roles"
+            " === 'applicant,inspector,guest'",
+            timeout=WAIT,
+        )
+        assert "Supervisor" in await console.text_content("#participants li[data-role='guest']")
+        await phone.wait_for_selector("#third-party:not(.hidden)", timeout=WAIT)
+        await shots(watcher, "live-guest-staff")
+    joined = await audit_kinds(db, booked.case["id"])
+    assert "live.guest_joined" in joined
     assert errors == [], errors

@@ -215,7 +215,7 @@ async def test_step_down_recover_and_offline_capture_on_a_shaped_link(client, db
                 await _wait_js(phone, "() => window.liveApplicant.offlineNonces", 20)
 
                 # 2. The uplink shaped: audio plus photos by itself, both sides told why.
-                shaped = net.limit_uplink(150, 8)
+                shaped = net.limit_uplink(100, 8)
                 try:
                     took = await _wait_js(
                         phone, "() => window.liveApplicant.linkMode === 'audio_photos'",

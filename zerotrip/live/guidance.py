@@ -105,6 +105,11 @@ class Guidance:
         await self.seats.to_applicant(
             {"type": "prompt", "prompt_id": prompt_id, "text": message.text}
         )
+        if participant.role == GUEST:  # the inspector runs the session: they see it too
+            await self.seats.to_inspector(
+                {"type": "guest_prompt", "prompt_id": prompt_id, "text": message.text,
+                 "name": participant.name}
+            )  # fmt: skip
         return {"type": "prompt_sent", "prompt_id": prompt_id}
 
     async def on_prompt_shown(self, participant: Participant, message: PromptShown) -> None:

@@ -173,6 +173,12 @@ class StepDown:
             self._counters = None
             return None
         now = time.monotonic()
+        phone = self._phone if now - self._phone_at <= PHONE_FRESH_S else {}
+        if not phone:
+            # Only a phone that reports can be stepped down (it pauses its video and probes);
+            # without its word, loss seen here may as well be this server short of CPU.
+            self._counters = None
+            return None
         received, lost = await _receiver_counts(self.video)
         counters = _Counters(now, self.video.stats.bytes_in, received, lost)
         last, self._counters = self._counters, counters
@@ -181,7 +187,6 @@ class StepDown:
         kbps = (counters.bytes_in - last.bytes_in) * 8 / (counters.at - last.at) / 1000
         expected = (counters.received - last.received) + (counters.lost - last.lost)
         loss = max(0.0, (counters.lost - last.lost) / expected) if expected > 0 else None
-        phone = self._phone if now - self._phone_at <= PHONE_FRESH_S else {}
         return Reading(
             at=now,
             server_kbps=kbps,

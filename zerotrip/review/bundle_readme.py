@@ -83,7 +83,8 @@ def readme(
         "时间说明 / Times",
         f"本文件的时间为办公地时间（{zone.key}）。manifest.json、case.json、evidence.json、"
         "annotations/ 与 audit/events.jsonl 中的所有时间均为 UTC（ISO 8601，以 Z 或 +00:00 "
-        "结尾），这是哈希链计算所用的时间；换算为北京时间需加 8 小时。",
+        "结尾），这是哈希链计算所用的时间"
+        + ("；换算为北京时间需加 8 小时。" if zone.key in _BEIJING else "。"),
         f"Times in this file are the office's ({zone.key}). Every time in manifest.json, "
         "case.json, evidence.json, annotations/ and audit/events.jsonl is UTC (ISO 8601, "
         "ending in Z or +00:00), as the audit chain hashes it; the manifest says so in its "

@@ -46,7 +46,7 @@ from zerotrip.cases.schemas import (
 )
 from zerotrip.cases.store import Application, CaseFilter
 from zerotrip.kit.actor import Actor
-from zerotrip.notify.journey import applicant_journey
+from zerotrip.notify.journey_reads import applicant_view
 from zerotrip.problems import InvalidInput
 
 routes = RouteTable("cases")
@@ -203,7 +203,7 @@ def case_page_response(
 async def read_case(request: web.Request, *, principal: Principal) -> CaseDetail:
     case_id = path_int(request, "case_id")
     if principal.role == "applicant":  # the applicant's view leads with their next steps
-        found, steps = await applicant_journey(request.app[DB], case_id)
+        found, steps = await applicant_view(request.app[DB], case_id)
         return CaseDetail.of(found, _viewing(request), role="applicant", next_steps=steps)
     found = await reads.case_file(request.app[DB], case_id)
     return CaseDetail.of(found, _viewing(request), role=principal.role)

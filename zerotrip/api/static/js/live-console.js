@@ -132,6 +132,10 @@ function wire(socket) {
     setStatus(m.present ? "live.connected" : "live.peer_left");
     $("#session-state").textContent = t(m.present ? "state.live" : "state.interrupted");
   });
+  socket.on("guest_prompt", (m) => { // the second party asked the applicant for something
+    state.prompts.push({ prompt_id: m.prompt_id, text: m.text, shown: false, by: m.name });
+    $("#prompt-state").textContent = `… ${m.name}：${m.text}`;
+  });
   socket.on("participants", (m) => {
     state.present = m.present;
     renderParticipants("#participants", m.present);
@@ -142,9 +146,9 @@ function wire(socket) {
   socket.on("presence", (m) => renderPresence(m));
   socket.on("prompt_shown", (m) => {
     const p = state.prompts.find((x) => x.prompt_id === m.prompt_id);
-    if (!p) return; // the second party's prompt: its page shows the acknowledgement
+    if (!p) return;
     p.shown = true;
-    $("#prompt-state").textContent = `✓ ${p ? p.text : ""}`;
+    $("#prompt-state").textContent = `✓ ${p.by ? `${p.by}：` : ""}${p.text}`;
   });
   socket.on("control_result", (m) => {
     state.controls = [...(state.controls || []), m];
