@@ -18,7 +18,8 @@ from zerotrip.dashboard.facts import record_facts
 from zerotrip.db import Database
 from zerotrip.kit.actor import Actor
 from zerotrip.ratings.models import RatedStep, RatingLevel
-from zerotrip.ratings.service import RectificationPolicy, rate, record_call, record_reply
+from zerotrip.ratings.rectifications import record_call, record_reply
+from zerotrip.ratings.service import RectificationPolicy, rate
 
 ZONE = ZoneInfo("Asia/Shanghai")
 CLERK = Actor("staff", "1", "Clerk (clerk)")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel
 
 from zerotrip.ratings.models import RatedStep, Rating, RatingLevel
-from zerotrip.ratings.service import is_overdue
+from zerotrip.ratings.rectifications import is_overdue
 
 
 class RectificationView(BaseModel):

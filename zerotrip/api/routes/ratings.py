@@ -11,7 +11,7 @@ from zerotrip.api.bodies import path_int
 from zerotrip.api.keys import CALENDAR, CLOCK, DB, SETTINGS
 from zerotrip.api.principal import Principal
 from zerotrip.api.routing import RouteTable
-from zerotrip.ratings import service
+from zerotrip.ratings import rectifications, service
 from zerotrip.ratings.models import RatedStep, Rating, RatingLevel
 from zerotrip.ratings.schemas import CallBack, CaseRatings, RatingView, RectificationPage
 
@@ -109,7 +109,7 @@ async def list_open_rectifications(
     request: web.Request, *, principal: Principal, query: RectificationQuery
 ) -> RectificationPage:
     today = request.app[CLOCK].today()
-    total, items = await service.find_rectifications(
+    total, items = await rectifications.find_rectifications(
         request.app[DB],
         today=today,
         state=None if query.state == "all" else query.state,
@@ -118,7 +118,7 @@ async def list_open_rectifications(
         offset=query.offset,
         viewer=principal.user,
     )
-    details = await service.call_back_details(request.app[DB], items)
+    details = await rectifications.call_back_details(request.app[DB], items)
     views = [RatingView.of(r, today) for r in items]
     for view in views:
         if view.id in details:
@@ -142,7 +142,7 @@ async def reply_to_rating(
     request: web.Request, *, principal: Principal, body: ReplyBody
 ) -> RatingView:
     assert principal.user is not None
-    rating = await service.reply_to_rating(
+    rating = await rectifications.reply_to_rating(
         request.app[DB],
         path_int(request, "rating_id"),
         body.text,
@@ -165,7 +165,7 @@ async def record_follow_up_call(
     request: web.Request, *, principal: Principal, body: CallBody
 ) -> RatingView:
     assert principal.user is not None
-    rating = await service.note_follow_up_call(
+    rating = await rectifications.note_follow_up_call(
         request.app[DB],
         path_int(request, "rating_id"),
         body.outcome,
@@ -189,7 +189,7 @@ async def record_follow_up_call(
 async def reassign_rectification(
     request: web.Request, *, principal: Principal, body: OwnerBody
 ) -> RatingView:
-    rating = await service.hand_over(
+    rating = await rectifications.hand_over(
         request.app[DB], path_int(request, "rating_id"), body.owner_id, actor=principal.actor
     )
     return _staff_view(request, rating)
