@@ -4,12 +4,14 @@ reopenings (facts removed), and the period figures read through it against the f
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from tests.dashboard.fixture import build
 from tests.factories import make_staff
@@ -19,7 +21,7 @@ from zerotrip.dashboard.facts import remove_facts, store_facts
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.dashboard.queries import Period, _facts_groups, _facts_totals, accumulate
 from zerotrip.dashboard.rollup import MonthRollup
-from zerotrip.db import Database
+from zerotrip.db import Database, alembic_config, migrate
 
 ZONE = ZoneInfo("Asia/Shanghai")
 MATTERS = ("food-business", "swimming-venue", "pharmacy")
@@ -177,3 +179,21 @@ async def test_dashboard_answers_the_same_without_the_rollup_rows(client, db):
     async with db.transaction() as session:
         await rollup.rebuild(session)
     assert await (await client.get(url, headers=admin.headers)).json() == through_rollup
+
+
+async def test_migration_backfills_the_rollup_from_existing_facts(db, settings):
+    """Facts rows written before migration 0020 are summed into the rollup it creates."""
+    rng = random.Random(11)
+    ids = await _cases(db, 20)
+    await _history(db, rng, ids, 50)
+    async with db.session() as session:
+        facts = [m.model_dump() for m in (await session.exec(sa.select(CaseMetrics))).scalars()]
+    await db.engine.dispose()
+    await asyncio.to_thread(command.downgrade, alembic_config(settings), "0021")
+    async with db.transaction() as session:  # the facts rows as a release before 0020 left them
+        await session.execute(sa.delete(CaseMetrics))
+        await session.execute(sa.insert(CaseMetrics), facts)
+    await db.engine.dispose()
+    await asyncio.to_thread(migrate, settings)
+    stored, grouped = await _rows(db)
+    assert stored == grouped and len(stored) > 5
