@@ -107,8 +107,10 @@ async def test_concurrent_writers_do_not_fork_the_chain(client, db):
     audit = await resp.json()
     assert audit["verification"]["ok"] is True
     seqs = [e["seq"] for e in audit["events"]]
-    # submitted, link, prereview, mailing.order_created (pickup of paper originals), receipts
-    assert seqs == list(range(1, 4 + len(codes) + 1))
+    # submitted, link, prereview, mailing.order_created (pickup of paper originals), receipts,
+    # and once every original is in: the waiting pickup called off, exactly once
+    assert seqs == list(range(1, 4 + len(codes) + 1 + 1))
+    assert [e["kind"] for e in audit["events"]].count("mailing.cancelled") == 1
     # Each event links to the one before it: one chain, no fork.
     for prev, event in zip(audit["events"], audit["events"][1:], strict=False):
         assert event["prev_hash"] == prev["hash"]

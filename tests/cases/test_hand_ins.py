@@ -195,3 +195,33 @@ def test_reminder_is_at_nine_in_the_office_two_days_before_or_the_day_before():
     at = triggers.reminder_time(due, datetime(2026, 12, 9, 10, 0, tzinfo=bj))
     assert at == datetime(2026, 12, 10, 9, 0, tzinfo=bj)
     assert triggers.reminder_time(due, datetime(2026, 12, 10, 10, 0, tzinfo=bj)) is None
+
+
+async def test_mailing_is_offered_only_while_a_pickup_is_coming(client, db, clock):
+    """ "Mail it with the courier" needs a courier: once the pickup is called off (the originals
+    came to the counter), choosing to mail is a clear 409 and records nothing, while a mailed
+    promise made before keeps the pickup from being called off."""
+    cid, applicant, clerk = await _accepted(client, db, clock)
+    mailed = await client.post(f"/api/cases/{cid}/materials/{CODE}/mail-in", headers=applicant)
+    assert mailed.status == 201
+    paper = ["application-form", "layout-plan"]
+    await act(client, cid, "receive_materials", clerk.headers, codes=paper)
+    orders = (await (await client.get(f"/api/cases/{cid}/mailing", headers=applicant)).json())[
+        "orders"
+    ]
+    assert [o["status"] for o in orders] == ["awaiting_choice"]  # it still carries the promise
+
+    second, token2 = await apply(client)
+    other, applicant2 = second["id"], applicant_headers(token2)
+    due = (clock.today() + timedelta(days=10)).isoformat()
+    await act(
+        client, other, "prereview", clerk.headers,
+        outcome="accept", outstanding=[{"code": CODE, "due_date": due}],
+    )  # fmt: skip
+    await act(client, other, "receive_materials", clerk.headers, codes=paper)
+    refused = await client.post(f"/api/cases/{other}/materials/{CODE}/mail-in", headers=applicant2)
+    problem = await refused.json()
+    assert refused.status == 409 and problem["code"] == "no-pickup"
+    assert "请上传文件" in problem["detail"]
+    listed = await (await client.get(f"/api/cases/{other}/hand-ins", headers=applicant2)).json()
+    assert listed["items"] == []

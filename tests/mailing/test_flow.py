@@ -56,6 +56,37 @@ async def test_hand_in_cancels_the_pickup_and_nothing_is_booked(mail_client, db,
     assert again.status == 409
 
 
+async def test_originals_received_at_the_counter_call_off_the_waiting_pickup(
+    mail_client, db, clock
+):
+    """An applicant who walks the papers in before choosing a window is not asked to book a
+    courier for them: once every paper original is received, the waiting pickup is called off
+    (by the clerk's step, on the trail), and nothing is booked when the choice time runs out.
+    Receiving only some of them leaves the pickup waiting."""
+    clerk = await make_staff(db, "clerk")
+    case, token = await apply(mail_client)
+    cid = case["id"]
+    await act(mail_client, cid, "prereview", clerk.headers, outcome="accept")
+    view = await (await mail_client.get(f"/api/cases/{cid}", headers=clerk.headers)).json()
+    paper = [m["code"] for m in view["materials"] if m["paper_original"]]
+    assert paper, "the sample matter asks for paper originals"
+    if len(paper) > 1:
+        await act(mail_client, cid, "receive_materials", clerk.headers, codes=paper[:1])
+        [order] = (await mailing_of(mail_client, cid, clerk.headers))["orders"]
+        assert order["status"] == "awaiting_choice"
+    await act(mail_client, cid, "receive_materials", clerk.headers, codes=paper)
+    [order] = (await mailing_of(mail_client, cid, applicant_headers(token)))["orders"]
+    assert order["status"] == "cancelled" and order["note"] == "材料已在窗口签收，无需上门取件"
+    clock.advance(timedelta(days=2))
+    await drain(mail_client)
+    [order] = (await mailing_of(mail_client, cid, clerk.headers))["orders"]
+    assert order["status"] == "cancelled" and order["waybill"] is None
+    audit = await (await mail_client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)).json()
+    cancels = [e for e in audit["events"] if e["kind"] == "mailing.cancelled"]
+    assert len(cancels) == 1 and cancels[0]["actor"]["kind"] == "staff"
+    assert audit["verification"]["ok"] is True
+
+
 async def test_no_choice_in_time_books_the_next_days_window(mail_client, db, clock):
     clerk = await make_staff(db, "clerk")
     case, _ = await apply(mail_client)

@@ -61,8 +61,10 @@ async def test_task_list_leads_and_the_applicant_hands_in_and_confirms(
     body = await page.text_content("main")
     assert not RAW.search(body), RAW.search(body)
 
-    # The first task opens the materials; the document goes up from the page.
+    # The first task opens the materials; the document goes up from the page (or may ride
+    # with the pickup that is coming).
     await page.click("#next-steps [data-step=supply_material]")
+    assert await page.locator(f"[data-hand-in={CODE}] button[data-op=mail]").count() == 1
     await page.locator(f"input[data-upload={CODE}]").set_input_files(
         files=[{"name": "健康证.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
@@ -99,6 +101,21 @@ async def test_task_list_leads_and_the_applicant_hands_in_and_confirms(
     assert (await _kinds(page))[0] == "supply_material"
     # (the refused postcode is the one failed request the console reports)
     assert [e for e in errors.errors if "status of 422" not in e] == []
+
+
+async def test_without_a_pickup_coming_the_material_is_only_uploaded(
+    client, db, clock, browser, shots
+):
+    """The originals came to the counter, so no courier comes: the page offers no "mail it
+    with the courier" for the outstanding material, only the upload."""
+    cid, token, clerk = await _accepted(client, db, clock)
+    paper = ["application-form", "layout-plan"]
+    await act(client, cid, "receive_materials", clerk.headers, codes=paper)
+    page = await applicant_page(browser, f"{base_url(client)}/a/{token}", lang="zh")
+    await page.wait_for_selector(f"[data-hand-in={CODE}] button[data-op=upload]")
+    assert await page.locator(f"[data-hand-in={CODE}] button[data-op=mail]").count() == 0
+    assert "随快递" not in await page.text_content(f"[data-hand-in={CODE}]")
+    await shots(page.locator("#materials"), "applicant-material-upload-only")
 
 
 async def test_before_prereview_no_photos_are_invited(client, db, browser, shots):

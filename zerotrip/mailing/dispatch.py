@@ -23,7 +23,6 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
@@ -69,20 +68,21 @@ def register(worker: OutboxWorker, mailing: Mailing) -> None:
     worker.register(CANCEL, cancel)
 
 
-async def _load(mailing: Mailing, order_id: int) -> tuple[CourierOrder | None, str]:
-    """The order and its case's reference, in one statement (every dispatch starts here)."""
+async def _load(mailing: Mailing, order_id: int) -> tuple[Any, str]:
+    """The order's columns and its case's reference, in one Core statement (no ORM identity
+    map or instance state: every dispatch starts here and only reads the row)."""
     async with mailing.db.session() as session:
-        row = (
-            await session.exec(
-                select(CourierOrder, Case.reference)
-                .join(Case, col(Case.id) == col(CourierOrder.case_id))
-                .where(CourierOrder.id == order_id)
-            )
-        ).first()
-        return (row[0], row[1]) if row is not None else (None, "")
+        row = (await session.execute(_LOAD, {"order_id": order_id})).first()
+        return (row, row.case_reference) if row is not None else (None, "")
 
 
 _ORDERS = CourierOrder.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_LOAD = (
+    sa.select(_ORDERS, _CASES.c.reference.label("case_reference"))
+    .join(_CASES, _CASES.c.id == _ORDERS.c.case_id)
+    .where(_ORDERS.c.id == sa.bindparam("order_id"))
+)
 
 
 def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, Any]) -> RemoteIds:
@@ -207,7 +207,7 @@ async def _nothing_found(
 async def _outcome_unknown(
     mailing: Mailing,
     courier: Courier,
-    loaded: CourierOrder,
+    loaded: Any,
     step: int,
     error: str,
 ) -> None:

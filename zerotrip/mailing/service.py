@@ -24,7 +24,7 @@ from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.mailing.orders import DISPATCH, lock_order, orders_of
 from zerotrip.mailing.schemas import OrderRecord
-from zerotrip.mailing.statuses import OPEN, OrderStatus
+from zerotrip.mailing.statuses import CANCELLABLE, OPEN, OrderKind, OrderStatus
 from zerotrip.mailing.tracking import Applied, ingest
 from zerotrip.mailing.webhook.callbacks import BadCallback, parse_events
 from zerotrip.outbox.models import OutboxMessage
@@ -234,3 +234,12 @@ async def receive_signed_callback(mailing: Mailing, raw: bytes, signature: str) 
     if replay is not None:
         raise Conflict("This exact callback was already received (replayed).")
     return await ingest(mailing, "webhook", key, body, signature)
+
+
+async def pickup_to_join(db: Database, case_id: int) -> int | None:
+    """The pickup order a mailed document can still ride with: one no courier holds yet."""
+    async with db.session() as session:
+        for order in await orders_of(session, case_id):
+            if order.kind == OrderKind.pickup and order.status in CANCELLABLE:
+                return order.id
+    return None

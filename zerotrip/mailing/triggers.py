@@ -3,27 +3,35 @@
 * pre-review accepted, and the matter needs paper originals: a pickup order, waiting for the
   applicant to pick a window or to choose to hand the originals in (after
   ``pickup_choice_hours`` the next day's working hours are booked);
-* certificate issued: a delivery order, unless the applicant chose to collect it.
+* certificate issued: a delivery order, unless the applicant chose to collect it;
+* paper originals received some other way (at the counter) while the pickup still waits for
+  the applicant's window: the pickup is called off, so nobody is asked to book a courier for
+  papers already in the office.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.admin.office import office_address
 from zerotrip.cases.addresses import courier_fields
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.lifecycle import Lifecycle, StepContext
-from zerotrip.cases.models import Case, MaterialStatus
+from zerotrip.cases.models import Case, HandInState, MaterialHandIn, MaterialStatus
 from zerotrip.cases.store import materials_of
 from zerotrip.kit.actor import SYSTEM_MAILING
 from zerotrip.mailing.addresses import applicant_address
+from zerotrip.mailing.changes import cancel_order
 from zerotrip.mailing.context import Mailing
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference
 from zerotrip.mailing.orders import create_order, orders_of
 from zerotrip.mailing.statuses import OrderKind, OrderStatus
+
+# Written like a clerk's own reason for a cancel, which the order shows as its note.
+PICKUP_NOT_NEEDED = "材料已在窗口签收，无需上门取件"
 
 
 class OrderTriggers:
@@ -35,6 +43,7 @@ class OrderTriggers:
     def register(self, lifecycle: Lifecycle) -> None:
         lifecycle.on_step("prereview", self.after_prereview)
         lifecycle.on_step("issue_certificate", self.after_issue)
+        lifecycle.on_step("receive_materials", self.after_receive)
 
     async def after_prereview(self, step: StepContext) -> None:
         if step.payload.get("to") == "accepted":
@@ -42,6 +51,25 @@ class OrderTriggers:
 
     async def after_issue(self, step: StepContext) -> None:
         await create_delivery(step.session, self.mailing, step.case)
+
+    async def after_receive(self, step: StepContext) -> None:
+        if step.payload.get("channel") == "courier":
+            return  # the pickup itself brought them
+        missing = [
+            m
+            for m in await materials_of(step.session, step.case.id or 0)
+            if m.paper_original and m.status != MaterialStatus.received
+        ]
+        mailed = await step.session.exec(
+            select(MaterialHandIn.id).where(
+                MaterialHandIn.case_id == step.case.id, MaterialHandIn.state == HandInState.mail
+            )
+        )
+        if missing or mailed.first() is not None:
+            return  # the parcel still has something to carry
+        for order in await orders_of(step.session, step.case.id or 0):
+            if order.kind == OrderKind.pickup and order.status == OrderStatus.awaiting_choice:
+                await cancel_order(step.session, step.case, order, step.actor, PICKUP_NOT_NEEDED)
 
 
 async def create_pickup(session: AsyncSession, mailing: Mailing, case: Case) -> CourierOrder | None:

@@ -18,8 +18,10 @@ from zerotrip.cases import addresses, hand_ins
 from zerotrip.cases.addresses import DeliveryAddress, DeliveryAddressView
 from zerotrip.cases.hand_ins import HandInList, HandInView
 from zerotrip.evidence.hand_in import hand_in_upload
+from zerotrip.mailing.service import pickup_to_join
 from zerotrip.media.keys import original_key
 from zerotrip.media.originals import verify_original
+from zerotrip.problems import Conflict
 
 routes = RouteTable("materials")
 
@@ -82,6 +84,12 @@ async def upload_hand_in(request: web.Request, *, principal: Principal) -> HandI
     path_schemas={"code": _CODE},
 )
 async def mail_hand_in(request: web.Request, *, principal: Principal) -> HandInView:
+    if await pickup_to_join(request.app[DB], path_int(request, "case_id")) is None:
+        raise Conflict(
+            "No courier is coming to collect papers for this case: upload the document instead.",
+            zh="本件没有待上门取件的快递，无法随快递寄送，请上传文件。",
+            code="no-pickup",
+        )
     return await hand_ins.hand_in(
         request.app[DB],
         path_int(request, "case_id"),

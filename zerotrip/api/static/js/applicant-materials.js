@@ -20,6 +20,8 @@ addStrings({
 });
 
 let handIns = [];
+let pickupComing = false; // mailing a document needs a courier that still comes to collect
+const UNCOLLECTED = ["awaiting_choice", "queued", "booked", "pickup_scheduled", "attention"];
 
 function latest(code) {
   return handIns.filter((x) => x.material_code === code && x.reason !== "replaced").at(-1);
@@ -68,8 +70,8 @@ function handInControls(c, m) {
     const status = h("div", { role: "status" });
     parts.push(h("div", { class: "row" },
       h("button", { type: "button", dataset: { op: "upload" }, onclick: () => picker.click() }, t("mat.upload")),
-      h("button", { type: "button", class: "secondary", dataset: { op: "mail" }, onclick: () => mailIn(c, m, status) }, t("mat.mail")), picker),
-    h("p", { class: "muted small" }, t("mat.mail_hint")), status);
+      pickupComing ? h("button", { type: "button", class: "secondary", dataset: { op: "mail" }, onclick: () => mailIn(c, m, status) }, t("mat.mail")) : null, picker),
+    pickupComing ? h("p", { class: "muted small" }, t("mat.mail_hint")) : null, status);
   }
   box.append(...parts);
   return box;
@@ -87,8 +89,10 @@ function materialRow(c, m) {
 }
 
 export async function renderMaterials(c) {
-  handIns = c.materials.some((m) => m.status === "outstanding" || m.due_date)
-    ? (await api("GET", `/api/cases/${c.id}/hand-ins`)).items
-    : [];
+  const open = c.materials.some((m) => m.status === "outstanding" || m.due_date);
+  handIns = open ? (await api("GET", `/api/cases/${c.id}/hand-ins`)).items : [];
+  pickupComing = open && c.materials.some((m) => m.status === "outstanding")
+    && (await api("GET", `/api/cases/${c.id}/mailing`)).orders
+      .some((o) => o.kind === "pickup" && UNCOLLECTED.includes(o.status));
   $("#materials").replaceChildren(...c.materials.map((m) => materialRow(c, m)));
 }
