@@ -232,7 +232,7 @@ async def _rebuild_dashboard(settings: Settings) -> int:
             calendar=services.calendar,
             zone=services.clock.zone,
         )
-    print(f"dashboard facts derived again for {count} finished cases")
+    print(f"dashboard facts and month rollup derived again for {count} finished cases")
     return 0
 
 

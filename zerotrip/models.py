@@ -19,6 +19,7 @@ from zerotrip.admin.models import (
 from zerotrip.cases.models import AuditEvent, Case, CaseMaterial, Checkpoint
 from zerotrip.cases.search import CaseSearch, CaseSearchGram
 from zerotrip.dashboard.models import CaseMetrics
+from zerotrip.dashboard.rollup import MonthRollup
 from zerotrip.identity_check.models import IdentityAccess
 from zerotrip.jobs.models import Job
 from zerotrip.live.models import LiveChallenge, LiveFix, LiveProcess, LiveSession
@@ -57,6 +58,7 @@ __all__ = [
     "LiveSession",
     "MatterSetting",
     "MatterVersion",
+    "MonthRollup",
     "Notification",
     "OfficeProfile",
     "OrderEvent",

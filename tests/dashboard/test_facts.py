@@ -14,6 +14,7 @@ from zerotrip.cases.catalogue import load_catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.dashboard.facts import rebuild_all
 from zerotrip.dashboard.models import CaseMetrics
+from zerotrip.dashboard.rollup import MonthRollup
 
 SPRING = "from=2026-03-01&to=2026-04-30"
 
@@ -145,6 +146,7 @@ async def test_facts_can_be_derived_again_from_the_chains(client, db):
     before = await (await client.get(url, headers=admin.headers)).json()
     async with db.transaction() as session:
         await session.execute(sa.delete(CaseMetrics))
+        await session.execute(sa.delete(MonthRollup))
     emptied = await (await client.get(url, headers=admin.headers)).json()
     assert emptied["closed"] == 0
     done = await rebuild_all(

@@ -18,7 +18,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.admin.models import Department, MatterSetting
 from zerotrip.cases.models import Case
 from zerotrip.dashboard.models import CaseMetrics as M
-from zerotrip.dashboard.queries import Period
+from zerotrip.dashboard.queries import Period, split_months
+from zerotrip.dashboard.rollup import UNDECIDED, MonthRollup
 from zerotrip.db import Database
 
 
@@ -52,24 +53,49 @@ async def _received(session: AsyncSession, period: Period) -> dict[str, int]:
 
 
 async def _closed(session: AsyncSession, period: Period) -> dict[str, tuple[int, ...]]:
-    decided = col(M.handling_days).is_not(None)
-    stmt = (
-        sa.select(
-            M.matter_code,
-            sa.func.count(),
-            sa.func.count(M.handling_days),
-            sa.func.sum(sa.case((sa.and_(decided, col(M.within_limit).is_(True)), 1), else_=0)),
-            sa.func.coalesce(sa.func.sum(M.handling_days), 0),
+    """Per matter: closed, decided, decided within the limit, handling days summed. The
+    period's whole months come from the month rollup, its clipped edges from the facts rows."""
+    whole, partial = split_months(period)
+    out: dict[str, list[int]] = {}
+    rows: list[Any] = []
+    if whole:
+        r = MonthRollup.__table__  # type: ignore[attr-defined]
+        decided = r.c.handling_days != UNDECIDED
+        stmt = (
+            sa.select(
+                r.c.matter_code,
+                sa.func.sum(r.c.cases),
+                sa.func.sum(sa.case((decided, r.c.cases), else_=0)),
+                sa.func.sum(r.c.within_limit),
+                sa.func.sum(sa.case((decided, r.c.handling_days * r.c.cases), else_=0)),
+            )
+            .where(r.c.month.in_(whole), r.c.withdrawn.is_(False))
+            .group_by(r.c.matter_code)
         )
-        .where(
-            col(M.closed_at) >= period.since,
-            col(M.closed_at) < period.until,
-            M.outcome != "withdrawn",
+        rows += (await session.execute(stmt)).all()
+    if partial:
+        decided = col(M.handling_days).is_not(None)
+        closed = col(M.closed_at)
+        stmt = (
+            sa.select(
+                M.matter_code,
+                sa.func.count(),
+                sa.func.count(M.handling_days),
+                sa.func.sum(sa.case((sa.and_(decided, col(M.within_limit).is_(True)), 1), else_=0)),
+                sa.func.coalesce(sa.func.sum(M.handling_days), 0),
+            )
+            .where(
+                sa.or_(*(sa.and_(closed >= lo, closed < hi) for lo, hi in partial)),
+                M.outcome != "withdrawn",
+            )
+            .group_by(M.matter_code)
         )
-        .group_by(M.matter_code)
-    )
-    rows = (await session.execute(stmt)).all()
-    return {code: tuple(int(v or 0) for v in rest) for code, *rest in rows}
+        rows += (await session.execute(stmt)).all()
+    for code, *rest in rows:
+        acc = out.setdefault(code, [0, 0, 0, 0])
+        for i, v in enumerate(rest):
+            acc[i] += int(v or 0)
+    return {code: tuple(v) for code, v in out.items()}
 
 
 async def compare_departments(db: Database, period: Period) -> list[DepartmentFigures]:

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.models import AuditEvent, Case
+from zerotrip.dashboard import rollup
 from zerotrip.dashboard.models import CaseMetrics
 from zerotrip.db import Database
 
@@ -159,14 +160,30 @@ async def record_facts(
     matter = catalogue.get(case.matter_code)
     limit = matter.time_limit_working_days if matter else 0
     facts = derive(case, events, limit_days=limit, calendar=calendar, zone=zone)
+    return await store_facts(session, facts)
+
+
+async def store_facts(session: AsyncSession, facts: CaseMetrics) -> CaseMetrics:
+    """Store (or replace) a facts row and move its month rollup along in the same transaction."""
+    old = await session.get(CaseMetrics, facts.case_id)
+    await rollup.replace(session, old, facts)
     return await session.merge(facts)
+
+
+async def remove_facts(session: AsyncSession, case_id: int) -> None:
+    """Drop a case's facts row (the case is no longer finished) and its rollup contribution."""
+    old = await session.get(CaseMetrics, case_id)
+    if old is not None:
+        await rollup.replace(session, old, None)
+        await session.delete(old)
 
 
 async def rebuild_all(
     db: Database, *, catalogue: Catalogue, calendar: WorkingCalendar, zone: ZoneInfo
 ) -> int:
     """Derive the facts of every finished case again from its chain (after an upgrade, or to
-    check the stored rows); returns how many cases were done."""
+    check the stored rows), then the month rollup from the facts; returns how many cases were
+    done."""
     done, last = 0, 0
     while True:
         async with db.transaction() as session:
@@ -183,6 +200,8 @@ async def rebuild_all(
             for case in batch:
                 await record_facts(session, case, catalogue=catalogue, calendar=calendar, zone=zone)
         if not batch:
+            async with db.transaction() as session:
+                await rollup.rebuild(session)
             return done
         done += len(batch)
         last = batch[-1].id or last

@@ -2,8 +2,9 @@
 
 Every query filters on ``(matter_code, time)`` or ``time`` alone, which the indexes of
 :mod:`zerotrip.dashboard.models` and :mod:`zerotrip.ratings.models` cover; none reads events.
-Handling days are small integers, so the 90th percentile comes from a ``GROUP BY`` histogram
-instead of sorting the period's rows.
+Handling days are small integers, so the 90th percentile comes from a histogram instead of
+sorting the period's rows. A period's whole months are read from the month rollup; only the
+clipped months at its edges group facts rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.models import Case
 from zerotrip.dashboard.models import CaseMetrics
+from zerotrip.dashboard.rollup import SUM_COLUMNS, UNDECIDED, MonthRollup
 from zerotrip.problems import InvalidInput
 from zerotrip.ratings.models import Rating, RatingLevel
 
@@ -123,7 +125,8 @@ async def received_by_month(
 
 @dataclass
 class _Totals:
-    """Partial aggregates of the facts rows, summed over the groups of one query."""
+    """Partial aggregates of the facts rows, summed over the groups of one query. Minutes and
+    days are kept in the integer units the facts are rounded to, so sums are exact."""
 
     closed: int = 0
     withdrawn: int = 0
@@ -135,19 +138,44 @@ class _Totals:
     photo: int = 0
     live: int = 0
     live_sessions: int = 0
-    live_minutes: float = 0.0
+    live_centiminutes: int = 0
     courier: int = 0
     delivered: int = 0
-    delivery_days: float = 0.0
+    delivery_millidays: int = 0
+
+    @property
+    def live_minutes(self) -> float:
+        return self.live_centiminutes / 100
+
+    @property
+    def delivery_days(self) -> float:
+        return self.delivery_millidays / 1000
 
 
-async def _facts_totals(
-    session: AsyncSession, period: Period, matter: MatterScope
-) -> tuple[_Totals, dict[str, int], dict[int, int]]:
-    """One pass over the covering index: totals, closed per month, handling-days histogram."""
+def split_months(period: Period) -> tuple[list[str], list[tuple[datetime, datetime]]]:
+    """The period's whole months (read from the rollup) and its clipped edge ranges (read from
+    the facts rows)."""
+    whole, partial = [], []
+    for label, lo, hi in period.months():
+        first = date.fromisoformat(f"{label}-01")
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        if lo == period.bound(first) and hi == period.bound(nxt):
+            whole.append(label)
+        else:
+            partial.append((lo, hi))
+    return whole, partial
+
+
+def _int_sum(expr: Any) -> Any:
+    return sa.func.sum(sa.cast(sa.func.round(expr), sa.BigInteger))
+
+
+def _facts_groups(matter: MatterScope, ranges: list[tuple[datetime, datetime]]) -> Any:
+    """The facts rows closed in ``ranges``, grouped like the rollup."""
     is_withdrawn = sa.case((M.outcome == "withdrawn", 1), else_=0)
     one = sa.literal(1)
-    stmt = (
+    closed = col(M.closed_at)
+    return (
         sa.select(
             M.closed_month,
             is_withdrawn,
@@ -159,18 +187,41 @@ async def _facts_totals(
             sa.func.sum(sa.case((M.inspection_mode == "photo", one), else_=0)),
             sa.func.sum(sa.case((M.inspection_mode == "live", one), else_=0)),
             sa.func.sum(M.live_sessions),
-            sa.func.sum(M.live_minutes),
+            _int_sum(col(M.live_minutes) * 100),
             sa.func.sum(M.courier_orders),
             sa.func.count(M.delivery_days),
-            sa.func.sum(M.delivery_days),
+            _int_sum(col(M.delivery_days) * 1000),
         )
-        .where(cohort_filter(period, matter))
+        .where(
+            _matter(col(M.matter_code), matter),
+            sa.or_(*(sa.and_(closed >= lo, closed < hi) for lo, hi in ranges)),
+        )
         .group_by(M.closed_month, is_withdrawn, M.handling_days)
     )
+
+
+def _rollup_groups(matter: MatterScope, months: list[str]) -> Any:
+    """The rollup rows of whole ``months``, summed over matters."""
+    r = MonthRollup.__table__  # type: ignore[attr-defined]
+    days = sa.case((r.c.handling_days == UNDECIDED, sa.null()), else_=r.c.handling_days)
+    return (
+        sa.select(
+            r.c.month,
+            r.c.withdrawn,
+            days,
+            *(sa.func.sum(r.c[c]) for c in SUM_COLUMNS),
+        )
+        .where(_matter(r.c.matter_code, matter), r.c.month.in_(months))
+        .group_by(r.c.month, r.c.withdrawn, r.c.handling_days)
+    )
+
+
+def accumulate(rows: list[Any]) -> tuple[_Totals, dict[str, int], dict[int, int]]:
+    """Sum grouped rows (month, withdrawn, handling days, count, sums...) into the figures."""
     t = _Totals()
     months: dict[str, int] = {}
     histogram: dict[int, int] = {}
-    for row in (await session.exec(stmt)).all():
+    for row in rows:
         month, withdrawn, days, n = row[0], row[1], row[2], int(row[3])
         if withdrawn:
             t.withdrawn += n
@@ -187,11 +238,26 @@ async def _facts_totals(
         t.photo += int(row[7] or 0)
         t.live += int(row[8] or 0)
         t.live_sessions += int(row[9] or 0)
-        t.live_minutes += float(row[10] or 0)
+        t.live_centiminutes += int(row[10] or 0)
         t.courier += int(row[11] or 0)
         t.delivered += int(row[12] or 0)
-        t.delivery_days += float(row[13] or 0)
+        t.delivery_millidays += int(row[13] or 0)
     return t, months, histogram
+
+
+async def _facts_totals(
+    session: AsyncSession, period: Period, matter: MatterScope
+) -> tuple[_Totals, dict[str, int], dict[int, int]]:
+    """Totals, closed per month and the handling-days histogram: whole months from the month
+    rollup (:mod:`zerotrip.dashboard.rollup`), the clipped months at the period's edges from
+    the facts rows' covering index."""
+    whole, partial = split_months(period)
+    rows: list[Any] = []
+    if whole:
+        rows += (await session.exec(_rollup_groups(matter, whole))).all()
+    if partial:
+        rows += (await session.exec(_facts_groups(matter, partial))).all()
+    return accumulate(rows)
 
 
 def _mean(total: float, count: int) -> float | None:
