@@ -71,7 +71,7 @@ function handInControls(c, m) {
     parts.push(h("div", { class: "row" },
       h("button", { type: "button", dataset: { op: "upload" }, onclick: () => picker.click() }, t("mat.upload")),
       pickupComing ? h("button", { type: "button", class: "secondary", dataset: { op: "mail" }, onclick: () => mailIn(c, m, status) }, t("mat.mail")) : null, picker),
-    pickupComing ? h("p", { class: "muted small" }, t("mat.mail_hint")) : null, status);
+    ...(pickupComing ? [h("p", { class: "muted small" }, t("mat.mail_hint"))] : []), status);
   }
   box.append(...parts);
   return box;
