@@ -132,6 +132,11 @@ async def test_three_parties_guest_by_invitation(client, db, clock, browser, sho
             lambda: any(s.audio.get("guest", 0) > 50 for s in room.recorder.segments), within=90
         )
         await shots(guest, "live-guest")
+        await console.wait_for_function(  # the connection figures, in Chinese too
+            "() => document.querySelector('#q-server')?.textContent.includes('帧')", timeout=WAIT
+        )
+        figures = await console.text_content("#quality") or ""
+        assert not any(word in figures for word in ("lost", "rtt", "dropped")), figures
         await shots(console, "live-console-three-parties")
         await shots(phone, "live-applicant-third-party")
 

@@ -1,9 +1,15 @@
 // What both live pages share: the signalling socket (credential sent as the first message,
 // never in the URL), offer/answer with a server that does not trickle, connection quality from
 // getStats, and the live strings in Chinese and English.
-import { addStrings } from "./i18n.js";
+import { addStrings, t } from "./i18n.js";
 
 addStrings({
+  "q.lost": ["丢包 {n}", "lost {n}"],
+  "q.rtt": ["往返 {n} 毫秒", "rtt {n} ms"],
+  "q.limited.cpu": ["受限：手机性能", "limited by CPU"],
+  "q.limited.bandwidth": ["受限：网络带宽", "limited by bandwidth"],
+  "q.limited.other": ["受限", "limited"],
+  "q.server": ["收 {in} 帧 · 发 {out} 帧 · 丢弃 {dropped}", "in {in} · out {out} · dropped {dropped}"],
   "live.title": ["远程视频踏勘", "Live video inspection"],
   "live.console": ["视频踏勘控制台", "Live inspection console"],
   "live.slot": ["预约时间", "Booked time"],
@@ -203,9 +209,16 @@ export function describeQuality(q) {
   if (!q || q.video === "none") return "—";
   const parts = [q.kbps == null ? null : `${q.kbps} kbit/s`, `${q.fps} fps`].filter(Boolean);
   if (q.width) parts.push(`${q.width}×${q.height}`);
-  if (q.lost != null) parts.push(`lost ${q.lost}`);
-  if (q.rtt_ms != null) parts.push(`rtt ${q.rtt_ms} ms`);
-  if (q.limited_by && q.limited_by !== "none") parts.push(q.limited_by);
-  if (q.frames_in != null) parts.splice(0, parts.length, `in ${q.frames_in}`, `out ${q.frames_out}`, `dropped ${q.dropped}`, q.codec || "");
-  return parts.join(" · ");
+  if (q.lost != null) parts.push(t("q.lost").replace("{n}", q.lost));
+  if (q.rtt_ms != null) parts.push(t("q.rtt").replace("{n}", q.rtt_ms));
+  if (q.limited_by && q.limited_by !== "none") {
+    const known = ["cpu", "bandwidth"].includes(q.limited_by) ? q.limited_by : "other";
+    parts.push(t(`q.limited.${known}`));
+  }
+  if (q.frames_in != null) {
+    const server = t("q.server").replace("{in}", q.frames_in).replace("{out}", q.frames_out)
+      .replace("{dropped}", q.dropped);
+    parts.splice(0, parts.length, server, (q.codec || "").toUpperCase());
+  }
+  return parts.filter(Boolean).join(" · ");
 }
