@@ -70,7 +70,7 @@ async def test_inspector_asks_for_full_resolution_photos(client, db, clock, brow
     sid = booked.session["id"]
     first, second = (cp["id"] for cp in booked.case["checkpoints"][:2])
     errors: list[str] = []
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(240):  # bounded; a loaded machine encodes 1080p slowly
         phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors)
         desk_ctx, desk = await open_console(browser, base, booked, errors)
         await phone.wait_for_function("() => window.liveApplicant.lastFix != null")
@@ -139,7 +139,7 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
     booked = await booked_session(client, db, clock)
     sid = booked.session["id"]
     errors: list[str] = []
-    async with asyncio.timeout(120):
+    async with asyncio.timeout(240):  # bounded; a loaded machine encodes 1080p slowly
         phone_ctx, phone = await open_phone(browser, base, booked, FIX, errors)
         desk_ctx, desk = await open_console(browser, base, booked, errors)
         # Chromium's fake cameras: no torch, no zoom, no facing mode. Of the three, the second

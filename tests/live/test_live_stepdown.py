@@ -62,6 +62,17 @@ def test_a_busy_server_reading_late_is_not_a_weak_link() -> None:
     assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "low_bitrate")]
 
 
+def test_a_phone_short_of_cpu_is_not_a_weak_link() -> None:
+    """A busy phone encodes few frames and its congestion control, delayed by the same busy
+    CPU, may estimate little; it says so (``qualityLimitationReason: cpu``). Loss still counts."""
+    judge = LinkJudge(RULES)
+    feed_video(judge, 0, 10, server_kbps=900, phone_kbps=900, phone_estimate_kbps=2000)
+    busy = {"server_kbps": 60, "phone_kbps": 55, "phone_estimate_kbps": 140}
+    assert feed_video(judge, 10, 10, phone_cpu_bound=True, **busy) == []
+    changes = feed_video(judge, 20, 4, phone_cpu_bound=True, server_loss=0.2, **busy)
+    assert [(c.mode, c.reason) for _, c in changes] == [(AUDIO_PHOTOS, "packet_loss")]
+
+
 def test_a_low_bandwidth_estimate_steps_down_a_still_scene_does_not() -> None:
     judge = LinkJudge(RULES)
     feed_video(judge, 0, 8, server_kbps=900, phone_kbps=900, phone_estimate_kbps=2500)

@@ -47,6 +47,7 @@ class Reading:
     phone_kbps: float | None = None  # video the phone sent
     phone_loss: float | None = None  # fraction lost, as the server's reports told the phone
     phone_limited: bool = False  # the phone's encoder: limited by bandwidth
+    phone_cpu_bound: bool = False  # the phone's encoder: limited by its own CPU
     phone_estimate_kbps: float | None = None  # the phone's bandwidth estimate (its congestion
     # control's availableOutgoingBitrate: stays high on a good link, whatever the scene)
     probe_kbps: float | None = None  # an upload probe (audio_photos mode)
@@ -136,6 +137,8 @@ class LinkJudge:
             short = estimate < rules.down_kbps or lost_on_the_way  # which a ramp-up also sets
         else:
             short = reading.phone_limited or lost_on_the_way
+        if reading.phone_cpu_bound and not lost_on_the_way:
+            return None  # a busy phone sends little on a good link: pausing video fixes nothing
         if kbps is not None and kbps < rules.down_kbps and short:
             return "low_bitrate"
         return None

@@ -194,6 +194,7 @@ class StepDown:
             phone_kbps=_number(phone.get("kbps")),
             phone_loss=_number(phone.get("loss")),
             phone_limited=phone.get("limited_by") == "bandwidth",
+            phone_cpu_bound=phone.get("limited_by") == "cpu",
             phone_estimate_kbps=_number(phone.get("estimate_kbps")),
         )
 
