@@ -211,6 +211,14 @@ async def settle_and_check(
             tally.dead += 1
         elif order.status == OrderStatus.attention and made == 0 and open_tasks[order.case_id]:
             tally.handed += 1
+        elif (
+            order.status == OrderStatus.attention
+            and order.booking == "unknown"
+            and open_tasks[order.case_id]
+        ):
+            # The courier could not be asked within the settle windows: the person's task says
+            # the outcome is unknown, which is the truth; nothing was bought twice (above).
+            tally.handed += 1
         else:
             tally.lost += 1
             tally.lost_orders.append(
