@@ -110,7 +110,7 @@ async def _verify(settings: Settings, case_id: int | None) -> int:
     db = Database(settings)
     bad = 0
     try:
-        async with db.session() as session:
+        async with db.snapshot() as session:
             if case_id is None:
                 ids = list((await session.exec(select(Case.id).order_by(col(Case.id)))).all())
             elif await session.get(Case, case_id) is None:

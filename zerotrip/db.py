@@ -154,6 +154,25 @@ class Database:
             yield session
 
     @contextlib.asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A read session whose statements all see the database at one moment.
+
+        SQLite's read transaction already does; PostgreSQL's READ COMMITTED gives each
+        statement a fresh view, so a case's chain head read before its events could miss an
+        event committed in between (and an export or a verification would then report a
+        broken chain that is intact): REPEATABLE READ READ ONLY there.
+        """
+        async with self._reader() as session:
+            if self.dialect == "postgresql":
+                await session.connection(
+                    execution_options={
+                        "isolation_level": "REPEATABLE READ",
+                        "postgresql_readonly": True,
+                    }
+                )
+            yield session
+
+    @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A write transaction: committed when the block ends, rolled back on any error."""
         if self.write_gate is None:

@@ -114,3 +114,39 @@ async def test_concurrent_writers_do_not_fork_the_chain(client, db):
     # Each event links to the one before it: one chain, no fork.
     for prev, event in zip(audit["events"], audit["events"][1:], strict=False):
         assert event["prev_hash"] == prev["hash"]
+
+
+async def test_the_trail_read_while_steps_append_always_verifies(client, db):
+    """A trail (and a bundle) read while steps append sees the case's chain head and its events
+    at one moment: an intact chain never reads as broken, on either database."""
+    clerk = await make_staff(db, "clerk")
+    case, _ = await apply(client)
+    cid = case["id"]
+    await act(client, cid, "prereview", clerk.headers, outcome="accept")
+    writing = True
+
+    async def steps() -> None:
+        nonlocal writing
+        try:
+            for code in ["application-form", "layout-plan"] * 15:
+                resp = await client.post(
+                    f"/api/cases/{cid}/actions/receive_materials",
+                    json={"codes": [code]},
+                    headers=clerk.headers,
+                )
+                assert resp.status == 200
+        finally:
+            writing = False
+
+    async def trails() -> list[tuple[bool, int]]:
+        seen = []
+        while writing:
+            resp = await client.get(f"/api/cases/{cid}/audit", headers=clerk.headers)
+            trail = await resp.json()
+            seen.append((trail["verification"]["ok"], len(trail["events"])))
+        return seen
+
+    _, *readers = await asyncio.gather(steps(), trails(), trails(), trails())
+    seen = [s for r in readers for s in r]
+    assert len({n for _, n in seen}) > 3  # the readers really overlapped the appends
+    assert all(ok for ok, _ in seen), [s for s in seen if not s[0]][:5]

@@ -96,7 +96,7 @@ async def take_step(
 
 
 async def audit_trail(db: Database, case_id: int) -> tuple[list[AuditEvent], ChainReport]:
-    async with db.session() as session:
+    async with db.snapshot() as session:
         await get_case(session, case_id)
         return await case_events(session, case_id), await verify_case(session, case_id)
 

@@ -125,7 +125,7 @@ async def export_bundle(
     fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".bundle-", suffix=".zip")
     os.close(fd)
     try:
-        async with db.session() as session:
+        async with db.snapshot() as session:  # the case's chain head and its events agree
             case = await get_case(session, case_id)
             cps = {c.id: c for c in await checkpoints_of(session, case_id)}
             entries = await case_evidence(session, case_id, shared=shared)
