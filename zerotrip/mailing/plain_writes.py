@@ -65,6 +65,12 @@ _ORDER = (
     .where(_ORDERS.c.id == sa.bindparam("order_id"))
     .with_for_update()
 )
+# Built once: the SET / VALUES columns come from each call's parameters, so the statements
+# (and their cache keys) are not rebuilt per booking.
+_SET_ORDER = sa.update(_ORDERS).where(_ORDERS.c.id == sa.bindparam("order_key"))
+_SET_CASE = sa.update(_CASES).where(_CASES.c.id == sa.bindparam("case_key"))
+_ADD_EVENT = sa.insert(_EVENTS)
+_ADD_AUDIT = sa.insert(_AUDIT)
 _UNRESOLVED = (
     sa.select(_TASKS.c.id)
     .where(
@@ -93,7 +99,7 @@ async def save_ids(
     change: dict[str, Any] = {"remote": {**(row.remote or {}), **values}}
     if sending and row.booking != CONFIRMED:
         change.update(booking=SENT, booking_sent_at=now)
-    await conn.execute(sa.update(_ORDERS).where(_ORDERS.c.id == order_id).values(**change))
+    await conn.execute(_SET_ORDER, {"order_key": order_id, **change})
 
 
 def _plain(order: Any, attempt: int, booking: Booking) -> bool:
@@ -148,20 +154,21 @@ async def record_plain(
     if RANK[OrderStatus(order.status)] < RANK[booking.status]:
         to = booking.status
         change.update(status=to, resume_rank=RANK[booking.status], updated_at=now)
-    await conn.execute(sa.update(_ORDERS).where(_ORDERS.c.id == order_id).values(**change))
+    await conn.execute(_SET_ORDER, {"order_key": order_id, **change})
     await conn.execute(
-        sa.insert(_EVENTS).values(
-            order_id=order_id,
-            status=str(booking.status),
-            occurred_at=now,
-            received_at=now,
-            source=order.courier,
-            description="",
-            location="",
-            dedupe_key="booked",
-            applied=True,
-            ignored_reason="",
-        )
+        _ADD_EVENT,
+        {
+            "order_id": order_id,
+            "status": str(booking.status),
+            "occurred_at": now,
+            "received_at": now,
+            "source": order.courier,
+            "description": "",
+            "location": "",
+            "dedupe_key": "booked",
+            "applied": True,
+            "ignored_reason": "",
+        },
     )
     link = next_link(
         case_id,
@@ -180,10 +187,8 @@ async def record_plain(
             "remote_id": change["remote_id"],
         },
     )
-    await conn.execute(sa.insert(_AUDIT).values(**link))
+    await conn.execute(_ADD_AUDIT, link)
     await conn.execute(
-        sa.update(_CASES)
-        .where(_CASES.c.id == case_id)
-        .values(audit_seq=link["seq"], audit_head=link["hash"])
+        _SET_CASE, {"case_key": case_id, "audit_seq": link["seq"], "audit_head": link["hash"]}
     )
     return True
