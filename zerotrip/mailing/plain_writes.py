@@ -40,11 +40,8 @@ _IDS = (
     .where(_ORDERS.c.id == sa.bindparam("order_id"))
     .with_for_update()
 )
-_HEAD = (
-    sa.select(_CASES.c.audit_seq, _CASES.c.audit_head)
-    .where(_CASES.c.id == sa.bindparam("case_id"))
-    .with_for_update()
-)
+# The order and its case's chain head, both locked (PostgreSQL: FOR UPDATE locks the rows of
+# both tables of the join; SQLite: the write transaction holds the database).
 _ORDER = (
     sa.select(
         _ORDERS.c.case_id,
@@ -61,8 +58,11 @@ _ORDER = (
         _ORDERS.c.booking,
         _ORDERS.c.unknown_since,
         _ORDERS.c.steps,
+        _CASES.c.audit_seq,
+        _CASES.c.audit_head,
     )
-    .where(_ORDERS.c.id == sa.bindparam("order_id"))
+    .join(_CASES, _CASES.c.id == _ORDERS.c.case_id)
+    .where(_ORDERS.c.id == sa.bindparam("order_id"), _CASES.c.id == sa.bindparam("case_id"))
     .with_for_update()
 )
 # Built once: the SET / VALUES columns come from each call's parameters, so the statements
@@ -126,9 +126,8 @@ async def record_plain(
     """Adopt ``booking`` on a plain order (see the module); False: not plain, nothing written.
 
     ``now`` is the database clock's (what ``session_now`` gives the ORM path)."""
-    head = (await conn.execute(_HEAD, {"case_id": case_id})).first()
-    order = (await conn.execute(_ORDER, {"order_id": order_id})).first()
-    if head is None or order is None or order.case_id != case_id:
+    order = (await conn.execute(_ORDER, {"order_id": order_id, "case_id": case_id})).first()
+    if order is None:
         return False
     if not _plain(order, attempt, booking):
         return False
@@ -172,8 +171,8 @@ async def record_plain(
     )
     link = next_link(
         case_id,
-        head.audit_seq,
-        head.audit_head,
+        order.audit_seq,
+        order.audit_head,
         now,
         SYSTEM_MAILING,
         "mailing.booked",
