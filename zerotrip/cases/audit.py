@@ -61,28 +61,45 @@ def append_event(
 ) -> AuditEvent:
     """Add the next event of ``case``'s chain to the session (the caller's transaction)."""
     assert case.id is not None
-    at = at or session_now(session)
-    payload = json.loads(canonical_json(payload or {}))
-    seq = case.audit_seq + 1
-    body = event_body(case.id, seq, at, actor, kind, payload)
-    digest = chain_hash(case.audit_head, body)
-    event = AuditEvent(
-        case_id=case.id,
-        seq=seq,
-        at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        kind=kind,
-        payload=canonical_json(payload),
-        prev_hash=case.audit_head,
-        hash=digest,
+    row = next_link(
+        case.id, case.audit_seq, case.audit_head, at or session_now(session), actor, kind, payload
     )
-    case.audit_seq = seq
-    case.audit_head = digest
+    event = AuditEvent(**row)
+    case.audit_seq = row["seq"]
+    case.audit_head = row["hash"]
     session.add(event)
     session.add(case)
     return event
+
+
+def next_link(
+    case_id: int,
+    audit_seq: int,
+    audit_head: str,
+    at: datetime,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of the event that follows a case's chain head (``audit_seq``,
+    ``audit_head``): what :func:`append_event` stores, for writers that insert it with a Core
+    statement and set the case's ``audit_seq``/``audit_head`` to its ``seq``/``hash``. One
+    function computes the hash for both, so both chains verify alike."""
+    payload = json.loads(canonical_json(payload or {}))
+    seq = audit_seq + 1
+    body = event_body(case_id, seq, at, actor, kind, payload)
+    return {
+        "case_id": case_id,
+        "seq": seq,
+        "at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "kind": kind,
+        "payload": canonical_json(payload),
+        "prev_hash": audit_head,
+        "hash": chain_hash(audit_head, body),
+    }
 
 
 def stored_body(event: AuditEvent) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.lifecycle import Lifecycle
 from zerotrip.config import Settings
 from zerotrip.db import Database
+from zerotrip.group_commit import GroupCommit
 from zerotrip.kit.clock import Clock
 from zerotrip.kit.reactions import Reactions
 from zerotrip.mailing.interfaces import Courier
@@ -26,6 +27,12 @@ class Mailing:
     # What other domains do when a case step is taken from here (a parcel arrived) or an order
     # is booked; the composition root passes the service's own.
     reactions: Reactions = field(default_factory=Reactions)
+    # The outbox handlers' short writes (ids before a purchase, the booking after it), many
+    # handlers' in one transaction.
+    writes: GroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.writes = GroupCommit(self.db)
 
     @property
     def lifecycle(self) -> Lifecycle:

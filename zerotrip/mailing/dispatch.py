@@ -45,6 +45,7 @@ from zerotrip.mailing.orders import (
     order_request,
     set_status,
 )
+from zerotrip.mailing.plain_writes import record_plain, save_ids
 from zerotrip.mailing.statuses import TERMINAL, OrderStatus
 from zerotrip.outbox import errors as outbox_errors
 from zerotrip.outbox.models import OutboxMessage
@@ -69,11 +70,10 @@ def register(worker: OutboxWorker, mailing: Mailing) -> None:
 
 
 async def _load(mailing: Mailing, order_id: int) -> tuple[Any, str]:
-    """The order's columns and its case's reference, in one Core statement (no ORM identity
-    map or instance state: every dispatch starts here and only reads the row)."""
-    async with mailing.db.session() as session:
-        row = (await session.execute(_LOAD, {"order_id": order_id})).first()
-        return (row, row.case_reference) if row is not None else (None, "")
+    """The order's columns and its case's reference, in one compiled statement on the hot-read
+    path (no ORM session or instance: every dispatch starts here and only reads the row)."""
+    (rows,) = await mailing.db.reads.fetch((_LOAD, {"order_id": order_id}))
+    return (rows[0], rows[0].case_reference) if rows else (None, "")
 
 
 _ORDERS = CourierOrder.__table__  # type: ignore[attr-defined]
@@ -87,27 +87,13 @@ _LOAD = (
 
 def _remote_ids(mailing: Mailing, order_id: int, attempt: int, data: dict[str, Any]) -> RemoteIds:
     async def save(values: dict[str, Any], sending: bool) -> None:
-        """Two plain statements (no objects loaded): this write precedes every purchase."""
-
-        async def attempt_save() -> None:
-            async with mailing.db.transaction() as session:
-                row = (
-                    await session.execute(
-                        sa.select(_ORDERS.c.attempt, _ORDERS.c.remote, _ORDERS.c.booking)
-                        .where(_ORDERS.c.id == order_id)
-                        .with_for_update()
-                    )
-                ).first()
-                if row is None or row.attempt != attempt:
-                    return
-                change: dict[str, Any] = {"remote": {**(row.remote or {}), **values}}
-                if sending and row.booking != CONFIRMED:
-                    change.update(booking=SENT, booking_sent_at=mailing.clock.now())
-                await session.execute(
-                    sa.update(_ORDERS).where(_ORDERS.c.id == order_id).values(**change)
-                )
-
-        await retry_on_conflict(attempt_save)
+        """Committed before the call it precedes (every purchase), grouped with other
+        handlers' writes."""
+        await mailing.writes.run(
+            lambda conn: save_ids(
+                conn, order_id, attempt, values, sending=sending, now=mailing.clock.now()
+            )
+        )
 
     return RemoteIds(dict(data), save)
 
@@ -165,9 +151,17 @@ async def dispatch_order(mailing: Mailing, msg: OutboxMessage) -> None:
         return
     except courier_errors.CourierError as exc:
         raise _translate(exc, mailing.settings) from exc
+    case_id = order.case_id
+    plain = await mailing.writes.run(  # "now" as the ORM path's session_now would give it
+        lambda conn: record_plain(
+            conn, order_id, attempt, case_id, booking, remote_ids.data, now=mailing.db.clock.now()
+        )
+    )
+    if plain:
+        return
     await retry_on_conflict(
         lambda: record_booking(
-            mailing, order_id, attempt, order.courier, booking, remote_ids, case_id=order.case_id
+            mailing, order_id, attempt, order.courier, booking, remote_ids, case_id=case_id
         )
     )
 

@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.db import retry_on_conflict
@@ -155,51 +154,66 @@ def _held(msg: OutboxMessage) -> sa.ColumnElement[bool]:
     )
 
 
+# The group commit's statements, built once (a busy worker runs them many times a second):
+# the SET columns come from each call's parameters.
+_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
+_DONE = (
+    sa.update(_TABLE)
+    .where(
+        _TABLE.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _TABLE.c.lease_owner == sa.bindparam("token"),
+        _TABLE.c.state == OutboxState.leased.value,
+    )
+    .returning(_TABLE.c.id)
+)
+_AGAIN = sa.update(_TABLE).where(
+    _TABLE.c.id == sa.bindparam("message_id"),
+    _TABLE.c.lease_owner == sa.bindparam("token"),
+    _TABLE.c.state == OutboxState.leased.value,
+)
+
+
 async def _write_batch(
     worker: OutboxWorker, done: list[OutboxMessage], retries: list[_Retry]
 ) -> set[int]:
     """One transaction: successes per claim token, then each retry; the ids whose lease held."""
     kept: set[int] = set()
     async with worker.db.transaction() as session:
+        conn = await session.connection()
         now = worker.clock.now()
         by_token: dict[str | None, list[int]] = {}
         for msg in done:
             by_token.setdefault(msg.lease_owner, []).append(msg.id or 0)
         for token, ids in by_token.items():
-            rows = await session.execute(
-                sa.update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id).in_(ids),
-                    OutboxMessage.lease_owner == token,
-                    OutboxMessage.state == OutboxState.leased,
-                )
-                .values(
-                    state=OutboxState.done,
-                    last_error="",
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                    finished_at=now,
-                )
-                .returning(OutboxMessage.id)
-                .execution_options(synchronize_session=False)
+            rows = await conn.execute(
+                _DONE,
+                {
+                    "ids": ids,
+                    "token": token,
+                    "state": OutboxState.done.value,
+                    "last_error": "",
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "updated_at": now,
+                    "finished_at": now,
+                },
             )
             kept.update(rows.scalars().all())
         for r in retries:
-            result = await session.execute(
-                sa.update(OutboxMessage)
-                .where(_held(r.msg))
-                .values(
-                    state=OutboxState.pending,
-                    last_error=r.error[:2000],
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    updated_at=now,
-                    next_attempt_at=r.next_at,
-                )
-                .execution_options(synchronize_session=False)
+            result = await conn.execute(
+                _AGAIN,
+                {
+                    "message_id": r.msg.id,
+                    "token": r.msg.lease_owner,
+                    "state": OutboxState.pending.value,
+                    "last_error": r.error[:2000],
+                    "lease_owner": None,
+                    "lease_expires_at": None,
+                    "updated_at": now,
+                    "next_attempt_at": r.next_at,
+                },
             )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            if result.rowcount == 1:
                 kept.add(r.msg.id or 0)
     return kept
 

@@ -34,6 +34,7 @@ from zerotrip.mailing.interfaces import (
     CourierUnavailable,
     OutcomeUnknown,
 )
+from zerotrip.mailing.shippo import marshal
 from zerotrip.mailing.shippo.settings import ShippoSettings
 
 T = TypeVar("T")
@@ -161,6 +162,7 @@ class ShippoProxy:
     """One SDK client, a thread pool to run it in, and the raw-body capture."""
 
     def __init__(self, config: ShippoSettings) -> None:
+        marshal.install()  # request bodies without a new dataclass per call
         self.config = config
         self.session = TimeoutSession(config.timeout, config.base_url or SERVERS[0])
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(4, config.threads))
