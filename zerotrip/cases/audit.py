@@ -51,6 +51,37 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
 
 
+def next_event(
+    case: Case,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any] | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The columns of the next event of ``case``'s chain, its hash computed; ``case``'s
+    ``audit_seq``/``audit_head`` move on to it (the caller writes both in one transaction)."""
+    assert case.id is not None
+    payload = json.loads(canonical_json(payload or {}))
+    seq = case.audit_seq + 1
+    body = event_body(case.id, seq, at, actor, kind, payload)
+    digest = chain_hash(case.audit_head, body)
+    row = {
+        "case_id": case.id,
+        "seq": seq,
+        "at": at,
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "kind": kind,
+        "payload": canonical_json(payload),
+        "prev_hash": case.audit_head,
+        "hash": digest,
+    }
+    case.audit_seq = seq
+    case.audit_head = digest
+    return row
+
+
 def append_event(
     session: AsyncSession,
     case: Case,
@@ -60,26 +91,7 @@ def append_event(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add the next event of ``case``'s chain to the session (the caller's transaction)."""
-    assert case.id is not None
-    at = at or session_now(session)
-    payload = json.loads(canonical_json(payload or {}))
-    seq = case.audit_seq + 1
-    body = event_body(case.id, seq, at, actor, kind, payload)
-    digest = chain_hash(case.audit_head, body)
-    event = AuditEvent(
-        case_id=case.id,
-        seq=seq,
-        at=at,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        actor_label=actor.label,
-        kind=kind,
-        payload=canonical_json(payload),
-        prev_hash=case.audit_head,
-        hash=digest,
-    )
-    case.audit_seq = seq
-    case.audit_head = digest
+    event = AuditEvent(**next_event(case, actor, kind, payload, at or session_now(session)))
     session.add(event)
     session.add(case)
     return event
