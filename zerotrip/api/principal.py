@@ -51,6 +51,12 @@ class Principal:
     def is_staff(self) -> bool:
         return self.kind == "staff"
 
+    @property
+    def staff_user(self) -> StaffUser:
+        """The signed-in staff member, on routes whose declaration admits staff only."""
+        assert self.user is not None
+        return self.user
+
 
 ANONYMOUS = Principal("anonymous")
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -1,53 +1,30 @@
-"""Administration: staff accounts, departments, the office profile, the working calendar and
-the matters catalogue, each change recorded in the administration trail."""
+"""Administration: staff accounts and departments, and the administration trail that records
+each change (the office profile, calendar and matters are in ``office_setup``)."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from aiohttp import web
 
-from zerotrip.accounts.models import StaffUser
-from zerotrip.admin import calendar, departments, events, matters, office, staff
+from zerotrip.admin import departments, events, staff
 from zerotrip.admin.schemas import (
     AccountChangeBody,
     AccountList,
     AccountView,
     AdminEventList,
     AdminEventView,
-    CalendarDayBody,
-    CalendarDayView,
-    CalendarQuery,
-    CalendarView,
     DepartmentChangeBody,
     DepartmentList,
     DepartmentView,
-    MatterConfigBody,
-    MatterVersionBody,
     NewAccountBody,
     NewDepartmentBody,
-    OfficeMatterList,
-    OfficeMatterView,
-    OfficeProfileBody,
-    OfficeProfileView,
     PasswordReset,
-    PrefillBody,
-    Prefilled,
 )
 from zerotrip.api.bodies import path_int
-from zerotrip.api.keys import CALENDAR, CATALOGUE, CLOCK, CREDENTIALS, DB, SETTINGS
+from zerotrip.api.keys import CLOCK, CREDENTIALS, DB
 from zerotrip.api.principal import Principal
-from zerotrip.api.routing import ACKNOWLEDGED, Acknowledged, RouteTable
-from zerotrip.problems import InvalidInput
+from zerotrip.api.routing import RouteTable
 
 routes = RouteTable("admin")
-DAY = {"day": {"type": "string", "format": "date"}}
-CODE = {"code": {"type": "string"}}
-
-
-def _me(principal: Principal) -> StaffUser:
-    assert principal.user is not None
-    return principal.user
 
 
 def _account(found: staff.Account) -> AccountView:
@@ -62,22 +39,6 @@ def _account(found: staff.Account) -> AccountView:
         must_change_password=u.must_change_password,
         departments=found.departments,
         created_at=u.created_at,
-    )
-
-
-def _matter(found: matters.OfficeMatter) -> OfficeMatterView:
-    m = found.matter
-    return OfficeMatterView(
-        code=m.code,
-        name_zh=m.name_zh,
-        name_en=m.name_en,
-        department_id=found.department_id,
-        enabled=found.enabled,
-        version=found.version,
-        versions=found.versions,
-        time_limit_working_days=m.time_limit_working_days,
-        materials=list(m.materials),
-        checklist=list(m.checklist),
     )
 
 
@@ -111,7 +72,7 @@ async def create_account(
         body.role.value,
         body.password,
         body.departments,
-        _me(principal),
+        principal.staff_user,
         request.app[CLOCK].now(),
     )
     return _account(found)
@@ -136,7 +97,7 @@ async def change_account(
         request.app[DB],
         path_int(request, "user_id"),
         changes,
-        _me(principal),
+        principal.staff_user,
         request.app[CLOCK].now(),
     )
     request.app[CREDENTIALS].clear()
@@ -153,7 +114,10 @@ async def change_account(
 )
 async def reset_password(request: web.Request, *, principal: Principal) -> PasswordReset:
     found, password = await staff.reset_password(
-        request.app[DB], path_int(request, "user_id"), _me(principal), request.app[CLOCK].now()
+        request.app[DB],
+        path_int(request, "user_id"),
+        principal.staff_user,
+        request.app[CLOCK].now(),
     )
     request.app[CREDENTIALS].clear()
     return PasswordReset(account=_account(found), password=password)
@@ -189,7 +153,7 @@ async def add_department(
         body.code,
         body.name_zh,
         body.name_en,
-        _me(principal),
+        principal.staff_user,
         request.app[CLOCK].now(),
     )
     return DepartmentView.model_validate(dept)
@@ -210,196 +174,10 @@ async def change_department(
         request.app[DB],
         path_int(request, "dept_id"),
         body.model_dump(exclude_none=True),
-        _me(principal),
+        principal.staff_user,
         request.app[CLOCK].now(),
     )
     return DepartmentView.model_validate(dept)
-
-
-@routes.get(
-    "/api/admin/office",
-    summary="The office profile (the settings' values until one is saved)",
-    audience="admin",
-    response=OfficeProfileView,
-    errors=(401, 403),
-)
-async def read_office(request: web.Request) -> OfficeProfileView:
-    return OfficeProfileView(**await office.read_profile(request.app[DB], request.app[SETTINGS]))
-
-
-@routes.put(
-    "/api/admin/office",
-    summary="Save the office profile: name, address and phone couriers and documents use",
-    audience="admin",
-    body=OfficeProfileBody,
-    response=OfficeProfileView,
-    errors=(400, 401, 403, 413, 422),
-)
-async def save_office(
-    request: web.Request, *, principal: Principal, body: OfficeProfileBody
-) -> OfficeProfileView:
-    saved = await office.save_profile(
-        request.app[DB], body.model_dump(), _me(principal), request.app[CLOCK].now()
-    )
-    return OfficeProfileView(**saved)
-
-
-async def _calendar_view(request: web.Request, year: int) -> CalendarView:
-    async with request.app[DB].session() as session:
-        days = await calendar.saved_days(session, year)
-    try:
-        calendar.published_days(year)
-        published = True
-    except InvalidInput:
-        published = False
-    return CalendarView(
-        year=year, days=[CalendarDayView.model_validate(d) for d in days], published=published
-    )
-
-
-@routes.get(
-    "/api/admin/calendar",
-    summary="The saved holidays and make-up working days (调休) of one year",
-    audience="admin",
-    query=CalendarQuery,
-    response=CalendarView,
-    errors=(401, 403, 422),
-)
-async def read_calendar(request: web.Request, *, query: CalendarQuery) -> CalendarView:
-    return await _calendar_view(request, query.year)
-
-
-async def _reload(request: web.Request) -> None:
-    await calendar.refresh(request.app[DB], request.app[SETTINGS], request.app[CALENDAR])
-
-
-@routes.post(
-    "/api/admin/calendar/prefill",
-    summary="Add the year's published holidays and make-up working days (chinesecalendar); "
-    "days already saved are kept",
-    audience="admin",
-    body=PrefillBody,
-    response=Prefilled,
-    errors=(400, 401, 403, 413, 422),
-)
-async def prefill_calendar(
-    request: web.Request, *, principal: Principal, body: PrefillBody
-) -> Prefilled:
-    added = await calendar.prefill(
-        request.app[DB], body.year, _me(principal), request.app[CLOCK].now()
-    )
-    await _reload(request)
-    return Prefilled(added=added)
-
-
-def _day(request: web.Request) -> date:
-    try:
-        return date.fromisoformat(request.match_info["day"])
-    except ValueError:
-        raise InvalidInput("day: a date as YYYY-MM-DD.", zh="日期格式应为 YYYY-MM-DD。") from None
-
-
-@routes.put(
-    "/api/admin/calendar/{day}",
-    summary="Make a day a holiday or a make-up working day",
-    audience="admin",
-    body=CalendarDayBody,
-    response=CalendarDayView,
-    path_schemas=DAY,
-    errors=(400, 401, 403, 413, 422),
-)
-async def set_calendar_day(
-    request: web.Request, *, principal: Principal, body: CalendarDayBody
-) -> CalendarDayView:
-    row = await calendar.set_day(
-        request.app[DB],
-        _day(request),
-        body.kind,
-        body.name,
-        _me(principal),
-        request.app[CLOCK].now(),
-    )
-    await _reload(request)
-    return CalendarDayView.model_validate(row)
-
-
-@routes.delete(
-    "/api/admin/calendar/{day}",
-    summary="Forget a saved day: it is again what its weekday says",
-    audience="admin",
-    response=Acknowledged,
-    path_schemas=DAY,
-    errors=(400, 401, 403),
-)
-async def clear_calendar_day(request: web.Request, *, principal: Principal) -> Acknowledged:
-    await calendar.clear_day(
-        request.app[DB], _day(request), _me(principal), request.app[CLOCK].now()
-    )
-    await _reload(request)
-    return ACKNOWLEDGED
-
-
-@routes.get(
-    "/api/admin/matters",
-    summary="The matters catalogue as the office runs it: department, offered, current version",
-    audience="admin",
-    response=OfficeMatterList,
-    errors=(401, 403),
-)
-async def list_office_matters(request: web.Request) -> OfficeMatterList:
-    found = await matters.office_matters(request.app[DB], request.app[CATALOGUE])
-    return OfficeMatterList(items=[_matter(m) for m in found])
-
-
-@routes.put(
-    "/api/admin/matters/{code}",
-    summary="Set a matter's department, or offer / withdraw it",
-    audience="admin",
-    body=MatterConfigBody,
-    response=OfficeMatterView,
-    path_schemas=CODE,
-    errors=(400, 401, 403, 404, 413, 422),
-)
-async def configure_matter(
-    request: web.Request, *, principal: Principal, body: MatterConfigBody
-) -> OfficeMatterView:
-    found = await matters.configure(
-        request.app[DB],
-        request.app[CATALOGUE],
-        request.match_info["code"],
-        body.model_dump(exclude_unset=True),
-        _me(principal),
-        request.app[CLOCK].now(),
-    )
-    return _matter(found)
-
-
-@routes.post(
-    "/api/admin/matters/{code}/versions",
-    summary="Save an edited time limit, material list and checklist as the matter's next "
-    "version (running cases keep theirs)",
-    audience="admin",
-    body=MatterVersionBody,
-    response=OfficeMatterView,
-    status=201,
-    path_schemas=CODE,
-    errors=(400, 401, 403, 404, 413, 422),
-)
-async def version_matter(
-    request: web.Request, *, principal: Principal, body: MatterVersionBody
-) -> OfficeMatterView:
-    found = await matters.new_version(
-        request.app[DB],
-        request.app[CATALOGUE],
-        request.match_info["code"],
-        time_limit_working_days=body.time_limit_working_days,
-        materials=body.materials,
-        checklist=body.checklist,
-        note=body.note,
-        by=_me(principal),
-        now=request.app[CLOCK].now(),
-    )
-    return _matter(found)
 
 
 @routes.get(
