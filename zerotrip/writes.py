@@ -99,7 +99,9 @@ class Writes:
         (so :func:`zerotrip.db.retry_on_conflict` retries a unique-key race)."""
         conn = await session.connection()
         driver = (await conn.get_raw_connection()).driver_connection
-        if isinstance(driver, InLoopConnection):
+        # Straight to the driver only inside the transaction SQLAlchemy began (asyncpg's
+        # adapter begins at its first statement): never as a statement of its own.
+        if isinstance(driver, InLoopConnection) and driver._conn.in_transaction:
             raw = driver._conn
             for c, params in work:
                 args = c.args(params)
@@ -110,7 +112,7 @@ class Writes:
                 except sqlite3.OperationalError as exc:
                     raise sa.exc.OperationalError(c.sql, args, exc) from exc
             return
-        if hasattr(driver, "fetch"):  # asyncpg
+        if hasattr(driver, "fetch") and driver.is_in_transaction():  # asyncpg
             import asyncpg
 
             for c, params in work:
@@ -122,5 +124,5 @@ class Writes:
                 except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
                     raise sa.exc.OperationalError(c.sql, args, exc) from exc
             return
-        for c, params in work:  # any other driver: through SQLAlchemy's own connection
+        for c, params in work:  # otherwise through SQLAlchemy's own connection
             await conn.exec_driver_sql(c.sql, tuple(c.args(params)))

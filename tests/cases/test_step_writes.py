@@ -247,3 +247,21 @@ async def test_a_change_of_searched_text_goes_through_the_orm(client, db):
 
 def clock_now(db) -> datetime:
     return db.clock.now()
+
+
+async def test_compiled_writes_stay_inside_the_transaction(client, db):
+    """Written before any other statement of the transaction, the rows still belong to it: a
+    rollback leaves nothing behind (the driver is only used inside a begun transaction)."""
+    clerk = await make_staff(db, "clerk")
+    inspector = await make_staff(db, "inspector")
+    case_id = (await walk(client, clerk, inspector, until="accepted")).id
+    table = Case.__table__
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as session:
+            update = db.writes.update(table, case_id, {"decision": "rejected"})
+            await db.writes.execute_in(session, [update])
+            raise RuntimeError("roll back")
+    async with db.session() as session:
+        conn = await session.connection()
+        row = (await conn.execute(sa.select(table.c.decision).where(table.c.id == case_id))).one()
+    assert row.decision is None
