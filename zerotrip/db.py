@@ -39,6 +39,7 @@ from zerotrip import sqlite_inloop
 from zerotrip.config import Settings
 from zerotrip.kit.clock import Clock, utcnow
 from zerotrip.reads import Reads
+from zerotrip.writes import Writes
 
 T = TypeVar("T")
 
@@ -131,7 +132,12 @@ class Database:
             # would only interleave on the event loop, each holding its case's row lock
             # (and a connection "idle in transaction") while it waits for the loop.
             self._write_slots = asyncio.Semaphore(settings.db_pool_size)
-        info = {"clock": self.clock}
+        # A write transaction's simple rows (a step's) go through compiled statements; the
+        # session carries them so code handed a session can use them (see zerotrip.writes).
+        self.writes = Writes(self.engine.dialect)
+        # The hot read paths: compiled statements on a plain driver connection, one hop a view.
+        self.reads = Reads(settings, self.engine.dialect)
+        info = {"clock": self.clock, "writes": self.writes, "reads": self.reads}
         self._reader = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False, info=info
         )
@@ -140,8 +146,6 @@ class Database:
         )
         self._written = 0
         self._checkpointing: asyncio.Future[None] | None = None
-        # The hot read paths: compiled statements on a plain driver connection, one hop a view.
-        self.reads = Reads(settings, self.engine.dialect)
 
     @property
     def dialect(self) -> str:

@@ -8,6 +8,7 @@ departments' matters and of matters no department owns, never another department
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, delete, select
@@ -51,24 +52,29 @@ async def hidden_matters(session: AsyncSession, user: StaffUser) -> frozenset[st
     return frozenset(code for code, dept in (await session.exec(stmt)).all() if dept not in mine)
 
 
-async def case_hidden(session: AsyncSession, user: StaffUser, case_id: int) -> bool:
-    """Whether ``case_id`` belongs to a department ``user`` is not in (False: no such case)."""
-    if user.role == Role.admin or user.id is None:
-        return False
-    # One statement (it runs before every staff read of a case): the case's matter is owned by
-    # a department, the user belongs to some department, and not to that one.
-    mine = select(StaffDepartment.department_id).where(StaffDepartment.user_id == user.id)
-    stmt = (
-        select(MatterSetting.department_id)
-        .join(Case, col(Case.matter_code) == col(MatterSetting.matter_code))
+def hidden_case_statement(case_id: Any) -> sa.Select[Any]:
+    """The rows saying the case ``case_id`` (an SQL expression: a bound id, or a subquery
+    finding the case of another record) belongs to a department the staff member bound as
+    ``user_id`` is not in; none: it is visible (or there is no such case). One statement, as
+    it runs before every staff read of a case: the case's matter is owned by a department,
+    the member belongs to some department, and not to that one. Administrators are not asked."""
+    staff = StaffDepartment.__table__.c  # type: ignore[attr-defined]
+    owners, cases = MatterSetting.__table__, Case.__table__  # type: ignore[attr-defined]
+    settings = owners.c
+    mine = sa.select(staff.department_id).where(
+        staff.user_id == sa.bindparam("user_id", type_=sa.Integer)
+    )
+    return (
+        sa.select(settings.department_id)
+        .select_from(owners.join(cases, cases.c.matter_code == settings.matter_code))
         .where(
-            Case.id == case_id,
-            col(MatterSetting.department_id).is_not(None),
-            col(MatterSetting.department_id).not_in(mine),
+            cases.c.id == case_id,
+            settings.department_id.is_not(None),
+            settings.department_id.not_in(mine),
             sa.exists(mine),
         )
+        .limit(1)
     )
-    return (await session.exec(stmt)).first() is not None
 
 
 async def hidden_matters_for(db: Database, user: StaffUser) -> frozenset[str]:

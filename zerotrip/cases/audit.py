@@ -51,6 +51,22 @@ def chain_hash(prev_hash: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(body)).encode("utf-8")).hexdigest()
 
 
+def next_event(
+    case: Case,
+    actor: Actor,
+    kind: str,
+    payload: Mapping[str, Any] | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The columns of the next event of ``case``'s chain (:func:`next_link`); ``case``'s
+    ``audit_seq``/``audit_head`` move on to it (the caller writes both in one transaction)."""
+    assert case.id is not None
+    row = next_link(case.id, case.audit_seq, case.audit_head, at, actor, kind, payload)
+    case.audit_seq = row["seq"]
+    case.audit_head = row["hash"]
+    return row
+
+
 def append_event(
     session: AsyncSession,
     case: Case,
@@ -60,13 +76,7 @@ def append_event(
     at: datetime | None = None,
 ) -> AuditEvent:
     """Add the next event of ``case``'s chain to the session (the caller's transaction)."""
-    assert case.id is not None
-    row = next_link(
-        case.id, case.audit_seq, case.audit_head, at or session_now(session), actor, kind, payload
-    )
-    event = AuditEvent(**row)
-    case.audit_seq = row["seq"]
-    case.audit_head = row["hash"]
+    event = AuditEvent(**next_event(case, actor, kind, payload, at or session_now(session)))
     session.add(event)
     session.add(case)
     return event

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from zerotrip.cases.audit import append_event
+from zerotrip.cases.audit import next_event
 from zerotrip.cases.catalogue import Catalogue
 from zerotrip.cases.deadlines import WorkingCalendar
 from zerotrip.cases.inspection_rules import RESULT_ZH, inspection_outcome
@@ -30,6 +30,7 @@ from zerotrip.cases.step_params import (
     ReceiveMaterialsParams,
     StepParams,
 )
+from zerotrip.cases.step_writes import write_step
 from zerotrip.cases.store import checkpoints_of, lock_case, materials_of
 from zerotrip.kit.actor import Actor
 from zerotrip.kit.clock import Clock, as_utc
@@ -72,6 +73,9 @@ class Lifecycle:
     calendar: WorkingCalendar
     clock: Clock
     reactions: Reactions
+    # A step's own rows through compiled statements (zerotrip.cases.step_writes); False: the
+    # ORM's flush (the same rows; the tests compare both).
+    compiled_writes: bool = True
 
     def on_step(self, action: str, reaction: StepReaction) -> None:
         """Run ``reaction`` inside the transaction of every successful ``action``."""
@@ -414,6 +418,7 @@ async def perform(
     )
     ctx.payload = await action.run(ctx)
     case.updated_at = clock.now()
-    append_event(session, case, actor, f"case.{action.name}", ctx.payload, at=case.updated_at)
+    event = next_event(case, actor, f"case.{action.name}", ctx.payload, case.updated_at)
+    await write_step(session, case, event, compiled=lifecycle.compiled_writes)
     await lifecycle.reactions.emit(ctx, topic=action.name)
     return case

@@ -15,6 +15,7 @@ import re
 import secrets
 import socket
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,6 +23,18 @@ from zerotrip.db import Database
 from zerotrip.kit.clock import Clock
 from zerotrip.live.models import FINISHED, LiveProcess, LiveSession
 from zerotrip.problems import Misdirected
+
+_sessions, _processes = LiveSession.__table__, LiveProcess.__table__  # type: ignore[attr-defined]
+# The process owning a session's room, when it is another one and alive.
+ELSEWHERE = (
+    sa.select(_sessions.c.owner_process, _sessions.c.state, _processes.c.address)
+    .join_from(_sessions, _processes, _processes.c.id == _sessions.c.owner_process)
+    .where(
+        _sessions.c.id == sa.bindparam("live_id"),
+        _sessions.c.owner_process != sa.bindparam("process_id"),
+        _processes.c.heartbeat_at >= sa.bindparam("cutoff", type_=_processes.c.heartbeat_at.type),
+    )
+)
 
 
 def new_process_id() -> str:
@@ -142,25 +155,24 @@ class Ownership:
                 .values(owner_process=None)
             )
 
-    async def ensure_here(self, live_id: int) -> None:
-        """Refuse (421, retry) when another live process owns the session's running room."""
-        async with self.db.session() as session:
-            row = (
-                await session.execute(
-                    sa.select(LiveSession.owner_process, LiveSession.state, LiveProcess.address)
-                    .join(LiveProcess, LiveProcess.id == LiveSession.owner_process)
-                    .where(
-                        LiveSession.id == live_id,
-                        LiveSession.owner_process != self.process_id,
-                        LiveProcess.heartbeat_at >= self._cutoff(),
-                    )
-                )
-            ).first()
-        if row is not None and row.state not in FINISHED:
+    def elsewhere(self, live_id: int) -> tuple[sa.Select[Any], dict[str, Any]]:
+        """The statement (and its values) finding another live process that owns the session,
+        for :meth:`refuse_elsewhere`; read alone or together with a view's own statements."""
+        params = {"live_id": live_id, "process_id": self.process_id, "cutoff": self._cutoff()}
+        return ELSEWHERE, params
+
+    def refuse_elsewhere(self, live_id: int, rows: list[Any]) -> None:
+        """421 (retry) when :meth:`elsewhere` found another process running the room."""
+        if rows and rows[0].state not in FINISHED:
             raise Misdirected(
                 f"Live session {live_id} is running on another server; retry.",
                 retry_after=self.retry_after,
             )
+
+    async def ensure_here(self, live_id: int) -> None:
+        """Refuse (421, retry) when another live process owns the session's running room."""
+        (rows,) = await self.db.reads.fetch(self.elsewhere(live_id))
+        self.refuse_elsewhere(live_id, rows)
 
     async def owners_of(self, live_ids: list[int]) -> dict[int, tuple[str | None, str]]:
         """Owner and state of each of these sessions, as the database has them now."""

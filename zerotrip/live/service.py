@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from zerotrip.cases.models import Case
 from zerotrip.config import Settings
 from zerotrip.db import Database
@@ -44,6 +46,10 @@ from zerotrip.media.interfaces import Storage
 from zerotrip.problems import InvalidInput, NotFound
 
 log = logging.getLogger("zerotrip.live")
+
+
+_sessions = LiveSession.__table__.c  # type: ignore[attr-defined]
+SESSION = sa.select(*_sessions).where(_sessions.id == sa.bindparam("live_id"))
 
 
 class LiveService:
@@ -176,9 +182,15 @@ class LiveService:
         return [self.view(live) for live in sessions]
 
     async def session(self, live_id: int, viewer: Viewer) -> SessionView:
-        live = await self._visible(live_id, viewer)
-        await self.ownership.ensure_here(live_id)
-        return self.view(live)
+        """The live console's view, polled while a session runs: the session and whether
+        another process runs its room, read in one hop (compiled statements, no ORM)."""
+        lives, elsewhere = await self.db.reads.fetch(
+            (SESSION, {"live_id": live_id}), self.ownership.elsewhere(live_id)
+        )
+        if not lives or not viewer.may_see(lives[0].case_id):
+            raise NotFound(f"No live session {live_id}.")
+        self.ownership.refuse_elsewhere(live_id, elsewhere)
+        return self.view(lives[0])
 
     def view(self, live: LiveSession) -> SessionView:
         room = self.rooms.get(live.id or 0)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -33,6 +34,7 @@ from zerotrip.outbox.errors import Permanent
 from zerotrip.outbox.models import OutboxMessage
 from zerotrip.outbox.service import enqueue
 from zerotrip.problems import NotFound
+from zerotrip.reads import Reads
 
 TOPIC = "notify.send"
 
@@ -95,6 +97,8 @@ async def withdraw_notification(session: AsyncSession, dedupe_key: str, now: dat
     """Stop a message that no longer holds (a cancelled inspection's reminder): one still queued,
     or one only recorded (the offline channel) that was not due yet. A message already sent, or
     recorded and due, stays as it is. True when one was withdrawn."""
+    if not await _has_notification(session, dedupe_key):
+        return False  # most steps: nothing to withdraw, known without building an ORM query
     note = (
         await session.exec(select(Notification).where(Notification.dedupe_key == dedupe_key))
     ).first()
@@ -109,6 +113,21 @@ async def withdraw_notification(session: AsyncSession, dedupe_key: str, now: dat
     note.status = "withdrawn"
     session.add(note)
     return True
+
+
+_BY_KEY = sa.select(Notification.__table__.c.id).where(  # type: ignore[attr-defined]
+    Notification.__table__.c.dedupe_key == sa.bindparam("key")  # type: ignore[attr-defined]
+)
+
+
+async def _has_notification(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether a message with ``dedupe_key`` exists (after the session's pending writes), read
+    with a compiled statement on the transaction's connection (see :mod:`zerotrip.reads`)."""
+    reads = session.info.get("reads")
+    if not isinstance(reads, Reads):
+        return True  # a session of no Database: let the ORM look
+    (rows,) = await reads.fetch_in(session, (_BY_KEY, {"key": dedupe_key}))
+    return bool(rows)
 
 
 def recipient(case: Case, channel: str) -> str:

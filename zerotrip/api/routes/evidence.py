@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from zerotrip.api.bodies import path_int, validation_problem
 from zerotrip.api.keys import CLOCK, DB, SERVICES, SETTINGS, STORAGE
 from zerotrip.api.principal import Principal, authorize_case
-from zerotrip.api.routes.identity_check import guard_evidence, may_see_identity
+from zerotrip.api.routes.identity_check import guard_evidence, viewer_of
 from zerotrip.api.routing import RouteTable, respond
 from zerotrip.api.uploads import receive_upload
 from zerotrip.cases.models import Checkpoint
@@ -33,7 +33,7 @@ from zerotrip.media.models import Evidence
 from zerotrip.media.originals import verify_original
 from zerotrip.media.schemas import EvidenceList, EvidenceView
 from zerotrip.problems import Forbidden, InvalidInput, NotFound
-from zerotrip.review import intake
+from zerotrip.review import evidence_reads, intake
 from zerotrip.review.service import evidence_by_id
 
 routes = RouteTable("evidence")
@@ -189,11 +189,11 @@ async def upload_evidence(request: web.Request, *, principal: Principal) -> web.
 )
 async def list_evidence(request: web.Request, *, principal: Principal) -> EvidenceList:
     staff = principal.is_staff
-    found = await intake.case_evidence_list(
+    found = await evidence_reads.case_evidence(
         request.app[DB],
         path_int(request, "case_id"),
-        see_restricted=staff and await may_see_identity(request, principal),
-        with_verdicts=staff,
+        viewer_of(principal),
+        request.app[SETTINGS].identity_roles,
     )
     return EvidenceList(items=[EvidenceView.of(e, v, staff=staff) for e, v in found])
 
