@@ -237,16 +237,25 @@ async def _first_message_token(ws: web.WebSocketResponse) -> str:
     try:
         msg = await ws.receive(timeout=AUTH_TIMEOUT_S)
     except TimeoutError:
-        raise Unauthenticated("Send {'type': 'auth', 'token': ...} first.") from None
+        raise Unauthenticated(
+            "Send {'type': 'auth', 'token': ...} first.",
+            zh="请先发送身份验证消息 {'type': 'auth', 'token': ...}。",
+        ) from None
     if msg.type != WSMsgType.TEXT:
-        raise Unauthenticated("Send {'type': 'auth', 'token': ...} first.")
+        raise Unauthenticated(
+            "Send {'type': 'auth', 'token': ...} first.",
+            zh="请先发送身份验证消息 {'type': 'auth', 'token': ...}。",
+        )
     try:
         data = json.loads(msg.data)
     except json.JSONDecodeError:
         data = None
     token = data.get("token") if isinstance(data, dict) and data.get("type") == "auth" else None
     if not isinstance(token, str) or not token or len(token) > 200:
-        raise Unauthenticated("Send {'type': 'auth', 'token': ...} first.")
+        raise Unauthenticated(
+            "Send {'type': 'auth', 'token': ...} first.",
+            zh="请先发送身份验证消息 {'type': 'auth', 'token': ...}。",
+        )
     return token
 
 
@@ -256,7 +265,7 @@ def _check_origin(request: web.Request) -> None:
         return
     origin = request.headers.get("Origin")
     if origin is not None and origin.split("://", 1)[-1] != request.host:
-        raise Forbidden("This page may not open a live session.")
+        raise Forbidden("This page may not open a live session.", zh="此页面不能打开视频踏勘。")
 
 
 def _socket_sender(ws: web.WebSocketResponse) -> Any:
@@ -319,7 +328,9 @@ async def _converse(
     async for msg in ws:
         if msg.type != WSMsgType.TEXT:
             if msg.type == WSMsgType.BINARY:
-                await participant.send(_error(InvalidInput("Messages are JSON text.")))
+                await participant.send(
+                    _error(InvalidInput("Messages are JSON text.", zh="消息须为 JSON 文本。"))
+                )
             continue
         reply_to = None
         try:
