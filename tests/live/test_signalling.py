@@ -16,6 +16,7 @@ from tests.live.live_helpers import (
     ws_url,
 )
 from tests.media import samples
+from zerotrip.api.routes.live_socket import _internal_error
 
 
 async def test_booking_is_for_staff_and_visible_to_the_applicant(client, db, clock):
@@ -360,3 +361,14 @@ async def test_socket_errors_are_in_the_language_of_the_upgrade_request(client, 
     en = await unknown_message_reply(booked.inspector.token, {"Accept-Language": "en"})
     assert en["title"] == "The request is not valid"
     assert en["detail"] == "Unknown message type 'teleport'."
+
+
+def test_the_internal_error_reply_is_in_the_sockets_language():
+    """A message that fails on our side (no problem to render) still answers in the reader's
+    language, with the incident to quote."""
+    zh = _internal_error("abc123", "zh", "m7")
+    assert zh["title"] == "系统内部错误" and "abc123" in zh["detail"]
+    assert not any("a" <= ch.lower() <= "z" for ch in zh["detail"].replace("abc123", ""))
+    en = _internal_error("abc123", "en", "m7")
+    assert en["detail"] == "Something went wrong (incident abc123)."
+    assert zh["reply_to"] == en["reply_to"] == "m7" and zh["incident"] == "abc123"

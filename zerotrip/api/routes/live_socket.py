@@ -150,12 +150,15 @@ async def _welcome(
 
 
 def _internal_error(incident: str, language: str, reply_to: str | None) -> dict[str, Any]:
-    """What a participant reads when a message failed on our side: the incident to quote."""
+    """What a participant reads when a message failed on our side: the incident to quote, in
+    the words the HTTP API uses for its own 500."""
     if language == "zh":
-        title, detail = "系统内部错误", f"处理出错，请重试（事件编号 {incident}）。"
+        title = "系统内部错误"
+        detail = f"系统出了问题，请重试；如仍不行，请告知工作人员编号 {incident}。"
     else:
         title, detail = "Internal error", f"Something went wrong (incident {incident})."
-    return {"type": "error", "status": 500, "title": title, "detail": detail, "reply_to": reply_to}
+    return {"type": "error", "status": 500, "title": title, "detail": detail,
+            "incident": incident, "reply_to": reply_to}  # fmt: skip
 
 
 async def _converse(
