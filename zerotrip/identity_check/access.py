@@ -79,7 +79,7 @@ async def guard(
         raise Forbidden(
             "Identity evidence is restricted to staff with identity access "
             "(ask an administrator for it).",
-            zh="身份核验材料仅限有身份核验权限的工作人员查看（请向管理员申请）。",
+            zh="身份核验资料仅限有身份核验权限的工作人员查看（请向管理员申请）。",
         )
 
 

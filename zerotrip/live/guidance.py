@@ -149,7 +149,7 @@ class Guidance:
         if checkpoint.restricted:  # the applicant cannot upload there: take a still instead
             raise Conflict(
                 "Identity evidence is taken as a still, not asked for as a photo.",
-                zh="身份核验材料以视频截图获取，不能请申请人拍照。",
+                zh="身份核验资料以视频截图获取，不能请申请人拍照。",
             )
         if APPLICANT not in self.seats:
             raise Conflict(

@@ -239,10 +239,10 @@ async def revoke(
 ) -> Certificate:
     cert = await find_certificate(session, code)
     if cert is None:
-        raise NotFound(f"No certificate {code}.", zh=f"没有编号为 {code} 的证书。")
+        raise NotFound(f"No certificate {code}.", zh=f"没有编号为 {code} 的证照。")
     case = await lock_case(session, cert.case_id)
     if cert.revoked_at is not None:
-        raise Conflict(f"Certificate {code} was already revoked.", zh=f"证书 {code} 已被撤销。")
+        raise Conflict(f"Certificate {code} was already revoked.", zh=f"证照 {code} 已被撤销。")
     cert.revoked_at, cert.revoked_by, cert.revoke_reason = session_now(session), staff_id, reason
     session.add(cert)
     case.updated_at = cert.revoked_at

@@ -108,7 +108,7 @@ async def latest_certificate(db: Database, case_id: int) -> Certificate:
     if not issued:
         raise NotFound(
             f"No certificate has been issued for case {case_id}.",
-            zh=f"办件 {case_id} 尚未制发证书。",
+            zh=f"办件 {case_id} 尚未制发证照。",
         )
     return issued[-1]
 
