@@ -137,6 +137,7 @@ async def rederive(
         analysis = await analyse(pools, evidence.source, source, sniffed, workdir)
         if not analysis.get("ok"):
             raise InvalidInput(
-                analysis.get("detail", "The original cannot be decoded."), zh=refusal_zh(analysis)
+                analysis.get("detail", "The original cannot be decoded."),
+                zh="存档原件无法解码，不能重新生成预览图。",
             )
         return await store_derived(storage, evidence.sha256, analysis)
