@@ -173,7 +173,7 @@ def _check_string(where: str, text: str) -> None:
         field = where or "(body)"
         raise InvalidInput(
             f"{field}: text may not contain NUL characters.",
-            zh=f"“{field}”中不能含有空字符（NUL）。",
+            zh=field_problem_zh(field, "nul"),
             errors=[{"field": field, "message": "contains a NUL character", "code": "nul"}],
         )
     try:
@@ -181,7 +181,7 @@ def _check_string(where: str, text: str) -> None:
     except UnicodeEncodeError:
         raise MalformedBody(
             f"{where or '(body)'}: text contains an unpaired surrogate.",
-            zh=f"{where or '（请求内容）'}：文字中含有无效的字符编码。",
+            zh=field_problem_zh(where, "surrogate"),
         ) from None
 
 

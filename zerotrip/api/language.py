@@ -86,6 +86,8 @@ ERROR_TYPES_ZH = {
     "date_from_datetime_parsing": "日期格式不正确",
     "datetime_from_date_parsing": "时间格式不正确",
     "bool_parsing": "须为是或否",
+    "nul": "不能含有空字符",  # (refused by api.bodies before any model sees the text)
+    "surrogate": "含有无效的字符",
 }
 
 
