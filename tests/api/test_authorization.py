@@ -219,7 +219,7 @@ async def test_applicant_link_opens_only_its_case_while_live(client, db, clock):
     clock.advance(timedelta(days=2))
     resp = await client.get(f"/api/cases/{a}", headers=applicant_headers(short))
     assert resp.status == 410
-    assert "expired" in (await resp.json())["detail"]
+    assert "过期" in (await resp.json())["detail"]
     assert (await client.get("/api/link", headers=applicant_headers(short))).status == 410
     resp = await client.get(f"/api/cases/{a}", headers=applicant_headers(world.token_a))
     assert resp.status == 200
@@ -230,7 +230,7 @@ async def test_applicant_link_opens_only_its_case_while_live(client, db, clock):
     assert resp.status == 200
     resp = await client.get(f"/api/cases/{a}", headers=applicant_headers(world.token_a))
     assert resp.status == 410
-    assert "withdrawn" in (await resp.json())["detail"]
+    assert "作废" in (await resp.json())["detail"]
     resp = await client.post(
         f"/api/cases/{a}/actions/withdraw", json={}, headers=applicant_headers(world.token_a)
     )

@@ -201,7 +201,9 @@ async def test_console_offers_only_what_the_phone_supports_and_switches_cameras(
             value: true}).then(() => 'sent', (err) => err.problem.status)"""
         )
         assert refused == 409  # the server holds the console to what the phone reported
+        # ... in the console's language (an en-GB page; the socket's URL says so).
         assert "does not support torch" in await desk.text_content("#live-error")
+        assert "lang=en" in await desk.evaluate("() => window.liveConsole.socket.ws.url")
 
         # A phone that reports a torch and zoom (as Chrome on Android does) gets both controls
         # with its zoom range; this camera then refuses them, the console says so, video goes on.

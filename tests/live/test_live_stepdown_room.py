@@ -87,7 +87,7 @@ async def test_starved_phone_steps_down_and_probes_bring_the_video_back(client, 
             {"type": "capture", "checkpoint_id": booked.checkpoint_id}
         )
         assert refused["type"] == "error" and refused["status"] == 409
-        assert refused["problem"] == "conflict" and "photo" in refused["detail"]
+        assert refused["problem"] == "conflict" and "拍照" in refused["detail"]
         assert room.stepdown.mode == "audio_photos"
 
         # A probe from the inspector, or a malformed one, is refused; the session goes on.

@@ -16,6 +16,7 @@ from tests.live.live_helpers import (
     ws_url,
 )
 from tests.media import samples
+from zerotrip.api.routes.live_socket import _internal_error
 
 
 async def test_booking_is_for_staff_and_visible_to_the_applicant(client, db, clock):
@@ -274,7 +275,7 @@ async def test_pointer_consent_summary_and_recording_access(client, db, clock):
         await pc.setLocalDescription(await pc.createOffer())
         refused = await applicant.request({"type": "offer", "sdp": pc.localDescription.sdp})
         await pc.close()
-        assert refused["status"] == 409 and "recording notice" in refused["detail"], refused
+        assert refused["status"] == 409 and "录像告知" in refused["detail"], refused
         assert (
             await applicant.request({"type": "pointer", "shape": "circle", "x": 0.5, "y": 0.5})
         )["status"] == 403
@@ -307,3 +308,67 @@ async def test_pointer_consent_summary_and_recording_access(client, db, clock):
     assert view["session_id"] == sid
     resp = await client.get(f"{recording}/999999", headers=booked.clerk.headers)
     assert resp.status == 404 and resp.content_type == "application/problem+json"
+
+
+async def _refusal(client, booked, headers: dict[str, str], query: str = "") -> dict:
+    """The error a socket gets when its first message is not a credential."""
+    ws = await client.session.ws_connect(ws_url(client, booked.ws_path + query), headers=headers)
+    await ws.send_str(json.dumps({"type": "offer", "sdp": "v=0"}))
+    error = await ws.receive_json()
+    await ws.close()
+    return error
+
+
+async def test_socket_errors_are_in_the_language_of_the_upgrade_request(client, db, clock):
+    booked = await booked_session(client, db, clock)
+    chinese = {
+        "title": "请先登录或使用有效链接",
+        "detail": "请先发送身份验证消息 {'type': 'auth', 'token': ...}。",
+    }
+    english = {
+        "title": "Authentication required",
+        "detail": "Send {'type': 'auth', 'token': ...} first.",
+    }
+    cases = [
+        ({}, "", chinese),  # zh-CN by default
+        ({"Accept-Language": "en"}, "", english),
+        ({"Accept-Language": "en-US,en;q=0.9,zh-CN;q=0.5"}, "", english),
+        ({"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}, "", chinese),
+        # A page says its reader's language in the URL (a socket cannot set headers).
+        ({"Accept-Language": "zh-CN"}, "?lang=en", english),
+        ({"Accept-Language": "en"}, "?lang=zh", chinese),
+    ]
+    for headers, query, expected in cases:
+        error = await _refusal(client, booked, headers, query)
+        assert error["type"] == "error" and error["status"] == 401, (headers, query, error)
+        assert error["problem"] == "unauthenticated"
+        assert {k: error[k] for k in expected} == expected, (headers, query)
+
+    # Inside the session: a bad message's reply speaks the socket's language too.
+    async def unknown_message_reply(token: str, headers: dict[str, str]) -> dict:
+        ws = await client.session.ws_connect(ws_url(client, booked.ws_path), headers=headers)
+        await ws.send_str(json.dumps({"type": "auth", "token": token}))
+        assert (await ws.receive_json())["type"] == "welcome"
+        await ws.send_str(json.dumps({"type": "teleport", "id": "m1"}))
+        while (reply := await ws.receive_json())["type"] != "error":
+            pass
+        await ws.close()
+        return reply
+
+    zh = await unknown_message_reply(booked.token, {})
+    assert zh["reply_to"] == "m1" and zh["status"] == 422
+    assert zh["title"] == "填写的内容不符合要求" and zh["detail"] == "未知的消息类型 teleport。"
+    en = await unknown_message_reply(booked.inspector.token, {"Accept-Language": "en"})
+    assert en["title"] == "The request is not valid"
+    assert en["detail"] == "Unknown message type 'teleport'."
+
+
+def test_the_internal_error_reply_is_in_the_sockets_language():
+    """A message that fails on our side (no problem to render) still answers in the reader's
+    language, with the incident to quote."""
+    zh = _internal_error("abc123", "zh", "m7")
+    assert zh["title"] == "系统内部错误" and "abc123" in zh["detail"]
+    assert not any("a" <= ch.lower() <= "z" for ch in zh["detail"].replace("abc123", ""))
+    en = _internal_error("abc123", "en", "m7")
+    assert en["detail"] == "Something went wrong (incident abc123)."
+    assert zh["reply_to"] == en["reply_to"] == "m7" and zh["incident"] == "abc123"

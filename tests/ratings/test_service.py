@@ -48,7 +48,7 @@ async def test_refused_twice_before_the_step_and_for_another_case(client, db):
     )
     assert before.status == 409
     assert before.content_type == "application/problem+json"
-    assert "not happened" in (await before.json())["detail"]
+    assert "尚未进行" in (await before.json())["detail"]
 
     others = await client.post(
         f"/api/cases/{done['id']}/ratings",
@@ -77,7 +77,7 @@ async def test_refused_twice_before_the_step_and_for_another_case(client, db):
         headers=applicant_headers(done_token),
     )
     assert twice.status == 409
-    assert "already" in (await twice.json())["detail"]
+    assert "已经评价过" in (await twice.json())["detail"]
 
     bad_level = await client.post(
         f"/api/cases/{done['id']}/ratings",

@@ -15,6 +15,10 @@ class Role(enum.StrEnum):
     admin = "admin"
 
 
+# How a role is named to people (problem details); the pages name them the same way.
+ROLE_NAMES_ZH = {Role.clerk: "受理人员", Role.inspector: "踏勘人员", Role.admin: "管理员"}
+
+
 class StaffUser(SQLModel, table=True):
     __tablename__ = "staff_users"
 

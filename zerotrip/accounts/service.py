@@ -49,11 +49,11 @@ async def create_staff(
     must_change_password: bool = False,
 ) -> StaffUser:
     if role not in Role.__members__:
-        raise InvalidInput(f"Unknown role {role!r}.")
+        raise InvalidInput(f"Unknown role {role!r}.", zh=f"没有“{role}”这个角色。")
     check_password_policy(password)
     existing = await session.exec(select(StaffUser).where(StaffUser.username == username))
     if existing.first() is not None:
-        raise Conflict(f"The username {username!r} is taken.")
+        raise Conflict(f"The username {username!r} is taken.", zh=f"用户名 {username} 已被使用。")
     user = StaffUser(
         username=username,
         display_name=display_name,
@@ -75,7 +75,7 @@ async def authenticate_password(session: AsyncSession, username: str, password: 
     user = (await session.exec(select(StaffUser).where(StaffUser.username == username))).first()
     ok = await verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        raise Unauthenticated("Wrong username or password.")
+        raise Unauthenticated("Wrong username or password.", zh="用户名或密码错误。")
     return user
 
 
@@ -245,22 +245,31 @@ async def resolve_applicant_token(
 ) -> ApplicantLink:
     """The live link for ``token``; 401 when unknown, 410 when expired or revoked."""
     if not token.startswith(APPLICANT_PREFIX):
-        raise Unauthenticated("This link is not valid.")
+        raise Unauthenticated("This link is not valid.", zh="链接无效。")
     stmt = select(ApplicantLink).where(ApplicantLink.token_hash == token_digest(token))
     link = (await session.exec(stmt)).first()
     if link is None:
-        raise Unauthenticated("This link is not valid.")
+        raise Unauthenticated("This link is not valid.", zh="链接无效。")
     if link.revoked_at is not None:
-        raise Gone("This link was withdrawn by the office. Ask them for a new one.")
+        raise Gone(
+            "This link was withdrawn by the office. Ask them for a new one.",
+            zh="此链接已被办理窗口作废，请联系窗口重新获取。",
+        )
     if link.expires_at <= now:
-        raise Gone("This link has expired. Ask the office for a new one.")
+        raise Gone(
+            "This link has expired. Ask the office for a new one.",
+            zh="此链接已过期，请联系办理窗口重新获取。",
+        )
     return link
 
 
 async def revoke_applicant_link(session: AsyncSession, case_id: int, link_id: int) -> ApplicantLink:
     link = await session.get(ApplicantLink, link_id)
     if link is None or link.case_id != case_id:
-        raise NotFound(f"No link {link_id} on case {case_id}.")
+        raise NotFound(
+            f"No link {link_id} on case {case_id}.",
+            zh=f"办件 {case_id} 没有编号为 {link_id} 的链接。",
+        )
     if link.revoked_at is None:
         link.revoked_at = session_now(session)
         session.add(link)

@@ -45,7 +45,7 @@ async def set_own_password(
     async def work(session: AsyncSession) -> None:
         user = await session.get(StaffUser, user_id)
         if user is None:
-            raise Unauthenticated("Log in again.")
+            raise Unauthenticated("Log in again.", zh="请重新登录。")
         await change_password(
             session, user, current, new, keep_token_id=keep_token_id, client=client
         )
@@ -88,7 +88,7 @@ async def api_token(
     async def work(session: AsyncSession) -> IssuedToken:
         user = await session.get(StaffUser, user_id)
         if user is None:
-            raise Unauthenticated("Log in again.")
+            raise Unauthenticated("Log in again.", zh="请重新登录。")
         return await issue_staff_token(session, user, "api", hours=hours, label=label)
 
     return await db.run_in_transaction(work)

@@ -58,9 +58,14 @@ async def paced_chunks(request: web.Request, chunk_size: int = 64 * 1024) -> Asy
             log.info(
                 "client hung up after %d bytes of %s %s", received, request.method, request.path
             )
-            raise ClientDisconnected("The client closed the connection mid-body.") from None
+            raise ClientDisconnected(
+                "The client closed the connection mid-body.", zh="上传过程中连接已断开。"
+            ) from None
         except BadHttpMessage as exc:
-            raise MalformedBody(f"The body cannot be read ({exc.message}).") from None
+            raise MalformedBody(
+                f"The body cannot be read ({exc.message}).",
+                zh=f"无法读取提交的内容（{exc.message}）。",
+            ) from None
         if not chunk:
             return
         received += len(chunk)
@@ -111,23 +116,35 @@ def validation_problem(exc: ValidationError) -> InvalidInput:
 
 async def read_json(request: web.Request, max_bytes: int) -> Any:
     if request.content_length is not None and request.content_length > max_bytes:
-        raise TooLarge(f"The body may be at most {max_bytes} bytes.")
+        raise TooLarge(
+            f"The body may be at most {max_bytes} bytes.",
+            zh=f"提交的内容不能超过 {max_bytes} 字节。",
+        )
     if request.can_read_body and request.content_type not in ("application/json", ""):
-        raise UnsupportedMedia("Send the body as application/json.")
+        raise UnsupportedMedia(
+            "Send the body as application/json.", zh="请以 application/json 格式提交。"
+        )
     raw = bytearray()
     async for chunk in paced_chunks(request):
         raw += chunk
         if len(raw) > max_bytes:
-            raise TooLarge(f"The body may be at most {max_bytes} bytes.")
+            raise TooLarge(
+                f"The body may be at most {max_bytes} bytes.",
+                zh=f"提交的内容不能超过 {max_bytes} 字节。",
+            )
     if not raw.strip():
         return {}
     check_json_depth(bytes(raw))
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise MalformedBody(f"The body is not valid JSON ({exc}).") from None
+        raise MalformedBody(
+            f"The body is not valid JSON ({exc}).", zh=f"提交的内容不是有效的 JSON（{exc}）。"
+        ) from None
     except RecursionError:
-        raise MalformedBody("The body is nested too deeply.") from None
+        raise MalformedBody(
+            "The body is nested too deeply.", zh="提交的内容嵌套层数过多。"
+        ) from None
     _check_text(data)
     return data
 
@@ -156,18 +173,22 @@ def _check_string(where: str, text: str) -> None:
         field = where or "(body)"
         raise InvalidInput(
             f"{field}: text may not contain NUL characters.",
+            zh=field_problem_zh(field, "nul"),
             errors=[{"field": field, "message": "contains a NUL character", "code": "nul"}],
         )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise MalformedBody(f"{where or '(body)'}: text contains an unpaired surrogate.") from None
+        raise MalformedBody(
+            f"{where or '(body)'}: text contains an unpaired surrogate.",
+            zh=field_problem_zh(where, "surrogate"),
+        ) from None
 
 
 async def parse_body(request: web.Request, model: type[M], max_bytes: int) -> M:
     data = await read_json(request, max_bytes)
     if not isinstance(data, dict):
-        raise InvalidInput("The body must be a JSON object.")
+        raise InvalidInput("The body must be a JSON object.", zh="提交的内容须为 JSON 对象。")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -190,7 +211,10 @@ MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns on PostgreSQL
 def path_int(request: web.Request, name: str) -> int:
     raw = request.match_info[name]
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or not 1 <= int(raw) <= MAX_ID:
-        raise InvalidInput(f"{name} must be a whole number from 1 to {MAX_ID}.")
+        raise InvalidInput(
+            f"{name} must be a whole number from 1 to {MAX_ID}.",
+            zh=f"{name} 须为 1 到 {MAX_ID} 之间的整数。",
+        )
     return int(raw)
 
 

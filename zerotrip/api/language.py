@@ -32,6 +32,16 @@ def preferred_language(request: web.Request) -> str:
     return best
 
 
+def socket_language(request: web.Request) -> str:
+    """A WebSocket's language: its ``lang`` query parameter, else ``Accept-Language``.
+
+    A page cannot set headers on a WebSocket, and its reader may have switched the page to
+    another language than the browser's; the page says which in the socket's URL.
+    """
+    chosen = request.query.get("lang", "").lower().split("-", 1)[0]
+    return chosen if chosen in SUPPORTED else preferred_language(request)
+
+
 # How the fields people fill in are named on the pages, for problems about them.
 FIELD_NAMES_ZH = {
     "matter_code": "申请事项",
@@ -76,6 +86,8 @@ ERROR_TYPES_ZH = {
     "date_from_datetime_parsing": "日期格式不正确",
     "datetime_from_date_parsing": "时间格式不正确",
     "bool_parsing": "须为是或否",
+    "nul": "不能含有空字符",  # (refused by api.bodies before any model sees the text)
+    "surrogate": "含有无效的字符",
 }
 
 

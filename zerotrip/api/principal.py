@@ -8,7 +8,7 @@ from datetime import datetime
 
 from aiohttp import web
 
-from zerotrip.accounts.models import StaffToken, StaffUser
+from zerotrip.accounts.models import ROLE_NAMES_ZH, StaffToken, StaffUser
 from zerotrip.accounts.service import (
     APPLICANT_PREFIX,
     STAFF_PREFIX,
@@ -172,13 +172,18 @@ async def require(request: web.Request, audience: str) -> Principal:
     _refuse_missing_csrf(principal)
     _refuse_until_password_changed(principal, request)
     if principal.kind == "anonymous":
-        raise Unauthenticated("Log in, or open the link the office sent you.")
+        raise Unauthenticated(
+            "Log in, or open the link the office sent you.",
+            zh="请登录，或打开办理窗口发给您的链接。",
+        )
     if audience == "staff" and not principal.is_staff:
-        raise Forbidden("Only office staff can do this.")
+        raise Forbidden("Only office staff can do this.", zh="只有工作人员可以进行此操作。")
     if audience == "admin" and principal.role != "admin":
-        raise Forbidden("Only an administrator can do this.")
+        raise Forbidden("Only an administrator can do this.", zh="只有管理员可以进行此操作。")
     if audience == "applicant" and principal.kind != "applicant":
-        raise Forbidden("Only the applicant's link can do this.")
+        raise Forbidden(
+            "Only the applicant's link can do this.", zh="只有申请人的专属链接可以进行此操作。"
+        )
     return principal
 
 
@@ -197,7 +202,10 @@ def _refuse_until_password_changed(principal: Principal, request: web.Request) -
 
 def _refuse_missing_csrf(principal: Principal) -> None:
     if principal.csrf_missing:
-        raise Forbidden(f"Missing or wrong {CSRF_HEADER} header for a cookie session.")
+        raise Forbidden(
+            f"Missing or wrong {CSRF_HEADER} header for a cookie session.",
+            zh=f"使用登录会话时须携带正确的 {CSRF_HEADER} 请求头。",
+        )
 
 
 def authorize_case(principal: Principal, case_id: int) -> None:
@@ -209,9 +217,14 @@ def authorize_case(principal: Principal, case_id: int) -> None:
         return
     if principal.kind == "applicant":
         raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
-    raise Unauthenticated("Log in, or open the link the office sent you.")
+    raise Unauthenticated(
+        "Log in, or open the link the office sent you.", zh="请登录，或打开办理窗口发给您的链接。"
+    )
 
 
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
-        raise Forbidden(f"This needs one of the roles: {', '.join(roles)}.")
+        raise Forbidden(
+            f"This needs one of the roles: {', '.join(roles)}.",
+            zh=f"此操作需要以下角色之一：{'、'.join(ROLE_NAMES_ZH.get(r, r) for r in roles)}。",
+        )

@@ -374,7 +374,11 @@ async def _withdraw(ctx: StepContext) -> dict[str, Any]:
 def parse_params(action_name: str, body: dict[str, Any]) -> Any:
     action = ACTIONS.get(action_name)
     if action is None:
-        raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
+        raise InvalidInput(
+            f"Unknown action {action_name!r}.",
+            zh=f"没有“{action_name}”这项操作。",
+            known=sorted(ACTIONS),
+        )
     return action.params.model_validate(body)
 
 
@@ -391,7 +395,11 @@ async def perform(
     """Take one step on a case inside the caller's write transaction, with its reactions."""
     action = ACTIONS.get(action_name)
     if action is None:
-        raise InvalidInput(f"Unknown action {action_name!r}.", known=sorted(ACTIONS))
+        raise InvalidInput(
+            f"Unknown action {action_name!r}.",
+            zh=f"没有“{action_name}”这项操作。",
+            known=sorted(ACTIONS),
+        )
     case = await lock_case(session, case_id)
     if role not in action.roles:
         raise Forbidden(

@@ -150,5 +150,5 @@ async def link_by_id(db: Database, link_id: int) -> ApplicantLink:
     async with db.session() as session:
         link = await session.get(ApplicantLink, link_id)
     if link is None:
-        raise NotFound(f"No link {link_id}.")
+        raise NotFound(f"No link {link_id}.", zh=f"没有编号为 {link_id} 的链接。")
     return link

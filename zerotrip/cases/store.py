@@ -86,6 +86,7 @@ async def create_case(
     if matter is None:
         raise InvalidInput(
             f"Unknown matter {application.matter_code!r}.",
+            zh=f"没有事项 {application.matter_code}。",
             errors=[{"field": "matter_code", "message": "unknown matter"}],
         )
     matter, version = await current_matter(session, matter)

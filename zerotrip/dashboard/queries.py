@@ -38,9 +38,14 @@ class Period:
     @classmethod
     def checked(cls, start: date, end: date, zone: ZoneInfo, max_days: int) -> Period:
         if end < start:
-            raise InvalidInput(f"The period ends ({end}) before it starts ({start}).")
+            raise InvalidInput(
+                f"The period ends ({end}) before it starts ({start}).",
+                zh=f"统计期间的结束日期（{end}）早于开始日期（{start}）。",
+            )
         if (end - start).days + 1 > max_days:
-            raise InvalidInput(f"The period may cover at most {max_days} days.")
+            raise InvalidInput(
+                f"The period may cover at most {max_days} days.", zh=f"统计期间最长 {max_days} 天。"
+            )
         return cls(start, end, zone)
 
     def bound(self, day: date) -> datetime:

@@ -39,6 +39,7 @@ from zerotrip.media.ingest import (
     analysis_meta,
     analysis_workdir,
     evidence_kind,
+    refusal_zh,
     refused,
     store_derived,
     store_original,
@@ -99,7 +100,9 @@ async def ingest_file(
                 await db.run_in_transaction(
                     lambda session: record_refusal(session, upload, claim, received, analysis)
                 )
-                raise InvalidInput(analysis["detail"], code=analysis["code"])
+                raise InvalidInput(
+                    analysis["detail"], zh=refusal_zh(analysis), code=analysis["code"]
+                )
             derived, facts = await asyncio.gather(  # disk writes and database reads overlap
                 store_derived(storage, sha, analysis),
                 gather_facts(
@@ -129,12 +132,16 @@ def _upload(
 ) -> Upload:
     """The call's arguments checked once; the nonce secret split from what is kept."""
     if origin not in ORIGINS:
-        raise InvalidInput(f"origin must be one of {', '.join(ORIGINS)}.")
+        raise InvalidInput(
+            f"origin must be one of {', '.join(ORIGINS)}.",
+            zh=f"来源须为以下之一：{', '.join(ORIGINS)}。",
+        )
     claims = dict(capture or {})
     token = claims.pop("nonce", None)
     if origin == "live_photo" and (not token or live_session_id is None):
         raise Forbidden(
             "A live photo needs the live session and the nonce it issued with its request.",
+            zh="视频踏勘中的拍照须附带该次视频踏勘随拍照请求发出的拍摄凭证。",
             code="live_photo_unbound",
         )
     return Upload(
@@ -156,7 +163,10 @@ async def _claim(session: AsyncSession, upload: Upload, received: Received) -> C
         case = await session.get(Case, upload.case_id)
         checkpoint = await session.get(Checkpoint, upload.checkpoint_id)
         if case is None or checkpoint is None or checkpoint.case_id != upload.case_id:
-            raise NotFound(f"Case {upload.case_id} has no checklist item {upload.checkpoint_id}.")
+            raise NotFound(
+                f"Case {upload.case_id} has no checklist item {upload.checkpoint_id}.",
+                zh=f"办件 {upload.case_id} 没有编号为 {upload.checkpoint_id} 的踏勘要点。",
+            )
         evidence_round(case, checkpoint)  # refused now, not after storing
     if upload.nonce is not None and upload.checkpoint_id is not None:
         record = await nonces.find_nonce(
@@ -171,7 +181,11 @@ async def _claim(session: AsyncSession, upload: Upload, received: Received) -> C
         session.add(record)
         return Claim(existing=None, nonce_id=record.id, nonce_issued_at=record.issued_at)
     if upload.nonce is not None:
-        raise Forbidden("A capture nonce belongs to a checklist item.", code="nonce_invalid")
+        raise Forbidden(
+            "A capture nonce belongs to a checklist item.",
+            zh="拍摄凭证须对应一个踏勘要点。",
+            code="nonce_invalid",
+        )
     same = await session.exec(
         select(Evidence).where(
             Evidence.case_id == upload.case_id,

@@ -36,7 +36,7 @@ async def find_reuse(
     async with db.session() as session:
         case = await session.get(Case, case_id)
         if case is None:
-            raise NotFound(f"No case {case_id}.")
+            raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
         exact_rows = await session.exec(
             select(Evidence.id, Evidence.case_id, Evidence.checkpoint_id, Case.reference)
             .join(Case, col(Case.id) == Evidence.case_id)
@@ -124,7 +124,7 @@ async def reassess(
     async with db.session() as session:
         evidence = await session.get(Evidence, evidence_id)
         if evidence is None:
-            raise NotFound(f"No evidence {evidence_id}.")
+            raise NotFound(f"No evidence {evidence_id}.", zh=f"没有编号为 {evidence_id} 的证据。")
         nonce = (
             await session.exec(select(CaptureNonce).where(CaptureNonce.evidence_id == evidence_id))
         ).first()

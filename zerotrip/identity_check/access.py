@@ -57,7 +57,10 @@ async def guard(
     Applicants get a 404 (the item does not exist for them); staff without access a 403.
     """
     if not viewer.is_staff:
-        raise NotFound(f"No evidence {evidence_id}." if evidence_id else "Not found.")
+        raise NotFound(
+            f"No evidence {evidence_id}." if evidence_id else "Not found.",
+            zh=f"没有编号为 {evidence_id} 的证据。" if evidence_id else "找不到该内容。",
+        )
 
     async def attempt() -> bool:
         async with db.transaction() as session:
@@ -75,7 +78,8 @@ async def guard(
     if not await retry_on_conflict(attempt):
         raise Forbidden(
             "Identity evidence is restricted to staff with identity access "
-            "(ask an administrator for it)."
+            "(ask an administrator for it).",
+            zh="身份核验资料仅限有身份核验权限的工作人员查看（请向管理员申请）。",
         )
 
 
@@ -84,7 +88,9 @@ async def grant(
 ) -> IdentityAccess:
     user = await session.get(StaffUser, user_id)
     if user is None or not user.active:
-        raise InvalidInput(f"No active staff member {user_id}.")
+        raise InvalidInput(
+            f"No active staff member {user_id}.", zh=f"没有编号为 {user_id} 的在岗工作人员。"
+        )
     existing = await session.get(IdentityAccess, user_id)
     if existing is not None:
         return existing
@@ -97,7 +103,10 @@ async def grant(
 async def revoke(session: AsyncSession, user_id: int) -> None:
     row = await session.get(IdentityAccess, user_id)
     if row is None:
-        raise NotFound(f"Staff member {user_id} has no personal identity access.")
+        raise NotFound(
+            f"Staff member {user_id} has no personal identity access.",
+            zh=f"工作人员 {user_id} 没有单独授予的身份核验权限。",
+        )
     await session.delete(row)
 
 

@@ -29,12 +29,20 @@ def check_signature(
 ) -> str:
     """Return the verified signature, or raise 401 naming what is wrong (never which byte)."""
     if not timestamp or not signature:
-        raise Unauthenticated("The request is not signed (timestamp and signature headers).")
+        raise Unauthenticated(
+            "The request is not signed (timestamp and signature headers).",
+            zh="请求未签名（缺少时间戳和签名请求头）。",
+        )
     if not timestamp.isdigit() or len(timestamp) > 12:
-        raise Unauthenticated("The request's timestamp must be Unix seconds.")
+        raise Unauthenticated(
+            "The request's timestamp must be Unix seconds.", zh="请求的时间戳须为 Unix 秒数。"
+        )
     if abs(now - int(timestamp)) > max_skew_s:
-        raise Unauthenticated("The request is stale (timestamp too far from now).")
+        raise Unauthenticated(
+            "The request is stale (timestamp too far from now).",
+            zh="请求已过期（时间戳与当前时间相差过大）。",
+        )
     given = signature.strip()
     if not hmac.compare_digest(prefix + mac_hex(secret, timestamp, body), given):
-        raise Unauthenticated("The signature does not match.")
+        raise Unauthenticated("The signature does not match.", zh="签名不匹配。")
     return given

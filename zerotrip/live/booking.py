@@ -11,7 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
-from zerotrip.cases.models import Case, CaseState
+from zerotrip.cases.models import Case, CaseState, state_name
 from zerotrip.cases.store import lock_case
 from zerotrip.db import Database, retry_on_conflict, session_now
 from zerotrip.kit.actor import Actor
@@ -63,16 +63,20 @@ async def book(
     """Book a slot; :class:`InspectionBooked` is emitted in the same transaction (the
     applicant is told, and reminded before the slot)."""
     if slot_end <= slot_start or slot_end - slot_start > MAX_SLOT:
-        raise InvalidInput("The slot must end after it starts and last at most 4 hours.")
+        raise InvalidInput(
+            "The slot must end after it starts and last at most 4 hours.",
+            zh="视频踏勘的结束时间须晚于开始时间，且时长不超过 4 小时。",
+        )
     if slot_end <= now:
-        raise InvalidInput("The slot is already over.")
+        raise InvalidInput("The slot is already over.", zh="所选时段已经过去。")
 
     async def attempt() -> LiveSession:
         async with db.transaction() as session:
             case = await lock_case(session, case_id)
             if case.state not in BOOKABLE:
                 raise IllegalTransition(
-                    f"A live inspection cannot be booked while the case is {case.state}."
+                    f"A live inspection cannot be booked while the case is {case.state}.",
+                    zh=f"办件当前为“{state_name(case.state)}”，不能预约视频踏勘。",
                 )
             live = LiveSession(
                 case_id=case_id,
@@ -100,7 +104,7 @@ async def book(
 async def load(session: AsyncSession, live_id: int, case_id: int | None = None) -> LiveSession:
     live = await session.get(LiveSession, live_id)
     if live is None or (case_id is not None and live.case_id != case_id):
-        raise NotFound(f"No live session {live_id}.")
+        raise NotFound(f"No live session {live_id}.", zh=f"没有编号为 {live_id} 的视频踏勘。")
     return live
 
 
@@ -134,19 +138,27 @@ async def change(
     return await retry_on_conflict(attempt)
 
 
+def _finished(live: LiveSession) -> Gone:
+    """Joining or acting on a session that has ended or was cancelled."""
+    over = "取消" if live.state == LiveState.cancelled else "结束"
+    return Gone(f"Live session {live.id} has {live.state}.", zh=f"视频踏勘 {live.id} 已{over}。")
+
+
 def ensure_joinable(live: LiveSession, now: datetime, early: timedelta) -> None:
     if live.state in FINISHED:
-        raise Gone(f"Live session {live.id} has {live.state}.")
+        raise _finished(live)
     if now < live.slot_start - early:
         raise IllegalTransition(
-            "The live session has not opened yet.", opens_at=(live.slot_start - early).isoformat()
+            "The live session has not opened yet.",
+            zh="视频踏勘尚未开始，请稍后再进入。",
+            opens_at=(live.slot_start - early).isoformat(),
         )
 
 
 async def joined(db: Database, live_id: int, actor: Actor, role: str, both: bool, now: datetime):
     async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any]:
         if live.state in FINISHED:
-            raise Gone(f"Live session {live.id} has {live.state}.")
+            raise _finished(live)
         live.state = LiveState.live if both else LiveState.waiting
         live.rejoin_until = None
         if both and live.started_at is None:
@@ -244,9 +256,14 @@ async def answer_challenge(
     async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any]:
         challenge = await session.get(LiveChallenge, challenge_id)
         if challenge is None or challenge.session_id != live_id:
-            raise NotFound(f"No challenge {challenge_id} in this session.")
+            raise NotFound(
+                f"No challenge {challenge_id} in this session.",
+                zh=f"本次视频踏勘中没有编号为 {challenge_id} 的现场核验口令。",
+            )
         if challenge.answered_at is not None:
-            raise IllegalTransition("That challenge has already been answered.")
+            raise IllegalTransition(
+                "That challenge has already been answered.", zh="该现场核验口令已经回应过。"
+            )
         challenge.answered_at = session_now(session)
         challenge.result = "shown" if shown else "not_shown"
         session.add(challenge)
@@ -291,7 +308,7 @@ async def audited(
 
     async def mutate(session: AsyncSession, case: Case, live: LiveSession) -> dict[str, Any]:
         if live.state in FINISHED:
-            raise Gone(f"Live session {live.id} has {live.state}.")
+            raise _finished(live)
         return payload
 
     await change(db, live_id, actor, kind, mutate)

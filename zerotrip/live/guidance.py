@@ -38,6 +38,8 @@ from zerotrip.live.signalling import (
 from zerotrip.problems import Conflict, InvalidInput
 
 Reply = dict[str, Any]
+# How the live page names each remote control of the applicant's phone.
+CONTROL_NAMES_ZH = {"switch_camera": "切换摄像头", "torch": "手电筒", "zoom": "变焦"}
 
 
 class Guidance:
@@ -126,7 +128,10 @@ class Guidance:
             "zoom": bool(self.capabilities.get("zoom")),
         }
         if not supported[message.action]:
-            raise Conflict(f"The applicant's phone does not support {message.action}.")
+            raise Conflict(
+                f"The applicant's phone does not support {message.action}.",
+                zh=f"申请人的手机不支持{CONTROL_NAMES_ZH.get(message.action, message.action)}。",
+            )
         await self.seats.to_applicant(
             {"type": "control", "action": message.action, "value": message.value}
         )
@@ -142,9 +147,14 @@ class Guidance:
             self.db, self.case_id, message.checkpoint_id
         )
         if checkpoint.restricted:  # the applicant cannot upload there: take a still instead
-            raise Conflict("Identity evidence is taken as a still, not asked for as a photo.")
+            raise Conflict(
+                "Identity evidence is taken as a still, not asked for as a photo.",
+                zh="身份核验资料以视频截图获取，不能请申请人拍照。",
+            )
         if APPLICANT not in self.seats:
-            raise Conflict("The applicant is not connected.", code="applicant-absent")
+            raise Conflict(
+                "The applicant is not connected.", zh="申请人尚未连线。", code="applicant-absent"
+            )
         # The one-time nonce binds the photo to this request of this session (only the phone
         # receives it); the upload is accepted as a live photo only while the session is live.
         issued = await issue_capture_nonce(
@@ -174,7 +184,9 @@ class Guidance:
 
     async def on_challenge(self, participant: Participant, message: Bare) -> Reply:
         if APPLICANT not in self.seats:
-            raise Conflict("The applicant is not connected.", code="applicant-absent")
+            raise Conflict(
+                "The applicant is not connected.", zh="申请人尚未连线。", code="applicant-absent"
+            )
         code = new_challenge_code()
         offset = self.video_offset_ms(time.monotonic())
         challenge = await booking.issue_challenge(
@@ -210,9 +222,13 @@ class Guidance:
         """Shown over the phone's preview for a few seconds; audited with where it falls in
         the recording, so the playback can show it again."""
         if message.shape == "arrow" and (message.x2 is None or message.y2 is None):
-            raise InvalidInput("An arrow needs its end point (x2, y2).")
+            raise InvalidInput(
+                "An arrow needs its end point (x2, y2).", zh="箭头需要终点坐标（x2, y2）。"
+            )
         if APPLICANT not in self.seats:
-            raise Conflict("The applicant is not connected.", code="applicant-absent")
+            raise Conflict(
+                "The applicant is not connected.", zh="申请人尚未连线。", code="applicant-absent"
+            )
         offset = self.video_offset_ms(time.monotonic())
         shape = message.model_dump(exclude={"type", "id"}, exclude_none=True)
         await booking.audited(

@@ -129,6 +129,7 @@ class Ownership:
             await self.ensure_here(live_id)
         raise Misdirected(
             f"Live session {live_id} is being opened on another server; retry.",
+            zh=f"视频踏勘 {live_id} 正在另一台服务器上打开，请重试。",
             retry_after=self.retry_after,
         )
 
@@ -166,6 +167,7 @@ class Ownership:
         if rows and rows[0].state not in FINISHED:
             raise Misdirected(
                 f"Live session {live_id} is running on another server; retry.",
+                zh=f"视频踏勘 {live_id} 正在另一台服务器上进行，请重试。",
                 retry_after=self.retry_after,
             )
 

@@ -82,7 +82,9 @@ class Seats:
         """Send to the phone; refuse when it is not connected (the inspector must know)."""
         applicant = self.by_role.get(APPLICANT)
         if applicant is None:
-            raise Conflict("The applicant is not connected.", code="applicant-absent")
+            raise Conflict(
+                "The applicant is not connected.", zh="申请人尚未连线。", code="applicant-absent"
+            )
         await applicant.send(payload)
         return applicant
 

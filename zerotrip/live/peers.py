@@ -92,19 +92,28 @@ def rebundle(pc: RTCPeerConnection, sdp: str) -> None:
 def validate_offer(sdp: str, max_bytes: int) -> RTCSessionDescription:
     """Refuse an oversized or unparseable offer before aiortc acts on it."""
     if len(sdp.encode("utf-8", "replace")) > max_bytes:
-        raise TooLarge(f"The SDP offer may be at most {max_bytes} bytes.")
+        raise TooLarge(
+            f"The SDP offer may be at most {max_bytes} bytes.",
+            zh=f"SDP 提议不能超过 {max_bytes} 字节。",
+        )
     if not sdp.startswith("v=0"):
-        raise InvalidInput("The SDP offer must start with 'v=0'.")
+        raise InvalidInput("The SDP offer must start with 'v=0'.", zh="SDP 提议须以 'v=0' 开头。")
     try:
         parsed = SessionDescription.parse(sdp)
     except Exception as exc:  # aiortc raises ValueError, IndexError, KeyError... on bad SDP
-        raise InvalidInput(f"The SDP offer cannot be parsed ({type(exc).__name__}).") from None
+        raise InvalidInput(
+            f"The SDP offer cannot be parsed ({type(exc).__name__}).",
+            zh=f"无法解析 SDP 提议（{type(exc).__name__}）。",
+        ) from None
     kinds = [m.kind for m in parsed.media]
     if not any(kind in ("audio", "video") for kind in kinds):
-        raise InvalidInput("The SDP offer has no audio or video.")
+        raise InvalidInput("The SDP offer has no audio or video.", zh="SDP 提议中没有音频或视频。")
     for media in parsed.media:
         if media.kind in ("audio", "video") and (not media.ice.usernameFragment or not media.dtls):
-            raise InvalidInput("The SDP offer lacks ICE credentials or a DTLS fingerprint.")
+            raise InvalidInput(
+                "The SDP offer lacks ICE credentials or a DTLS fingerprint.",
+                zh="SDP 提议缺少 ICE 凭据或 DTLS 指纹。",
+            )
     return RTCSessionDescription(sdp=sdp, type="offer")
 
 

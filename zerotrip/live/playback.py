@@ -185,7 +185,10 @@ async def segment_file(db: Database, live_id: int, evidence_id: int) -> tuple[st
         live = await booking.load(session, live_id)
         case = await session.get(Case, live.case_id)
     if evidence is None or evidence.live_session_id != live_id or evidence.kind != "recording":
-        raise NotFound(f"No recording {evidence_id} in this session.")
+        raise NotFound(
+            f"No recording {evidence_id} in this session.",
+            zh=f"本次视频踏勘中没有编号为 {evidence_id} 的录像。",
+        )
     assert case is not None
     index = int((evidence.capture or {}).get("segment", 0))
     name = file_name(case.reference, live_id, index, evidence.media_type)

@@ -45,6 +45,7 @@ from zerotrip.live.signalling import (
     APPLICANT,
     GUEST,
     INSPECTOR,
+    ROLE_NAMES_ZH,
     Bare,
     Capture,
     Message,
@@ -182,8 +183,10 @@ class Room:
                 return await booking.load(session, self.live_id)
         current = self.seats.get(participant.role)
         if current is not None and not current.gone:
+            who = ROLE_NAMES_ZH.get(participant.role, participant.role)
             raise Conflict(
                 f"The {participant.role} is already connected to this session elsewhere.",
+                zh=f"{who}已在别处连入本次视频踏勘。",
                 code="already-connected",
             )
         other = self.other(participant.role)
@@ -308,7 +311,11 @@ class Room:
         offer = validate_offer(sdp, self.settings.live_max_sdp_bytes)
         if participant.role == APPLICANT and not self.guidance.consented:
             # Nothing of the phone is recorded before its recording notice was accepted.
-            raise Conflict("Accept the recording notice first.", code="consent-required")
+            raise Conflict(
+                "Accept the recording notice first.",
+                zh="请先同意录像告知。",
+                code="consent-required",
+            )
         await self._close_peer(participant)  # a new offer replaces the previous connection
         pc = self.peers.new()
         participant.pc = pc
@@ -357,7 +364,9 @@ class Room:
             await pc.setLocalDescription(await pc.createAnswer())
         except Exception as exc:  # aiortc rejects unusable offers with assorted errors
             await self._close_peer(participant)
-            raise InvalidInput(f"The offer cannot be answered: {exc}") from None
+            raise InvalidInput(
+                f"The offer cannot be answered: {exc}", zh=f"无法应答该 SDP 提议：{exc}"
+            ) from None
         participant.video_codec = answer_codec(pc, "video")
         audio_codec = answer_codec(pc, "audio", received=True)
         if participant.role == APPLICANT:

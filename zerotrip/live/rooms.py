@@ -46,7 +46,10 @@ class Rooms:
             if room is not None and not room.closed:
                 return room
             if len(self._running) >= self.capacity:
-                raise RateLimited("This server is running as many live sessions as it can.")
+                raise RateLimited(
+                    "This server is running as many live sessions as it can.",
+                    zh="本服务器同时进行的视频踏勘已满，请稍后再试。",
+                )
             room = await build()
             self._running[live_id] = room
             return room

@@ -167,7 +167,9 @@ class LiveService:
         self, case_id: int, actor: Actor, staff_id: int | None, request: BookRequest
     ) -> SessionView:
         if request.slot_start.tzinfo is None or request.slot_end.tzinfo is None:
-            raise InvalidInput("Give the slot times with a time zone offset.")
+            raise InvalidInput(
+                "Give the slot times with a time zone offset.", zh="时段须带时区（如 +08:00）。"
+            )
         live = await booking.book(
             self.db, case_id, actor, staff_id, request.slot_start, request.slot_end,
             request.note, self.clock.now(), self.reactions,
@@ -176,7 +178,7 @@ class LiveService:
 
     async def sessions_of_case(self, case_id: int, viewer: Viewer) -> list[SessionView]:
         if not viewer.may_see(case_id):
-            raise NotFound(f"No case {case_id}.")
+            raise NotFound(f"No case {case_id}.", zh=f"没有编号为 {case_id} 的办件。")
         async with self.db.session() as session:
             sessions = await booking.of_case(session, case_id)
         return [self.view(live) for live in sessions]
@@ -201,7 +203,7 @@ class LiveService:
         async with self.db.session() as session:
             live = await booking.load(session, live_id)
         if not viewer.may_see(live.case_id):
-            raise NotFound(f"No live session {live_id}.")
+            raise NotFound(f"No live session {live_id}.", zh=f"没有编号为 {live_id} 的视频踏勘。")
         return live
 
     async def summary(self, live_id: int, viewer: Viewer) -> SessionSummary:

@@ -15,6 +15,8 @@ from zerotrip.problems import Forbidden, InvalidInput, MalformedBody, TooLarge
 APPLICANT = "applicant"
 INSPECTOR = "inspector"
 GUEST = "guest"  # a second party: a supervisor, or an outside expert invited by link
+# How the live page names each side, for problems that mention one.
+ROLE_NAMES_ZH = {APPLICANT: "申请人", INSPECTOR: "检查员", GUEST: "第三方"}
 
 
 class Message(BaseModel):
@@ -141,25 +143,41 @@ PROTOCOL: dict[str, tuple[frozenset[str], type[Message]]] = {
 
 def parse(role: str, raw: str, max_bytes: int) -> Message:
     if len(raw) > max_bytes:
-        raise TooLarge(f"A message may be at most {max_bytes} bytes.")
+        raise TooLarge(
+            f"A message may be at most {max_bytes} bytes.", zh=f"消息不能超过 {max_bytes} 字节。"
+        )
     try:
         data: Any = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise MalformedBody(f"The message is not valid JSON ({exc}).") from None
+        raise MalformedBody(
+            f"The message is not valid JSON ({exc}).", zh=f"消息不是有效的 JSON（{exc}）。"
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        raise InvalidInput("A message is a JSON object with a string 'type'.")
+        raise InvalidInput(
+            "A message is a JSON object with a string 'type'.",
+            zh="消息须为带有字符串 'type' 的 JSON 对象。",
+        )
     entry = PROTOCOL.get(data["type"])
     if entry is None:
-        raise InvalidInput(f"Unknown message type {data['type'][:32]!r}.")
+        raise InvalidInput(
+            f"Unknown message type {data['type'][:32]!r}.",
+            zh=f"未知的消息类型 {data['type'][:32]}。",
+        )
     roles, shape = entry
     if role not in roles:
-        raise Forbidden(f"The {role} cannot send {data['type']!r} messages.")
+        raise Forbidden(
+            f"The {role} cannot send {data['type']!r} messages.",
+            zh=f"{ROLE_NAMES_ZH.get(role, role)}不能发送 {data['type']} 消息。",
+        )
     try:
         return shape.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(p) for p in first["loc"]) or "(message)"
-        raise InvalidInput(f"{data['type']}: {field}: {first['msg']}") from None
+        raise InvalidInput(
+            f"{data['type']}: {field}: {first['msg']}",
+            zh=f"{data['type']} 消息的字段 {field} 不符合要求。",
+        ) from None
 
 
 def message_id(raw: str) -> str | None:

@@ -82,7 +82,10 @@ class StillGrabber:
             except (av.FFmpegError, ValueError):
                 continue
             return Still(jpeg, width, height, info.arrival, requested, fresh, analysis)
-        raise Conflict("The video from the phone could not be decoded; try again.")
+        raise Conflict(
+            "The video from the phone could not be decoded; try again.",
+            zh="无法解码手机传来的视频，请重试。",
+        )
 
     async def _next_keyframe(self) -> tuple[av.Packet, bool]:
         waiter: asyncio.Future[av.Packet] = asyncio.get_running_loop().create_future()
@@ -93,7 +96,9 @@ class StillGrabber:
         except TimeoutError:
             packet = self.hub.last_keyframe
             if packet is None:
-                raise Conflict("No video has arrived from the applicant yet.") from None
+                raise Conflict(
+                    "No video has arrived from the applicant yet.", zh="尚未收到申请人的视频画面。"
+                ) from None
             return packet, False
         finally:
             if waiter in self._waiters:

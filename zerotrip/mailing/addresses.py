@@ -55,5 +55,5 @@ def validate_address(data: dict[str, Any]) -> dict[str, str]:
     if addr.phone and not re.fullmatch(r"[0-9+\- ()]{5,40}", addr.phone):
         problems.append({"field": "phone", "message": "digits, spaces and + - ( ) only"})
     if problems:
-        raise InvalidInput("The address is not complete.", errors=problems)
+        raise InvalidInput("The address is not complete.", zh="地址填写不完整。", errors=problems)
     return {k: v.strip() for k, v in addr.__dict__.items()}

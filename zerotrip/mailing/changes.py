@@ -26,7 +26,7 @@ from zerotrip.mailing.orders import (
     enqueue_dispatch,
     set_status,
 )
-from zerotrip.mailing.statuses import CANCELLABLE, OrderKind, OrderStatus
+from zerotrip.mailing.statuses import CANCELLABLE, OrderKind, OrderStatus, status_zh
 from zerotrip.outbox.models import OutboxState
 from zerotrip.outbox.service import requeue
 from zerotrip.problems import Conflict, InvalidInput
@@ -75,7 +75,11 @@ async def choose_pickup(
 ) -> CourierOrder:
     """The applicant picks a pickup window (dispatch at once) or hands the originals in."""
     if order.kind != OrderKind.pickup or order.status != OrderStatus.awaiting_choice:
-        raise Conflict("This order no longer takes a choice.", status=order.status)
+        raise Conflict(
+            "This order no longer takes a choice.",
+            zh="此快递订单已不能再选择。",
+            status=order.status,
+        )
     if hand_in:
         order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
         _change(
@@ -89,13 +93,21 @@ async def choose_pickup(
         )
         return order
     if window_start is None or window_end is None:
-        raise InvalidInput("Give a pickup window (start and end), or choose to hand in.")
+        raise InvalidInput(
+            "Give a pickup window (start and end), or choose to hand in.",
+            zh="请选择上门取件时间（开始和结束），或选择自行送达。",
+        )
     if window_end - window_start < timedelta(hours=1) or window_end - window_start > timedelta(
         hours=12
     ):
-        raise InvalidInput("A pickup window is between 1 and 12 hours long.")
+        raise InvalidInput(
+            "A pickup window is between 1 and 12 hours long.", zh="上门取件时段须为 1 到 12 小时。"
+        )
     if window_start < now or window_start > now + timedelta(days=14):
-        raise InvalidInput("A pickup window starts within the next 14 days.")
+        raise InvalidInput(
+            "A pickup window starts within the next 14 days.",
+            zh="上门取件时段须在今后 14 天内开始。",
+        )
     if address:
         order.sender = validate_address({**order.sender, **address})
     order.window_start, order.window_end = window_start, window_end
@@ -130,7 +142,11 @@ async def cancel_order(
 ) -> CourierOrder:
     """A person (or a case step) calls the order off: the only way a cancel is ever sent."""
     if order.status not in CANCELLABLE:
-        raise Conflict(f"An order that is {order.status} cannot be cancelled.", status=order.status)
+        raise Conflict(
+            f"An order that is {order.status} cannot be cancelled.",
+            zh=f"快递订单当前为“{status_zh(order.status)}”，不能取消。",
+            status=order.status,
+        )
     order.intent, order.intent_by = "cancel", f"{actor.kind}:{actor.id}"[:64]
     _change(session, case, order, actor, OrderStatus.cancelled, "cancelled", reason)
     if order.remote_id or order.remote or order.booking:
@@ -144,7 +160,9 @@ async def retry_order(
     """Dispatch again now (after a dead letter); the remote_ids is kept: nothing bought twice."""
     if order.remote_id or order.status not in (OrderStatus.queued, OrderStatus.attention):
         raise Conflict(
-            "Only an order that no courier has accepted yet can be retried.", status=order.status
+            "Only an order that no courier has accepted yet can be retried.",
+            zh="只有尚未被快递公司接单的订单才能重试。",
+            status=order.status,
         )
     _change(session, case, order, actor, OrderStatus.queued, "retried", "")
     await _dispatch_now(session, order, now)
@@ -166,7 +184,9 @@ async def reassign_order(
         OrderStatus.awaiting_choice,
     ):
         raise Conflict(
-            "Cancel the order first; a courier has already accepted it.", status=order.status
+            "Cancel the order first; a courier has already accepted it.",
+            zh="快递公司已接单，请先取消该订单。",
+            status=order.status,
         )
     if order.remote or order.booking:
         await enqueue_cancel(session, order)  # an unknown outcome at the old courier

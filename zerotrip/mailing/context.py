@@ -41,7 +41,11 @@ class Mailing:
     def courier(self, name: str) -> Courier:
         found = self.couriers.get(name)
         if found is None:
-            raise InvalidInput(f"No courier {name!r} is configured.", known=sorted(self.couriers))
+            raise InvalidInput(
+                f"No courier {name!r} is configured.",
+                zh=f"未配置快递 {name}。",
+                known=sorted(self.couriers),
+            )
         return found
 
     async def close(self) -> None:

@@ -197,7 +197,7 @@ async def lock_order(session: AsyncSession, order_id: int) -> CourierOrder:
         )
     ).first()
     if row is None:
-        raise NotFound(f"No courier order {order_id}.")
+        raise NotFound(f"No courier order {order_id}.", zh=f"没有编号为 {order_id} 的快递订单。")
     return row
 
 

@@ -24,7 +24,7 @@ from zerotrip.mailing.local import advance
 from zerotrip.mailing.models import CourierOrder, DeliveryPreference, InboundMessage, OrderEvent
 from zerotrip.mailing.orders import DISPATCH, lock_order, orders_of
 from zerotrip.mailing.schemas import OrderRecord
-from zerotrip.mailing.statuses import CANCELLABLE, OPEN, OrderKind, OrderStatus
+from zerotrip.mailing.statuses import CANCELLABLE, OPEN, REASONS_ZH, OrderKind, OrderStatus
 from zerotrip.mailing.tracking import Applied, ingest
 from zerotrip.mailing.webhook.callbacks import BadCallback, parse_events
 from zerotrip.outbox.models import OutboxMessage
@@ -93,7 +93,10 @@ async def _order_of_case(
     case = await lock_case(session, case_id)
     order = await lock_order(session, order_id)
     if order.case_id != case_id:
-        raise NotFound(f"No courier order {order_id} on this case.")
+        raise NotFound(
+            f"No courier order {order_id} on this case.",
+            zh=f"本办件没有编号为 {order_id} 的快递订单。",
+        )
     return case, order
 
 
@@ -132,7 +135,10 @@ async def set_delivery_preference(
     async def work(session: AsyncSession) -> str:
         case = await lock_case(session, case_id)
         if case.state in PREFERENCE_CLOSED:
-            raise Conflict("The certificate is already on its way or delivered.")
+            raise Conflict(
+                "The certificate is already on its way or delivered.",
+                zh="证照已在寄送途中或已送达。",
+            )
         preference = await session.get(DeliveryPreference, case_id)
         if preference is None:
             preference = DeliveryPreference(case_id=case_id, method=method, chosen_at=now)
@@ -152,7 +158,9 @@ async def change_order(
     async def work(session: AsyncSession) -> OrderRecord:
         peek = await session.get(CourierOrder, order_id)
         if peek is None:
-            raise NotFound(f"No courier order {order_id}.")
+            raise NotFound(
+                f"No courier order {order_id}.", zh=f"没有编号为 {order_id} 的快递订单。"
+            )
         case, order = await _order_of_case(session, peek.case_id, order_id)
         await change(session, case, order, actor)
         return await _record(session, order, staff=True)
@@ -185,12 +193,19 @@ async def advance_local(
     async with mailing.db.session() as session:
         order = await session.get(CourierOrder, order_id)
     if order is None:
-        raise NotFound(f"No courier order {order_id}.")
+        raise NotFound(f"No courier order {order_id}.", zh=f"没有编号为 {order_id} 的快递订单。")
     if order.courier != "local" or not order.remote_id:
-        raise Conflict("Only a booked order of the local courier is advanced by hand.")
+        raise Conflict(
+            "Only a booked order of the local courier is advanced by hand.",
+            zh="只有本地快递已下单的订单才能手工推进。",
+        )
     result = await advance(mailing, order, status, description=note)
     if result.ignored:
-        raise Conflict(f"Not applied: {', '.join(result.ignored)}.", status=order.status)
+        raise Conflict(
+            f"Not applied: {', '.join(result.ignored)}.",
+            zh=f"未生效：{'；'.join(REASONS_ZH.get(r, r) for r in result.ignored)}。",
+            status=order.status,
+        )
     async with mailing.db.session() as session:
         order = await session.get(CourierOrder, order_id)
         assert order is not None
@@ -209,7 +224,10 @@ async def receive_shippo(mailing: Mailing, raw: bytes) -> Applied:
         body = raw.decode("utf-8")
         webhook_updates(body)
     except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
-        raise MalformedBody(f"Not a Shippo webhook payload ({type(exc).__name__}).") from None
+        raise MalformedBody(
+            f"Not a Shippo webhook payload ({type(exc).__name__}).",
+            zh=f"不是有效的 Shippo 回调内容（{type(exc).__name__}）。",
+        ) from None
     key = "shippo:" + hashlib.sha256(raw).hexdigest()
     return await ingest(mailing, "shippo", key, body)
 
@@ -222,7 +240,9 @@ async def receive_signed_callback(mailing: Mailing, raw: bytes, signature: str) 
         body = raw.decode("utf-8")
         events = parse_events(body)
     except (BadCallback, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"Not a courier callback: {exc}") from None
+        raise InvalidInput(
+            f"Not a courier callback: {exc}", zh=f"不是有效的快递回调：{exc}"
+        ) from None
     joined = "|".join(sorted(e.event_id for e in events))
     key = "webhook:" + hashlib.sha256(joined.encode()).hexdigest()
     async with mailing.db.session() as session:
@@ -232,7 +252,10 @@ async def receive_signed_callback(mailing: Mailing, raw: bytes, signature: str) 
             )
         ).first()
     if replay is not None:
-        raise Conflict("This exact callback was already received (replayed).")
+        raise Conflict(
+            "This exact callback was already received (replayed).",
+            zh="已收到过完全相同的回调（重放）。",
+        )
     return await ingest(mailing, "webhook", key, body, signature)
 
 

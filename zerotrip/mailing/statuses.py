@@ -74,6 +74,26 @@ SCANNABLE = frozenset(
         OrderStatus.attention,
     }
 )
+# How the mailing page names each status, for problems that mention one.
+STATUS_NAMES_ZH: dict[str, str] = {
+    OrderStatus.awaiting_choice: "待选择时间",
+    OrderStatus.queued: "待派单",
+    OrderStatus.booked: "已下单",
+    OrderStatus.pickup_scheduled: "已预约上门",
+    OrderStatus.picked_up: "已揽收",
+    OrderStatus.in_transit: "运输中",
+    OrderStatus.out_for_delivery: "派送中",
+    OrderStatus.delivered: "已送达",
+    OrderStatus.returned: "已退回",
+    OrderStatus.failed: "投递失败",
+    OrderStatus.cancelled: "已取消",
+    OrderStatus.attention: "需人工处理",
+}
+
+
+def status_zh(status: str) -> str:
+    """A status as the mailing page names it (the raw value if it is not one we know)."""
+    return STATUS_NAMES_ZH.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,15 @@ class Decision:
     status: OrderStatus
     resume_rank: int  # the rank an ``attention`` interrupted (kept while attention lasts)
     reason: str = ""  # why a scan was not applied: stale, regression, terminal
+
+
+# Why a scan was not applied, as staff read it (tracking adds "duplicate scan").
+REASONS_ZH = {
+    "stale": "扫描时间早于上一次扫描",
+    "regression": "状态不能倒退",
+    "terminal": "订单已结束",
+    "duplicate scan": "重复的扫描",
+}
 
 
 def decide(

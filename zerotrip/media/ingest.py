@@ -31,6 +31,17 @@ from zerotrip.problems import InvalidInput
 ORIGINS = ("capture", "gallery", "live_still", "live_photo", "recording")
 # Analysis outcomes that mean "this is not a usable picture": refused with a 422.
 REFUSALS = {"pixel_limit", "undecodable", "no_video", "memory_limit", "exif_unreadable"}
+# The analysis worker reports in English (its detail carries the decoder's own words); the
+# applicant reads the refusal by its code, in Chinese.
+REFUSALS_ZH = {
+    "pixel_limit": "图片或视频的像素过多，请用手机相机的常规尺寸重新拍摄。",
+    "undecodable": "文件已损坏或无法识别，请重新拍摄后上传。",
+    "no_video": "文件中没有视频画面。",
+    "memory_limit": "文件太大，无法处理，请用常规尺寸重新拍摄。",
+    "exif_unreadable": "照片的拍摄信息（EXIF）已损坏，无法读取，请用相机重新拍摄。",
+    "timeout": "文件处理超时，请重新拍摄后上传。",
+    "crashed": "文件处理中断（可能过大或已损坏），请重新拍摄后上传。",
+}
 
 
 def analysis_limits(settings: Settings) -> Limits:
@@ -57,6 +68,11 @@ def evidence_kind(origin: str, sniffed: Sniffed) -> str:
 def refused(analysis: dict[str, Any]) -> bool:
     """Whether the analysis says the file is not a usable picture or video at all."""
     return not analysis.get("ok") and analysis.get("code") in REFUSALS
+
+
+def refusal_zh(analysis: dict[str, Any]) -> str:
+    """The analysis's refusal in Chinese, named by its code (the detail stays English)."""
+    return REFUSALS_ZH.get(str(analysis.get("code")), "无法处理这个文件，请重新拍摄后上传。")
 
 
 @contextlib.asynccontextmanager
@@ -120,5 +136,8 @@ async def rederive(
         sniffed = await asyncio.to_thread(sniff_file, source)
         analysis = await analyse(pools, evidence.source, source, sniffed, workdir)
         if not analysis.get("ok"):
-            raise InvalidInput(analysis.get("detail", "The original cannot be decoded."))
+            raise InvalidInput(
+                analysis.get("detail", "The original cannot be decoded."),
+                zh="存档原件无法解码，不能重新生成预览图。",
+            )
         return await store_derived(storage, evidence.sha256, analysis)

@@ -60,14 +60,20 @@ async def find_nonce(
 ) -> CaptureNonce:
     """The nonce record for ``token``, checked to belong to this case and checkpoint."""
     if not token or len(token) > MAX_NONCE_LENGTH:
-        raise Forbidden("The capture nonce is missing or not valid.", code="nonce_invalid")
+        raise Forbidden(
+            "The capture nonce is missing or not valid.",
+            zh="拍摄凭证缺失或无效，请重新打开相机。",
+            code="nonce_invalid",
+        )
     stmt = select(CaptureNonce).where(CaptureNonce.nonce_hash == nonce_hash(token))
     if for_update:
         stmt = stmt.with_for_update()
     record = (await session.exec(stmt)).first()
     if record is None or record.case_id != case_id or record.checkpoint_id != checkpoint_id:
         raise Forbidden(
-            "The capture nonce is not valid for this checklist item.", code="nonce_invalid"
+            "The capture nonce is not valid for this checklist item.",
+            zh="拍摄凭证与该踏勘要点不符，请重新打开相机。",
+            code="nonce_invalid",
         )
     return record
 
@@ -78,11 +84,14 @@ def check_binding(record: CaptureNonce, origin: str, live_session_id: int | None
     if origin == "live_photo" and record.live_session_id is None:
         raise Forbidden(
             "A live photo needs the nonce the live session issued with its request.",
+            zh="视频踏勘中的拍照须附带该次视频踏勘随拍照请求发出的拍摄凭证。",
             code="live_photo_unbound",
         )
     if record.live_session_id != live_session_id:
         raise Forbidden(
-            "The capture nonce was issued for another live session.", code="nonce_invalid"
+            "The capture nonce was issued for another live session.",
+            zh="拍摄凭证属于另一次视频踏勘。",
+            code="nonce_invalid",
         )
 
 
@@ -109,11 +118,14 @@ def check_usable(record: CaptureNonce, now: datetime) -> None:
     if record.used_at is not None or record.claimed_sha256 is not None:
         raise Conflict(
             "This capture nonce was already used for another photo; open the camera again.",
+            zh="该拍摄凭证已用于另一张照片，请重新打开相机。",
             code="nonce_used",
         )
     if now > record.expires_at:
         raise Gone(
-            "The capture screen was open too long; open the camera again.", code="nonce_expired"
+            "The capture screen was open too long; open the camera again.",
+            zh="拍摄界面打开时间过长，请重新打开相机。",
+            code="nonce_expired",
         )
 
 

@@ -27,6 +27,7 @@ async def verify_original(storage: Storage, sha256: str) -> int:
         log.error("stored original %s no longer matches its hash", sha256)
         raise IntegrityFailure(
             "The stored original no longer matches its recorded SHA-256; it is not served.",
+            zh="存档的原件与登记的 SHA-256 不符，不予提供。",
             sha256=sha256,
         )
     return size

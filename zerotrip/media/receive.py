@@ -44,6 +44,7 @@ async def receive_stream(chunks: AsyncIterable[bytes], directory: Path, max_byte
                 if size > max_bytes:
                     raise TooLarge(
                         f"The file may be at most {max_bytes // (1024 * 1024)} MB.",
+                        zh=f"文件不能超过 {max_bytes // (1024 * 1024)} MB。",
                         max_bytes=max_bytes,
                     )
                 digest.update(chunk)
@@ -51,7 +52,7 @@ async def receive_stream(chunks: AsyncIterable[bytes], directory: Path, max_byte
             out.flush()
             os.fsync(out.fileno())
         if size == 0:
-            raise InvalidInput("The upload is empty.", code="empty")
+            raise InvalidInput("The upload is empty.", zh="上传的文件是空的。", code="empty")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)

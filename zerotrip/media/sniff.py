@@ -32,7 +32,7 @@ ACCEPTED = "JPEG, PNG, WebP, HEIC/HEIF images or MP4, MOV, WebM videos"
 def sniff_bytes(head: bytes) -> Sniffed:
     """Classify by magic bytes; raise 422 for an empty body and 415 for anything unknown."""
     if not head:
-        raise InvalidInput("The upload is empty.", code="empty")
+        raise InvalidInput("The upload is empty.", zh="上传的文件是空的。", code="empty")
     if head.startswith(b"\xff\xd8\xff"):
         return Sniffed("image", "image/jpeg", "JPEG")
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -50,7 +50,10 @@ def sniff_bytes(head: bytes) -> Sniffed:
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         media_type = "video/webm" if b"webm" in head else "video/x-matroska"
         return Sniffed("video", media_type, None)
-    raise UnsupportedMedia(f"This file is not one of the accepted kinds ({ACCEPTED}).")
+    raise UnsupportedMedia(
+        f"This file is not one of the accepted kinds ({ACCEPTED}).",
+        zh=f"不接受此类文件（可接受：{ACCEPTED}）。",
+    )
 
 
 def sniff_file(path: Path) -> Sniffed:

@@ -283,7 +283,10 @@ async def record_delivery_report(
         await session.exec(select(Notification).where(Notification.provider_ref == provider_ref))
     ).first()
     if note is None or not provider_ref:
-        raise NotFound(f"No message with reference {provider_ref!r}.")
+        raise NotFound(
+            f"No message with reference {provider_ref!r}.",
+            zh=f"没有参考号为 {provider_ref} 的消息。",
+        )
     case = await lock_case(session, note.case_id)
     note.delivery_status = status[:32]
     session.add(note)

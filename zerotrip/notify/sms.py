@@ -33,9 +33,15 @@ def verify(
 ) -> None:
     """Raise a 401 problem unless the body is signed with ``secret`` and recent."""
     if not secret:
-        raise Unauthenticated("SMS callbacks are not configured (no shared secret).")
+        raise Unauthenticated(
+            "SMS callbacks are not configured (no shared secret).",
+            zh="未配置短信回调（没有共享密钥）。",
+        )
     if not timestamp or not signature:
-        raise Unauthenticated(f"Unsigned callback: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}.")
+        raise Unauthenticated(
+            f"Unsigned callback: send {TIMESTAMP_HEADER} and {SIGNATURE_HEADER}.",
+            zh=f"回调未签名：请发送 {TIMESTAMP_HEADER} 和 {SIGNATURE_HEADER}。",
+        )
     check_signature(secret, timestamp, signature.lower(), body, now=now, max_skew_s=MAX_SKEW_S)
 
 

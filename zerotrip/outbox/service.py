@@ -74,9 +74,15 @@ async def requeue(
         )
     ).first()
     if msg is None:
-        raise NotFound(f"No outbox message {message_id}.")
+        raise NotFound(
+            f"No outbox message {message_id}.", zh=f"没有编号为 {message_id} 的待发消息。"
+        )
     if msg.state in (OutboxState.done, OutboxState.leased):
-        raise Conflict(f"Outbox message {message_id} is {msg.state}; it cannot be retried now.")
+        doing = "已完成" if msg.state == OutboxState.done else "正在发送"
+        raise Conflict(
+            f"Outbox message {message_id} is {msg.state}; it cannot be retried now.",
+            zh=f"待发消息 {message_id} {doing}，现在不能重试。",
+        )
     msg.state = OutboxState.pending
     msg.attempts = 0
     msg.next_attempt_at = now or session_now(session)

@@ -51,6 +51,13 @@ STEP_EVENT = {
     RatedStep.certificate: "case.issue_certificate",
     RatedStep.delivery: "case.mark_delivered",
 }
+# How the rating page names each step.
+STEP_NAMES_ZH = {
+    RatedStep.prereview: "预审受理",
+    RatedStep.inspection: "远程踏勘",
+    RatedStep.certificate: "制证",
+    RatedStep.delivery: "送达",
+}
 
 
 class Rating(SQLModel, table=True):

@@ -33,9 +33,11 @@ from zerotrip.worklist.service import close_task
 async def _open_rectification(session: AsyncSession, rating_id: int) -> Rating:
     rating = await session.get(Rating, rating_id)
     if rating is None or rating.rectification_state is None:
-        raise NotFound(f"No rectification for rating {rating_id}.")
+        raise NotFound(
+            f"No rectification for rating {rating_id}.", zh=f"评价 {rating_id} 没有整改记录。"
+        )
     if rating.rectification_state == "done":
-        raise Conflict("This rectification is already done.")
+        raise Conflict("This rectification is already done.", zh="该整改已完成。")
     return rating
 
 
@@ -110,7 +112,10 @@ async def record_call(
 ) -> Rating:
     """The follow-up call (回访) to the applicant, reached or not."""
     if outcome not in {"reached", "unreachable"}:
-        raise InvalidInput("outcome must be 'reached' or 'unreachable'.")
+        raise InvalidInput(
+            "outcome must be 'reached' or 'unreachable'.",
+            zh="回访结果须为 'reached'（已联系上）或 'unreachable'（联系不上）。",
+        )
 
     def change(rating: Rating) -> dict[str, Any]:
         rating.call_outcome, rating.call_note = outcome, note
@@ -126,7 +131,9 @@ async def reassign(session: AsyncSession, rating_id: int, owner_id: int, *, acto
     rating = await _open_rectification(session, rating_id)
     owner = await session.get(StaffUser, owner_id)
     if owner is None or not owner.active:
-        raise InvalidInput(f"No active staff member {owner_id}.")
+        raise InvalidInput(
+            f"No active staff member {owner_id}.", zh=f"没有编号为 {owner_id} 的在岗工作人员。"
+        )
     case = await lock_case(session, rating.case_id)
     rating.owner_id = owner_id
     session.add(rating)

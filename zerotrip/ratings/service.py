@@ -30,6 +30,7 @@ from zerotrip.ratings.models import (
     DISSATISFIED,
     LEVEL_SCORE,
     STEP_EVENT,
+    STEP_NAMES_ZH,
     RatedStep,
     Rating,
     RatingLevel,
@@ -92,13 +93,19 @@ async def rate(
     event = await _step_event(session, case_id, step)
     if event is None:
         raise Conflict(
-            f"The {step.value} step has not happened yet, so it cannot be rated.", step=step.value
+            f"The {step.value} step has not happened yet, so it cannot be rated.",
+            zh=f"“{STEP_NAMES_ZH[step]}”环节尚未进行，还不能评价。",
+            step=step.value,
         )
     existing = await session.exec(
         select(Rating.id).where(Rating.case_id == case_id, Rating.step == step)
     )
     if existing.first() is not None:
-        raise Conflict(f"The {step.value} step has already been rated.", step=step.value)
+        raise Conflict(
+            f"The {step.value} step has already been rated.",
+            zh=f"“{STEP_NAMES_ZH[step]}”环节已经评价过。",
+            step=step.value,
+        )
     rating = Rating(
         case_id=case_id,
         matter_code=case.matter_code,

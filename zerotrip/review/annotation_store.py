@@ -26,7 +26,10 @@ IMAGE_KINDS = frozenset({"photo", "still"})
 async def evidence_of_case(session: AsyncSession, case_id: int, evidence_id: int) -> Evidence:
     evidence = await session.get(Evidence, evidence_id)
     if evidence is None or evidence.case_id != case_id:
-        raise NotFound(f"Case {case_id} has no evidence {evidence_id}.")
+        raise NotFound(
+            f"Case {case_id} has no evidence {evidence_id}.",
+            zh=f"办件 {case_id} 没有编号为 {evidence_id} 的证据。",
+        )
     return evidence
 
 
@@ -48,7 +51,10 @@ async def annotation_version(session: AsyncSession, evidence_id: int, version: i
     )
     found = rows.first()
     if found is None:
-        raise NotFound(f"Evidence {evidence_id} has no annotation version {version}.")
+        raise NotFound(
+            f"Evidence {evidence_id} has no annotation version {version}.",
+            zh=f"证据 {evidence_id} 没有第 {version} 版标注。",
+        )
     return found
 
 
@@ -65,8 +71,10 @@ async def save_annotations(
     case = await lock_case(session, case_id)
     evidence = await evidence_of_case(session, case_id, evidence_id)
     if evidence.kind not in IMAGE_KINDS:
+        kind = "录像" if evidence.kind == "recording" else "视频"
         raise InvalidInput(
-            f"Evidence {evidence_id} is a {evidence.kind}; only images are annotated."
+            f"Evidence {evidence_id} is a {evidence.kind}; only images are annotated.",
+            zh=f"证据 {evidence_id} 是{kind}，只有图片可以标注。",
         )
     latest = await latest_annotation(session, evidence_id)
     current = latest.version if latest else 0
@@ -74,6 +82,8 @@ async def save_annotations(
         raise Conflict(
             f"These shapes were edited from version {body.base_version}, but version {current} "
             "has been saved since; reload and edit again.",
+            zh=f"这些标注是在第 {body.base_version} 版上修改的，此后已保存了第 {current} 版，"
+            "请刷新后重新编辑。",
             latest_version=current,
         )
     document = to_document(

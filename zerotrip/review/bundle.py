@@ -146,7 +146,8 @@ async def export_bundle(
                 if got != ev.sha256:
                     raise Conflict(
                         f"The stored original of evidence {ev.id} no longer matches "
-                        f"its recorded SHA-256 {ev.sha256}; refusing to export it."
+                        f"its recorded SHA-256 {ev.sha256}; refusing to export it.",
+                        zh=f"证据 {ev.id} 的存档原件与登记的 SHA-256 {ev.sha256} 不符，不予导出。",
                     )
                 if await storage.exists(display_key(ev.sha256)):
                     await w.add_stored(

@@ -75,7 +75,10 @@ def new_code() -> str:
 def normalise_code(code: str) -> str:
     cleaned = "".join(ch for ch in code.upper() if ch.isalnum())
     if len(cleaned) != 15 or any(ch not in CODE_ALPHABET for ch in cleaned):
-        raise InvalidInput("A verification code is 15 letters and digits, like ABCDE-FGHJK-LMNPQ.")
+        raise InvalidInput(
+            "A verification code is 15 letters and digits, like ABCDE-FGHJK-LMNPQ.",
+            zh="核验码为 15 位字母和数字，如 ABCDE-FGHJK-LMNPQ。",
+        )
     return f"{cleaned[:5]}-{cleaned[5:10]}-{cleaned[10:]}"
 
 
@@ -236,10 +239,10 @@ async def revoke(
 ) -> Certificate:
     cert = await find_certificate(session, code)
     if cert is None:
-        raise NotFound(f"No certificate {code}.", zh=f"没有编号为 {code} 的证书。")
+        raise NotFound(f"No certificate {code}.", zh=f"没有编号为 {code} 的证照。")
     case = await lock_case(session, cert.case_id)
     if cert.revoked_at is not None:
-        raise Conflict(f"Certificate {code} was already revoked.")
+        raise Conflict(f"Certificate {code} was already revoked.", zh=f"证照 {code} 已被撤销。")
     cert.revoked_at, cert.revoked_by, cert.revoke_reason = session_now(session), staff_id, reason
     session.add(cert)
     case.updated_at = cert.revoked_at

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from zerotrip.cases.models import CaseState, Checkpoint
+from zerotrip.cases.models import CaseState, Checkpoint, state_name
 from zerotrip.cases.store import get_case
 from zerotrip.db import Database
 from zerotrip.live import booking
@@ -33,11 +33,20 @@ async def upload_target(
         case = await get_case(session, case_id)
         checkpoint = await session.get(Checkpoint, checkpoint_id)
     if checkpoint is None or checkpoint.case_id != case_id:
-        raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
+        raise NotFound(
+            f"Case {case_id} has no checklist item {checkpoint_id}.",
+            zh=f"办件 {case_id} 没有编号为 {checkpoint_id} 的踏勘要点。",
+        )
     if checkpoint.restricted and not staff:  # identity: taken by staff, not shown
-        raise NotFound(f"Case {case_id} has no checklist item {checkpoint_id}.")
+        raise NotFound(
+            f"Case {case_id} has no checklist item {checkpoint_id}.",
+            zh=f"办件 {case_id} 没有编号为 {checkpoint_id} 的踏勘要点。",
+        )
     if not staff and case.state not in UPLOAD_STATES:
-        raise Conflict(f"Evidence cannot be added while the case is {case.state}.")
+        raise Conflict(
+            f"Evidence cannot be added while the case is {case.state}.",
+            zh=f"办件当前为“{state_name(case.state)}”，不能添加证据。",
+        )
     return checkpoint
 
 
@@ -49,6 +58,7 @@ async def require_live_session(db: Database, checkpoint: Checkpoint, live_id: in
     if live.state != LiveState.live:
         raise Conflict(
             "The live session is not running with the applicant connected.",
+            zh="视频踏勘未在进行，或申请人未连线。",
             code="live_session_not_live",
         )
 

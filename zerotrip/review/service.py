@@ -25,7 +25,7 @@ async def evidence_by_id(db: Database, evidence_id: int) -> Evidence:
     async with db.session() as session:
         evidence = await session.get(Evidence, evidence_id)
     if evidence is None:
-        raise NotFound(f"No evidence {evidence_id}.")
+        raise NotFound(f"No evidence {evidence_id}.", zh=f"没有编号为 {evidence_id} 的证据。")
     return evidence
 
 
@@ -86,7 +86,10 @@ async def latest_signed_report(db: Database, case_id: int, *, shared: bool) -> t
         case = await get_case(session, case_id)
         report = await latest_report(session, case_id, shared=shared)
     if report is None:
-        raise NotFound(f"No report has been signed for case {case_id} yet.")
+        raise NotFound(
+            f"No report has been signed for case {case_id} yet.",
+            zh=f"办件 {case_id} 尚未签署踏勘报告。",
+        )
     return case, report
 
 
@@ -103,7 +106,10 @@ async def latest_certificate(db: Database, case_id: int) -> Certificate:
     async with db.session() as session:
         issued = await certs.certificates_of(session, case_id)
     if not issued:
-        raise NotFound(f"No certificate has been issued for case {case_id}.")
+        raise NotFound(
+            f"No certificate has been issued for case {case_id}.",
+            zh=f"办件 {case_id} 尚未制发证照。",
+        )
     return issued[-1]
 
 

@@ -272,7 +272,10 @@ async def sign_report(
                 },
             )
             return rows
-    raise Conflict("The case kept changing while the report was being signed; try again.")
+    raise Conflict(
+        "The case kept changing while the report was being signed; try again.",
+        zh="签署报告期间办件有变动，请重试。",
+    )
 
 
 async def latest_report(session: AsyncSession, case_id: int, *, shared: bool) -> Report | None:

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from zerotrip.cases.audit import append_event
 from zerotrip.cases.inspection_rules import evidence_round
-from zerotrip.cases.models import CaseState, Checkpoint
+from zerotrip.cases.models import CaseState, Checkpoint, state_name
 from zerotrip.cases.store import lock_case
 from zerotrip.db import session_now
 from zerotrip.kit.actor import Actor
@@ -66,7 +66,10 @@ class VerdictInput(BaseModel):
 async def checkpoint_of_case(session: AsyncSession, case_id: int, checkpoint_id: int) -> Checkpoint:
     cp = await session.get(Checkpoint, checkpoint_id)
     if cp is None or cp.case_id != case_id:
-        raise NotFound(f"Case {case_id} has no checkpoint {checkpoint_id}.")
+        raise NotFound(
+            f"Case {case_id} has no checkpoint {checkpoint_id}.",
+            zh=f"办件 {case_id} 没有编号为 {checkpoint_id} 的踏勘要点。",
+        )
     return cp
 
 
@@ -84,6 +87,7 @@ async def give_verdict(
     if case.state != CaseState.inspecting:
         raise IllegalTransition(
             f"Verdicts are given while the case is inspecting; it is {case.state}.",
+            zh=f"只有踏勘中的办件才能给出结论，办件当前为“{state_name(case.state)}”。",
             state=case.state,
         )
     cp = await checkpoint_of_case(session, case_id, checkpoint_id)
@@ -93,11 +97,16 @@ async def give_verdict(
         wrong = [i for i in body.evidence_ids if i not in found or found[i].case_id != case_id]
         if wrong:
             raise InvalidInput(
-                f"Evidence {wrong} does not belong to case {case_id}.", evidence=wrong
+                f"Evidence {wrong} does not belong to case {case_id}.",
+                zh=f"证据 {wrong} 不属于办件 {case_id}。",
+                evidence=wrong,
             )
         elsewhere = [i for i in body.evidence_ids if found[i].checkpoint_id not in (None, cp.id)]
         if elsewhere:
-            raise InvalidInput(f"Evidence {elsewhere} belongs to another checkpoint.")
+            raise InvalidInput(
+                f"Evidence {elsewhere} belongs to another checkpoint.",
+                zh=f"证据 {elsewhere} 属于另一个踏勘要点。",
+            )
     overrides = await _overrides(session, body)
     now = session_now(session)
     record = VerdictRecord(

@@ -50,9 +50,11 @@ async def close_task(
         await session.exec(select(StaffTask).where(StaffTask.id == task_id).with_for_update())
     ).first()
     if task is None:
-        raise NotFound(f"No task {task_id}.")
+        raise NotFound(f"No task {task_id}.", zh=f"没有编号为 {task_id} 的待办任务。")
     if task.state != TaskState.open:
-        raise Conflict(f"Task {task_id} is already {task.state}.")
+        raise Conflict(
+            f"Task {task_id} is already {task.state}.", zh=f"待办任务 {task_id} 已处理。"
+        )
     task.state = TaskState.done
     task.closed_at = now or session_now(session)
     task.resolution = resolution[:2000]

@@ -223,7 +223,9 @@ async def take_action(
 ) -> CaseDetail:
     action = request.match_info["action"]
     if action not in ACTIONS:
-        raise InvalidInput(f"Unknown action {action!r}.", known=sorted(ACTIONS))
+        raise InvalidInput(
+            f"Unknown action {action!r}.", zh=f"没有“{action}”这项操作。", known=sorted(ACTIONS)
+        )
     try:
         params = parse_params(action, body.model_dump())
     except ValidationError as exc:

@@ -37,7 +37,7 @@ def _period(request: web.Request, q: DashboardQuery) -> tuple[Period, str | None
     end = q.end or clock.today()
     start = q.start or end - timedelta(days=29)
     if q.matter and request.app[CATALOGUE].get(q.matter) is None:
-        raise InvalidInput(f"Unknown matter {q.matter!r}.")
+        raise InvalidInput(f"Unknown matter {q.matter!r}.", zh=f"没有事项 {q.matter}。")
     period = Period.checked(start, end, clock.zone, settings.dashboard_max_days)
     return period, q.matter or None
 
@@ -108,7 +108,10 @@ async def read_chart(
 ) -> web.Response:
     draw = CHARTS.get(request.match_info["chart"])
     if draw is None:
-        raise NotFound(f"No chart {request.match_info['chart']!r}; there are {sorted(CHARTS)}.")
+        raise NotFound(
+            f"No chart {request.match_info['chart']!r}; there are {sorted(CHARTS)}.",
+            zh=f"没有图表 {request.match_info['chart']}，可选：{'、'.join(sorted(CHARTS))}。",
+        )
     svg = draw(await _figures(request, query, principal))
     return web.Response(
         text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}

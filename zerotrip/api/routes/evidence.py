@@ -66,26 +66,41 @@ class CaptureClaims(BaseModel):
 def _claims(request: web.Request) -> CaptureClaims:
     raw = request.headers.get(CAPTURE_HEADER, "")
     if len(raw) > MAX_CAPTURE_HEADER:
-        raise InvalidInput(f"The {CAPTURE_HEADER} header is too long.")
+        raise InvalidInput(
+            f"The {CAPTURE_HEADER} header is too long.", zh=f"{CAPTURE_HEADER} 请求头过长。"
+        )
     try:
         data = json.loads(raw) if raw.strip() else {}
     except json.JSONDecodeError:
-        raise InvalidInput(f"The {CAPTURE_HEADER} header is not JSON.") from None
+        raise InvalidInput(
+            f"The {CAPTURE_HEADER} header is not JSON.",
+            zh=f"{CAPTURE_HEADER} 请求头不是有效的 JSON。",
+        ) from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"The {CAPTURE_HEADER} header must be a JSON object.")
+        raise InvalidInput(
+            f"The {CAPTURE_HEADER} header must be a JSON object.",
+            zh=f"{CAPTURE_HEADER} 请求头须为 JSON 对象。",
+        )
     try:
         claims = CaptureClaims.model_validate(data)
     except ValidationError as exc:
         raise validation_problem(exc) from None
     if (claims.lat is None) != (claims.lon is None):
-        raise InvalidInput("Send both lat and lon, or neither.")
+        raise InvalidInput(
+            "Send both lat and lon, or neither.", zh="经度和纬度须同时提供，或都不提供。"
+        )
     if claims.origin == "capture" and not claims.nonce:
-        raise Forbidden("An in-page capture needs the capture nonce.", code="nonce_invalid")
+        raise Forbidden(
+            "An in-page capture needs the capture nonce.",
+            zh="页面内拍摄的照片须附带拍摄凭证，请重新打开相机。",
+            code="nonce_invalid",
+        )
     if (claims.origin == "live_photo") != (claims.live_session is not None) or (
         claims.origin == "live_photo" and not claims.nonce
     ):
         raise Forbidden(
             "A live photo needs its live session and the nonce the session issued.",
+            zh="视频踏勘中的拍照须附带该次视频踏勘及其发出的拍摄凭证。",
             code="live_photo_unbound",
         )
     return claims
@@ -209,17 +224,20 @@ async def _evidence_for(
         )  # identity evidence: audited, by access
         return evidence
     if staff_only:
-        raise Forbidden("Only office staff can open originals (they hold location data).")
+        raise Forbidden(
+            "Only office staff can open originals (they hold location data).",
+            zh="原件含有位置信息，只有工作人员可以打开。",
+        )
     authorize_case(principal, evidence.case_id)
     if evidence.restricted:
-        raise NotFound(f"No evidence {evidence_id}.")
+        raise NotFound(f"No evidence {evidence_id}.", zh=f"没有编号为 {evidence_id} 的证据。")
     return evidence
 
 
 async def _serve(request: web.Request, key: str, media_type: str) -> web.StreamResponse:
     storage = request.app[STORAGE]
     if not await storage.exists(key):
-        raise NotFound("This file has no rendition yet.")
+        raise NotFound("This file has no rendition yet.", zh="此文件尚未生成预览图。")
     headers = {"Content-Type": media_type, "Cache-Control": "private, max-age=86400, immutable"}
     local = storage.local_path(key)
     if local is not None:

@@ -44,7 +44,7 @@ async def shippo_callback(request: web.Request) -> CallbackReceipt:
     expected = request.app[SETTINGS].shippo_webhook_token
     given = request.query.get("token", "")
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthenticated("Wrong or missing webhook token.")
+        raise Unauthenticated("Wrong or missing webhook token.", zh="回调令牌错误或缺失。")
     raw = await _raw_body(request)
     return _receipt(await service.receive_shippo(request.app[MAILING], raw))
 

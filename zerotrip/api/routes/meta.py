@@ -147,5 +147,8 @@ def _problem_types() -> dict[str, Any]:
 async def describe_problem(request: web.Request) -> ProblemType:
     info = _problem_types().get(request.match_info["slug"])
     if info is None:
-        raise NotFound(f"No problem type {request.match_info['slug']!r}.")
+        raise NotFound(
+            f"No problem type {request.match_info['slug']!r}.",
+            zh=f"没有错误类型 {request.match_info['slug']}。",
+        )
     return ProblemType(type=f"/problems/{request.match_info['slug']}", **info)

@@ -33,10 +33,13 @@ def verify(
 ) -> str:
     """Return the verified signature, or raise 401 naming what is wrong (never which byte)."""
     if not secret:
-        raise Unauthenticated("Courier callbacks are not configured.")
+        raise Unauthenticated("Courier callbacks are not configured.", zh="未配置快递回调。")
     raw_ts, given = headers.get(TIMESTAMP, ""), headers.get(SIGNATURE, "")
     if not raw_ts or not given:
-        raise Unauthenticated(f"Sign the request ({TIMESTAMP} and {SIGNATURE}).")
+        raise Unauthenticated(
+            f"Sign the request ({TIMESTAMP} and {SIGNATURE}).",
+            zh=f"请对请求签名（{TIMESTAMP} 和 {SIGNATURE}）。",
+        )
     return check_signature(
         secret, raw_ts, given, body, now=now, max_skew_s=max_skew_s, prefix="v1="
     )

@@ -1,7 +1,7 @@
 // What both live pages share: the signalling socket (credential sent as the first message,
 // never in the URL), offer/answer with a server that does not trickle, connection quality from
 // getStats, and the live strings in Chinese and English.
-import { addStrings, t } from "./i18n.js";
+import { addStrings, lang, t } from "./i18n.js";
 
 addStrings({
   "q.lost": ["丢包 {n}", "lost {n}"],
@@ -114,8 +114,9 @@ export class LiveSocket extends EventTarget {
 
   openOnce() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const seat = this.seat ? `?seat=${this.seat}` : "";
-    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/sessions/${this.sessionId}/ws${seat}`);
+    // The page's language (a socket cannot carry Accept-Language): problems come back in it.
+    const query = new URLSearchParams({ lang, ...(this.seat ? { seat: this.seat } : {}) });
+    this.ws = new WebSocket(`${scheme}://${location.host}/api/live/sessions/${this.sessionId}/ws?${query}`);
     let misdirected = false;
     return new Promise((resolve, reject) => {
       this.ws.onopen = () => { if (this.token) this.ws.send(JSON.stringify({ type: "auth", token: this.token })); };
