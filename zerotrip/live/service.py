@@ -190,7 +190,7 @@ class LiveService:
             (SESSION, {"live_id": live_id}), self.ownership.elsewhere(live_id)
         )
         if not lives or not viewer.may_see(lives[0].case_id):
-            raise NotFound(f"No live session {live_id}.")
+            raise NotFound(f"No live session {live_id}.", zh=f"没有编号为 {live_id} 的视频踏勘。")
         self.ownership.refuse_elsewhere(live_id, elsewhere)
         return self.view(lives[0])
 
