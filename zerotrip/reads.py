@@ -268,9 +268,14 @@ class Reads:
             self._pg_processors[c.sql] = found
         return found
 
-    async def close(self) -> None:
+    async def close(self, grace_s: float = 10) -> None:
+        """Return every connection; one still held by a read that never ends (its task gone
+        with a stopped loop) is cut after ``grace_s``, so shutting down cannot hang on it."""
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                await asyncio.wait_for(self._pool.close(), grace_s)
+            except TimeoutError:
+                self._pool.terminate()
             self._pool = None
         if self._sqlite:
             self._threads.shutdown(wait=True)

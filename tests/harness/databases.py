@@ -54,6 +54,14 @@ async def truncate_postgresql(url: str) -> None:
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     engine = create_async_engine(url)
     async with engine.begin() as conn:
+        # A connection an earlier test left open (a stopped loop, a killed task) may still hold
+        # a lock on these tables: end it, so every test starts on an empty database.
+        await conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
 
