@@ -4,9 +4,10 @@ A case detail through the ORM on aiosqlite was 3 statements, 12 thread hand-offs
 object per row; SQLite's own work was 3% of it. Here a view names its statements (SQLAlchemy
 Core, compiled once per process for the dialect) and gets plain rows back:
 
-* SQLite: every statement of a view runs in ONE hand-off to a reader thread that holds its own
-  ``sqlite3`` connection, inside one deferred transaction (one WAL snapshot, so the statements
-  agree with each other);
+* SQLite: every statement of a view runs on a ``sqlite3`` connection of the event loop's own
+  thread, inside one deferred transaction (one WAL snapshot, so the statements agree with each
+  other); a scan (a list page, a search) and a read that met a busy answer (rare in WAL) run
+  in ONE hand-off to a reader thread instead;
 * PostgreSQL: an asyncpg pool of its own (no pre-ping, no adapter layers); several statements
   share one read-only repeatable-read transaction.
 
@@ -135,10 +136,18 @@ class Reads:
             found = self._shapes[key] = build()
         return found
 
-    async def fetch(self, *queries: Query) -> list[list[Any]]:
-        """The rows of each statement, read together (one snapshot)."""
+    async def fetch(self, *queries: Query, scan: bool = False) -> list[list[Any]]:
+        """The rows of each statement, read together (one snapshot). ``scan``: the read may
+        visit many rows (a page of the case list, a search); on SQLite it then runs in a reader
+        thread, so the event loop keeps serving while it does."""
         work = [(self.compiled(stmt), params) for stmt, params in queries]
-        if self._sqlite:
+        if self._sqlite and not scan:
+            try:
+                return self._run_sqlite(work, self._connection_in_loop())
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+        if self._sqlite:  # a scan, or a busy answer (rare in WAL: a recovery, a checkpoint)
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._run_sqlite, work)
         if len(queries) > 1:
@@ -175,8 +184,24 @@ class Reads:
             self._connections.append(conn)
         return conn
 
-    def _run_sqlite(self, work: list[tuple[Compiled, Mapping[str, Any]]]) -> list[list[Any]]:
-        conn = self._connection()
+    def _connection_in_loop(self) -> sqlite3.Connection:
+        """The calling thread's connection for reads run where they are asked (the event
+        loop's thread): a WAL read never waits for a writer, and a view's statements take
+        tens of microseconds, less than the hand-off to a thread and back. It never waits in
+        SQLite's busy handler either: a busy answer sends the read to a reader thread."""
+        conn: sqlite3.Connection | None = getattr(self._local, "in_loop", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute("PRAGMA query_only=1")
+            self._local.in_loop = conn
+            self._connections.append(conn)
+        return conn
+
+    def _run_sqlite(
+        self, work: list[tuple[Compiled, Mapping[str, Any]]], conn: sqlite3.Connection | None = None
+    ) -> list[list[Any]]:
+        conn = conn or self._connection()
         if len(work) == 1:
             return _execute_sqlite(conn, work)
         conn.execute("BEGIN")
@@ -307,6 +332,11 @@ def _from_json(part: Compiled, values: dict[str, Any]) -> list[Any]:
                 value = date.fromisoformat(value)
         out.append(value)
     return out
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # extended codes: BUSY_RECOVERY, …
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _execute_sqlite(

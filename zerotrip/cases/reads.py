@@ -198,7 +198,7 @@ async def case_page(
         params["text"] = text
     if cursor is not None:
         params["after_key"], params["after_id"] = cursor.key, cursor.id
-    (rows,) = await db.reads.fetch((page, params))
+    (rows,) = await db.reads.fetch((page, params), scan=True)
     if len(rows) <= flt.limit:
         return rows, None
     rows = rows[: flt.limit]
