@@ -172,29 +172,26 @@ class Reads:
             ]
         return [list((await conn.execute(stmt, dict(params))).all()) for stmt, params in queries]
 
-    # --- SQLite: one hand-off ----------------------------------------------------------------
+    # --- SQLite: in the loop's thread, or one hand-off ----------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=15000")
-            conn.execute("PRAGMA query_only=1")
-            self._local.conn = conn
-            self._connections.append(conn)
-        return conn
+        """The calling reader thread's connection (waits up to 15 s for a busy database)."""
+        return self._thread_connection("conn", busy_ms=15000)
 
     def _connection_in_loop(self) -> sqlite3.Connection:
         """The calling thread's connection for reads run where they are asked (the event
         loop's thread): a WAL read never waits for a writer, and a view's statements take
         tens of microseconds, less than the hand-off to a thread and back. It never waits in
         SQLite's busy handler either: a busy answer sends the read to a reader thread."""
-        conn: sqlite3.Connection | None = getattr(self._local, "in_loop", None)
+        return self._thread_connection("in_loop", busy_ms=0)
+
+    def _thread_connection(self, slot: str, busy_ms: int) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, slot, None)
         if conn is None:
             conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA busy_timeout=0")
+            conn.execute(f"PRAGMA busy_timeout={busy_ms}")
             conn.execute("PRAGMA query_only=1")
-            self._local.in_loop = conn
+            setattr(self._local, slot, conn)
             self._connections.append(conn)
         return conn
 
